@@ -1,0 +1,89 @@
+// `blockwise verify IMAGE --against DEVICE`: compare an image with a drive without writing.
+// Streams the image once and reads the same ranges from the drive (cache bypassed), byte for byte.
+
+import { BlockwiseError } from '../../shared/errors';
+import type { FlashJob, FlashProgress, VerifyJob, VerifyResult } from '../../shared/flash-types';
+import { ALIGNMENT, AlignedPool, alignUp } from './aligned-pool';
+import { choosePlanner } from './planner-choice';
+import { ProgressMeter } from './progress-meter';
+import { openSource } from './sources/open-source';
+import { deviceGeometry } from './targets/device-geometry';
+import { openTargetReader } from './targets/target';
+import { alignRanges, rangesLength } from './write-planner';
+import { CHUNK_SIZE } from './flash';
+import { promises as fsp } from 'node:fs';
+
+export interface CompareContext {
+  signal: AbortSignal;
+  onProgress: (progress: FlashProgress) => void;
+  /** Compare every byte, not only those the image's filesystems use. */
+  full?: boolean;
+}
+
+async function capacityOf(targetPath: string): Promise<number> {
+  const stat = await fsp.stat(targetPath).catch(() => undefined);
+  if (!stat) throw new BlockwiseError('TARGET_NOT_FOUND', `${targetPath} does not exist.`, { path: targetPath });
+  return stat.isBlockDevice() ? (await deviceGeometry(targetPath)).size : stat.size;
+}
+
+export async function runCompare(job: VerifyJob, context: CompareContext): Promise<VerifyResult> {
+  const started = performance.now();
+  const source = await openSource(job.source);
+  const capacity = await capacityOf(job.target.path);
+  if (source.info.size !== undefined && source.info.size > capacity) {
+    await source.close();
+    throw new BlockwiseError('IMAGE_TOO_LARGE', `The image (${source.info.size} bytes) is larger than ${job.target.path} (${capacity} bytes).`, {
+      path: job.target.path,
+    });
+  }
+  const reader = await openTargetReader(job.target.path);
+  const pool = new AlignedPool(CHUNK_SIZE, 2);
+  const meter = new ProgressMeter(context.onProgress);
+  const flashJob: FlashJob = { source: job.source, targets: [job.target], options: { verify: true, full: context.full ?? false } };
+  const planner = await choosePlanner(flashJob, source);
+  let offset = 0;
+  let compared = 0;
+  try {
+    const image = await pool.acquire();
+    const device = await pool.acquire();
+    for (;;) {
+      if (context.signal.aborted) throw new BlockwiseError('CANCELLED', 'Verification was cancelled.');
+      const n = await source.read(image);
+      if (n === 0) break;
+      const start = offset;
+      const end = offset + n;
+      planner.observe(start, image.subarray(0, n));
+      if (end > capacity) {
+        throw new BlockwiseError('IMAGE_TOO_LARGE', `The image is larger than ${job.target.path}: it goes past byte ${capacity}.`, {
+          path: job.target.path,
+          offset: capacity,
+        });
+      }
+      for (const r of alignRanges(planner.rangesToWrite(start, end), ALIGNMENT, start, end)) {
+        const rel = r.start - start;
+        const length = r.end - r.start;
+        await reader.read(device.subarray(rel, rel + Math.min(alignUp(length, 512), device.length - rel)), r.start);
+        if (!image.subarray(rel, rel + length).equals(device.subarray(rel, rel + length))) {
+          let i = rel;
+          while (image[i] === device[i]) i++;
+          throw new BlockwiseError('VERIFY_MISMATCH', `${job.target.path} differs from the image at byte ${start + i}.`, {
+            path: job.target.path,
+            offset: start + i,
+          });
+        }
+        compared += length;
+      }
+      offset = end;
+      meter.update({ phase: 'verifying', position: offset, total: source.info.size, deviceBytes: compared, targets: [] });
+    }
+    if (offset === 0) throw new BlockwiseError('SOURCE_EMPTY', `${source.info.name} contains no image data.`);
+    planner.finish?.();
+    meter.update({ phase: 'done', position: offset, total: offset, deviceBytes: compared, targets: [] }, true);
+    return { imageSize: offset, bytesCompared: compared, durationMs: performance.now() - started };
+  } finally {
+    await reader.close();
+    await source.close();
+  }
+}
+
+export { rangesLength };

@@ -1,0 +1,125 @@
+// One flash from start to finish: open the image and the drives, refuse what must be refused,
+// run the pipeline, check the checksum before the head is written, then read everything back.
+
+import { BlockwiseError } from '../../shared/errors';
+import type { FlashJob, FlashProgress, FlashResult, TargetResult } from '../../shared/flash-types';
+import { AlignedPool } from './aligned-pool';
+import { checkChecksum } from './checksum';
+import { newTargetState, runPipeline, targetProgress, type TargetState } from './pipeline';
+import { choosePlanner } from './planner-choice';
+import { ProgressMeter } from './progress-meter';
+import { guardTarget } from './target-guards';
+import { openSource } from './sources/open-source';
+import type { SourceReader } from './sources/source';
+import { openTarget } from './targets/target';
+import { verifyTargets } from './verify';
+import { rangesLength } from './write-planner';
+
+export const CHUNK_SIZE = 4 * 1024 * 1024;
+/** Chunks in the pool: enough for several writes in flight per drive plus read-ahead, ~40 MiB. */
+export const POOL_CHUNKS = 10;
+export const WRITE_DEPTH = 4;
+
+export interface FlashContext {
+  signal: AbortSignal;
+  onProgress: (progress: FlashProgress) => void;
+  /** Test hook: runs after the write is durable and before readback. */
+  beforeVerify?: () => Promise<void>;
+}
+
+export async function runFlash(job: FlashJob, context: FlashContext): Promise<FlashResult> {
+  const started = performance.now();
+  if (job.targets.length === 0) throw new BlockwiseError('INVALID_REQUEST', 'No target drive was given.');
+  const paths = job.targets.map((t) => t.path);
+  if (new Set(paths).size !== paths.length) throw new BlockwiseError('INVALID_REQUEST', 'The same drive was given twice.');
+
+  const source = await openSource(job.source);
+  const states: TargetState[] = [];
+  try {
+    for (const spec of job.targets) {
+      await guardTarget(spec, job.source, source.info);
+      states.push(newTargetState(await openTarget(spec.path)));
+    }
+    const size = source.info.size;
+    for (const { target } of states) {
+      if (size !== undefined && size > target.capacity) {
+        throw new BlockwiseError(
+          'IMAGE_TOO_LARGE',
+          `The image (${size} bytes) is larger than ${target.path} (${target.capacity} bytes). Nothing was written.`,
+          { path: target.path },
+        );
+      }
+    }
+
+    const pool = new AlignedPool(CHUNK_SIZE, Math.max(POOL_CHUNKS, 4 + 2 * states.length));
+    const meter = new ProgressMeter(context.onProgress);
+    const planner = await choosePlanner(job, source);
+    const pipelineStart = performance.now();
+    const written = await runPipeline(source, states, {
+      pool,
+      signal: context.signal,
+      planner,
+      depth: WRITE_DEPTH,
+      report: (sample, force) => meter.update(sample, force),
+      beforeHead: (imageSha256) => checkChecksum(job, source, imageSha256),
+    });
+    const writeMs = performance.now() - pipelineStart;
+
+    let verifyMs = 0;
+    if (job.options.verify) {
+      await context.beforeVerify?.();
+      const verifyStart = performance.now();
+      const total = rangesLength(written.chunks.flatMap((c) => c.ranges));
+      const report = (force = false) =>
+        meter.update(
+          {
+            phase: 'verifying',
+            position: Math.min(...states.filter((s) => !s.error).map((s) => s.bytesVerified)),
+            total,
+            deviceBytes: states.reduce((n, s) => Math.max(n, s.bytesVerified), 0),
+            targets: targetProgress(states),
+          },
+          force,
+        );
+      report(true);
+      await verifyTargets(states, written.chunks, {
+        pool,
+        signal: context.signal,
+        depth: WRITE_DEPTH,
+        reopenSource: () => openSource(job.source),
+        onProgress: () => report(),
+      });
+      verifyMs = performance.now() - verifyStart;
+    }
+    for (const s of states) if (!s.error) s.phase = 'done';
+    meter.update({ phase: 'done', position: written.imageSize, total: written.imageSize, deviceBytes: 0, targets: targetProgress(states) }, true);
+
+    const targets: TargetResult[] = states.map((s) => {
+      const r: TargetResult = { path: s.target.path, ok: !s.error, bytesWritten: s.bytesWritten, verified: !s.error && job.options.verify };
+      if (s.error) r.error = s.error;
+      return r;
+    });
+    const failed = states.find((s) => s.error);
+    if (failed?.error && targets.every((t) => !t.ok)) {
+      throw new BlockwiseError(failed.error.code, failed.error.message, failed.error.details ?? {});
+    }
+    const result: FlashResult = {
+      imageSize: written.imageSize,
+      imageSha256: written.imageSha256,
+      mappedBytes: written.mappedBytes,
+      durationMs: performance.now() - started,
+      writeMs,
+      verifyMs,
+      targets,
+    };
+    const fileSha = source.storedSha256?.();
+    if (fileSha) result.fileSha256 = fileSha;
+    if (job.options.checksum) result.checksumVerified = true;
+    return result;
+  } finally {
+    await Promise.all(states.map((s) => s.target.close()));
+    await source.close();
+  }
+}
+
+export type { SourceReader };

@@ -1,0 +1,241 @@
+// The write pipeline: source → hash → plan → fan-out → aligned writes, with bounded memory.
+//
+// One reader pulls the decompressed image into aligned pool chunks. Each chunk is hashed (for the
+// image's SHA-256 and for readback), shown to the planner, and handed to every live target's
+// writer; the chunk returns to the pool only when every target is done with it. The pool is the
+// only buffer, so memory stays flat and the slowest drive sets the pace. The first MiB (partition
+// tables, boot code) is zeroed at the start and written last, after everything else is on the
+// drive, so an interrupted write never leaves a drive that looks bootable.
+
+import { createHash, type Hash } from 'node:crypto';
+import { BlockwiseError, serializeError, type SerializedError } from '../../shared/errors';
+import type { FlashPhase, TargetProgress } from '../../shared/flash-types';
+import { ALIGNMENT, AlignedPool, alignedBuffer } from './aligned-pool';
+import type { MeterSample } from './progress-meter';
+import type { SourceReader } from './sources/source';
+import type { Target } from './targets/target';
+import { alignRanges, clipRanges, rangesLength, type Range, type WritePlanner } from './write-planner';
+
+export const HEAD_SIZE = 1024 * 1024;
+
+/** What was written where, so verification can read back exactly that and compare. */
+export interface WrittenChunk {
+  start: number;
+  ranges: Range[];
+  /** SHA-256 of the bytes of `ranges`, concatenated in order. */
+  digest: Buffer;
+}
+
+export interface PipelineOptions {
+  pool: AlignedPool;
+  signal: AbortSignal;
+  planner: WritePlanner;
+  /** Writes in flight per target. */
+  depth: number;
+  report: (sample: MeterSample, force?: boolean) => void;
+  /** Called once the image is fully streamed and before the head is written; may throw to stop. */
+  beforeHead?: (imageSha256: string) => Promise<void> | void;
+}
+
+export interface TargetState {
+  target: Target;
+  bytesWritten: number;
+  position: number;
+  bytesVerified: number;
+  phase: FlashPhase;
+  error?: SerializedError;
+  inFlight: Set<Promise<void>>;
+}
+
+export interface PipelineResult {
+  imageSize: number;
+  imageSha256: string;
+  mappedBytes: number;
+  chunks: WrittenChunk[];
+  states: TargetState[];
+}
+
+export function newTargetState(target: Target): TargetState {
+  return { target, bytesWritten: 0, position: 0, bytesVerified: 0, phase: 'starting', inFlight: new Set() };
+}
+
+export function targetProgress(states: TargetState[]): TargetProgress[] {
+  return states.map((s) => {
+    const p: TargetProgress = {
+      path: s.target.path,
+      phase: s.error ? 'done' : s.phase,
+      position: s.position,
+      bytesWritten: s.bytesWritten,
+      bytesVerified: s.bytesVerified,
+    };
+    if (s.error) p.error = s.error;
+    return p;
+  });
+}
+
+function cancelled(): BlockwiseError {
+  return new BlockwiseError('CANCELLED', 'The flash was cancelled.', { driveIncomplete: true });
+}
+
+function live(states: TargetState[]): TargetState[] {
+  return states.filter((s) => !s.error);
+}
+
+/** Marks a target failed; throws the error if no target is left to carry on. */
+function fail(state: TargetState, error: unknown): void {
+  if (state.error) return;
+  const serialized = serializeError(error);
+  serialized.details = { ...serialized.details, driveIncomplete: true };
+  state.error = serialized;
+}
+
+function throwIfAllFailed(states: TargetState[]): void {
+  if (live(states).length > 0) return;
+  const first = states[0]?.error;
+  if (first) throw new BlockwiseError(first.code, first.message, first.details ?? {});
+}
+
+async function settle(state: TargetState): Promise<void> {
+  await Promise.allSettled([...state.inFlight]);
+}
+
+/** Queue one write on a target, waiting while it already has `depth` writes in flight. */
+/** Resolves once the write is queued, with a handle whose `done` settles when it completes. */
+async function enqueueWrite(state: TargetState, data: Buffer, position: number, depth: number): Promise<{ done: Promise<void> }> {
+  while (state.inFlight.size >= depth) await Promise.race(state.inFlight);
+  const write = state.target
+    .write(data, position)
+    .then(() => {
+      state.bytesWritten += data.length;
+    })
+    .catch((error) => fail(state, error))
+    .finally(() => state.inFlight.delete(write));
+  state.inFlight.add(write);
+  return { done: write };
+}
+
+export async function runPipeline(source: SourceReader, states: TargetState[], options: PipelineOptions): Promise<PipelineResult> {
+  const { pool, signal, planner, depth, report } = options;
+  const imageHash = createHash('sha256');
+  const chunks: WrittenChunk[] = [];
+  const head = alignedBuffer(HEAD_SIZE);
+  let headRanges: Range[] = [];
+  let offset = 0;
+  let mappedBytes = 0;
+  const knownSize = source.info.size;
+
+  const sample = (phase: FlashPhase): MeterSample => {
+    for (const s of live(states)) s.phase = phase;
+    const m: MeterSample = {
+      phase,
+      position: Math.min(...live(states).map((s) => s.position), offset),
+      deviceBytes: live(states).reduce((n, s) => Math.max(n, s.bytesWritten), 0),
+      sourcePosition: source.storedPosition,
+      targets: targetProgress(states),
+    };
+    if (knownSize !== undefined) m.total = knownSize;
+    if (source.info.storedSize !== undefined && source.info.formats[0] !== 'raw') m.sourceTotal = source.info.storedSize;
+    return m;
+  };
+
+  // Zero the head first: until the real one is written last, the drive has no partition table.
+  for (const state of live(states)) {
+    state.phase = 'writing';
+    const zeros = alignedBuffer(HEAD_SIZE);
+    await state.target.write(zeros, 0).catch((error) => fail(state, error));
+  }
+  throwIfAllFailed(states);
+  report(sample('writing'), true);
+
+  for (;;) {
+    if (signal.aborted) throw cancelled();
+    const buffer = await pool.acquire();
+    let n: number;
+    try {
+      n = await source.read(buffer);
+    } catch (error) {
+      pool.release(buffer);
+      throw error;
+    }
+    if (n === 0) {
+      pool.release(buffer);
+      break;
+    }
+    const data = buffer.subarray(0, n);
+    const start = offset;
+    const end = offset + n;
+    imageHash.update(data);
+    planner.observe(start, data);
+
+    for (const state of live(states)) {
+      if (end > state.target.capacity) {
+        fail(
+          state,
+          new BlockwiseError(
+            'IMAGE_TOO_LARGE',
+            `The image is larger than ${state.target.path} (${state.target.capacity} bytes): it did not fit at byte ${state.target.capacity}.`,
+            { path: state.target.path, offset: state.target.capacity },
+          ),
+        );
+      }
+    }
+    throwIfAllFailed(states);
+
+    const ranges = alignRanges(planner.rangesToWrite(start, end), ALIGNMENT, start, end);
+    const chunkHash: Hash = createHash('sha256');
+    for (const r of ranges) chunkHash.update(data.subarray(r.start - start, r.end - start));
+    chunks.push({ start, ranges, digest: chunkHash.digest() });
+    mappedBytes += rangesLength(ranges);
+
+    // Bytes of the head are kept aside and written at the very end.
+    if (start < HEAD_SIZE) {
+      const headEnd = Math.min(end, HEAD_SIZE);
+      data.copy(head, start, 0, headEnd - start);
+      headRanges = headRanges.concat(clipRanges(ranges, start, headEnd));
+    }
+    const bodyRanges = clipRanges(ranges, HEAD_SIZE, end);
+
+    const writes: Promise<void>[] = [];
+    for (const state of live(states)) {
+      for (const r of bodyRanges) {
+        writes.push((await enqueueWrite(state, data.subarray(r.start - start, r.end - start), r.start, depth)).done);
+      }
+    }
+    offset = end;
+    const chunkLength = n;
+    void Promise.allSettled(writes).then(() => {
+      for (const state of live(states)) state.position += chunkLength;
+      pool.release(buffer);
+    });
+    throwIfAllFailed(states);
+    report(sample('writing'));
+  }
+  // Wait for the last writes, then make them durable before the head goes out.
+  await Promise.all(states.map(settle));
+  throwIfAllFailed(states);
+  if (offset === 0) throw new BlockwiseError('SOURCE_EMPTY', `${source.info.name} contains no image data.`);
+  planner.finish?.();
+  if (signal.aborted) throw cancelled();
+  report(sample('finishing'), true);
+  await Promise.all(live(states).map((s) => s.target.flush().catch((error) => fail(s, error))));
+  throwIfAllFailed(states);
+
+  const imageSha256 = imageHash.digest('hex');
+  await options.beforeHead?.(imageSha256);
+  if (signal.aborted) throw cancelled();
+  for (const state of live(states)) {
+    for (const r of headRanges) {
+      await state.target.write(head.subarray(r.start, r.end), r.start).catch((error) => fail(state, error));
+    }
+  }
+  await Promise.all(
+    live(states).map(async (s) => {
+      await s.target.flush().catch((error) => fail(s, error));
+      await s.target.finish(offset).catch((error) => fail(s, error));
+      s.position = offset;
+      s.bytesWritten += rangesLength(headRanges);
+    }),
+  );
+  throwIfAllFailed(states);
+  return { imageSize: offset, imageSha256, mappedBytes, chunks, states };
+}

@@ -1,0 +1,84 @@
+// Turns a stream of byte counts into at most ~10 progress messages a second, with speeds smoothed
+// by an exponential moving average so the number a person reads doesn't jitter.
+
+import type { FlashPhase, FlashProgress, TargetProgress } from '../../shared/flash-types';
+
+export const PROGRESS_INTERVAL_MS = 100;
+const SMOOTHING_SECONDS = 2;
+
+export interface MeterSample {
+  phase: FlashPhase;
+  position: number;
+  total?: number;
+  /** Bytes moved to/from the device so far in this phase (for the honest speed). */
+  deviceBytes: number;
+  sourcePosition?: number;
+  sourceTotal?: number;
+  targets: TargetProgress[];
+}
+
+export class ProgressMeter {
+  private lastEmit = 0;
+  private lastTime = 0;
+  private lastPosition = 0;
+  private lastDeviceBytes = 0;
+  private speed = 0;
+  private effectiveSpeed = 0;
+  private phase: FlashPhase | undefined;
+
+  constructor(
+    private readonly emit: (progress: FlashProgress) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Offer a sample; it is emitted if the phase changed, `force` is set, or enough time passed. */
+  update(sample: MeterSample, force = false): void {
+    const t = this.now();
+    if (sample.phase !== this.phase) {
+      this.phase = sample.phase;
+      this.lastTime = t;
+      this.lastPosition = sample.position;
+      this.lastDeviceBytes = sample.deviceBytes;
+      this.speed = 0;
+      this.effectiveSpeed = 0;
+      force = true;
+    }
+    const dt = (t - this.lastTime) / 1000;
+    if (dt >= PROGRESS_INTERVAL_MS / 1000) {
+      const instant = (sample.deviceBytes - this.lastDeviceBytes) / dt;
+      const instantEffective = (sample.position - this.lastPosition) / dt;
+      const alpha = 1 - Math.exp(-dt / SMOOTHING_SECONDS);
+      this.speed = this.speed === 0 ? instant : this.speed + alpha * (instant - this.speed);
+      this.effectiveSpeed = this.effectiveSpeed === 0 ? instantEffective : this.effectiveSpeed + alpha * (instantEffective - this.effectiveSpeed);
+      this.lastTime = t;
+      this.lastPosition = sample.position;
+      this.lastDeviceBytes = sample.deviceBytes;
+    }
+    if (!force && t - this.lastEmit < PROGRESS_INTERVAL_MS) return;
+    this.lastEmit = t;
+    this.emit(this.snapshot(sample));
+  }
+
+  private snapshot(sample: MeterSample): FlashProgress {
+    const progress: FlashProgress = {
+      phase: sample.phase,
+      position: sample.position,
+      speed: Math.max(0, this.speed),
+      effectiveSpeed: Math.max(0, this.effectiveSpeed),
+      targets: sample.targets.map((target) => ({ ...target })),
+    };
+    if (sample.total !== undefined) progress.total = sample.total;
+    if (sample.sourcePosition !== undefined) progress.sourcePosition = sample.sourcePosition;
+    if (sample.sourceTotal !== undefined) progress.sourceTotal = sample.sourceTotal;
+    let fraction: number | undefined;
+    if (sample.total) fraction = sample.position / sample.total;
+    else if (sample.sourceTotal && sample.sourcePosition !== undefined) fraction = sample.sourcePosition / sample.sourceTotal;
+    if (sample.phase === 'done') fraction = 1;
+    if (fraction !== undefined) {
+      progress.percent = Math.min(100, Math.max(0, fraction * 100));
+      const rate = sample.total ? this.effectiveSpeed : 0;
+      if (rate > 0 && sample.total) progress.eta = Math.max(0, (sample.total - sample.position) / rate);
+    }
+    return progress;
+  }
+}

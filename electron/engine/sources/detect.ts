@@ -1,0 +1,79 @@
+// Format detection by content. Extensions lie (an .img that is really xz, a .zip renamed .img);
+// magic bytes don't. Anything compressed that we cannot decode is refused, never written raw.
+
+import type { SourceFormat } from './source';
+
+export type DetectedFormat =
+  | { kind: 'supported'; format: SourceFormat }
+  | { kind: 'unsupported'; name: string }
+  | { kind: 'text' }
+  | { kind: 'empty' };
+
+interface Magic {
+  bytes: number[];
+  offset?: number;
+}
+
+const SUPPORTED: Array<{ format: SourceFormat; magic: Magic }> = [
+  { format: 'gzip', magic: { bytes: [0x1f, 0x8b] } },
+  { format: 'xz', magic: { bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] } },
+  { format: 'zstd', magic: { bytes: [0x28, 0xb5, 0x2f, 0xfd] } },
+  { format: 'zip', magic: { bytes: [0x50, 0x4b, 0x03, 0x04] } },
+];
+
+const UNSUPPORTED: Array<{ name: string; magic: Magic }> = [
+  { name: '7-Zip archive', magic: { bytes: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c] } },
+  { name: 'RAR archive', magic: { bytes: [0x52, 0x61, 0x72, 0x21, 0x1a, 0x07] } },
+  { name: 'LZ4 stream', magic: { bytes: [0x04, 0x22, 0x4d, 0x18] } },
+  { name: 'lzip stream', magic: { bytes: [0x4c, 0x5a, 0x49, 0x50] } },
+  { name: 'empty zip archive', magic: { bytes: [0x50, 0x4b, 0x05, 0x06] } },
+  { name: 'spanned zip archive', magic: { bytes: [0x50, 0x4b, 0x07, 0x08] } },
+  { name: 'PDF document', magic: { bytes: [0x25, 0x50, 0x44, 0x46, 0x2d] } },
+  { name: 'PNG picture', magic: { bytes: [0x89, 0x50, 0x4e, 0x47] } },
+  { name: 'JPEG picture', magic: { bytes: [0xff, 0xd8, 0xff] } },
+  { name: 'ELF program', magic: { bytes: [0x7f, 0x45, 0x4c, 0x46] } },
+  { name: 'tar archive', magic: { bytes: [0x75, 0x73, 0x74, 0x61, 0x72], offset: 257 } },
+];
+
+function matches(head: Uint8Array, magic: Magic): boolean {
+  const start = magic.offset ?? 0;
+  if (head.length < start + magic.bytes.length) return false;
+  return magic.bytes.every((b, i) => head[start + i] === b);
+}
+
+function isBzip2(head: Uint8Array): boolean {
+  // "BZh" + block size digit '1'..'9' + the first block's magic (pi) or the end-of-stream magic.
+  if (head.length < 10 || head[0] !== 0x42 || head[1] !== 0x5a || head[2] !== 0x68) return false;
+  const level = head[3] ?? 0;
+  if (level < 0x31 || level > 0x39) return false;
+  const blockMagic = [0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+  const endMagic = [0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
+  const at = (m: number[]) => m.every((b, i) => head[4 + i] === b);
+  return at(blockMagic) || at(endMagic);
+}
+
+/**
+ * Text has no NUL bytes and decodes as UTF-8; every disk image, ISO and filesystem we know has
+ * NULs in its first sectors. Only whole-text heads count, so a binary image with a text boot
+ * message is still an image.
+ */
+export function looksLikeText(head: Uint8Array): boolean {
+  if (head.length === 0) return false;
+  if (head.includes(0)) return false;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, Math.min(head.length, 65536 - 4)));
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+/** Classify a source by its first bytes (give at least 512; 64 KiB is better). */
+export function detectFormat(head: Uint8Array, totalSize?: number): DetectedFormat {
+  if (head.length === 0 || totalSize === 0) return { kind: 'empty' };
+  for (const { format, magic } of SUPPORTED) if (matches(head, magic)) return { kind: 'supported', format };
+  if (isBzip2(head)) return { kind: 'supported', format: 'bzip2' };
+  for (const { name, magic } of UNSUPPORTED) if (matches(head, magic)) return { kind: 'unsupported', name };
+  if (looksLikeText(head)) return { kind: 'text' };
+  return { kind: 'supported', format: 'raw' };
+}

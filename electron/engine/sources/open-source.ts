@@ -1,0 +1,83 @@
+// Turns a SourceSpec into a reader of the decompressed image, deciding the format by content.
+
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { BlockwiseError } from '../../../shared/errors';
+import type { SourceSpec } from '../../../shared/flash-types';
+import { deviceGeometry } from '../targets/device-geometry';
+import { detectFormat } from './detect';
+import { FileSource } from './file-source';
+import type { SourceFormat, SourceReader } from './source';
+
+/** Opens a decoder for a compressed/archived file; registered per format by the sources module. */
+export type FileDecoderFactory = (filePath: string, size: number, spec: SourceSpec) => Promise<SourceReader>;
+
+const fileDecoders = new Map<SourceFormat, FileDecoderFactory>();
+
+export function registerFileDecoder(format: SourceFormat, factory: FileDecoderFactory): void {
+  fileDecoders.set(format, factory);
+}
+
+const HEAD_BYTES = 65536;
+
+export async function openSource(spec: SourceSpec): Promise<SourceReader> {
+  if (spec.kind !== 'file') {
+    throw new BlockwiseError('SOURCE_UNSUPPORTED', `Cannot open ${spec.url}: downloading images is not supported by this build.`);
+  }
+  return openFileSource(spec.path, spec);
+}
+
+async function openFileSource(filePath: string, spec: SourceSpec): Promise<SourceReader> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(filePath, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new BlockwiseError('SOURCE_UNREADABLE', `Cannot open image ${filePath}: ${why}.`, { path: filePath, syscode: code });
+  }
+  try {
+    const stat = await handle.stat();
+    if (stat.isDirectory()) {
+      throw new BlockwiseError('SOURCE_UNREADABLE', `${filePath} is a folder, not an image file.`, { path: filePath });
+    }
+    const size = stat.isBlockDevice() ? await blockDeviceSize(filePath) : stat.size;
+    const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
+    if (head.length > 0) await handle.read(head, 0, head.length, 0);
+    const detected = detectFormat(head, size);
+    const name = path.basename(filePath);
+    switch (detected.kind) {
+      case 'empty':
+        throw new BlockwiseError('SOURCE_EMPTY', `${name} is empty (0 bytes).`, { path: filePath });
+      case 'text': {
+        const html = /<html|<!doctype html/i.test(head.toString('utf8', 0, 1024));
+        throw new BlockwiseError(
+          'SOURCE_NOT_IMAGE',
+          html ? `${name} is a web page (HTML), not a disk image.` : `${name} is a text file, not a disk image.`,
+          { path: filePath, offset: 0 },
+        );
+      }
+      case 'unsupported':
+        throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name} is a ${detected.name}, which Blockwise cannot write.`, { path: filePath });
+      case 'supported':
+        break;
+    }
+    if (detected.format === 'raw') return await FileSource.open(filePath, handle, size);
+    await handle.close();
+    const factory = fileDecoders.get(detected.format);
+    if (!factory) {
+      throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name} is compressed with ${detected.format}, which this build cannot decompress.`, {
+        path: filePath,
+      });
+    }
+    return await factory(filePath, size, spec);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Size of a block device used as a source (cloning a drive); sysfs on Linux. */
+async function blockDeviceSize(devicePath: string): Promise<number> {
+  return (await deviceGeometry(devicePath)).size;
+}

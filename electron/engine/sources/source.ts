@@ -1,0 +1,39 @@
+// What every image source gives the pipeline: a pull-based reader of the *decompressed* image.
+// Pull (the writer asks for the next bytes into its own aligned buffer) keeps memory bounded
+// without any queue of its own: a slow drive simply asks less often.
+
+export type SourceFormat = 'raw' | 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'zip';
+
+export interface SourceInfo {
+  /** What a person calls it: file name or URL. */
+  name: string;
+  /** Container/compression chain as detected from content, outermost first (e.g. ['zip'] or ['raw']). */
+  formats: SourceFormat[];
+  /** Size of the file or download as stored, when known. */
+  storedSize?: number;
+  /** Size of the decompressed image, when known before reading it all. */
+  size?: number;
+  /** True when the stored size is the image size (uncompressed), so readAt works. */
+  randomAccess: boolean;
+  /** Name of the image inside an archive. */
+  entry?: string;
+}
+
+export interface SourceReader {
+  readonly info: SourceInfo;
+  /**
+   * Fill `into` from the current position with the next bytes of the image. Resolves with the
+   * number of bytes placed; less than `into.length` only at the end of the image, 0 after it.
+   */
+  read(into: Buffer): Promise<number>;
+  /** Bytes of the stored file/download consumed so far (for progress on compressed sources). */
+  readonly storedPosition: number;
+  /**
+   * SHA-256 (hex) of the stored bytes, available after the image has been read to its end, for
+   * checksums that describe the download rather than the image. Undefined for raw files (same bytes).
+   */
+  storedSha256?(): string | undefined;
+  /** Random access into the image, only when `info.randomAccess`. */
+  readAt?(into: Buffer, position: number): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,90 @@
+// Last-line checks in the engine itself, whoever calls it (app, CLI, helper): never the disk that
+// runs the system, never the drive that holds the image, never a drive that changed identity,
+// and loop devices only with the explicit test opt-in.
+
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { BlockwiseError } from '../../shared/errors';
+import type { SourceSpec, TargetSpec } from '../../shared/flash-types';
+import type { SourceInfo } from './sources/source';
+import { deviceGeometry, splitDeviceNumber } from './targets/device-geometry';
+
+/** Paths whose filesystems make a disk a system disk. */
+const SYSTEM_PATHS = ['/', '/boot', '/boot/efi', '/usr', '/var', '/home'];
+const LOOP_MAJOR = 7;
+
+export function loopDevicesAllowed(): boolean {
+  return process.env.BLOCKWISE_INCLUDE_LOOP === '1';
+}
+
+async function sysfsOf(dev: number): Promise<string | undefined> {
+  const { major, minor } = splitDeviceNumber(dev);
+  try {
+    return await fsp.realpath(`/sys/dev/block/${major}:${minor}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the filesystem holding `file` lives on the disk at `diskSysfs` (or one of its partitions). */
+async function fileIsOnDisk(file: string, diskSysfs: string): Promise<boolean> {
+  let stat;
+  try {
+    stat = await fsp.stat(file);
+  } catch {
+    return false;
+  }
+  const holder = await sysfsOf(stat.dev);
+  return holder !== undefined && (holder === diskSysfs || holder.startsWith(diskSysfs + '/'));
+}
+
+export async function guardTarget(spec: TargetSpec, source: SourceSpec, info: SourceInfo): Promise<void> {
+  const target = path.resolve(spec.path);
+  if (source.kind === 'file') {
+    const [a, b] = await Promise.all([fsp.realpath(source.path).catch(() => source.path), fsp.realpath(target).catch(() => target)]);
+    if (a === b) throw new BlockwiseError('SOURCE_ON_TARGET', `${spec.path} is the image file itself.`, { path: spec.path });
+  }
+  let stat;
+  try {
+    stat = await fsp.stat(target);
+  } catch {
+    return; // openTarget reports a missing device; a missing regular file is created.
+  }
+  if (!stat.isBlockDevice() || process.platform !== 'linux') return;
+
+  const { major } = splitDeviceNumber(stat.rdev);
+  if (major === LOOP_MAJOR && !loopDevicesAllowed()) {
+    throw new BlockwiseError(
+      'TARGET_NOT_ALLOWED',
+      `${spec.path} is a loop device; those are only accepted with BLOCKWISE_INCLUDE_LOOP=1 (for tests).`,
+      { path: spec.path },
+    );
+  }
+  const disk = await sysfsOf(stat.rdev);
+  if (!disk) return;
+  if (await fsp.stat(path.join(disk, 'partition')).then(() => true, () => false)) {
+    throw new BlockwiseError('TARGET_NOT_ALLOWED', `${spec.path} is a partition; choose the whole drive instead.`, { path: spec.path });
+  }
+  for (const systemPath of SYSTEM_PATHS) {
+    if (await fileIsOnDisk(systemPath, disk)) {
+      throw new BlockwiseError('SYSTEM_DRIVE', `${spec.path} holds the running system (${systemPath}); Blockwise will not write to it.`, {
+        path: spec.path,
+      });
+    }
+  }
+  if (source.kind === 'file' && (await fileIsOnDisk(source.path, disk))) {
+    throw new BlockwiseError('SOURCE_ON_TARGET', `The image ${info.name} is stored on ${spec.path}; writing would destroy it mid-read.`, {
+      path: spec.path,
+    });
+  }
+  if (spec.identity?.size !== undefined) {
+    const geometry = await deviceGeometry(target);
+    if (geometry.size !== spec.identity.size) {
+      throw new BlockwiseError(
+        'TARGET_CHANGED',
+        `${spec.path} is now ${geometry.size} bytes, not the ${spec.identity.size} bytes of the drive you chose: a different drive may be plugged in.`,
+        { path: spec.path },
+      );
+    }
+  }
+}

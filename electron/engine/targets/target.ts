@@ -1,0 +1,234 @@
+// A write target: a whole block device (a drive) or a regular file, behind one small interface.
+// Block devices are opened exclusively (O_EXCL: the kernel refuses a mounted or otherwise claimed
+// device) and, where the kernel accepts it, with O_DIRECT so data goes to the drive, not the cache.
+
+import { execFile } from 'node:child_process';
+import { constants as fsc, promises as fsp } from 'node:fs';
+import { promisify } from 'node:util';
+import { BlockwiseError } from '../../../shared/errors';
+import { ALIGNMENT, alignDown, alignedBuffer, alignUp } from '../aligned-pool';
+import { deviceGeometry } from './device-geometry';
+
+const O_DIRECT = fsc.O_DIRECT ?? 0;
+
+export interface Target {
+  readonly path: string;
+  readonly kind: 'block-device' | 'file';
+  /** Capacity in bytes; Infinity for a regular file. */
+  readonly capacity: number;
+  readonly logicalBlockSize: number;
+  /** True when writes bypass the page cache (O_DIRECT accepted). */
+  readonly direct: boolean;
+  /** Writes `data` at `position`. Position and length must be multiples of ALIGNMENT unless the
+   * range ends at the end of the image (the tail is handled by read-modify-write). */
+  write(data: Buffer, position: number): Promise<void>;
+  /** fsync: the only point at which a buffered write's I/O error is guaranteed to surface. */
+  flush(): Promise<void>;
+  /** For a file target: cut it to the image size so the file equals the image. */
+  finish(imageSize: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TargetReader {
+  readonly direct: boolean;
+  /** Reads exactly `into.length` bytes at `position` (fewer only past the end of the device). */
+  read(into: Buffer, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+function ioError(error: unknown, targetPath: string, position: number, writing: boolean): BlockwiseError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (error instanceof BlockwiseError) return error;
+  if (code === 'ENOSPC') {
+    return new BlockwiseError('IMAGE_TOO_LARGE', `${targetPath} is full at byte ${position}: the image does not fit.`, {
+      path: targetPath,
+      offset: position,
+      syscode: code,
+      driveIncomplete: writing,
+    });
+  }
+  if (code === 'ENODEV' || code === 'ENXIO') {
+    return new BlockwiseError('TARGET_NOT_FOUND', `${targetPath} disappeared at byte ${position} (was it unplugged?).`, {
+      path: targetPath,
+      offset: position,
+      syscode: code,
+      driveIncomplete: writing,
+    });
+  }
+  return new BlockwiseError(
+    writing ? 'WRITE_IO_ERROR' : 'READ_IO_ERROR',
+    `${writing ? 'Writing' : 'Reading'} ${targetPath} failed at byte ${position}: ${(error as Error).message}`,
+    { path: targetPath, offset: position, syscode: code, driveIncomplete: writing },
+  );
+}
+
+export function openError(error: unknown, targetPath: string): BlockwiseError {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'EBUSY':
+      return new BlockwiseError('TARGET_BUSY', `${targetPath} is in use (mounted or opened by another program).`, { path: targetPath, syscode: code });
+    case 'EROFS':
+      return new BlockwiseError('TARGET_READ_ONLY', `${targetPath} is read-only (write-protected).`, { path: targetPath, syscode: code });
+    case 'EACCES':
+    case 'EPERM':
+      return new BlockwiseError('PERMISSION_DENIED', `No permission to write ${targetPath}.`, { path: targetPath, syscode: code });
+    case 'ENOENT':
+    case 'ENXIO':
+    case 'ENODEV':
+      return new BlockwiseError('TARGET_NOT_FOUND', `${targetPath} does not exist (was the drive unplugged?).`, { path: targetPath, syscode: code });
+    default:
+      return new BlockwiseError('WRITE_IO_ERROR', `Cannot open ${targetPath}: ${(error as Error).message}`, { path: targetPath, syscode: code });
+  }
+}
+
+async function writeFully(handle: fsp.FileHandle, data: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    if (bytesWritten === 0) throw Object.assign(new Error('the device accepted no more data'), { code: 'ENOSPC' });
+    done += bytesWritten;
+  }
+}
+
+async function readFully(handle: fsp.FileHandle, into: Buffer, position: number): Promise<number> {
+  let done = 0;
+  while (done < into.length) {
+    const { bytesRead } = await handle.read(into, done, into.length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/**
+ * Opens with O_DIRECT and proves it works by an aligned read of the first block: EINVAL (misaligned
+ * memory or a filesystem without O_DIRECT support, like tmpfs) means "use the page cache instead".
+ */
+async function openMaybeDirect(targetPath: string, flags: number): Promise<{ handle: fsp.FileHandle; direct: boolean }> {
+  if (O_DIRECT) {
+    let handle: fsp.FileHandle | undefined;
+    try {
+      handle = await fsp.open(targetPath, flags | O_DIRECT);
+      await handle.read(alignedBuffer(ALIGNMENT), 0, ALIGNMENT, 0);
+      return { handle, direct: true };
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+    }
+  }
+  return { handle: await fsp.open(targetPath, flags), direct: false };
+}
+
+class FdTarget implements Target {
+  constructor(
+    readonly path: string,
+    readonly kind: 'block-device' | 'file',
+    readonly capacity: number,
+    readonly logicalBlockSize: number,
+    readonly direct: boolean,
+    private readonly handle: fsp.FileHandle,
+  ) {}
+
+  async write(data: Buffer, position: number): Promise<void> {
+    try {
+      const tail = data.length % this.logicalBlockSize;
+      if (!this.direct || tail === 0) {
+        await writeFully(this.handle, data, position);
+        return;
+      }
+      // The image ends mid-block: write the whole blocks, then merge the last partial block with
+      // what the device holds past the image's end (O_DIRECT can only write whole blocks).
+      const whole = data.length - tail;
+      if (whole > 0) await writeFully(this.handle, data.subarray(0, whole), position);
+      const block = alignedBuffer(this.logicalBlockSize);
+      await readFully(this.handle, block, position + whole);
+      data.copy(block, 0, whole);
+      await writeFully(this.handle, block.subarray(0, this.logicalBlockSize), position + whole);
+    } catch (error) {
+      throw ioError(error, this.path, position, true);
+    }
+  }
+
+  async flush(): Promise<void> {
+    try {
+      await this.handle.sync();
+    } catch (error) {
+      throw ioError(error, this.path, 0, true);
+    }
+  }
+
+  async finish(imageSize: number): Promise<void> {
+    if (this.kind === 'file') await this.handle.truncate(imageSize);
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+}
+
+export interface OpenTargetOptions {
+  /** Regular files are created if missing; devices never are. */
+  allowCreateFile?: boolean;
+}
+
+export async function openTarget(targetPath: string, options: OpenTargetOptions = {}): Promise<Target> {
+  let stat: import('node:fs').Stats | undefined;
+  try {
+    stat = await fsp.stat(targetPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !options.allowCreateFile) throw openError(error, targetPath);
+  }
+  if (stat?.isBlockDevice()) {
+    const geometry = await deviceGeometry(targetPath);
+    if (geometry.readOnly) {
+      throw new BlockwiseError('TARGET_READ_ONLY', `${targetPath} is read-only (write-protected).`, { path: targetPath });
+    }
+    try {
+      const { handle, direct } = await openMaybeDirect(targetPath, fsc.O_RDWR | fsc.O_EXCL);
+      return new FdTarget(targetPath, 'block-device', geometry.size, geometry.logicalBlockSize, direct, handle);
+    } catch (error) {
+      throw openError(error, targetPath);
+    }
+  }
+  if (stat && !stat.isFile()) {
+    throw new BlockwiseError('TARGET_NOT_ALLOWED', `${targetPath} is neither a drive nor a regular file.`, { path: targetPath });
+  }
+  try {
+    const { handle, direct } = await openMaybeDirect(targetPath, fsc.O_RDWR | fsc.O_CREAT);
+    return new FdTarget(targetPath, 'file', Infinity, 512, direct, handle);
+  } catch (error) {
+    throw openError(error, targetPath);
+  }
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Opens a target for readback that never answers from the page cache. */
+export async function openTargetReader(targetPath: string): Promise<TargetReader> {
+  let opened: { handle: fsp.FileHandle; direct: boolean };
+  try {
+    opened = await openMaybeDirect(targetPath, fsc.O_RDONLY);
+  } catch (error) {
+    throw openError(error, targetPath);
+  }
+  const { handle, direct } = opened;
+  if (!direct && process.platform === 'linux' && (await handle.stat()).isBlockDevice()) {
+    // No O_DIRECT: drop the device's cached pages (BLKFLSBUF) so reads come from the drive.
+    await execFileAsync('blockdev', ['--flushbufs', targetPath]).catch(() => undefined);
+  }
+  return {
+    direct,
+    async read(into: Buffer, position: number): Promise<number> {
+      try {
+        return await readFully(handle, into, position);
+      } catch (error) {
+        throw ioError(error, targetPath, position, false);
+      }
+    },
+    async close() {
+      await handle.close().catch(() => undefined);
+    },
+  };
+}
+
+export { alignDown, alignUp };

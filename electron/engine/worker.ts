@@ -1,0 +1,13 @@
+// worker_threads entry: the engine runs here so no host's event loop ever waits on a disk.
+
+import { parentPort } from 'node:worker_threads';
+import { createEngineService } from './engine-service';
+import type { EngineRequest } from './protocol';
+import './sources/register';
+
+if (!parentPort) throw new Error('engine/worker must be started as a worker thread');
+const port = parentPort;
+const service = createEngineService((event) => port.postMessage(event));
+port.on('message', (request: EngineRequest) => {
+  void service.handle(request);
+});

@@ -1,0 +1,128 @@
+// Stable error codes and the words a person reads for each.
+// Errors cross worker, helper-process and IPC boundaries as plain JSON ({code, message, details});
+// the code is the contract, the message is for humans and may be rewritten freely.
+
+export const ERROR_CODES = [
+  'TARGET_BUSY',
+  'TARGET_READ_ONLY',
+  'TARGET_NOT_FOUND',
+  'TARGET_CHANGED',
+  'TARGET_NOT_ALLOWED',
+  'PERMISSION_DENIED',
+  'IMAGE_TOO_LARGE',
+  'WRITE_IO_ERROR',
+  'READ_IO_ERROR',
+  'VERIFY_MISMATCH',
+  'SOURCE_UNREADABLE',
+  'SOURCE_EMPTY',
+  'SOURCE_UNSUPPORTED',
+  'SOURCE_CORRUPT',
+  'SOURCE_TRUNCATED',
+  'SOURCE_NOT_IMAGE',
+  'ARCHIVE_NO_IMAGE',
+  'ARCHIVE_AMBIGUOUS',
+  'DOWNLOAD_FAILED',
+  'CHECKSUM_MISMATCH',
+  'BMAP_INVALID',
+  'SYSTEM_DRIVE',
+  'SOURCE_ON_TARGET',
+  'UNMOUNT_FAILED',
+  'ELEVATION_DECLINED',
+  'INVALID_REQUEST',
+  'CANCELLED',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Extra facts an error may carry; every field optional, all JSON-safe. */
+export interface ErrorDetails {
+  /** Byte offset in the image or on the device where the problem was found. */
+  offset?: number;
+  /** Device path or file path the error concerns. */
+  path?: string;
+  /** Set when a write had started: the drive's contents are now incomplete. */
+  driveIncomplete?: boolean;
+  /** Underlying OS error code, e.g. EBUSY. */
+  syscode?: string;
+  [key: string]: string | number | boolean | undefined;
+}
+
+export interface SerializedError {
+  code: ErrorCode;
+  message: string;
+  details?: ErrorDetails;
+}
+
+/** What to do next, per code: shown under the error in the app and after it in the CLI. */
+export const ERROR_ADVICE: Record<ErrorCode, string> = {
+  TARGET_BUSY: 'Close programs using the drive and unmount its partitions, then try again.',
+  TARGET_READ_ONLY: 'The drive is write-protected. Slide the lock switch on the card or adapter, or pick another drive.',
+  TARGET_NOT_FOUND: 'The drive is gone. Plug it back in and select it again.',
+  TARGET_CHANGED: 'The device now belongs to a different drive. Select the drive again from the list.',
+  TARGET_NOT_ALLOWED: 'Pick a removable drive that is not the system disk.',
+  PERMISSION_DENIED: 'Writing to drives needs administrator rights. Approve the prompt, or run with sudo.',
+  IMAGE_TOO_LARGE: 'Use a larger drive.',
+  WRITE_IO_ERROR: 'The drive failed to store data. Try another port or card reader; the card may be failing.',
+  READ_IO_ERROR: 'The drive could not be read back. Try another port or card reader; the card may be failing.',
+  VERIFY_MISMATCH: 'The drive did not keep what was written. It may be failing or counterfeit; try another drive.',
+  SOURCE_UNREADABLE: 'Check that the image file exists and that you may read it.',
+  SOURCE_EMPTY: 'The image file is empty. Download it again.',
+  SOURCE_UNSUPPORTED: 'Decompress the image first, or pick a supported format (.img, .iso, .gz, .xz, .zst, .bz2, .zip).',
+  SOURCE_CORRUPT: 'The image is damaged. Download it again.',
+  SOURCE_TRUNCATED: 'The image ends early. The download was probably incomplete: download it again.',
+  SOURCE_NOT_IMAGE: 'This file is not a disk image. Pick the .img, .iso or compressed image you downloaded.',
+  ARCHIVE_NO_IMAGE: 'The archive holds no disk image. Check that you downloaded the right file.',
+  ARCHIVE_AMBIGUOUS: 'The archive holds several images. Choose which one to write.',
+  DOWNLOAD_FAILED: 'Check the address and your connection, then try again.',
+  CHECKSUM_MISMATCH: 'The image is not the one the checksum describes. Download it again.',
+  BMAP_INVALID: 'The .bmap file beside the image is damaged. Delete it, or download it again.',
+  SYSTEM_DRIVE: 'This is a system drive. Writing to it would destroy your operating system.',
+  SOURCE_ON_TARGET: 'The image is stored on this drive. Copy the image elsewhere or pick another drive.',
+  UNMOUNT_FAILED: 'Close the programs using the drive, then try again.',
+  ELEVATION_DECLINED: 'Nothing was written. Approve the administrator prompt to write the drive.',
+  INVALID_REQUEST: 'This is a bug in Blockwise; please report it.',
+  CANCELLED: 'Flash the drive again before using it.',
+  INTERNAL: 'This is a bug in Blockwise; please report it.',
+};
+
+export class BlockwiseError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message);
+    this.name = 'BlockwiseError';
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): SerializedError {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof BlockwiseError) return error.toJSON();
+  if (error instanceof Error) return { code: 'INTERNAL', message: error.message };
+  return { code: 'INTERNAL', message: String(error) };
+}
+
+export function deserializeError(value: SerializedError): BlockwiseError {
+  const code = isErrorCode(value.code) ? value.code : 'INTERNAL';
+  return new BlockwiseError(code, value.message, value.details ?? {});
+}
+
+/** One paragraph for a person: what happened, the drive's state, what to do next. */
+export function describeError(error: SerializedError): string {
+  const parts = [error.message];
+  if (error.details?.driveIncomplete) {
+    parts.push('The drive’s contents are now incomplete and it will not boot.');
+  }
+  parts.push(ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL);
+  return parts.join(' ');
+}

@@ -1,0 +1,115 @@
+// The vocabulary of one flash, shared by the engine, its hosts and the renderer.
+// Everything here is plain JSON so it can cross worker, process and socket boundaries unchanged.
+
+import type { SerializedError } from './errors';
+
+/** Where the image comes from. Paths and URLs are resolved on the privileged side only. */
+export type SourceSpec =
+  | { kind: 'file'; path: string; entry?: string }
+  | { kind: 'url'; url: string; entry?: string; cachePath?: string };
+
+/** A checksum the user or a catalog supplied; `of` says which bytes it describes. */
+export interface ChecksumSpec {
+  algorithm: 'sha256';
+  hex: string;
+  /** 'image': the decompressed image; 'file': the file or download as stored; 'auto': either may match. */
+  of: 'image' | 'file' | 'auto';
+}
+
+/** What the host knew about a drive when the user chose it; re-checked right before opening. */
+export interface DriveIdentity {
+  size?: number;
+  model?: string;
+  serial?: string;
+}
+
+export interface TargetSpec {
+  /** Device path (/dev/sdb, /dev/loop3, \\.\PhysicalDrive2) or a regular file's path. */
+  path: string;
+  identity?: DriveIdentity;
+}
+
+export interface FlashOptions {
+  /** Read the written ranges back from the device and compare (default true). */
+  verify: boolean;
+  /** Write every byte of the image, not only the blocks its filesystems use (default false). */
+  full: boolean;
+  checksum?: ChecksumSpec;
+  /** Path of a bmaptool .bmap to use; undefined means "look beside the image", null means "don't". */
+  bmapPath?: string | null;
+}
+
+export interface FlashJob {
+  source: SourceSpec;
+  targets: TargetSpec[];
+  options: FlashOptions;
+}
+
+export interface VerifyJob {
+  source: SourceSpec;
+  target: TargetSpec;
+}
+
+export type FlashPhase = 'starting' | 'writing' | 'finishing' | 'verifying' | 'done';
+
+export interface TargetProgress {
+  path: string;
+  phase: FlashPhase;
+  /** Image bytes this drive has dealt with (written or skipped as unused). */
+  position: number;
+  /** Bytes actually written to this drive. */
+  bytesWritten: number;
+  /** Bytes read back so far while verifying. */
+  bytesVerified: number;
+  /** Set once the drive has failed; the others carry on. */
+  error?: SerializedError;
+}
+
+export interface FlashProgress {
+  phase: FlashPhase;
+  /** Image bytes processed in the current phase. */
+  position: number;
+  /** Total for the current phase, when known (image size, or bytes to verify). */
+  total?: number;
+  /** Compressed/downloaded bytes consumed, and their total, when the image is compressed. */
+  sourcePosition?: number;
+  sourceTotal?: number;
+  percent?: number;
+  /** Bytes actually moved to (or read from) the device per second, smoothed. */
+  speed: number;
+  /** Image bytes per second including skipped ranges: what the user experiences. */
+  effectiveSpeed: number;
+  /** Seconds left, when it can be estimated. */
+  eta?: number;
+  targets: TargetProgress[];
+}
+
+export interface TargetResult {
+  path: string;
+  ok: boolean;
+  bytesWritten: number;
+  verified: boolean;
+  error?: SerializedError;
+}
+
+export interface FlashResult {
+  /** Uncompressed image size in bytes. */
+  imageSize: number;
+  /** SHA-256 of the decompressed image, for comparing by hand. */
+  imageSha256: string;
+  /** SHA-256 of the file or download as stored, when it differs from the image. */
+  fileSha256?: string;
+  checksumVerified?: boolean;
+  /** Bytes the block map said must be written (equals imageSize for a full write). */
+  mappedBytes: number;
+  durationMs: number;
+  writeMs: number;
+  verifyMs: number;
+  targets: TargetResult[];
+}
+
+export interface VerifyResult {
+  imageSize: number;
+  bytesCompared: number;
+  durationMs: number;
+}
