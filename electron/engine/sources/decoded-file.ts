@@ -1,0 +1,37 @@
+// Compressed files go through the same stream decoders as downloads; what a file adds is random
+// access, used only to learn the image size up front (xz index, zip directory, gzip trailer).
+
+import { createReadStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { SourceSpec } from '../../../shared/flash-types';
+import { openDecodedStream } from './decoded-source';
+import type { SourceReader } from './source';
+
+/** Reads of 1 MiB: large enough for decoders to work in bulk, small enough to stay flat. */
+export const FILE_CHUNK = 1 << 20;
+
+export function fileChunks(filePath: string, start = 0, end?: number): AsyncIterable<Buffer> {
+  const options: Parameters<typeof createReadStream>[1] = { start, highWaterMark: FILE_CHUNK };
+  if (end !== undefined) options.end = end - 1;
+  return createReadStream(filePath, options) as AsyncIterable<Buffer>;
+}
+
+/** Reads `length` bytes at `position` (fewer at the end of the file). */
+export async function readRange(filePath: string, position: number, length: number): Promise<Buffer> {
+  const handle = await fsp.open(filePath, 'r');
+  try {
+    const out = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(out, 0, length, position);
+    return out.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Opens a compressed file; `size` is the image size when the format told it up front. */
+export async function openDecodedFile(filePath: string, storedSize: number, spec: SourceSpec, size?: number): Promise<SourceReader> {
+  const meta: Parameters<typeof openDecodedStream>[1] = { name: path.basename(filePath), storedSize, path: filePath };
+  if (spec.entry !== undefined) meta.entry = spec.entry;
+  if (size !== undefined) meta.size = size;
+  return openDecodedStream(fileChunks(filePath), meta);
+}

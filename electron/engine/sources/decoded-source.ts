@@ -1,0 +1,249 @@
+// A reader of the decompressed image fed by any stream of stored bytes (a file, an HTTP body).
+// The format is decided by content, decoders are chained (zip holding .img.xz), and the whole
+// chain is pull-driven: the writer asking for its next buffer is what makes bytes flow, so a
+// slow drive slows the decoder and memory stays flat.
+
+import { createHash, type Hash } from 'node:crypto';
+import { BlockwiseError, type ErrorCode } from '../../../shared/errors';
+import { detectFormat } from './detect';
+import type { SourceFormat, SourceInfo, SourceReader } from './source';
+
+export interface StreamMeta {
+  /** What a person calls the source: file name or URL. */
+  name: string;
+  storedSize?: number;
+  /** Image to pick inside an archive. */
+  entry?: string;
+  /** Path of the file, for error details. */
+  path?: string;
+  /** Uncompressed size already known (e.g. from a file's xz index or zip directory). */
+  size?: number;
+}
+
+/** What a stream decoder learned about its contents while starting up. */
+export interface DecoderFacts {
+  /** Name of the entry inside an archive. */
+  entry?: string;
+  /** Size of the decoded bytes, when the container says so up front. */
+  size?: number;
+}
+
+/** Turns stored bytes into decoded bytes. `facts` may be filled before the first chunk is yielded. */
+export type StreamDecoder = (input: AsyncIterable<Buffer>, meta: StreamMeta, facts: DecoderFacts) => AsyncIterable<Buffer>;
+
+const streamDecoders = new Map<SourceFormat, StreamDecoder>();
+
+export function registerStreamDecoder(format: SourceFormat, decoder: StreamDecoder): void {
+  streamDecoders.set(format, decoder);
+}
+
+const HEAD_BYTES = 65536;
+/** Formats nested deeper than this are refused: a zip bomb of zips is not an image. */
+const MAX_DEPTH = 3;
+
+/** Pulls from an iterator while remembering the first bytes, so detection needs no second pass. */
+class Peekable implements AsyncIterable<Buffer> {
+  private readonly pending: Buffer[] = [];
+  private done = false;
+  constructor(private readonly source: AsyncIterator<Buffer>) {}
+
+  static of(input: AsyncIterable<Buffer>): Peekable {
+    return new Peekable(input[Symbol.asyncIterator]());
+  }
+
+  /** At least `bytes` of the stream's start (less only when the stream is shorter). */
+  async head(bytes: number): Promise<Buffer> {
+    let have = this.pending.reduce((n, b) => n + b.length, 0);
+    while (have < bytes && !this.done) {
+      const next = await this.source.next();
+      if (next.done) this.done = true;
+      else if (next.value.length > 0) {
+        this.pending.push(next.value);
+        have += next.value.length;
+      }
+    }
+    return Buffer.concat(this.pending).subarray(0, bytes);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    try {
+      while (this.pending.length > 0) yield this.pending.shift()!;
+      if (this.done) return;
+      for (;;) {
+        const next = await this.source.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await this.source.return?.();
+    }
+  }
+}
+
+/** Counts and hashes the stored bytes as the first decoder consumes them. */
+class StoredTap {
+  position = 0;
+  private readonly hash: Hash = createHash('sha256');
+  private digest: string | undefined;
+
+  async *wrap(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+    for await (const chunk of input) {
+      this.position += chunk.length;
+      this.hash.update(chunk);
+      yield chunk;
+    }
+    this.digest = this.hash.digest('hex');
+  }
+
+  sha256(): string | undefined {
+    return this.digest;
+  }
+}
+
+function mapDecodeError(error: unknown, meta: StreamMeta, storedOffset: number, imageOffset: number): BlockwiseError {
+  const where = { path: meta.path ?? meta.name, offset: storedOffset, imageOffset };
+  if (error instanceof BlockwiseError) {
+    return new BlockwiseError(error.code, error.message, { ...where, ...error.details });
+  }
+  const message = (error as Error)?.message ?? String(error);
+  const code: ErrorCode = /unexpected end|truncat|ended early|premature|incomplete/i.test(message) ? 'SOURCE_TRUNCATED' : 'SOURCE_CORRUPT';
+  const what =
+    code === 'SOURCE_TRUNCATED'
+      ? `${meta.name} ends early: the compressed data stops at byte ${storedOffset} (${imageOffset} image bytes decoded).`
+      : `${meta.name} is damaged near byte ${storedOffset} of the file (${imageOffset} image bytes decoded): ${message}.`;
+  return new BlockwiseError(code, what, where);
+}
+
+/** Refuses what is not an image; returns the format to decode (or 'raw'). */
+export function classifyHead(head: Buffer, meta: StreamMeta, inside?: string): SourceFormat {
+  const detected = detectFormat(head, head.length === 0 ? 0 : meta.storedSize);
+  const what = inside ? `${inside.charAt(0).toUpperCase()}${inside.slice(1)} inside ${meta.name}` : meta.name;
+  const details = { path: meta.path ?? meta.name, offset: 0 };
+  switch (detected.kind) {
+    case 'empty':
+      throw new BlockwiseError(inside ? 'SOURCE_NOT_IMAGE' : 'SOURCE_EMPTY', inside ? `${what} is empty.` : `${what} is empty (0 bytes).`, details);
+    case 'text': {
+      const html = /<html|<!doctype html/i.test(head.toString('utf8', 0, 1024));
+      const kind = html ? 'a web page (HTML)' : 'a text file';
+      throw new BlockwiseError('SOURCE_NOT_IMAGE', `${what} is ${kind}, not a disk image.`, details);
+    }
+    case 'unsupported':
+      throw new BlockwiseError('SOURCE_UNSUPPORTED', `${what} is a ${detected.name}, which Blockwise cannot write.`, details);
+    case 'supported':
+      return detected.format;
+  }
+}
+
+/** The decoded image, handed out in the caller's buffers. */
+class DecodedReader implements SourceReader {
+  private current: Buffer | undefined;
+  private offset = 0;
+  private finished = false;
+  private imagePosition = 0;
+
+  constructor(
+    readonly info: SourceInfo,
+    private readonly chunks: AsyncIterator<Buffer>,
+    private readonly tap: StoredTap,
+    private readonly meta: StreamMeta,
+  ) {}
+
+  get storedPosition(): number {
+    return this.tap.position;
+  }
+
+  storedSha256(): string | undefined {
+    return this.tap.sha256();
+  }
+
+  async read(into: Buffer): Promise<number> {
+    let filled = 0;
+    while (filled < into.length) {
+      if (!this.current || this.offset >= this.current.length) {
+        if (this.finished) break;
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await this.chunks.next();
+        } catch (error) {
+          this.finished = true;
+          const mapped = mapDecodeError(error, this.meta, this.tap.position, this.imagePosition + filled);
+          // Reads happen while the drive is being written: whatever fails now leaves it half done.
+          mapped.details.driveIncomplete = true;
+          throw mapped;
+        }
+        if (next.done) {
+          this.finished = true;
+          break;
+        }
+        this.current = next.value;
+        this.offset = 0;
+        continue;
+      }
+      const n = this.current.copy(into, filled, this.offset);
+      this.offset += n;
+      filled += n;
+    }
+    this.imagePosition += filled;
+    return filled;
+  }
+
+  async close(): Promise<void> {
+    this.finished = true;
+    await this.chunks.return?.().catch(() => undefined);
+  }
+}
+
+/**
+ * Opens a reader of the decompressed image from a stream of stored bytes. Detects the format by
+ * content (raw passes through), chains nested formats, and refuses empty, text and unknown input.
+ */
+export async function openDecodedStream(input: AsyncIterable<Buffer>, meta: StreamMeta): Promise<SourceReader> {
+  const tap = new StoredTap();
+  let stream: Peekable = Peekable.of(tap.wrap(input));
+  const formats: SourceFormat[] = [];
+  let size: number | undefined = meta.size;
+  let entry: string | undefined;
+  for (let depth = 0; ; depth++) {
+    let head: Buffer;
+    try {
+      head = await stream.head(HEAD_BYTES);
+    } catch (error) {
+      throw mapDecodeError(error, meta, tap.position, 0);
+    }
+    const format = classifyHead(head, meta, depth > 0 ? (entry ?? 'the decompressed data') : undefined);
+    if (format === 'raw') {
+      if (formats.length === 0) formats.push('raw');
+      break;
+    }
+    if (depth >= MAX_DEPTH) {
+      throw new BlockwiseError('SOURCE_UNSUPPORTED', `${meta.name} is compressed more than ${MAX_DEPTH} times over; decompress it first.`, {
+        path: meta.path ?? meta.name,
+      });
+    }
+    const decoder = streamDecoders.get(format);
+    if (!decoder) {
+      throw new BlockwiseError('SOURCE_UNSUPPORTED', `${meta.name} is compressed with ${format}, which this build cannot decompress.`, {
+        path: meta.path ?? meta.name,
+      });
+    }
+    formats.push(format);
+    const facts: DecoderFacts = {};
+    const decoded = Peekable.of(decoder(stream, { ...meta, size: depth === 0 ? meta.size : undefined }, facts));
+    // Starting the decoder lets it read headers (zip entry, zstd frame size) before we look inside.
+    try {
+      await decoded.head(1);
+    } catch (error) {
+      throw mapDecodeError(error, meta, tap.position, 0);
+    }
+    if (facts.entry !== undefined) entry = facts.entry;
+    // An inner size says more than an outer one: the outer is of the compressed inner stream.
+    size = facts.size ?? (depth === 0 ? meta.size : undefined);
+    stream = decoded;
+  }
+  const info: SourceInfo = { name: meta.name, formats, randomAccess: false };
+  if (meta.storedSize !== undefined) info.storedSize = meta.storedSize;
+  if (formats[0] === 'raw' && meta.storedSize !== undefined) info.size = meta.storedSize;
+  else if (size !== undefined) info.size = size;
+  if (entry !== undefined) info.entry = entry;
+  return new DecodedReader(info, stream[Symbol.asyncIterator](), tap, meta);
+}

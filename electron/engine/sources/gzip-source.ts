@@ -1,0 +1,42 @@
+// gzip through Node's zlib (measured fastest of the candidates, see bench/decompressors.ts).
+// zlib's gunzip reads concatenated members (cat a.gz b.gz, some parallel compressors) by itself.
+
+import { Readable, pipeline } from 'node:stream';
+import * as zlib from 'node:zlib';
+import type { SourceSpec } from '../../../shared/flash-types';
+import { openDecodedFile, readRange } from './decoded-file';
+import type { StreamDecoder } from './decoded-source';
+import type { SourceReader } from './source';
+
+/** Runs a Node transform over the input, pulled by whoever iterates the result. */
+export function throughTransform(input: AsyncIterable<Buffer>, transform: NodeJS.ReadWriteStream): AsyncIterable<Buffer> {
+  pipeline(Readable.from(input), transform, () => undefined);
+  return transform as unknown as AsyncIterable<Buffer>;
+}
+
+export const gunzipStream: StreamDecoder = (input) => throughTransform(input, zlib.createGunzip({ chunkSize: 1 << 20 }));
+
+const FOUR_GIB = 2 ** 32;
+
+/**
+ * The trailer's ISIZE is the last member's size modulo 2^32. It is a lower bound of the image
+ * size, never more, so refusing "larger than the drive" on it is always right; it is exact only
+ * for one member under 4 GiB. Deflate never shrinks data much, so ISIZE below the compressed
+ * size means a wrap or several members: then the size is unknown.
+ */
+export function gzipSizeFromTrailer(isize: number, storedSize: number): number | undefined {
+  if (storedSize >= FOUR_GIB) return undefined;
+  if (isize + 64 < storedSize) return undefined;
+  // Deflate's best ratio is 1032:1; anything beyond that is not a trailer (a truncated file).
+  if (isize > storedSize * 1032) return undefined;
+  return isize;
+}
+
+export async function openGzipFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {
+  let size: number | undefined;
+  if (storedSize >= 18) {
+    const trailer = await readRange(filePath, storedSize - 4, 4);
+    if (trailer.length === 4) size = gzipSizeFromTrailer(trailer.readUInt32LE(0), storedSize);
+  }
+  return openDecodedFile(filePath, storedSize, spec, size);
+}
