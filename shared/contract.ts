@@ -51,16 +51,42 @@ export interface FlashStartArgs {
   confirmSystem?: boolean;
 }
 
+/** Which host the renderer runs in, so it can pick a native dialog or the folder browser. */
+export interface AppInfo {
+  host: 'electron' | 'web';
+  version: string;
+  /** process.platform of the privileged side, e.g. 'linux'. */
+  platform: string;
+  /** `image.pick` opens a native dialog (Electron); otherwise use `image.browse`. */
+  nativeDialog: boolean;
+}
+
+export interface ActiveJob {
+  jobId: string;
+  imagePath: string;
+  driveIds: string[];
+  /** The latest progress event, once there was one. */
+  progress?: FlashProgress;
+}
+
 /** request name → { args, result } */
 export interface ContractRequests {
+  'app.info': { args: Record<string, never>; result: AppInfo };
   'drives.list': { args: Record<string, never>; result: DriveInfo[] };
   /** Opens the host's native file dialog (Electron); null when the user cancels. */
   'image.pick': { args: Record<string, never>; result: ImageInfo | null };
+  /** Inspects an image on the host: format by content, sizes, .bmap and checksum beside it. */
   'image.inspect': { args: { path: string; entry?: string }; result: ImageInfo };
   /** Lists a folder on the host, for hosts without a native dialog (the browser host). */
   'image.browse': { args: { dir?: string }; result: { dir: string; parent?: string; entries: BrowseEntry[] } };
+  /**
+   * Starts writing; resolves once the job is accepted (drive ids checked against the latest scan,
+   * unsuitable drives refused). Progress and the outcome then arrive as flash.* events.
+   */
   'flash.start': { args: FlashStartArgs; result: { jobId: string } };
   'flash.cancel': { args: { jobId: string }; result: { cancelled: boolean } };
+  /** Jobs still running, e.g. after the browser tab was reloaded mid-flash. */
+  'flash.jobs': { args: Record<string, never>; result: ActiveJob[] };
   'settings.get': { args: Record<string, never>; result: Settings };
   'settings.set': { args: Partial<Settings>; result: Settings };
 }
@@ -80,6 +106,32 @@ export type RequestResult<K extends RequestName> = ContractRequests[K]['result']
 
 /** What the renderer holds: one function per request, one subscription per event. */
 export interface BlockwiseApi {
+  /** Rejects with a plain SerializedError (see the top of this file). */
   request<K extends RequestName>(name: K, args: RequestArgs<K>): Promise<RequestResult<K>>;
+  /** Returns the unsubscribe function. */
   on<K extends EventName>(name: K, listener: (payload: ContractEvents[K]) => void): () => void;
+}
+
+/** A dropped file as the DOM gives it; structural so shared/ needs no DOM types. */
+export interface DroppedFile {
+  readonly name: string;
+  readonly size: number;
+}
+
+/**
+ * What the Electron preload exposes as `window.blockwise` (BRIDGE_KEY): the API, plus the host
+ * path of a drag-and-dropped file (Electron's webUtils.getPathForFile; '' when it has none).
+ * The browser host has no bridge: its renderer speaks ws-protocol.ts and uses `image.browse`.
+ */
+export interface BlockwiseBridge extends BlockwiseApi {
+  pathForFile(file: DroppedFile): string;
+}
+
+export const BRIDGE_KEY = 'blockwise';
+
+/** True for the plain {code, message} object a failed request rejects with. */
+export function isContractFailure(value: unknown): value is SerializedError {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { code?: unknown; message?: unknown };
+  return typeof v.code === 'string' && typeof v.message === 'string';
 }

@@ -9,8 +9,13 @@ export type ClientFrame = { [K in RequestName]: { t: 'req'; id: number; name: K;
 
 export type HostFrame =
   | { [K in RequestName]: { t: 'res'; id: number; ok: true; result: RequestResult<K> } }[RequestName]
+  /** id is -1 when the frame was too broken to carry one (not JSON, no numeric id). */
   | { t: 'res'; id: number; ok: false; error: SerializedError }
   | { [K in EventName]: { t: 'evt'; name: K; payload: ContractEvents[K] } }[EventName];
 
 export const WS_PATH = '/ws';
 export const TOKEN_PARAM = 'token';
+/** The host prints this, then the URL, on one line of stdout once it listens (for scripts and e2e). */
+export const READY_PREFIX = 'Blockwise is ready at ';
+/** Largest client frame accepted; requests are small. */
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
