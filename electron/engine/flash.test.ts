@@ -12,7 +12,6 @@ import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '
 import { runFlash } from './flash';
 import { HEAD_SIZE } from './pipeline';
 import './sources/register';
-import { sectorsWritten } from './targets/device-geometry';
 
 const skip = loopSkipReason();
 if (skip) console.log(`# skipping engine loop-device tests: ${skip}`);
@@ -125,7 +124,7 @@ describe('flash engine on loop devices', { skip }, () => {
     const { file } = makeImage('big.img', 9 * MiB);
     const error = await flashExpectingError(job(file, dev.path), 'IMAGE_TOO_LARGE');
     assert.match(error.message, /larger than/);
-    assert.equal(await sectorsWritten(dev.path), 0);
+    assert.equal(dev.bytesWritten(), 0);
     assert.ok(readBacking(dev, 0, 8 * MiB).equals(before), 'device untouched');
   });
 
@@ -215,7 +214,7 @@ describe('flash engine on loop devices', { skip }, () => {
     try {
       const error = await flashExpectingError(job(file, dev.path), 'TARGET_NOT_ALLOWED');
       assert.match(error.message, /BLOCKWISE_INCLUDE_LOOP=1/);
-      assert.equal(await sectorsWritten(dev.path), 0);
+      assert.equal(dev.bytesWritten(), 0);
     } finally {
       process.env.BLOCKWISE_INCLUDE_LOOP = '1';
     }

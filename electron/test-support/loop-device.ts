@@ -33,7 +33,13 @@ export interface LoopDevice {
   /** "MAJ:MIN", for blkio throttling. */
   majMin: string;
   size: number;
+  /** Bytes written to the device since this attach (the kernel's counters survive re-attaching). */
+  bytesWritten(): number;
   dispose(): void;
+}
+
+function sectorsWrittenNow(name: string): number {
+  return Number(readFileSync(`/sys/block/${name}/stat`, 'utf8').trim().split(/\s+/)[6]);
 }
 
 export interface LoopOptions {
@@ -101,11 +107,13 @@ export function createLoopDevice(size: number, options: LoopOptions = {}): LoopD
   attached.add(devicePath);
   const name = path.basename(devicePath);
   const majMin = readFileSync(`/sys/block/${name}/dev`, 'utf8').trim();
+  const baseline = sectorsWrittenNow(name);
   return {
     path: devicePath,
     backingFile,
     majMin,
     size,
+    bytesWritten: () => (sectorsWrittenNow(name) - baseline) * 512,
     dispose() {
       try {
         execFileSync('losetup', ['-d', devicePath], { stdio: 'ignore' });

@@ -1,0 +1,174 @@
+// The real `blockwise` command as a user runs it: exit codes, messages, bytes on loop devices.
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
+
+const BIN = path.resolve(__dirname, '../../../bin/blockwise.js');
+const MiB = 1024 * 1024;
+
+function cli(args: string[], env: Record<string, string | undefined> = {}) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, BLOCKWISE_INCLUDE_LOOP: undefined, ...env },
+    input: '',
+    timeout: 120_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const LOOP = { BLOCKWISE_INCLUDE_LOOP: '1' };
+
+describe('blockwise CLI: arguments', () => {
+  test('--help prints usage and exits 0', () => {
+    const r = cli(['--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /blockwise flash IMAGE --to DEVICE/);
+  });
+
+  test('an unknown command exits 2 with a hint', () => {
+    const r = cli(['burn', 'x.img']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command "burn"/);
+    assert.match(r.stderr, /--help/);
+  });
+
+  test('flash without a target exits 2', () => {
+    const r = cli(['flash', 'x.img']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--to DEVICE/);
+  });
+
+  test('a malformed --sha256 exits 2', () => {
+    const r = cli(['flash', 'x.img', '--to', '/tmp/out.img', '--sha256', 'abc']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /64 hexadecimal/);
+  });
+});
+
+describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
+  let dir = '';
+  let image = '';
+  let bytes: Buffer;
+  const devices: LoopDevice[] = [];
+  const device = (size: number) => {
+    const d = createLoopDevice(size, { fill: 'garbage' });
+    devices.push(d);
+    return d;
+  };
+
+  before(() => {
+    dir = mkdtempSync('/dev/shm/blockwise-cli-test-');
+    bytes = randomBytes(6 * MiB + 1000);
+    image = path.join(dir, 'disk.img');
+    writeFileSync(image, bytes);
+  });
+  after(() => {
+    for (const d of devices) d.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('list shows loop devices only with the opt-in', () => {
+    const dev = device(8 * MiB);
+    const without = cli(['list', '--json']);
+    assert.equal(without.code, 0, without.stderr);
+    assert.ok(!JSON.parse(without.stdout).some((d: { path: string }) => d.path === dev.path));
+    const withLoop = cli(['list', '--json'], LOOP);
+    assert.equal(withLoop.code, 0, withLoop.stderr);
+    const listed = JSON.parse(withLoop.stdout).find((d: { path: string }) => d.path === dev.path);
+    assert.ok(listed, `${dev.path} listed`);
+    assert.equal(listed.size, 8 * MiB);
+  });
+
+  test('flash --yes --json writes, verifies, and exits 0 with JSON lines', () => {
+    const dev = device(16 * MiB);
+    const r = cli(['flash', image, '--to', dev.path, '--yes', '--json'], LOOP);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(lines.some((l) => l.type === 'progress'));
+    const done = lines.at(-1);
+    assert.equal(done.type, 'done');
+    assert.equal(done.result.targets[0].verified, true);
+    assert.ok(readBacking(dev, 0, bytes.length).equals(bytes));
+  });
+
+  test('without --yes and no terminal it refuses and writes nothing', () => {
+    const dev = device(16 * MiB);
+    const r = cli(['flash', image, '--to', dev.path], LOOP);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /refusing to erase without confirmation/);
+    assert.match(r.stderr, new RegExp(dev.path));
+    assert.equal(dev.bytesWritten(), 0);
+  });
+
+  test('a loop device without the opt-in is refused with a clear message', async () => {
+    const dev = device(16 * MiB);
+    const r = cli(['flash', image, '--to', dev.path, '--yes']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /BLOCKWISE_INCLUDE_LOOP=1/);
+    assert.equal(dev.bytesWritten(), 0);
+  });
+
+  test('a text file named .img is refused: exit 1, says why', async () => {
+    const dev = device(16 * MiB);
+    const notes = path.join(dir, 'notes.img');
+    writeFileSync(notes, 'hello, this is not a disk image\n'.repeat(50));
+    const r = cli(['flash', notes, '--to', dev.path, '--yes'], LOOP);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /notes\.img is a text file, not a disk image/);
+    assert.equal(dev.bytesWritten(), 0);
+  });
+
+  test('verify compares without writing, and reports the first differing byte', () => {
+    const dev = device(16 * MiB);
+    assert.equal(cli(['flash', image, '--to', dev.path, '--yes', '--no-verify'], LOOP).code, 0);
+    const ok = cli(['verify', image, '--against', dev.path], LOOP);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /matches the image/);
+    const changed = Buffer.from(bytes);
+    changed[5 * MiB + 3] = changed[5 * MiB + 3]! ^ 0x55;
+    const other = path.join(dir, 'other.img');
+    writeFileSync(other, changed);
+    const bad = cli(['verify', other, '--against', dev.path, '--json'], LOOP);
+    assert.equal(bad.code, 1);
+    const last = JSON.parse(bad.stdout.trim().split('\n').at(-1)!);
+    assert.equal(last.error.code, 'VERIFY_MISMATCH');
+    assert.equal(last.error.details.offset, 5 * MiB + 3);
+  });
+
+  test('Ctrl-C cancels: exit 130 and the drive is reported incomplete', async () => {
+    const dev = device(64 * MiB);
+    const big = path.join(dir, 'big.img');
+    writeFileSync(big, randomBytes(48 * MiB));
+    const throttle = '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device';
+    writeFileSync(throttle, `${dev.majMin} ${8 * MiB}`);
+    try {
+      const child = spawn(process.execPath, [BIN, 'flash', big, '--to', dev.path, '--yes', '--json'], {
+        env: { ...process.env, ...LOOP },
+      });
+      let stdout = '';
+      let stderr = '';
+      let sent = false;
+      child.stderr.on('data', (d) => (stderr += d));
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (!sent && /"phase":"writing","position":[1-9]/.test(stdout)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.ok(sent, 'saw write progress');
+      assert.equal(code, 130, stderr);
+      const last = JSON.parse(stdout.trim().split('\n').at(-1)!);
+      assert.equal(last.error.code, 'CANCELLED');
+      assert.equal(last.error.details.driveIncomplete, true);
+    } finally {
+      writeFileSync(throttle, `${dev.majMin} 0`);
+    }
+  });
+});

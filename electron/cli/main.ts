@@ -1,0 +1,211 @@
+// The `blockwise` command: list drives, flash an image (to one or more drives), verify a drive.
+// It drives the very same engine (in a worker thread) as the app and the browser host.
+
+import { parseArgs } from 'node:util';
+import { BlockwiseError, describeError, serializeError, type SerializedError } from '../../shared/errors';
+import type { FlashJob, FlashResult, SourceSpec, TargetSpec, VerifyResult } from '../../shared/flash-types';
+import { EngineClient, workerTransport } from '../engine/engine-client';
+import { confirmTargets, resolveTargets } from './targets';
+import { formatBytes, formatDuration, ProgressPrinter } from './terminal';
+import { printDrives } from './list-command';
+import { UsageError } from './usage-error';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
+
+const HELP = `Blockwise: write disk images to USB sticks and SD cards, verified.
+
+Usage:
+  blockwise list [--json] [--all]
+  blockwise flash IMAGE --to DEVICE [--to DEVICE…] [options]
+  blockwise verify IMAGE --against DEVICE [--json] [--full]
+
+IMAGE is a file (.img .iso .raw .bin, or compressed .gz .xz .zst .bz2 .zip) or an http(s) URL.
+
+flash options:
+  --to DEVICE        target drive (repeat for several drives) or a regular file
+  --yes              do not ask for confirmation
+  --no-verify        skip reading the drive back after writing
+  --full             write every byte, not only the blocks the image's filesystems use
+  --sha256 HEX       expected SHA-256 of the image or of the file as downloaded
+  --entry NAME       which image to write from an archive holding several
+  --no-bmap          ignore a .bmap file beside the image
+  --json             print one JSON object per line (progress, then done or error)
+
+Exit codes: 0 written and verified, 1 failed, 2 bad arguments, 130 cancelled.
+Loop devices are listed and accepted only with BLOCKWISE_INCLUDE_LOOP=1 (for tests).`;
+
+function imageSpec(image: string, entry: string | undefined): SourceSpec {
+  const spec: SourceSpec = /^https?:\/\//i.test(image) ? { kind: 'url', url: image } : { kind: 'file', path: image };
+  if (entry) spec.entry = entry;
+  return spec;
+}
+
+function emitJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n');
+}
+
+function reportError(error: SerializedError, json: boolean): void {
+  if (json) emitJson({ type: 'error', error });
+  else process.stderr.write(`\nError: ${describeError(error)}\n`);
+}
+
+function exitCodeFor(error: SerializedError): number {
+  return error.code === 'CANCELLED' ? EXIT.cancelled : EXIT.failed;
+}
+
+/** Runs an engine job, wiring Ctrl-C to cancel, and always closing the worker. */
+async function runJob<T>(start: (client: EngineClient) => { result: Promise<T>; cancel(): void }): Promise<T> {
+  const client = new EngineClient(workerTransport());
+  const job = start(client);
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write('\nCancelling… (press Ctrl-C again to force)\n');
+      job.cancel();
+    } else {
+      process.exit(EXIT.cancelled);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await job.result;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await client.close();
+  }
+}
+
+function printFlashSummary(result: FlashResult, verify: boolean): void {
+  const seconds = result.durationMs / 1000;
+  const lines = [
+    '',
+    `Image: ${formatBytes(result.imageSize)}, SHA-256 ${result.imageSha256}`,
+    result.mappedBytes < result.imageSize
+      ? `Wrote ${formatBytes(result.mappedBytes)} of ${formatBytes(result.imageSize)} (the rest is unused filesystem space)`
+      : `Wrote ${formatBytes(result.mappedBytes)}`,
+    `Took ${formatDuration(seconds)} (${formatBytes(result.imageSize / Math.max(seconds, 0.001))}/s effective)`,
+  ];
+  if (result.checksumVerified) lines.push('Checksum: matches');
+  for (const t of result.targets) {
+    lines.push(t.ok ? `${t.path}: ${verify ? 'written and verified' : 'written (not verified)'}` : `${t.path}: FAILED: ${describeError(t.error!)}`);
+  }
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+async function flashCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      to: { type: 'string', multiple: true },
+      yes: { type: 'boolean', short: 'y' },
+      'no-verify': { type: 'boolean' },
+      full: { type: 'boolean' },
+      sha256: { type: 'string' },
+      entry: { type: 'string' },
+      'no-bmap': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('flash takes exactly one IMAGE');
+  if (!values.to?.length) throw new UsageError('flash needs a target: --to DEVICE');
+  if (values.sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(values.sha256.trim())) {
+    throw new UsageError(`--sha256 must be 64 hexadecimal characters, not "${values.sha256}"`);
+  }
+  const json = values.json ?? false;
+  const verify = !values['no-verify'];
+  const source = imageSpec(positionals[0]!, values.entry);
+  const targets: TargetSpec[] = await resolveTargets(values.to, source);
+  if (!values.yes) await confirmTargets(targets);
+
+  const job: FlashJob = { source, targets, options: { verify, full: values.full ?? false } };
+  if (values.sha256) job.options.checksum = { algorithm: 'sha256', hex: values.sha256.trim().toLowerCase(), of: 'auto' };
+  if (values['no-bmap']) job.options.bmapPath = null;
+
+  const printer = json ? undefined : new ProgressPrinter(process.stderr);
+  try {
+    const result = await runJob((client) =>
+      client.flash(job, (progress) => (json ? emitJson({ type: 'progress', progress }) : printer!.update(progress))),
+    );
+    printer?.finish();
+    if (json) emitJson({ type: 'done', result });
+    else printFlashSummary(result, verify);
+    return result.targets.every((t) => t.ok) ? EXIT.ok : EXIT.failed;
+  } catch (error) {
+    printer?.finish();
+    const serialized = serializeError(error);
+    reportError(serialized, json);
+    return exitCodeFor(serialized);
+  }
+}
+
+async function verifyCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { against: { type: 'string' }, json: { type: 'boolean' }, full: { type: 'boolean' }, entry: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('verify takes exactly one IMAGE');
+  if (!values.against) throw new UsageError('verify needs a drive: --against DEVICE');
+  const json = values.json ?? false;
+  const source = imageSpec(positionals[0]!, values.entry);
+  const [target] = await resolveTargets([values.against], source, { forReading: true });
+  const printer = json ? undefined : new ProgressPrinter(process.stderr);
+  try {
+    const result: VerifyResult = await runJob((client) =>
+      client.verify({ source, target: target! }, (progress) => (json ? emitJson({ type: 'progress', progress }) : printer!.update(progress)), values.full ?? false),
+    );
+    printer?.finish();
+    if (json) emitJson({ type: 'done', result });
+    else process.stderr.write(`\n${target!.path} matches the image (${formatBytes(result.bytesCompared)} compared).\n`);
+    return EXIT.ok;
+  } catch (error) {
+    printer?.finish();
+    const serialized = serializeError(error);
+    reportError(serialized, json);
+    return exitCodeFor(serialized);
+  }
+}
+
+async function listCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, all: { type: 'boolean' } } });
+  await printDrives({ json: values.json ?? false, all: values.all ?? false });
+  return EXIT.ok;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'list':
+        return await listCommand(rest);
+      case 'flash':
+        return await flashCommand(rest);
+      case 'verify':
+        return await verifyCommand(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(HELP + '\n');
+        return command === undefined ? EXIT.usage : EXIT.ok;
+      case '--version':
+        process.stdout.write(`${require('../../../package.json').version}\n`);
+        return EXIT.ok;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith?.('ERR_PARSE_ARGS')) {
+      process.stderr.write(`blockwise: ${(error as Error).message}\nRun "blockwise --help" for usage.\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof BlockwiseError) {
+      const json = argv.includes('--json');
+      reportError(error.toJSON(), json);
+      return EXIT.failed;
+    }
+    throw error;
+  }
+}

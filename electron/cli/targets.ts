@@ -1,0 +1,86 @@
+// Turning `--to` arguments into targets the engine may write: a drive that `blockwise list` shows
+// (loop devices only with the test opt-in), never a system drive, or a regular file.
+
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline/promises';
+import { BlockwiseError } from '../../shared/errors';
+import type { SourceSpec, TargetSpec } from '../../shared/flash-types';
+import { listDrives } from '../drives/scanner';
+import { formatBytes } from './terminal';
+import { UsageError } from './usage-error';
+
+export interface ResolveOptions {
+  /** verify: the target must exist and need not be writable. */
+  forReading?: boolean;
+}
+
+const labels = new Map<string, string>();
+
+export async function resolveTargets(paths: string[], _source: SourceSpec, options: ResolveOptions = {}): Promise<TargetSpec[]> {
+  const includeLoop = process.env.BLOCKWISE_INCLUDE_LOOP === '1';
+  let drives: Awaited<ReturnType<typeof listDrives>> | undefined;
+  const out: TargetSpec[] = [];
+  for (const given of paths) {
+    const stat = await fsp.stat(given).catch(() => undefined);
+    if (!stat) {
+      if (options.forReading || given.startsWith('/dev/') || given.startsWith('\\\\.\\')) {
+        throw new BlockwiseError('TARGET_NOT_FOUND', `${given} does not exist. Run "blockwise list" to see the drives.`, { path: given });
+      }
+      labels.set(given, 'new file');
+      out.push({ path: path.resolve(given) });
+      continue;
+    }
+    if (stat.isFile()) {
+      labels.set(given, `file, ${formatBytes(stat.size)}`);
+      out.push({ path: path.resolve(given) });
+      continue;
+    }
+    if (!stat.isBlockDevice()) {
+      throw new BlockwiseError('TARGET_NOT_ALLOWED', `${given} is neither a drive nor a regular file.`, { path: given });
+    }
+    drives ??= await listDrives({ includeLoop });
+    const real = await fsp.realpath(given);
+    const drive = drives.find((d) => d.path === real || d.path === given);
+    if (!drive) {
+      const loop = /\/loop\d+$/.test(real);
+      throw new BlockwiseError(
+        'TARGET_NOT_ALLOWED',
+        loop && !includeLoop
+          ? `${given} is a loop device; those are only accepted with BLOCKWISE_INCLUDE_LOOP=1 (for tests).`
+          : `${given} is not a whole drive Blockwise can write (it is not in "blockwise list"; a partition?). Pick a drive from "blockwise list".`,
+        { path: given },
+      );
+    }
+    if (drive.system && !options.forReading) {
+      throw new BlockwiseError('SYSTEM_DRIVE', `${given} is a system drive (${drive.model || 'internal disk'}); Blockwise will not write to it.`, {
+        path: given,
+      });
+    }
+    if (drive.readOnly && !options.forReading) {
+      throw new BlockwiseError('TARGET_READ_ONLY', `${given} is read-only (write-protected).`, { path: given });
+    }
+    labels.set(drive.path, `${drive.model || 'unknown model'}, ${formatBytes(drive.size)}, ${drive.bus}`);
+    const identity: TargetSpec['identity'] = { size: drive.size };
+    if (drive.model) identity.model = drive.model;
+    if (drive.serial) identity.serial = drive.serial;
+    out.push({ path: drive.path, identity });
+  }
+  return out;
+}
+
+/** Shows what is about to be erased and waits for an explicit "yes". */
+export async function confirmTargets(targets: TargetSpec[]): Promise<void> {
+  const lines = targets.map((t) => `  ${t.path}  (${labels.get(t.path) ?? 'drive'})`);
+  if (!process.stdin.isTTY) {
+    throw new UsageError(`refusing to erase without confirmation:\n${lines.join('\n')}\nPass --yes to confirm when not running in a terminal.`);
+  }
+  process.stderr.write(`All data on the following will be ERASED:\n${lines.join('\n')}\n`);
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = (await rl.question('Type "yes" to continue: ')).trim().toLowerCase();
+    if (answer !== 'yes' && answer !== 'y') throw new UsageError('not confirmed; nothing was written');
+  } finally {
+    rl.close();
+  }
+}

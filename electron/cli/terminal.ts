@@ -1,0 +1,66 @@
+// Human output for a terminal: sizes, durations and a one-line progress bar redrawn in place.
+
+import type { FlashProgress } from '../../shared/flash-types';
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value >= 100 || unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const m = Math.floor(s / 60);
+  const h = Math.floor(m / 60);
+  if (h > 0) return `${h}:${String(m % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+  return `${m}:${String(s % 60).padStart(2, '0')}`;
+}
+
+const PHASE_LABEL: Record<FlashProgress['phase'], string> = {
+  starting: 'Starting ',
+  writing: 'Writing  ',
+  finishing: 'Flushing ',
+  verifying: 'Verifying',
+  done: 'Done     ',
+};
+
+export function progressLine(p: FlashProgress, width = 30): string {
+  const pct = p.percent ?? 0;
+  const filled = Math.round((pct / 100) * width);
+  const bar = '#'.repeat(filled) + '.'.repeat(width - filled);
+  const parts = [`${PHASE_LABEL[p.phase]} [${bar}] ${pct.toFixed(0).padStart(3)}%`];
+  if (p.speed > 0) parts.push(`${formatBytes(p.speed)}/s`);
+  if (p.effectiveSpeed > p.speed * 1.05 && p.phase === 'writing') parts.push(`(${formatBytes(p.effectiveSpeed)}/s effective)`);
+  if (p.eta !== undefined && p.phase !== 'done') parts.push(`ETA ${formatDuration(p.eta)}`);
+  const failed = p.targets.filter((t) => t.error).length;
+  if (failed > 0) parts.push(`${failed} drive(s) failed`);
+  return parts.join('  ');
+}
+
+/** Redraws one line on a TTY; on a pipe prints only phase changes, so logs stay readable. */
+export class ProgressPrinter {
+  private lastPhase: string | undefined;
+  private drawn = false;
+
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  update(progress: FlashProgress): void {
+    if (this.out.isTTY) {
+      this.out.write(`\r${progressLine(progress)}\x1b[K`);
+      this.drawn = true;
+    } else if (progress.phase !== this.lastPhase) {
+      this.out.write(`${PHASE_LABEL[progress.phase].trim()}…\n`);
+    }
+    this.lastPhase = progress.phase;
+  }
+
+  finish(): void {
+    if (this.drawn) this.out.write('\n');
+    this.drawn = false;
+  }
+}
