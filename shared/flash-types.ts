@@ -37,6 +37,8 @@ export interface FlashOptions {
   checksum?: ChecksumSpec;
   /** Path of a bmaptool .bmap to use; undefined means "look beside the image", null means "don't". */
   bmapPath?: string | null;
+  /** Eject / power off each drive after a successful flash (default false). */
+  eject?: boolean;
 }
 
 export interface FlashJob {

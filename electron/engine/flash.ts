@@ -9,6 +9,7 @@ import { newTargetState, runPipeline, targetProgress, type TargetState } from '.
 import { choosePlanner } from './planner-choice';
 import { ProgressMeter } from './progress-meter';
 import { guardTarget } from './target-guards';
+import { targetLifecycle } from './target-lifecycle';
 import { openSource } from './sources/open-source';
 import type { SourceReader } from './sources/source';
 import { openTarget } from './targets/target';
@@ -28,6 +29,16 @@ export interface FlashContext {
 }
 
 export async function runFlash(job: FlashJob, context: FlashContext): Promise<FlashResult> {
+  const result = await writeAndVerify(job, context);
+  // After the targets are closed: re-read partition tables, eject (see target-lifecycle.ts).
+  const ok = new Set(result.targets.filter((t) => t.ok).map((t) => t.path));
+  for (const spec of job.targets) {
+    if (ok.has(spec.path)) await targetLifecycle().finish(spec, { eject: job.options.eject ?? false });
+  }
+  return result;
+}
+
+async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<FlashResult> {
   const started = performance.now();
   if (job.targets.length === 0) throw new BlockwiseError('INVALID_REQUEST', 'No target drive was given.');
   const paths = job.targets.map((t) => t.path);
@@ -38,6 +49,7 @@ export async function runFlash(job: FlashJob, context: FlashContext): Promise<Fl
   try {
     for (const spec of job.targets) {
       await guardTarget(spec, job.source, source.info);
+      await targetLifecycle().prepare(spec);
       states.push(newTargetState(await openTarget(spec.path)));
     }
     const size = source.info.size;

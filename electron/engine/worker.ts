@@ -4,6 +4,8 @@ import { parentPort } from 'node:worker_threads';
 import { createEngineService } from './engine-service';
 import type { EngineRequest } from './protocol';
 import './sources/register';
+// Composition root: unmount + identity check before, re-read + eject after (drives layer).
+import '../drives/register-lifecycle';
 
 if (!parentPort) throw new Error('engine/worker must be started as a worker thread');
 const port = parentPort;
