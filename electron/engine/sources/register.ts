@@ -1,4 +1,5 @@
 // Side-effect module: registers every decoder and planner this build has with the engine.
 // Imported once by each engine entry point (worker, helper, in-process tests).
 import './register-decoders';
+import '../block-map/register';
 export {};
