@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `npm test`: typecheck, lint, build, unit + integration tests (Node's runner), end-to-end tests
+# (Playwright in Debian's Chromium). Ends with one line totalling every test that ran.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log_dir=$(mktemp -d)
+trap 'rm -rf "$log_dir"' EXIT
+
+step() { echo; echo "=== $1"; }
+step "typecheck" && npm run -s typecheck || exit 1
+step "lint" && npm run -s lint || exit 1
+step "build" && npm run -s build || exit 1
+
+step "unit and integration tests"
+bash scripts/run-tests.sh 2>&1 | tee "$log_dir/unit.txt"
+unit_status=${PIPESTATUS[0]}
+
+step "end-to-end tests"
+npx playwright test -c e2e/playwright.config.ts 2>&1 | tee "$log_dir/e2e.txt"
+e2e_status=${PIPESTATUS[0]}
+
+count() { grep -E "$1" "$2" | tail -1 | grep -oE '[0-9]+' | head -1; }
+u_pass=$(count '^# pass [0-9]+' "$log_dir/unit.txt"); u_fail=$(count '^# fail [0-9]+' "$log_dir/unit.txt")
+u_skip=$(count '^# skipped [0-9]+' "$log_dir/unit.txt")
+e_pass=$(count '^ +[0-9]+ passed' "$log_dir/e2e.txt"); e_fail=$(count '^ +[0-9]+ failed' "$log_dir/e2e.txt")
+e_skip=$(count '^ +[0-9]+ skipped' "$log_dir/e2e.txt")
+passed=$(( ${u_pass:-0} + ${e_pass:-0} )); failed=$(( ${u_fail:-0} + ${e_fail:-0} )); skipped=$(( ${u_skip:-0} + ${e_skip:-0} ))
+if [ "$unit_status" -ne 0 ] || [ "$e2e_status" -ne 0 ]; then [ "$failed" -gt 0 ] || failed=1; fi
+echo
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$unit_status" -eq 0 ] && [ "$e2e_status" -eq 0 ]
