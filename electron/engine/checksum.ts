@@ -1,21 +1,58 @@
 // Published checksums are checked before the head (partition table) is written: a mismatching
-// image is never left looking bootable.
+// image is never left looking bootable. The checksum is the one the job carries (pasted by the
+// user, or from a catalog) or, for images on disk, one published beside the image
+// (checksum-files.ts). It is resolved before anything is written, so a broken checksum file
+// stops the flash while the drive is still untouched.
 
 import { BlockwiseError } from '../../shared/errors';
-import type { FlashJob } from '../../shared/flash-types';
+import type { ChecksumSpec, FlashJob } from '../../shared/flash-types';
+import { findPublishedChecksum } from './checksum-files';
 import type { SourceReader } from './sources/source';
 
-export function checkChecksum(job: FlashJob, source: SourceReader, imageSha256: string): void {
-  const expected = job.options.checksum;
-  if (!expected) return;
-  const want = expected.hex.trim().toLowerCase();
-  const image = imageSha256;
-  const stored = source.storedSha256?.() ?? image;
-  const candidates = expected.of === 'image' ? [image] : expected.of === 'file' ? [stored] : [image, stored];
-  if (candidates.includes(want)) return;
-  throw new BlockwiseError(
-    'CHECKSUM_MISMATCH',
-    `The SHA-256 of ${source.info.name} is ${expected.of === 'file' ? stored : image}, not the expected ${want}. The partition table was not written.`,
-    { driveIncomplete: true },
-  );
+export interface ResolvedChecksum {
+  spec: ChecksumSpec;
+  /** Where it came from: 'job', or the checksum file's path. */
+  origin: string;
+}
+
+export async function resolveChecksum(job: FlashJob): Promise<ResolvedChecksum | undefined> {
+  const given = job.options.checksum;
+  if (given) {
+    if (!/^[0-9a-f]{64}$/.test(given.hex.trim().toLowerCase())) {
+      throw new BlockwiseError('INVALID_REQUEST', `"${given.hex}" is not a SHA-256 checksum (64 hexadecimal digits). Nothing was written.`);
+    }
+    return { spec: given, origin: 'job' };
+  }
+  if (job.source.kind !== 'file') return undefined;
+  const published = await findPublishedChecksum(job.source.path);
+  return published && { spec: published.spec, origin: published.file };
+}
+
+/**
+ * Throws CHECKSUM_MISMATCH unless the image (or the stored file, as the checksum says) hashes
+ * to the expected value. Then, the download being complete and correct, a URL source may keep it.
+ */
+export async function checkChecksum(checksum: ResolvedChecksum | undefined, source: SourceReader, imageSha256: string): Promise<void> {
+  if (checksum) {
+    const expected = checksum.spec;
+    const want = expected.hex.trim().toLowerCase();
+    const image = imageSha256;
+    const stored = source.storedSha256?.() ?? image;
+    const candidates = expected.of === 'image' ? [image] : expected.of === 'file' ? [stored] : [image, stored];
+    if (!candidates.includes(want)) {
+      const from = checksum.origin === 'job' ? 'expected' : `published in ${checksum.origin}`;
+      const what =
+        expected.of === 'image'
+          ? `The SHA-256 of the image in ${source.info.name} is ${image}`
+          : expected.of === 'file' || stored === image
+            ? `The SHA-256 of ${source.info.name} is ${stored}`
+            : `Neither the SHA-256 of ${source.info.name} (${stored}) nor that of the image inside (${image}) is`;
+      throw new BlockwiseError('CHECKSUM_MISMATCH', `${what}, not the ${from} ${want}. The partition table was not written.`, {
+        driveIncomplete: true,
+        expected: want,
+        actual: expected.of === 'image' ? image : stored,
+      });
+    }
+  }
+  await source.keepDownload?.();
 }

@@ -4,7 +4,7 @@
 import { BlockwiseError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, FlashResult, TargetResult } from '../../shared/flash-types';
 import { AlignedPool } from './aligned-pool';
-import { checkChecksum } from './checksum';
+import { checkChecksum, resolveChecksum } from './checksum';
 import { newTargetState, runPipeline, targetProgress, type TargetState } from './pipeline';
 import { choosePlanner } from './planner-choice';
 import { ProgressMeter } from './progress-meter';
@@ -44,6 +44,8 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   const paths = job.targets.map((t) => t.path);
   if (new Set(paths).size !== paths.length) throw new BlockwiseError('INVALID_REQUEST', 'The same drive was given twice.');
 
+  // The job's checksum, or one published beside the image: resolved before anything is opened.
+  const checksum = await resolveChecksum(job);
   const source = await openSource(job.source);
   const states: TargetState[] = [];
   try {
@@ -73,7 +75,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
       planner,
       depth: WRITE_DEPTH,
       report: (sample, force) => meter.update(sample, force),
-      beforeHead: (imageSha256) => checkChecksum(job, source, imageSha256),
+      beforeHead: (imageSha256) => checkChecksum(checksum, source, imageSha256),
     });
     const writeMs = performance.now() - pipelineStart;
 
@@ -126,7 +128,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     };
     const fileSha = source.storedSha256?.();
     if (fileSha) result.fileSha256 = fileSha;
-    if (job.options.checksum) result.checksumVerified = true;
+    if (checksum) result.checksumVerified = true;
     return result;
   } finally {
     await Promise.all(states.map((s) => s.target.close()));

@@ -7,16 +7,21 @@ import { writeEverything, type WritePlanner } from './write-planner';
 
 export type PlannerFactory = (job: FlashJob, source: SourceReader) => Promise<WritePlanner | undefined>;
 
-const factories: PlannerFactory[] = [];
+const factories: Array<{ factory: PlannerFactory; priority: number }> = [];
 
-/** Factories are tried in order; the first that returns a planner wins. */
-export function registerPlanner(factory: PlannerFactory): void {
-  factories.push(factory);
+/**
+ * Factories are tried by descending priority (registration order among equals); the first that
+ * returns a planner wins. A map the user or publisher supplied (.bmap, priority 100) outranks
+ * what we infer from the image's filesystems (default 0), whatever order modules load in.
+ */
+export function registerPlanner(factory: PlannerFactory, priority = 0): void {
+  const at = factories.findIndex((f) => f.priority < priority);
+  factories.splice(at === -1 ? factories.length : at, 0, { factory, priority });
 }
 
 export async function choosePlanner(job: FlashJob, source: SourceReader): Promise<WritePlanner> {
   if (job.options.full) return writeEverything;
-  for (const factory of factories) {
+  for (const { factory } of factories) {
     const planner = await factory(job, source);
     if (planner) return planner;
   }

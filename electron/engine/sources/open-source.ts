@@ -20,8 +20,17 @@ export function registerFileDecoder(format: SourceFormat, factory: FileDecoderFa
 
 const HEAD_BYTES = 65536;
 
+/** Opens an http(s) source; registered by sources/url-register.ts (kept out of here: no cycle). */
+export type UrlOpener = (spec: Extract<SourceSpec, { kind: 'url' }>) => Promise<SourceReader>;
+let urlOpener: UrlOpener | undefined;
+
+export function registerUrlOpener(opener: UrlOpener): void {
+  urlOpener = opener;
+}
+
 export async function openSource(spec: SourceSpec): Promise<SourceReader> {
   if (spec.kind !== 'file') {
+    if (urlOpener) return urlOpener(spec);
     throw new BlockwiseError('SOURCE_UNSUPPORTED', `Cannot open ${spec.url}: downloading images is not supported by this build.`);
   }
   return openFileSource(spec.path, spec);

@@ -2,4 +2,6 @@
 // Imported once by each engine entry point (worker, helper, in-process tests).
 import './register-decoders';
 import '../block-map/register';
+import '../bmap/register';
+import './url-register';
 export {};

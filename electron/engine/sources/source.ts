@@ -33,6 +33,11 @@ export interface SourceReader {
    * checksums that describe the download rather than the image. Undefined for raw files (same bytes).
    */
   storedSha256?(): string | undefined;
+  /**
+   * Called once the image has streamed to its end and passed its checksum (if any): a download
+   * being cached may now be kept for the next flash. Until then a partial cache is discarded.
+   */
+  keepDownload?(): Promise<void>;
   /** Random access into the image, only when `info.randomAccess`. */
   readAt?(into: Buffer, position: number): Promise<number>;
   close(): Promise<void>;

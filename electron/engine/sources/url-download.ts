@@ -1,0 +1,118 @@
+// One HTTP(S) download as a stream of stored bytes, pulled by the writer: backpressure comes from
+// the drive, so nothing is buffered beyond the socket's own window. Redirects are followed (up to
+// a limit); every failure is DOWNLOAD_FAILED naming the address, the HTTP status or the byte the
+// connection broke at. Node's own http/https: no dependency, same behaviour in Electron's Node.
+
+import type { IncomingMessage } from 'node:http';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { BlockwiseError } from '../../../shared/errors';
+
+export const MAX_REDIRECTS = 10;
+/** No byte for this long (connecting or mid-body) ends the download instead of hanging forever. */
+export const IDLE_TIMEOUT_MS = 30_000;
+
+export interface Download {
+  /** Address after redirects. */
+  url: string;
+  contentLength?: number;
+  contentType?: string;
+  /** The body; errors are DOWNLOAD_FAILED with `offset` = bytes received before the failure. */
+  body: AsyncIterable<Buffer>;
+  /** Bytes of the body received so far. */
+  readonly received: number;
+  /** Stops the download (idempotent). */
+  cancel(): void;
+}
+
+function failed(message: string, url: string, details: Record<string, string | number | boolean> = {}): BlockwiseError {
+  return new BlockwiseError('DOWNLOAD_FAILED', message, { path: url, ...details });
+}
+
+function get(url: URL): Promise<IncomingMessage> {
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = client.get(url, { headers: { 'user-agent': 'Blockwise', 'accept-encoding': 'identity' }, timeout: IDLE_TIMEOUT_MS }, resolve);
+    request.on('timeout', () => request.destroy(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)));
+    request.on('error', reject);
+  });
+}
+
+function parseUrl(address: string, base?: URL): URL {
+  let url: URL;
+  try {
+    url = new URL(address, base);
+  } catch {
+    throw failed(`"${address}" is not a web address.`, address);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw failed(`${url.href} is not an http:// or https:// address.`, url.href);
+  }
+  return url;
+}
+
+/** Connects, follows redirects and checks the status; the body is not read yet. */
+export async function startDownload(address: string): Promise<Download> {
+  let url = parseUrl(address);
+  let response: IncomingMessage;
+  for (let hops = 0; ; hops++) {
+    try {
+      response = await get(url);
+    } catch (error) {
+      throw failed(`Could not download ${url.href}: ${(error as Error).message}.`, url.href, { offset: 0 });
+    }
+    const status = response.statusCode ?? 0;
+    const location = response.headers.location;
+    if (status >= 300 && status < 400 && location) {
+      response.destroy();
+      if (hops >= MAX_REDIRECTS) throw failed(`${address} redirects more than ${MAX_REDIRECTS} times; giving up.`, address, { status });
+      url = parseUrl(location, url);
+      continue;
+    }
+    if (status !== 200) {
+      response.destroy();
+      throw failed(`The server answered ${status} ${response.statusMessage ?? ''} for ${url.href}.`.replace(/\s+\./, '.'), url.href, { status });
+    }
+    break;
+  }
+  const lengthHeader = response.headers['content-length'];
+  const contentLength = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+  const href = url.href;
+  let received = 0;
+
+  async function* body(): AsyncIterable<Buffer> {
+    try {
+      for await (const chunk of response) {
+        received += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+    } catch (error) {
+      const why = (error as Error).message === 'aborted' ? 'the connection was closed' : (error as Error).message;
+      throw failed(`The download of ${href} broke off at byte ${received}${contentLength ? ` of ${contentLength}` : ''}: ${why}.`, href, {
+        offset: received,
+        driveIncomplete: true,
+      });
+    } finally {
+      response.destroy();
+    }
+    if (contentLength !== undefined && received !== contentLength) {
+      throw failed(`The download of ${href} ended at byte ${received}, but the server announced ${contentLength} bytes.`, href, {
+        offset: received,
+        driveIncomplete: true,
+      });
+    }
+  }
+
+  const download: Download = {
+    url: href,
+    body: body(),
+    get received() {
+      return received;
+    },
+    cancel: () => response.destroy(),
+  };
+  if (contentLength !== undefined) download.contentLength = contentLength;
+  const type = response.headers['content-type'];
+  if (type) download.contentType = type;
+  return download;
+}

@@ -1,0 +1,93 @@
+// An image at an http(s) address, streamed straight to the drive(s) while it downloads: no
+// temporary file. The stored bytes go through the same content detection and decoders as a file
+// (openDecodedStream), so a .img.xz link and an .img link work alike and a web page is refused.
+// With `cachePath`, a complete, checksum-correct download is kept and used instead next time.
+
+import { BlockwiseError } from '../../../shared/errors';
+import type { SourceSpec } from '../../../shared/flash-types';
+import { openDecodedStream } from './decoded-source';
+import { openSource } from './open-source';
+import type { SourceInfo, SourceReader } from './source';
+import { DownloadCache } from './url-cache';
+import { startDownload, type Download } from './url-download';
+
+export type UrlSpec = Extract<SourceSpec, { kind: 'url' }>;
+
+/** The decoded download plus what only a download has: cancelling the socket, keeping the cache. */
+class UrlSource implements SourceReader {
+  constructor(
+    private readonly inner: SourceReader,
+    private readonly download: Download,
+    private readonly cache: DownloadCache | undefined,
+  ) {}
+
+  get info(): SourceInfo {
+    return this.inner.info;
+  }
+
+  get storedPosition(): number {
+    return this.inner.storedPosition;
+  }
+
+  read(into: Buffer): Promise<number> {
+    return this.inner.read(into);
+  }
+
+  storedSha256(): string | undefined {
+    return this.inner.storedSha256?.();
+  }
+
+  async keepDownload(): Promise<void> {
+    await this.cache?.keep();
+  }
+
+  async close(): Promise<void> {
+    this.download.cancel();
+    await this.inner.close();
+    await this.cache?.discard();
+  }
+}
+
+function refuseWebPage(download: Download): void {
+  const type = (download.contentType ?? '').toLowerCase();
+  if (type.startsWith('text/html') || type.startsWith('application/xhtml')) {
+    download.cancel();
+    throw new BlockwiseError(
+      'SOURCE_NOT_IMAGE',
+      `The URL returned a web page (${type.split(';')[0]}), not a disk image: ${download.url}. Copy the link of the image file itself, not of the page offering it.`,
+      { path: download.url, offset: 0 },
+    );
+  }
+}
+
+export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
+  if (spec.cachePath) {
+    const cached = await DownloadCache.existing(spec.cachePath);
+    if (cached) {
+      const fileSpec: SourceSpec = { kind: 'file', path: cached };
+      if (spec.entry !== undefined) fileSpec.entry = spec.entry;
+      return openSource(fileSpec);
+    }
+  }
+  const download = await startDownload(spec.url);
+  let cache: DownloadCache | undefined;
+  try {
+    refuseWebPage(download);
+    cache = spec.cachePath ? await DownloadCache.start(spec.cachePath) : undefined;
+    const bytes = cache ? cache.tee(download.body) : download.body;
+    const meta: Parameters<typeof openDecodedStream>[1] = { name: spec.url, path: spec.url };
+    if (download.contentLength !== undefined) meta.storedSize = download.contentLength;
+    if (spec.entry !== undefined) meta.entry = spec.entry;
+    const inner = await openDecodedStream(bytes, meta);
+    return new UrlSource(inner, download, cache);
+  } catch (error) {
+    download.cancel();
+    await cache?.discard();
+    if (error instanceof BlockwiseError && error.code === 'SOURCE_NOT_IMAGE' && /web page/.test(error.message)) {
+      throw new BlockwiseError('SOURCE_NOT_IMAGE', `The URL returned a web page, not a disk image: ${spec.url}. Copy the link of the image file itself.`, {
+        ...error.details,
+      });
+    }
+    throw error;
+  }
+}
