@@ -145,8 +145,32 @@ class FdTarget implements Target {
       data.copy(block, 0, whole);
       await writeFully(this.handle, block.subarray(0, this.logicalBlockSize), position + whole);
     } catch (error) {
-      throw ioError(error, this.path, position, true);
+      const eio = (error as NodeJS.ErrnoException).code === 'EIO';
+      throw ioError(error, this.path, eio ? await this.firstFailingByte(data, position) : position, true);
     }
+  }
+
+  /**
+   * A large write failed with EIO: rewrite it in halves (the same bytes, so harmless) to name the
+   * first failing block rather than the start of a 4 MiB request.
+   */
+  private async firstFailingByte(data: Buffer, position: number): Promise<number> {
+    const unit = Math.max(ALIGNMENT, this.logicalBlockSize);
+    if (!this.direct || data.length % unit !== 0) return position;
+    let start = 0;
+    let length = data.length;
+    while (length > unit) {
+      const half = alignUp(Math.ceil(length / 2), unit);
+      if (half >= length) break;
+      try {
+        await writeFully(this.handle, data.subarray(start, start + half), position + start);
+        start += half;
+        length -= half;
+      } catch {
+        length = half;
+      }
+    }
+    return position + start;
   }
 
   async flush(): Promise<void> {

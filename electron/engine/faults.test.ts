@@ -1,0 +1,185 @@
+// The engine against drives that fail: a write error at an offset, a stick pulled out mid-write, a
+// counterfeit card that wraps, a read error during readback, and a cancel. Faulty drives are loop
+// devices on a FUSE file (electron/test-support/faulty-fs.py). None of these may ever report
+// success, and none may leave a drive that looks bootable (the first MiB stays zeroed).
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BlockwiseError } from '../../shared/errors';
+import type { FlashJob } from '../../shared/flash-types';
+import { createFaultyDrive, fuseSkipReason, type FaultOptions, type FaultyDrive } from '../test-support/fuse-faults';
+import { createLoopDevice, loopSkipReason, readBacking } from '../test-support/loop-device';
+import { runFlash } from './flash';
+import { HEAD_SIZE } from './pipeline';
+import './sources/register';
+
+const MiB = 1024 * 1024;
+const skip = fuseSkipReason();
+if (skip) console.log(`# skipping fault-injection tests: ${skip}`);
+const loopSkip = loopSkipReason();
+
+let workDir = '';
+
+function makeImage(name: string, size: number): { file: string; bytes: Buffer } {
+  const bytes = randomBytes(size);
+  // Something that looks like a boot sector, so "the head was never written" is visible.
+  bytes[510] = 0x55;
+  bytes[511] = 0xaa;
+  const file = path.join(workDir, name);
+  writeFileSync(file, bytes);
+  return { file, bytes };
+}
+
+function job(image: string, ...targets: string[]): FlashJob {
+  return { source: { kind: 'file', path: image }, targets: targets.map((p) => ({ path: p })), options: { verify: true, full: true } };
+}
+
+async function expectFailure(j: FlashJob, signal = new AbortController().signal): Promise<BlockwiseError> {
+  try {
+    await runFlash(j, { signal, onProgress: () => {} });
+  } catch (error) {
+    assert.ok(error instanceof BlockwiseError, `expected a BlockwiseError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('the flash reported success on a failing drive');
+}
+
+function readStore(drive: FaultyDrive, position: number, length: number): Buffer {
+  const fd = openSync(drive.store, 'r');
+  try {
+    const out = Buffer.alloc(length);
+    readSync(fd, out, 0, length, position);
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Puts an old partition table and garbage in the drive's first MiB, behind the engine's back. */
+function plantOldHead(drive: FaultyDrive): void {
+  const garbage = randomBytes(HEAD_SIZE);
+  garbage[510] = 0x55;
+  garbage[511] = 0xaa;
+  const fd = openSync(drive.store, 'r+');
+  try {
+    writeSync(fd, garbage, 0, garbage.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function assertHeadZeroed(head: Buffer, what: string): void {
+  assert.equal(head.length, HEAD_SIZE);
+  assert.ok(head.equals(Buffer.alloc(HEAD_SIZE)), `${what}: the first MiB must be zeroed (no partition table, not bootable)`);
+}
+
+describe('flash engine on faulty drives (FUSE)', { skip }, () => {
+  const drives: FaultyDrive[] = [];
+  const faulty = async (options: FaultOptions) => {
+    const d = await createFaultyDrive(options);
+    drives.push(d);
+    return d;
+  };
+
+  before(() => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    workDir = mkdtempSync('/dev/shm/blockwise-faults-test-');
+  });
+  after(() => {
+    for (const d of drives) d.dispose();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test('a write error at an offset fails with WRITE_IO_ERROR naming that offset, and the head stays zeroed', async () => {
+    const bad: [number, number] = [10 * MiB + 8192, 10 * MiB + 8192 + 65536];
+    const drive = await faulty({ size: 32 * MiB, eioWrite: [bad] });
+    plantOldHead(drive);
+    const { file } = makeImage('eio.img', 24 * MiB);
+    const error = await expectFailure(job(file, drive.path));
+    assert.equal(error.code, 'WRITE_IO_ERROR', error.message);
+    const offset = error.details.offset;
+    assert.ok(typeof offset === 'number' && offset >= bad[0] && offset < bad[1], `offset ${offset} should be in [${bad[0]}, ${bad[1]})`);
+    assert.equal(error.details.driveIncomplete, true);
+    assert.match(error.message, new RegExp(`byte ${offset}`));
+    assertHeadZeroed(readStore(drive, 0, HEAD_SIZE), 'after a write error');
+  });
+
+  test('a stick pulled out mid-write gives a clear error, no hang, and no partition table', async () => {
+    const drive = await faulty({ size: 64 * MiB, yankAfter: 12 * MiB });
+    plantOldHead(drive);
+    const { file } = makeImage('yank.img', 48 * MiB);
+    const error = await expectFailure(job(file, drive.path));
+    assert.ok(['TARGET_NOT_FOUND', 'WRITE_IO_ERROR'].includes(error.code), `${error.code}: ${error.message}`);
+    assert.equal(error.details.driveIncomplete, true);
+    assert.match(error.message, new RegExp(drive.path));
+    assert.match(error.message, /byte \d+/);
+    assertHeadZeroed(readStore(drive, 0, HEAD_SIZE), 'after the drive vanished');
+  });
+
+  test('a counterfeit card (stores 16 MiB, claims 64 MiB) fails verification at the first bad byte', async () => {
+    const wrap = 16 * MiB;
+    const drive = await faulty({ size: 64 * MiB, wrap });
+    const { file, bytes } = makeImage('fake.img', 40 * MiB);
+    const error = await expectFailure(job(file, drive.path));
+    assert.equal(error.code, 'VERIFY_MISMATCH', error.message);
+    // What the card returns for byte X is what it stored at X mod 16 MiB.
+    const stored = readStore(drive, 0, wrap);
+    let expected = -1;
+    for (let i = 0; i < bytes.length; i++) {
+      if (stored[i % wrap] !== bytes[i]) {
+        expected = i;
+        break;
+      }
+    }
+    assert.ok(expected >= 0, 'the wrapped card must differ from the image somewhere');
+    assert.equal(error.details.offset, expected);
+    assert.match(error.message, new RegExp(`byte ${expected}`));
+    assert.equal(error.details.driveIncomplete, true);
+  });
+
+  test('a read error during verification fails with READ_IO_ERROR, never success', async () => {
+    const bad: [number, number] = [20 * MiB, 20 * MiB + 4096];
+    const drive = await faulty({ size: 32 * MiB, eioRead: [bad] });
+    const { file, bytes } = makeImage('readerr.img', 30 * MiB);
+    const error = await expectFailure(job(file, drive.path));
+    assert.equal(error.code, 'READ_IO_ERROR', error.message);
+    assert.match(error.message, new RegExp(drive.path));
+    // The write itself went through: the bytes are there, only reading them back failed.
+    assert.ok(readStore(drive, 0, bytes.length).equals(bytes));
+  });
+});
+
+describe('a cancelled flash leaves no partition table', { skip: loopSkip }, () => {
+  test('cancel mid-write: CANCELLED, driveIncomplete, first MiB zeroed', async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const dir = mkdtempSync('/dev/shm/blockwise-cancel-test-');
+    const device = createLoopDevice(96 * MiB, { fill: 'garbage' });
+    try {
+      workDir = dir;
+      const { file } = makeImage('cancel.img', 80 * MiB);
+      const controller = new AbortController();
+      const error = await (async () => {
+        try {
+          await runFlash(job(file, device.path), {
+            signal: controller.signal,
+            onProgress: (p) => {
+              if (p.phase === 'writing' && p.position >= 16 * MiB) controller.abort();
+            },
+          });
+        } catch (e) {
+          return e as BlockwiseError;
+        }
+        assert.fail('a cancelled flash reported success');
+      })();
+      assert.equal(error.code, 'CANCELLED', error.message);
+      assert.equal(error.details.driveIncomplete, true);
+      assertHeadZeroed(readBacking(device, 0, HEAD_SIZE), 'after cancel');
+    } finally {
+      device.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
