@@ -1,0 +1,45 @@
+// One handler per contract request, shared by the Electron router and the browser host. Handlers
+// receive arguments that already passed the schema (see dispatch); they assume good input.
+
+import type { RequestArgs, RequestName, RequestResult } from '../../shared/contract';
+import { parseRequest } from '../../shared/contract-schemas';
+import { BlockwiseError } from '../../shared/errors';
+import { browseFolder } from './image-browser';
+import { inspectImage } from './image-inspector';
+import { appInfo, type HostServices } from './host-services';
+
+export type Handler<K extends RequestName> = (args: RequestArgs<K>) => Promise<RequestResult<K>>;
+export type ContractHandlers = { [K in RequestName]: Handler<K> };
+
+export interface HostSpecific {
+  host: 'electron' | 'web';
+  /** The native open-image dialog; hosts without one leave it out. */
+  pickImage?: () => Promise<RequestResult<'image.pick'>>;
+}
+
+export function createContractHandlers(services: HostServices, specific: HostSpecific): ContractHandlers {
+  return {
+    'app.info': async () => appInfo(specific.host),
+    'drives.list': () => services.drives.list(),
+    'image.pick': async () => {
+      if (!specific.pickImage) {
+        throw new BlockwiseError('INVALID_REQUEST', 'This host has no native file dialog; browse for the image with image.browse instead.');
+      }
+      return specific.pickImage();
+    },
+    'image.inspect': (args) => inspectImage(args.path, args.entry),
+    'image.browse': (args) => browseFolder(args.dir, services.browseStart),
+    'flash.start': (args) => services.flash.start(args),
+    'flash.cancel': async (args) => services.flash.cancel(args.jobId),
+    'flash.jobs': async () => services.flash.active(),
+    'settings.get': () => services.settings.get(),
+    'settings.set': (args) => services.settings.set(args),
+  };
+}
+
+/** Validates name and args (throws INVALID_REQUEST), then runs the handler. */
+export async function dispatch(handlers: ContractHandlers, name: unknown, args: unknown): Promise<unknown> {
+  const request = parseRequest(name, args);
+  const handler = handlers[request.name] as Handler<RequestName>;
+  return handler(request.args);
+}

@@ -1,0 +1,67 @@
+// May this scanned drive receive this image? The host's door check before a job starts; the
+// engine repeats the hard rules (system disk, image on the target) right before opening.
+// TODO: delegate the predicates to shared/drive-rules.ts once it lands; keep the error codes.
+
+import * as path from 'node:path';
+import type { DriveInfo } from '../../shared/drive-types';
+import { BlockwiseError } from '../../shared/errors';
+
+export interface TargetCheckContext {
+  /** The image's real path (symlinks resolved). */
+  imagePath: string;
+  /** Decompressed size when known before writing. */
+  imageSize?: number;
+  /** The latest scan, to find the drive that holds the image. */
+  allDrives: DriveInfo[];
+  /** "Show all drives" is on and the user confirmed writing to a system drive. */
+  allowSystem: boolean;
+}
+
+function isUnder(file: string, dir: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** /dev/sda → /dev/sda1; /dev/loop1 → /dev/loop1p2 (a trailing digit takes a 'p'), never /dev/loop10. */
+function isPartitionOf(file: string, disk: string): boolean {
+  if (!file.startsWith(disk)) return false;
+  const rest = file.slice(disk.length);
+  return /\d$/.test(disk) ? /^p\d+$/.test(rest) : /^\d+$/.test(rest);
+}
+
+/** The drive whose mount point is the deepest one containing `file` (or which is `file` itself). */
+export function driveHoldingFile(file: string, drives: DriveInfo[]): DriveInfo | undefined {
+  let best: { drive: DriveInfo; depth: number } | undefined;
+  for (const drive of drives) {
+    if (file === drive.path || isPartitionOf(file, drive.path)) return drive; // cloning a drive onto itself
+    for (const mount of drive.mountpoints) {
+      if (!path.isAbsolute(mount) || !isUnder(file, mount)) continue;
+      const depth = mount.split(path.sep).filter(Boolean).length;
+      if (!best || depth > best.depth) best = { drive, depth };
+    }
+  }
+  return best?.drive;
+}
+
+/** The reason this drive must not be written, as the error flash.start rejects with; undefined when it may. */
+export function targetRefusal(drive: DriveInfo, context: TargetCheckContext): BlockwiseError | undefined {
+  const where = { path: drive.path };
+  const name = drive.model ? `${drive.model} (${drive.path})` : drive.path;
+  if (driveHoldingFile(context.imagePath, context.allDrives)?.id === drive.id) {
+    return new BlockwiseError('SOURCE_ON_TARGET', `The image ${context.imagePath} is stored on ${name}; writing would destroy it.`, where);
+  }
+  if (drive.system && !context.allowSystem) {
+    return new BlockwiseError('SYSTEM_DRIVE', `${name} is a system drive; Blockwise will not write to it.`, where);
+  }
+  if (drive.readOnly) {
+    return new BlockwiseError('TARGET_READ_ONLY', `${name} is read-only (write-protected).`, where);
+  }
+  if (context.imageSize !== undefined && drive.size > 0 && context.imageSize > drive.size) {
+    return new BlockwiseError(
+      'IMAGE_TOO_LARGE',
+      `The image (${context.imageSize} bytes) does not fit on ${name} (${drive.size} bytes). Nothing was written.`,
+      where,
+    );
+  }
+  return undefined;
+}

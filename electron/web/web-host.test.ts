@@ -1,0 +1,212 @@
+// The browser host over real sockets: the door (token, origin, host), request validation, drive
+// ids, and a real flash of a loop device through the WebSocket.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { createHostServices, type HostServices } from '../host/host-services';
+import { createLoopDevice, loopSkipReason, readBacking } from '../test-support/loop-device';
+import { TestClient } from './test-client';
+import { startWebHost, type WebHost } from './web-host';
+
+function httpGet(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath, headers }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+/** The HTTP status a WebSocket handshake gets, or 101 when it opens. */
+function handshakeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.once('open', () => {
+      socket.close();
+      resolve(101);
+    });
+    socket.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.once('error', (e) => {
+      if (!/Unexpected server response/.test(e.message)) reject(e);
+    });
+  });
+}
+
+describe('browser host', () => {
+  let dir: string;
+  let services: HostServices;
+  let host: WebHost;
+  let wsUrl: string;
+
+  before(async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    dir = mkdtempSync(path.join(os.tmpdir(), 'blockwise-web-'));
+    const rendererDir = path.join(dir, 'renderer');
+    require('node:fs').mkdirSync(rendererDir);
+    writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><title>Blockwise</title><script src="app.js"></script>');
+    writeFileSync(path.join(rendererDir, 'app.js'), 'console.log(1)');
+    writeFileSync(path.join(dir, 'secret.txt'), 'not for the web');
+    services = createHostServices({ configDir: path.join(dir, 'config'), browseStart: dir });
+    host = await startWebHost({ services, port: 0, rendererDir });
+    wsUrl = `ws://127.0.0.1:${host.port}/ws?token=${host.token}`;
+  });
+
+  after(async () => {
+    await services.close();
+    await host.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the renderer with a strict CSP, and nothing outside it', async () => {
+    assert.match(host.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
+    const page = await httpGet(host.port, '/?token=x');
+    assert.equal(page.status, 200);
+    assert.match(page.body, /<title>Blockwise<\/title>/);
+    const csp = String(page.headers['content-security-policy']);
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    assert.equal(page.headers['referrer-policy'], 'no-referrer');
+    assert.equal((await httpGet(host.port, '/app.js')).headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.equal((await httpGet(host.port, '/../secret.txt')).status, 404);
+    assert.equal((await httpGet(host.port, '/%2e%2e/secret.txt')).status, 404);
+    assert.equal((await httpGet(host.port, '/missing.js')).status, 404);
+    // DNS rebinding: a foreign name resolving to 127.0.0.1 is refused.
+    assert.equal((await httpGet(host.port, '/', { Host: 'evil.example:80' })).status, 403);
+  });
+
+  it('refuses sockets without the right token or from another origin', async () => {
+    const base = `ws://127.0.0.1:${host.port}/ws`;
+    assert.equal(await handshakeStatus(base), 401);
+    assert.equal(await handshakeStatus(`${base}?token=wrong`), 401);
+    assert.equal(await handshakeStatus(`${base}?token=${host.token.slice(0, -1)}x`), 401);
+    assert.equal(await handshakeStatus(wsUrl, { Origin: 'http://evil.example' }), 403);
+    assert.equal(await handshakeStatus(wsUrl, { Origin: `http://127.0.0.1:${host.port + 1}` }), 403);
+    assert.equal(await handshakeStatus(`ws://127.0.0.1:${host.port}/other?token=${host.token}`), 403);
+    assert.equal(await handshakeStatus(wsUrl, { Origin: `http://127.0.0.1:${host.port}` }), 101);
+    assert.equal(await handshakeStatus(wsUrl), 101);
+  });
+
+  it('answers malformed requests with INVALID_REQUEST and stays up', async () => {
+    const client = await TestClient.connect(wsUrl);
+    try {
+      await assert.rejects(client.raw('not json', -1), { code: 'INVALID_REQUEST' });
+      await assert.rejects(client.raw({ t: 'req', id: 1, name: 'drives.format', args: {} }), { code: 'INVALID_REQUEST', message: /Unknown request/ });
+      await assert.rejects(client.raw({ t: 'req', id: 2, name: 'flash.start', args: { imagePath: 42, driveIds: [] } }), {
+        code: 'INVALID_REQUEST',
+        message: /flash\.start at imagePath/,
+      });
+      await assert.rejects(client.raw({ t: 'req', id: 3, name: 'flash.start', args: { imagePath: '/x.img', driveIds: ['a'], devicePath: '/dev/sda' } }), {
+        code: 'INVALID_REQUEST',
+      });
+      await assert.rejects(client.raw({ t: 'req', id: 4, name: 'settings.set', args: { verify: 'yes' } }), { code: 'INVALID_REQUEST' });
+      await assert.rejects(client.raw({ t: 'res', id: 5 }), { code: 'INVALID_REQUEST' });
+      // Still serving, on the same socket.
+      const info = await client.request('app.info', {});
+      assert.equal(info.host, 'web');
+      assert.equal(info.nativeDialog, false);
+      await assert.rejects(client.request('image.pick', {}), { code: 'INVALID_REQUEST', message: /image\.browse/ });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('keeps settings in a JSON file and lists folders', async () => {
+    const client = await TestClient.connect(wsUrl);
+    try {
+      assert.equal((await client.request('settings.get', {})).verify, true);
+      const saved = await client.request('settings.set', { fullWrite: true });
+      assert.equal(saved.fullWrite, true);
+      assert.equal(saved.verify, true);
+      assert.equal(JSON.parse(require('node:fs').readFileSync(path.join(dir, 'config', 'settings.json'), 'utf8')).fullWrite, true);
+      await client.request('settings.set', { fullWrite: false });
+      const listing = await client.request('image.browse', {});
+      assert.equal(listing.dir, dir);
+      assert.deepEqual(listing.entries.map((e) => `${e.kind}:${e.name}`), ['dir:config', 'dir:renderer', 'file:secret.txt']);
+      await assert.rejects(client.request('image.browse', { dir: path.join(dir, 'nope') }), { code: 'SOURCE_UNREADABLE' });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses a drive id that is not in the latest scan', async () => {
+    const client = await TestClient.connect(wsUrl);
+    const image = path.join(dir, 'tiny.img');
+    writeFileSync(image, randomBytes(64 * 1024));
+    try {
+      await client.request('drives.list', {});
+      await assert.rejects(client.request('flash.start', { imagePath: image, driveIds: ['/dev/vda'] }), { code: 'TARGET_NOT_FOUND' });
+      await assert.rejects(client.request('flash.start', { imagePath: image, driveIds: ['made-up-id'] }), { code: 'TARGET_NOT_FOUND' });
+      assert.deepEqual(await client.request('flash.jobs', {}), []);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('flashes a loop device through the socket, with progress and the right bytes', { skip: loopSkipReason() }, async () => {
+    const imageSize = 6 * 1024 * 1024 + 4096;
+    const image = path.join(dir, 'flash-me.img');
+    const bytes = randomBytes(imageSize);
+    writeFileSync(image, bytes);
+    const device = createLoopDevice(16 * 1024 * 1024, { fill: 'garbage' });
+    const client = await TestClient.connect(wsUrl);
+    try {
+      const drives = await client.request('drives.list', {});
+      const drive = drives.find((d) => d.path === device.path);
+      assert.ok(drive, `${device.path} should be listed with BLOCKWISE_INCLUDE_LOOP=1`);
+      assert.notEqual(drive.id, drive.path, 'ids are not paths');
+      const { jobId } = await client.request('flash.start', { imagePath: image, driveIds: [drive.id] });
+      // A second job on the same drive is refused while the first runs.
+      await assert.rejects(client.request('flash.start', { imagePath: image, driveIds: [drive.id] }), { code: 'TARGET_BUSY' });
+      const outcome = await Promise.race([
+        client.waitForEvent('flash.done', (p) => p.jobId === jobId).then((p) => ({ done: p })),
+        client.waitForEvent('flash.error', (p) => p.jobId === jobId).then((p) => ({ error: p })),
+      ]);
+      assert.ok('done' in outcome, `flash failed: ${JSON.stringify(outcome)}`);
+      assert.equal(outcome.done.result.imageSize, imageSize);
+      assert.equal(outcome.done.result.targets[0]?.ok, true);
+      assert.equal(outcome.done.result.targets[0]?.verified, true);
+      const progress = client.events.filter((e) => e.name === 'flash.progress').map((e) => e.payload as { jobId: string; progress: { phase: string } });
+      assert.ok(progress.length > 0, 'progress events arrived');
+      assert.ok(progress.every((p) => p.jobId === jobId));
+      assert.ok(progress.some((p) => p.progress.phase === 'writing'));
+      assert.ok(readBacking(device, 0, imageSize).equals(bytes), 'the device holds the image');
+      assert.deepEqual(await client.request('flash.jobs', {}), []);
+    } finally {
+      client.close();
+      device.dispose();
+    }
+  });
+
+  it('refuses a read-only loop device and a drive smaller than the image', { skip: loopSkipReason() }, async () => {
+    const ro = createLoopDevice(1024 * 1024, { readOnly: true });
+    const small = createLoopDevice(1024 * 1024);
+    const image = path.join(dir, 'big.img');
+    writeFileSync(image, randomBytes(2 * 1024 * 1024));
+    const client = await TestClient.connect(wsUrl);
+    try {
+      const drives = await client.request('drives.list', {});
+      const roDrive = drives.find((d) => d.path === ro.path);
+      const smallDrive = drives.find((d) => d.path === small.path);
+      assert.ok(roDrive && smallDrive);
+      await assert.rejects(client.request('flash.start', { imagePath: image, driveIds: [roDrive.id] }), { code: 'TARGET_READ_ONLY' });
+      await assert.rejects(client.request('flash.start', { imagePath: image, driveIds: [smallDrive.id] }), { code: 'IMAGE_TOO_LARGE' });
+    } finally {
+      client.close();
+      ro.dispose();
+      small.dispose();
+    }
+  });
+});
