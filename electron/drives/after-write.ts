@@ -6,15 +6,19 @@ import { BlockwiseError } from '../../shared/errors';
 import { ejectCommands, rereadCommands, type Platform } from './os-commands';
 import { runCommand } from './unmount';
 
-/** Tries each way to re-read the partition table; returns the failures when none worked. */
+/**
+ * Asks the kernel to re-read the partition table; returns the failures when no way worked.
+ * Linux runs both: BLKRRPART can report success yet add nothing (seen on loop devices with
+ * kernel 6.18), while partx -u adds, resizes and drops partitions one by one to match the disk.
+ */
 export async function rereadPartitionTable(devicePath: string, platform: Platform = process.platform as Platform): Promise<string[]> {
   const failures: string[] = [];
-  for (const command of rereadCommands(platform, devicePath)) {
+  const commands = rereadCommands(platform, devicePath);
+  for (const command of commands) {
     const failure = await runCommand(command);
-    if (failure === undefined) return [];
-    failures.push(`${command.command}: ${failure}`);
+    if (failure !== undefined) failures.push(`${command.command}: ${failure}`);
   }
-  return failures;
+  return failures.length === commands.length ? failures : [];
 }
 
 /** Ejects (or powers off) the drive; throws when no way worked, for the caller to report. */

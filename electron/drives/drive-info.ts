@@ -78,12 +78,14 @@ export function driveInfoFromDrivelist(drive: Drive, extras: DriveExtras = {}): 
   const isVirtual = Boolean(drive.isVirtual) || /^\/dev\/(vd|xvd)/.test(path);
   const bus = busTypeOf(path, drive.busType, Boolean(drive.isVirtual));
   const mountpoints = extras.mountpoints ?? drive.mountpoints.map((m) => m.path);
-  const removable = extras.removable ?? drive.isRemovable;
   const isUSB = Boolean(drive.isUSB) || bus === 'usb';
   const isCard = Boolean(drive.isCard) || bus === 'sd' || CARD_MODEL.test(`${model} ${drive.description}`);
+  // A laptop's built-in SD slot (mmcblk) reports removable=0, yet the card in it is the very
+  // thing people flash: treat it as removable unless a system path is mounted from it.
+  const removable = (extras.removable ?? drive.isRemovable) || bus === 'sd';
   // drivelist calls every fixed disk "system"; we add any disk holding a system mount point, even
   // a removable one (a Live USB the computer booted from).
-  const system = drive.isSystem || mountpoints.some(isSystemMountpoint);
+  const system = (drive.isSystem && !removable) || mountpoints.some(isSystemMountpoint);
   return {
     id: driveId(path, { serial: extras.serial, size, model, diskseq: extras.diskseq }),
     path,

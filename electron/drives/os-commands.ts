@@ -57,7 +57,7 @@ export function unmountCommands(platform: Platform, devicePath: string, mountpoi
 export function rereadCommands(platform: Platform, devicePath: string): Command[] {
   switch (platform) {
     case 'linux':
-      // BLKRRPART first; partx updates partition by partition when the ioctl refuses (EBUSY).
+      // Both run (see after-write.ts): BLKRRPART, then partx to sync partition by partition.
       return [
         { command: 'blockdev', args: ['--rereadpt', devicePath] },
         { command: 'partx', args: ['-u', devicePath] },

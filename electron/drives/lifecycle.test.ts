@@ -1,0 +1,169 @@
+// The drives lifecycle on real loop devices, through the engine's runFlash: unmount before,
+// refusal naming the holder, busy device, identity re-check, partition re-read after.
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { BlockwiseError } from '../../shared/errors';
+import type { FlashJob, TargetSpec } from '../../shared/flash-types';
+import { runFlash } from '../engine/flash';
+import { createLoopDevice, fillGarbage, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
+import { identityOf } from './identity';
+import { diskMountpoints } from './linux-block';
+import { listDrives } from './scanner';
+import './register-lifecycle';
+
+const skip = loopSkipReason();
+const MiB = 1 << 20;
+let dir = '';
+
+before(() => {
+  process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+  dir = mkdtempSync('/dev/shm/blockwise-lifecycle-');
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Pseudo-random bytes: uniform ones would be taken for a text file and refused as no image. */
+function patternImage(name: string, size: number, seed: number): string {
+  const file = path.join(dir, name);
+  fillGarbage(file, size, seed);
+  return file;
+}
+
+function flash(image: string, target: TargetSpec): Promise<unknown> {
+  const job: FlashJob = { source: { kind: 'file', path: image }, targets: [target], options: { verify: true, full: true } };
+  return runFlash(job, { signal: new AbortController().signal, onProgress: () => {} });
+}
+
+async function refusal(promise: Promise<unknown>): Promise<BlockwiseError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof BlockwiseError, `expected a BlockwiseError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected the flash to be refused');
+}
+
+/** A loop device with one ext4 partition mounted on a fresh directory. */
+function mountedPartition(): { loop: LoopDevice; mountDir: string; cleanup: () => void } {
+  const loop = createLoopDevice(32 * MiB, { partscan: true });
+  execFileSync('sfdisk', ['-q', loop.path], { input: 'label: dos\nstart=2048, type=83\n' });
+  execFileSync('partx', ['-u', loop.path]);
+  execFileSync('mkfs.ext4', ['-q', '-F', `${loop.path}p1`], { stdio: 'ignore' });
+  const mountDir = mkdtempSync('/tmp/blockwise-mnt-');
+  execFileSync('mount', [`${loop.path}p1`, mountDir]);
+  return {
+    loop,
+    mountDir,
+    cleanup: () => {
+      if (diskMountpoints(path.basename(loop.path)).length > 0) execFileSync('umount', ['-l', mountDir]);
+      loop.dispose();
+      rmSync(mountDir, { recursive: true, force: true });
+    },
+  };
+}
+
+test('a mounted partition is unmounted, then the drive is written', { skip }, async () => {
+  const { loop, mountDir, cleanup } = mountedPartition();
+  try {
+    assert.deepEqual(diskMountpoints(path.basename(loop.path)), [mountDir]);
+    const image = patternImage('a.img', 4 * MiB, 0xa5);
+    await flash(image, { path: loop.path });
+    assert.deepEqual(diskMountpoints(path.basename(loop.path)), [], 'the partition is still mounted');
+    assert.ok(readBacking(loop, 0, 4 * MiB).equals(readFileSync(image)), 'the drive does not hold the image');
+  } finally {
+    cleanup();
+  }
+});
+
+test('a partition held by a process is refused with UNMOUNT_FAILED naming the process', { skip }, async () => {
+  const { loop, mountDir, cleanup } = mountedPartition();
+  let sleeper: ChildProcess | undefined;
+  try {
+    sleeper = spawn('sleep', ['600'], { cwd: mountDir, stdio: 'ignore' });
+    const before = readBacking(loop, 0, 4096);
+    const error = await refusal(flash(patternImage('b.img', MiB, 0x5a), { path: loop.path }));
+    assert.equal(error.code, 'UNMOUNT_FAILED');
+    assert.match(error.message, new RegExp(`sleep \\(pid ${sleeper.pid}, working directory ${mountDir}\\)`));
+    assert.match(error.message, /Nothing was written/);
+    assert.ok(readBacking(loop, 0, 4096).equals(before), 'bytes changed although the flash was refused');
+    assert.deepEqual(diskMountpoints(path.basename(loop.path)), [mountDir]);
+  } finally {
+    sleeper?.kill();
+    await new Promise((r) => setTimeout(r, 100));
+    cleanup();
+  }
+});
+
+test('a device another process opened exclusively is refused with TARGET_BUSY', { skip }, async () => {
+  const loop = createLoopDevice(8 * MiB);
+  // python3's os.open passes O_EXCL straight to open(2): the kernel's claim on the block device.
+  const holder = spawn('/usr/bin/python3', ['-c', `import os,sys,time\nos.open(${JSON.stringify(loop.path)}, os.O_RDONLY | os.O_EXCL)\nprint('held', flush=True)\ntime.sleep(600)`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve) => holder.stdout?.once('data', () => resolve()));
+    const error = await refusal(flash(patternImage('c.img', MiB, 1), { path: loop.path }));
+    assert.equal(error.code, 'TARGET_BUSY');
+    assert.ok(readBacking(loop, 0, MiB).equals(Buffer.alloc(MiB)), 'a busy device was written');
+  } finally {
+    holder.kill();
+    await new Promise((r) => holder.once('exit', r));
+    loop.dispose();
+  }
+});
+
+test('a loop device detached and re-attached with another size or content is refused as TARGET_CHANGED', { skip }, async () => {
+  const first = createLoopDevice(16 * MiB);
+  const chosen = (await listDrives({ includeLoop: true })).find((d) => d.path === first.path);
+  assert.ok(chosen, `${first.path} not listed`);
+  const identity = identityOf(chosen);
+  first.dispose();
+  const swaps: { file: string; size: number }[] = [
+    { file: path.join(dir, 'bigger.img'), size: 24 * MiB },
+    { file: path.join(dir, 'same-size-other-file.img'), size: 16 * MiB },
+  ];
+  for (const swap of swaps) {
+    writeFileSync(swap.file, Buffer.alloc(swap.size, 0x11));
+    execFileSync('losetup', [first.path, swap.file]);
+    try {
+      const error = await refusal(flash(patternImage('d.img', MiB, 0xee), { path: first.path, identity }));
+      assert.equal(error.code, 'TARGET_CHANGED', error.message);
+      assert.match(error.message, new RegExp(first.path));
+      assert.ok(readFileSync(swap.file).subarray(0, MiB).equals(Buffer.alloc(MiB, 0x11)), 'the impostor was written');
+    } finally {
+      execFileSync('losetup', ['-d', first.path]);
+    }
+  }
+});
+
+test('the identity of an unchanged drive passes and the flash goes ahead', { skip }, async () => {
+  const loop = createLoopDevice(8 * MiB);
+  try {
+    const chosen = (await listDrives({ includeLoop: true })).find((d) => d.path === loop.path);
+    assert.ok(chosen);
+    const image = patternImage('e.img', MiB, 0x42);
+    await flash(image, { path: loop.path, identity: identityOf(chosen) });
+    assert.ok(readBacking(loop, 0, MiB).equals(readFileSync(image)));
+  } finally {
+    loop.dispose();
+  }
+});
+
+test('after flashing an image with a partition table its partitions appear (/dev/loopNp1)', { skip }, async () => {
+  const loop = createLoopDevice(16 * MiB, { partscan: true });
+  try {
+    const image = path.join(dir, 'parted.img');
+    writeFileSync(image, Buffer.alloc(8 * MiB));
+    execFileSync('sfdisk', ['-q', image], { input: 'label: dos\nstart=2048, size=4096, type=c\nstart=8192, type=83\n' });
+    assert.equal(existsSync(`${loop.path}p1`), false);
+    await flash(image, { path: loop.path });
+    assert.equal(existsSync(`${loop.path}p1`), true, `${loop.path}p1 did not appear`);
+    assert.equal(existsSync(`${loop.path}p2`), true, `${loop.path}p2 did not appear`);
+  } finally {
+    loop.dispose();
+  }
+});
