@@ -1,0 +1,71 @@
+// Finding published SHA-256 checksums beside an image: per-file .sha256/.sha256sum, folder-wide
+// SHA256SUMS / sha256sums.txt (GNU and BSD lines), which bytes each describes, and broken files.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BlockwiseError } from '../../shared/errors';
+import { findPublishedChecksum, isSha256Hex, parseChecksumLines } from './checksum-files';
+
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+const C = 'C'.repeat(64);
+
+describe('published checksum files', () => {
+  let root = '';
+  let n = 0;
+  /** A fresh folder holding `files`; returns the path of `image` inside it. */
+  const folder = (image: string, files: Record<string, string>): string => {
+    const dir = path.join(root, String(n++));
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, image), 'image bytes');
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    return path.join(dir, image);
+  };
+  before(() => {
+    root = mkdtempSync('/dev/shm/blockwise-checksum-files-');
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  test('parses GNU text and binary lines, BSD lines, and skips the rest', () => {
+    const entries = parseChecksumLines(`-----BEGIN PGP SIGNED MESSAGE-----\n${A}  one.img\n${B} *two.img.xz\nSHA256 (three.iso) = ${C}\n# comment\nnot a line\n`);
+    assert.deepEqual(entries, [
+      { hex: A, name: 'one.img' },
+      { hex: B, name: 'two.img.xz' },
+      { hex: C.toLowerCase(), name: 'three.iso' },
+    ]);
+    assert.ok(isSha256Hex(` ${A} `));
+    assert.ok(!isSha256Hex('abc'));
+  });
+
+  test('IMAGE.sha256 with a bare hash or a named line describes that file', async () => {
+    const bare = await findPublishedChecksum(folder('x.img', { 'x.img.sha256': `${A}\n` }));
+    assert.deepEqual(bare?.spec, { algorithm: 'sha256', hex: A, of: 'file' });
+    assert.equal(path.basename(bare!.file), 'x.img.sha256');
+    const named = await findPublishedChecksum(folder('x.img.xz', { 'x.img.xz.sha256sum': `${B}  x.img.xz\n` }));
+    assert.deepEqual(named?.spec, { algorithm: 'sha256', hex: B, of: 'file' });
+  });
+
+  test('a checksum of the uncompressed name describes the image inside', async () => {
+    const beside = await findPublishedChecksum(folder('x.img.gz', { 'x.img.sha256': `${A}  x.img\n` }));
+    assert.deepEqual(beside?.spec, { algorithm: 'sha256', hex: A, of: 'image' });
+    const listed = await findPublishedChecksum(folder('x.img.zst', { SHA256SUMS: `${B}  other.img\n${C}  ./x.img\n` }));
+    assert.deepEqual(listed?.spec, { algorithm: 'sha256', hex: C.toLowerCase(), of: 'image' });
+  });
+
+  test('SHA256SUMS / sha256sums.txt in the folder, by name; none when the image is not listed', async () => {
+    const sums = await findPublishedChecksum(folder('x.img.xz', { 'sha256sums.txt': `${A}  x.img\n${B}  x.img.xz\n` }));
+    assert.deepEqual(sums?.spec, { algorithm: 'sha256', hex: B, of: 'file' }, 'the exact file name wins');
+    assert.equal(await findPublishedChecksum(folder('y.img', { SHA256SUMS: `${A}  other.img\n` })), undefined);
+    assert.equal(await findPublishedChecksum(folder('z.img', {})), undefined);
+  });
+
+  test('an IMAGE.sha256 holding no hash for the image is an error, not "no checksum"', async () => {
+    for (const text of ['not a hash\n', `${A}  other.img\n${B}  another.img\n`]) {
+      await assert.rejects(findPublishedChecksum(folder('x.img', { 'x.img.sha256': text })), (error: unknown) => {
+        return error instanceof BlockwiseError && error.code === 'CHECKSUM_MISMATCH' && /holds no SHA-256 for x\.img/.test(error.message);
+      });
+    }
+  });
+});
