@@ -37,6 +37,13 @@ export default tseslint.config(
     },
   },
   {
+    // The renderer's unit tests run under Node's test runner (bundled by scripts/build-web.mjs).
+    files: ['renderer/**/*.test.ts', 'renderer/**/*.test.tsx'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['electron', '../electron/*', '../../electron/*'] }],
+    },
+  },
+  {
     // Raw IPC only inside the typed wrappers.
     files: ['electron/**/*.ts'],
     ignores: ['electron/main/ipc-router.ts', 'electron/preload/**'],

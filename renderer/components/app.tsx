@@ -1,0 +1,43 @@
+// The one screen: three steps side by side, or the outcome of the last flash; dialogs on top.
+
+import { useFlash } from '../store/use-stores';
+import { AppHeader } from './app-header';
+import { CancelConfirmDialog } from './cancel-confirm-dialog';
+import { ConnectionBanner } from './connection-banner';
+import { DrivePickerDialog } from './drive-picker-dialog';
+import { DropOverlay } from './drop-overlay';
+import { FileBrowserDialog } from './file-browser-dialog';
+import { FlashStep } from './flash-step';
+import { ImageStep } from './image-step';
+import { ResultView } from './result-view';
+import { SettingsPanel } from './settings-panel';
+import { TargetStep } from './target-step';
+
+export function App() {
+  const status = useFlash((s) => s.status);
+  const finished = status === 'done' || status === 'failed' || status === 'cancelled';
+  return (
+    <div className="app">
+      <AppHeader />
+      <ConnectionBanner />
+      <main className="app-main">
+        {finished ? (
+          <ResultView />
+        ) : (
+          <div className="steps">
+            <ImageStep />
+            <div className="step-link" aria-hidden="true" />
+            <TargetStep />
+            <div className="step-link" aria-hidden="true" />
+            <FlashStep />
+          </div>
+        )}
+      </main>
+      <FileBrowserDialog />
+      <DrivePickerDialog />
+      <CancelConfirmDialog />
+      <SettingsPanel />
+      <DropOverlay />
+    </div>
+  );
+}

@@ -1,0 +1,67 @@
+// The list of drives to write. Unsuitable drives stay visible, disabled, with the reason; several
+// drives may be ticked and are written at once.
+
+import { useMemo } from 'react';
+import { describeError } from '../../shared/errors';
+import { visibleDrives } from '../store/drives-store';
+import { useDrives, useImage, useSettings } from '../store/use-stores';
+import { DriveRow } from './drive-row';
+import { Modal } from './modal';
+
+export function DrivePickerDialog() {
+  const open = useDrives((s) => s.dialogOpen);
+  const drives = useDrives((s) => s.drives);
+  const loaded = useDrives((s) => s.loaded);
+  const error = useDrives((s) => s.error);
+  const selected = useDrives((s) => s.selected);
+  const toggle = useDrives((s) => s.toggleDrive);
+  const close = useDrives((s) => s.closeDialog);
+  const image = useImage((s) => s.image);
+  const showAll = useSettings((s) => s.settings.showAllDrives);
+  const views = useMemo(() => visibleDrives(drives, image, showAll), [drives, image, showAll]);
+  if (!open) return null;
+
+  const hiddenCount = drives.length - views.length;
+  const footer = (
+    <>
+      <span className="modal-footer-note" role="status">
+        {selected.length === 0 ? 'No drive selected' : selected.length === 1 ? '1 drive selected' : `${selected.length} drives selected`}
+      </span>
+      <button type="button" className="button button-primary" onClick={close}>
+        Done
+      </button>
+    </>
+  );
+
+  return (
+    <Modal title="Select target" onClose={close} footer={footer}>
+      {showAll && (
+        <p className="inline-warning" role="note">
+          Showing every drive, including system and internal disks. Blockwise still refuses the disk your system runs from, but double-check before you write.
+        </p>
+      )}
+      {error && (
+        <p className="inline-error" role="alert">
+          {describeError(error)}
+        </p>
+      )}
+      {loaded && views.length === 0 && (
+        <p className="empty-drives">
+          No drives found. Plug in a USB stick or SD card; it appears here by itself.
+          {hiddenCount > 0 && ` (${hiddenCount} system or internal drive${hiddenCount > 1 ? 's are' : ' is'} hidden.)`}
+        </p>
+      )}
+      {!loaded && <p className="empty-drives">Looking for drives…</p>}
+      <ul className="drive-list" aria-label="Drives">
+        {views.map((view) => (
+          <DriveRow key={view.drive.id} view={view} checked={selected.includes(view.drive.id)} onToggle={() => toggle(view.drive.id)} />
+        ))}
+      </ul>
+      {!showAll && hiddenCount > 0 && views.length > 0 && (
+        <p className="drive-hidden-note">
+          {hiddenCount} system or internal drive{hiddenCount > 1 ? 's are' : ' is'} hidden. Turn on “Show all drives” in Settings to see {hiddenCount > 1 ? 'them' : 'it'}.
+        </p>
+      )}
+    </Modal>
+  );
+}

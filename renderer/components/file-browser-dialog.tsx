@@ -1,0 +1,81 @@
+// The browser host's file chooser: folders and files on the host machine (image.browse), plus a
+// path field for pasting a path. A web page cannot open a native dialog that reveals paths.
+
+import { useEffect, useState } from 'react';
+import { describeError } from '../../shared/errors';
+import { formatBytes } from '../format';
+import { useImage } from '../store/use-stores';
+import { FileIcon, FolderIcon, UpIcon } from './icons';
+import { Modal } from './modal';
+
+const IMAGE_NAME = /\.(img|iso|raw|bin|dmg|wic|gz|xz|zst|zstd|bz2|zip)$/i;
+
+export function FileBrowserDialog() {
+  const browser = useImage((s) => s.browser);
+  const loading = useImage((s) => s.loading);
+  const browse = useImage((s) => s.browse);
+  const openPath = useImage((s) => s.openPath);
+  const close = useImage((s) => s.closeBrowser);
+  const [typed, setTyped] = useState('');
+  const dir = browser?.dir ?? '';
+  useEffect(() => setTyped(dir ? `${dir.replace(/\/$/, '')}/` : ''), [dir]);
+  if (!browser) return null;
+
+  const footer = (
+    <form
+      className="path-form"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void openPath(typed);
+      }}
+    >
+      <label className="path-label">
+        <span>Path</span>
+        <input className="text-input" value={typed} onChange={(e) => setTyped(e.target.value)} spellCheck={false} autoComplete="off" />
+      </label>
+      <button type="button" className="button button-quiet" onClick={close}>
+        Cancel
+      </button>
+      <button type="submit" className="button button-primary" disabled={loading || !typed.trim()}>
+        {loading ? 'Opening…' : 'Open'}
+      </button>
+    </form>
+  );
+
+  return (
+    <Modal title="Choose an image on this computer" onClose={close} footer={footer}>
+      <div className="browser-bar">
+        <button type="button" className="button button-icon" onClick={() => browser.parent && void browse(browser.parent)} disabled={!browser.parent} aria-label="Up one folder">
+          <UpIcon />
+        </button>
+        <span className="browser-dir" title={browser.dir}>
+          {browser.dir || '…'}
+        </span>
+      </div>
+      {browser.error && (
+        <p className="inline-error" role="alert">
+          {describeError(browser.error)}
+        </p>
+      )}
+      <ul className="file-list" aria-label={`Contents of ${browser.dir || 'folder'}`} aria-busy={browser.loading}>
+        {browser.entries.length === 0 && !browser.loading && <li className="file-empty">This folder is empty.</li>}
+        {browser.entries.map((entry) => {
+          const image = entry.kind === 'file' && IMAGE_NAME.test(entry.name);
+          return (
+            <li key={entry.path}>
+              <button
+                type="button"
+                className={`file-entry${image ? ' file-image' : ''}`}
+                onClick={() => void (entry.kind === 'dir' ? browse(entry.path) : openPath(entry.path))}
+              >
+                {entry.kind === 'dir' ? <FolderIcon /> : <FileIcon />}
+                <span className="file-name">{entry.name}</span>
+                {entry.kind === 'file' && entry.size !== undefined && <span className="file-size">{formatBytes(entry.size)}</span>}
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </Modal>
+  );
+}

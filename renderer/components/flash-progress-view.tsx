@@ -1,0 +1,62 @@
+// Progress while flashing: phase, a smooth bar, percent, speed, time left, one row per drive when
+// there are several, and a cancel button that asks first.
+
+import { formatEta, formatPercent, formatSpeed } from '../format';
+import type { FlashPhase } from '../../shared/flash-types';
+import { useFlash } from '../store/use-stores';
+import { ProgressBar } from './progress-bar';
+
+const PHASE_LABEL: Record<FlashPhase, string> = {
+  starting: 'Starting',
+  writing: 'Writing',
+  finishing: 'Finishing',
+  verifying: 'Verifying',
+  done: 'Done',
+};
+
+export function FlashProgressView() {
+  const status = useFlash((s) => s.status);
+  const progress = useFlash((s) => s.progress);
+  const targets = useFlash((s) => s.targets);
+  const requestCancel = useFlash((s) => s.requestCancel);
+  const phase = progress?.phase ?? 'starting';
+  const label = status === 'cancelling' ? 'Cancelling' : PHASE_LABEL[phase];
+  const percent = progress?.percent ?? 0;
+
+  return (
+    <div className="progress" data-testid="flash-progress" data-phase={phase}>
+      <div className="progress-head">
+        <span className={`progress-phase phase-${phase}`}>{label}…</span>
+        <span className="progress-percent" data-testid="flash-percent">
+          {formatPercent(percent)}
+        </span>
+      </div>
+      <ProgressBar label={`${label}: ${formatPercent(percent)}`} percent={percent} tone={phase === 'verifying' ? 'verify' : 'write'} />
+      <p className="progress-stats">
+        <span>{formatSpeed(progress?.speed ?? 0)}</span>
+        <span aria-hidden="true">·</span>
+        <span>{formatEta(progress?.eta)}</span>
+      </p>
+      {targets.length > 1 && progress && (
+        <ul className="target-progress" aria-label="Drives">
+          {targets.map((drive) => {
+            const row = progress.targets.find((t) => t.path === drive.path);
+            const total = progress.total ?? 0;
+            const position = phase === 'verifying' ? (row?.bytesVerified ?? 0) : (row?.position ?? 0);
+            const pct = row?.error ? 100 : total > 0 ? (position / total) * 100 : 0;
+            return (
+              <li key={drive.id} className={row?.error ? 'target-failed' : undefined}>
+                <span className="target-name">{drive.path}</span>
+                <ProgressBar label={`${drive.path}: ${row?.error ? 'failed' : formatPercent(pct)}`} percent={pct} tone={row?.error ? 'error' : 'write'} thin />
+                <span className="target-state">{row?.error ? 'failed' : formatPercent(pct)}</span>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      <button type="button" className="button button-quiet button-cancel" onClick={requestCancel} disabled={status === 'cancelling'}>
+        Cancel
+      </button>
+    </div>
+  );
+}

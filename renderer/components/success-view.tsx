@@ -1,0 +1,82 @@
+// The end of a good flash: how long it took, how fast, whether the drive was read back and
+// matched, and the image's SHA-256 for anyone who wants to compare by hand.
+
+import type { FlashResult } from '../../shared/flash-types';
+import type { DriveInfo } from '../../shared/drive-types';
+import { describeError } from '../../shared/errors';
+import { driveTitle, formatBytes, formatDuration, formatSpeed } from '../format';
+import { CheckIcon } from './icons';
+
+interface SuccessViewProps {
+  result: FlashResult;
+  imageName: string;
+  targets: DriveInfo[];
+  onAgain(): void;
+}
+
+export function SuccessView({ result, imageName, targets, onAgain }: SuccessViewProps) {
+  const okCount = result.targets.filter((t) => t.ok).length;
+  const verified = result.targets.filter((t) => t.ok).every((t) => t.verified);
+  const seconds = result.durationMs / 1000;
+  const partial = okCount < result.targets.length;
+  const nameOf = (path: string) => {
+    const drive = targets.find((d) => d.path === path);
+    return drive ? `${driveTitle(drive)} (${path})` : path;
+  };
+
+  return (
+    <section className={`result result-success${partial ? ' result-partial' : ''}`} aria-labelledby="result-title" data-testid="flash-success">
+      <div className="result-icon">
+        <CheckIcon />
+      </div>
+      <h2 id="result-title" className="result-title" tabIndex={-1}>
+        {partial ? `Flash complete on ${okCount} of ${result.targets.length} drives` : 'Flash complete!'}
+      </h2>
+      <p className="result-lead">
+        {imageName} was written to {okCount === 1 ? nameOf(result.targets.find((t) => t.ok)?.path ?? '') : `${okCount} drives`}.
+      </p>
+      <dl className="result-facts">
+        <div>
+          <dt>Time</dt>
+          <dd>{formatDuration(seconds)}</dd>
+        </div>
+        <div>
+          <dt>Average speed</dt>
+          <dd>{formatSpeed(seconds > 0 ? result.imageSize / seconds : 0)}</dd>
+        </div>
+        <div>
+          <dt>Written</dt>
+          <dd>
+            {formatBytes(result.mappedBytes)} of {formatBytes(result.imageSize)}
+          </dd>
+        </div>
+        <div>
+          <dt>Verification</dt>
+          <dd data-testid="verify-result">{verified ? 'Read back and matched' : 'Skipped (turned off in Settings)'}</dd>
+        </div>
+        {result.checksumVerified !== undefined && (
+          <div>
+            <dt>Published checksum</dt>
+            <dd>{result.checksumVerified ? 'Matches' : 'Not checked'}</dd>
+          </div>
+        )}
+      </dl>
+      <div className="result-hash">
+        <span className="result-hash-label">Image SHA-256</span>
+        <code data-testid="image-sha256">{result.imageSha256}</code>
+      </div>
+      {result.targets.length > 1 && (
+        <ul className="result-targets" aria-label="Drives">
+          {result.targets.map((t) => (
+            <li key={t.path} className={t.ok ? 'target-ok' : 'target-failed'}>
+              <strong>{nameOf(t.path)}</strong>: {t.ok ? (t.verified ? 'written and verified' : 'written') : t.error ? describeError(t.error) : 'failed'}
+            </li>
+          ))}
+        </ul>
+      )}
+      <button type="button" className="button button-primary" onClick={onAgain}>
+        Flash another
+      </button>
+    </section>
+  );
+}

@@ -1,0 +1,38 @@
+// Step 2: choose the drive(s). The list itself lives in DrivePickerDialog.
+
+import { formatBytes, driveTitle } from '../format';
+import { isBusy } from '../store/flash-store';
+import { useDrives, useFlash } from '../store/use-stores';
+import { DriveIcon } from './icons';
+import { StepCard } from './step-card';
+
+export function TargetStep() {
+  const drives = useDrives((s) => s.drives);
+  const selected = useDrives((s) => s.selected);
+  const openDialog = useDrives((s) => s.openDialog);
+  const busy = useFlash((s) => isBusy(s.status));
+  const chosen = drives.filter((d) => selected.includes(d.id));
+
+  return (
+    <StepCard number={2} title="Target" icon={<DriveIcon />} state={chosen.length ? 'done' : 'ready'}>
+      {chosen.length === 0 && <p className="step-hint">The USB stick or SD card to write. Everything on it will be replaced.</p>}
+      {chosen.length === 1 && chosen[0] && (
+        <div className="chosen" data-testid="target-summary">
+          <p className="chosen-name">{driveTitle(chosen[0])}</p>
+          <p className="chosen-meta">
+            {chosen[0].path} · {formatBytes(chosen[0].size)}
+          </p>
+        </div>
+      )}
+      {chosen.length > 1 && (
+        <div className="chosen" data-testid="target-summary">
+          <p className="chosen-name">{chosen.length} drives</p>
+          <p className="chosen-meta">{chosen.map((d) => d.path).join(', ')}</p>
+        </div>
+      )}
+      <button type="button" className={chosen.length ? 'button button-quiet' : 'button button-primary'} onClick={openDialog} disabled={busy}>
+        Select target
+      </button>
+    </StepCard>
+  );
+}

@@ -1,0 +1,73 @@
+// Builds the four stores around one transport and wires contract events into them. Created once
+// by main.tsx; tests build their own around a fake API.
+
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { Transport } from '../api';
+import type { ConnectionState } from '../ws-client';
+import { createDrivesStore, type DrivesState } from './drives-store';
+import { createFlashStore, type FlashState } from './flash-store';
+import { createImageStore, type ImageState } from './image-store';
+import { createSettingsStore, type SettingsState } from './settings-store';
+
+export interface AppStores {
+  image: StoreApi<ImageState>;
+  drives: StoreApi<DrivesState>;
+  flash: StoreApi<FlashState>;
+  settings: StoreApi<SettingsState>;
+  /** The browser host's socket; always 'open' under Electron. */
+  connection: StoreApi<{ state: ConnectionState }>;
+  pathForFile(file: File): string | undefined;
+  /** Unsubscribes every event listener. */
+  dispose(): void;
+}
+
+export function createAppStores(transport: Transport): AppStores {
+  const { api } = transport;
+  const image = createImageStore(api, transport.kind === 'electron');
+  const settings = createSettingsStore(api);
+  const drives = createDrivesStore(api, () => image.getState().image);
+  const flash = createFlashStore(api, {
+    image: () => image.getState().image,
+    targets: () => {
+      const { drives: list, selected } = drives.getState();
+      return list.filter((drive) => selected.includes(drive.id));
+    },
+  });
+
+  const connection = createStore<{ state: ConnectionState }>()(() => ({ state: transport.onConnection ? 'connecting' : 'open' }));
+
+  const offs = [
+    api.on('drives.changed', (list) => drives.getState().receive(list)),
+    api.on('flash.progress', (event) => flash.getState().onProgress(event)),
+    api.on('flash.done', (event) => flash.getState().onDone(event)),
+    api.on('flash.error', (event) => flash.getState().onError(event)),
+    // A new image may make a selected drive too small, or be stored on it.
+    image.subscribe((state, previous) => {
+      if (state.image !== previous.image) drives.getState().prune(state.image);
+    }),
+  ];
+  if (transport.onConnection) {
+    offs.push(
+      transport.onConnection((state) => {
+        connection.setState({ state });
+        if (state === 'open') {
+          void drives.getState().refresh();
+          void settings.getState().load();
+        }
+      }),
+    );
+  } else {
+    void drives.getState().refresh();
+    void settings.getState().load();
+  }
+
+  return {
+    image,
+    drives,
+    flash,
+    settings,
+    connection,
+    pathForFile: (file) => transport.pathForFile?.(file),
+    dispose: () => offs.forEach((off) => off()),
+  };
+}

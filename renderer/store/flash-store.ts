@@ -1,0 +1,137 @@
+// One flash from the renderer's side: start it, follow its events, cancel it, and end in exactly
+// one of success, failure or cancelled. Events carry the job id; events that arrive before the
+// flash.start answer (the host may be quick) are adopted while we are starting.
+
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { BlockwiseApi, ImageInfo } from '../../shared/contract';
+import type { DriveInfo } from '../../shared/drive-types';
+import type { SerializedError } from '../../shared/errors';
+import type { FlashProgress, FlashResult } from '../../shared/flash-types';
+import { toSerializedError } from '../request-failed';
+
+export type FlashStatus = 'idle' | 'starting' | 'flashing' | 'cancelling' | 'done' | 'failed' | 'cancelled';
+
+export interface FlashState {
+  status: FlashStatus;
+  jobId: string | null;
+  progress: FlashProgress | null;
+  result: FlashResult | null;
+  error: SerializedError | null;
+  /** The cancel confirmation is showing. */
+  confirmingCancel: boolean;
+  /** What was flashed, kept for the result view even if the drives go away. */
+  image: ImageInfo | null;
+  targets: DriveInfo[];
+  startFlash(): Promise<void>;
+  requestCancel(): void;
+  dismissCancel(): void;
+  confirmCancel(): Promise<void>;
+  /** Back to the three steps after a result. */
+  reset(): void;
+  onProgress(event: { jobId: string; progress: FlashProgress }): void;
+  onDone(event: { jobId: string; result: FlashResult }): void;
+  onError(event: { jobId: string; error: SerializedError }): void;
+}
+
+export interface FlashInputs {
+  image(): ImageInfo | null;
+  targets(): DriveInfo[];
+}
+
+export function isBusy(status: FlashStatus): boolean {
+  return status === 'starting' || status === 'flashing' || status === 'cancelling';
+}
+
+export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreApi<FlashState> {
+  return createStore<FlashState>()((set, get) => {
+    /** Is this event about our job? Adopts the id while the start answer is still in flight. */
+    const ours = (jobId: string): boolean => {
+      const state = get();
+      if (state.jobId === jobId) return isBusy(state.status);
+      if (state.jobId === null && state.status === 'starting') {
+        set({ jobId });
+        return true;
+      }
+      return false;
+    };
+
+    return {
+      status: 'idle',
+      jobId: null,
+      progress: null,
+      result: null,
+      error: null,
+      confirmingCancel: false,
+      image: null,
+      targets: [],
+
+      async startFlash() {
+        const image = inputs.image();
+        const targets = inputs.targets();
+        if (!image || targets.length === 0 || isBusy(get().status)) return;
+        set({ status: 'starting', jobId: null, progress: null, result: null, error: null, confirmingCancel: false, image, targets });
+        try {
+          const { jobId } = await api.request('flash.start', {
+            imagePath: image.path,
+            ...(image.entry ? { entry: image.entry } : {}),
+            driveIds: targets.map((drive) => drive.id),
+          });
+          const state = get();
+          if (state.status === 'starting') set({ status: 'flashing', jobId });
+          else if (state.jobId === null) set({ jobId });
+        } catch (error) {
+          if (get().status === 'starting') set({ status: 'failed', error: toSerializedError(error) });
+        }
+      },
+
+      requestCancel() {
+        if (isBusy(get().status)) set({ confirmingCancel: true });
+      },
+
+      dismissCancel() {
+        set({ confirmingCancel: false });
+      },
+
+      async confirmCancel() {
+        const { jobId, status } = get();
+        set({ confirmingCancel: false });
+        if (!jobId || !isBusy(status)) return;
+        set({ status: 'cancelling' });
+        try {
+          await api.request('flash.cancel', { jobId });
+        } catch (error) {
+          // The job may have just finished; its own done/error event decides the outcome.
+          if (get().status === 'cancelling') set({ status: 'failed', error: toSerializedError(error) });
+        }
+      },
+
+      reset() {
+        if (isBusy(get().status)) return;
+        set({ status: 'idle', jobId: null, progress: null, result: null, error: null, confirmingCancel: false });
+      },
+
+      onProgress({ jobId, progress }) {
+        if (!ours(jobId)) return;
+        const status = get().status;
+        set({ progress, status: status === 'starting' ? 'flashing' : status });
+      },
+
+      onDone({ jobId, result }) {
+        if (!ours(jobId)) return;
+        const failed = result.targets.filter((t) => !t.ok);
+        const firstError = failed[0]?.error;
+        if (result.targets.length > 0 && failed.length === result.targets.length) {
+          const error = firstError ?? { code: 'INTERNAL' as const, message: 'No drive was written.' };
+          set({ status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', result, error, confirmingCancel: false });
+        } else {
+          set({ status: 'done', result, confirmingCancel: false });
+        }
+      },
+
+      onError({ jobId, error }) {
+        if (!ours(jobId)) return;
+        set({ status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error, confirmingCancel: false });
+      },
+    };
+  });
+}

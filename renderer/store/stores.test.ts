@@ -1,0 +1,153 @@
+// The stores against a fake API: the flow of one flash, selection rules, and image choice.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ImageInfo } from '../../shared/contract';
+import { DEFAULT_SETTINGS } from '../../shared/contract';
+import type { FlashResult } from '../../shared/flash-types';
+import { createAppStores } from './app-stores';
+import { FakeApi, settle } from './fake-api';
+import { drive } from './test-drives';
+
+const IMAGE: ImageInfo = { path: '/images/os.img', name: 'os.img', storedSize: 32_000_000, formats: ['raw'] };
+
+function setup(drives = [drive({ id: 'loop1' }), drive({ id: 'loop2' })]) {
+  const api = new FakeApi()
+    .handle('drives.list', () => drives)
+    .handle('settings.get', () => ({ ...DEFAULT_SETTINGS }))
+    .handle('image.inspect', ({ path }) => ({ ...IMAGE, path }))
+    .handle('flash.start', () => ({ jobId: 'job-1' }))
+    .handle('flash.cancel', () => ({ cancelled: true }));
+  const stores = createAppStores({ api, kind: 'browser' });
+  return { api, stores };
+}
+
+function result(targets: FlashResult['targets']): FlashResult {
+  return { imageSize: 32_000_000, imageSha256: 'ab'.repeat(32), mappedBytes: 32_000_000, durationMs: 2000, writeMs: 1500, verifyMs: 500, targets };
+}
+
+async function ready() {
+  const ctx = setup();
+  await settle();
+  await ctx.stores.image.getState().openPath('/images/os.img');
+  ctx.stores.drives.getState().selectDrive('loop1');
+  return ctx;
+}
+
+test('a flash goes starting → flashing → done, sending only drive ids', async () => {
+  const { api, stores } = await ready();
+  await stores.flash.getState().startFlash();
+  assert.equal(stores.flash.getState().status, 'flashing');
+  assert.deepEqual(api.calls.find((c) => c.name === 'flash.start')?.args, { imagePath: '/images/os.img', driveIds: ['loop1'] });
+  api.emit('flash.progress', { jobId: 'job-1', progress: { phase: 'writing', position: 1, total: 2, percent: 50, speed: 1, effectiveSpeed: 1, targets: [] } });
+  assert.equal(stores.flash.getState().progress?.percent, 50);
+  api.emit('flash.done', { jobId: 'job-1', result: result([{ path: '/dev/loop1', ok: true, bytesWritten: 1, verified: true }]) });
+  assert.equal(stores.flash.getState().status, 'done');
+  stores.flash.getState().reset();
+  assert.equal(stores.flash.getState().status, 'idle');
+});
+
+test('events that arrive before the flash.start answer are not lost', async () => {
+  const { api, stores } = await ready();
+  api.handle('flash.start', async () => {
+    api.emit('flash.progress', { jobId: 'job-9', progress: { phase: 'writing', position: 0, percent: 0, speed: 0, effectiveSpeed: 0, targets: [] } });
+    api.emit('flash.done', { jobId: 'job-9', result: result([{ path: '/dev/loop1', ok: true, bytesWritten: 1, verified: true }]) });
+    return { jobId: 'job-9' };
+  });
+  await stores.flash.getState().startFlash();
+  assert.equal(stores.flash.getState().status, 'done');
+  assert.equal(stores.flash.getState().jobId, 'job-9');
+});
+
+test('events of another job are ignored', async () => {
+  const { api, stores } = await ready();
+  await stores.flash.getState().startFlash();
+  api.emit('flash.error', { jobId: 'someone-else', error: { code: 'WRITE_IO_ERROR', message: 'x' } });
+  assert.equal(stores.flash.getState().status, 'flashing');
+});
+
+test('cancel asks first, then ends in the cancelled view', async () => {
+  const { api, stores } = await ready();
+  await stores.flash.getState().startFlash();
+  stores.flash.getState().requestCancel();
+  assert.equal(stores.flash.getState().confirmingCancel, true);
+  stores.flash.getState().dismissCancel();
+  assert.equal(api.calls.some((c) => c.name === 'flash.cancel'), false, 'dismissing must not cancel');
+  stores.flash.getState().requestCancel();
+  await stores.flash.getState().confirmCancel();
+  assert.equal(stores.flash.getState().status, 'cancelling');
+  api.emit('flash.error', { jobId: 'job-1', error: { code: 'CANCELLED', message: 'Cancelled.', details: { driveIncomplete: true } } });
+  assert.equal(stores.flash.getState().status, 'cancelled');
+});
+
+test('a failed start shows the host error, and a done with every drive failed is a failure', async () => {
+  const { api, stores } = await ready();
+  api.handle('flash.start', () => Promise.reject(Object.assign(new Error('gone'), { code: 'TARGET_NOT_FOUND' })));
+  await stores.flash.getState().startFlash();
+  assert.equal(stores.flash.getState().status, 'failed');
+  assert.equal(stores.flash.getState().error?.code, 'TARGET_NOT_FOUND');
+  stores.flash.getState().reset();
+  api.handle('flash.start', () => ({ jobId: 'job-2' }));
+  await stores.flash.getState().startFlash();
+  api.emit('flash.done', { jobId: 'job-2', result: result([{ path: '/dev/loop1', ok: false, bytesWritten: 0, verified: false, error: { code: 'VERIFY_MISMATCH', message: 'differs at 4096' } }]) });
+  assert.equal(stores.flash.getState().status, 'failed');
+  assert.equal(stores.flash.getState().error?.code, 'VERIFY_MISMATCH');
+});
+
+test('unsuitable drives cannot be selected; several suitable ones can', async () => {
+  const { stores } = setup([drive({ id: 'loop1' }), drive({ id: 'loop2' }), drive({ id: 'ro', readOnly: true }), drive({ id: 'tiny', size: 1_000_000 })]);
+  await settle();
+  await stores.image.getState().openPath('/images/os.img');
+  const drives = stores.drives.getState();
+  drives.toggleDrive('ro');
+  drives.toggleDrive('tiny');
+  drives.toggleDrive('loop1');
+  drives.toggleDrive('loop2');
+  assert.deepEqual(stores.drives.getState().selected, ['loop1', 'loop2']);
+  stores.drives.getState().toggleDrive('loop1');
+  assert.deepEqual(stores.drives.getState().selected, ['loop2']);
+});
+
+test('an unplugged drive leaves the list and the selection', async () => {
+  const { api, stores } = await ready();
+  api.emit('drives.changed', [drive({ id: 'loop2' })]);
+  assert.deepEqual(stores.drives.getState().drives.map((d) => d.id), ['loop2']);
+  assert.deepEqual(stores.drives.getState().selected, []);
+});
+
+test('choosing a larger image drops a drive that became too small', async () => {
+  const { api, stores } = await ready();
+  api.handle('image.inspect', ({ path }) => ({ ...IMAGE, path, storedSize: 128_000_000 }));
+  await stores.image.getState().openPath('/images/big.img');
+  assert.deepEqual(stores.drives.getState().selected, []);
+});
+
+test('a file dropped in a browser explains why it cannot be used; with a path it is opened', async () => {
+  const { api, stores } = setup();
+  await stores.image.getState().dropFiles([{ name: 'os.img', path: undefined }]);
+  assert.match(stores.image.getState().notice ?? '', /Select image/);
+  assert.equal(stores.image.getState().image, null);
+  await stores.image.getState().dropFiles([{ name: 'os.img', path: '/images/os.img' }]);
+  assert.equal(stores.image.getState().image?.path, '/images/os.img');
+  assert.ok(api.calls.some((c) => c.name === 'image.inspect'));
+});
+
+test('in the browser, Select image opens the file browser; a bad pick keeps it open with the error', async () => {
+  const { api, stores } = setup();
+  api.handle('image.browse', () => ({ dir: '/images', parent: '/', entries: [{ name: 'notes.txt', path: '/images/notes.txt', kind: 'file' }] }));
+  api.handle('image.inspect', () => Promise.reject(Object.assign(new Error('not an image'), { code: 'SOURCE_NOT_IMAGE' })));
+  await stores.image.getState().pickImage();
+  assert.equal(stores.image.getState().browser?.dir, '/images');
+  await stores.image.getState().openPath('/images/notes.txt');
+  assert.equal(stores.image.getState().browser?.error?.code, 'SOURCE_NOT_IMAGE');
+  assert.equal(stores.image.getState().image, null);
+});
+
+test('a settings change that the host refuses is rolled back', async () => {
+  const { api, stores } = setup();
+  await settle();
+  api.handle('settings.set', () => Promise.reject(Object.assign(new Error('disk full'), { code: 'INTERNAL' })));
+  await stores.settings.getState().update({ verify: false });
+  assert.equal(stores.settings.getState().settings.verify, true);
+  assert.equal(stores.settings.getState().error?.message, 'disk full');
+});
