@@ -1,0 +1,180 @@
+// Flashing from http:// addresses served by a real local server to real loop devices: raw and gzip
+// images, redirects, a connection cut mid-body, 404/500, web pages, progress and the cache.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BlockwiseError } from '../../../shared/errors';
+import type { ChecksumSpec, FlashJob, FlashProgress } from '../../../shared/flash-types';
+import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
+import './register';
+import { runFlash } from '../flash';
+import { sectorsWritten } from '../targets/device-geometry';
+
+const skip = loopSkipReason();
+if (skip) console.log(`# skipping URL source tests: ${skip}`);
+
+const MiB = 1024 * 1024;
+const CUT_AT = 3 * MiB + 123;
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('URL sources on loop devices', { skip }, () => {
+  const image = randomBytes(6 * MiB + 512);
+  const gz = execFileSync('gzip', ['-c'], { input: image, maxBuffer: 64 * MiB });
+  const hits = new Map<string, number>();
+  let server: http.Server;
+  let base = '';
+  let dir = '';
+  const devices: LoopDevice[] = [];
+  const device = () => {
+    const d = createLoopDevice(8 * MiB, { fill: 'garbage' });
+    devices.push(d);
+    return d;
+  };
+
+  const send = (res: http.ServerResponse, body: Buffer, type = 'application/octet-stream') => {
+    res.writeHead(200, { 'content-type': type, 'content-length': body.length });
+    res.end(body);
+  };
+
+  before(async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    dir = mkdtempSync('/dev/shm/blockwise-url-');
+    server = http.createServer((req, res) => {
+      const url = req.url ?? '';
+      hits.set(url, (hits.get(url) ?? 0) + 1);
+      switch (url) {
+        case '/raw.img':
+          return send(res, image);
+        case '/disk.img.gz':
+          return send(res, gz);
+        case '/start':
+          res.writeHead(302, { location: '/hop' });
+          return res.end();
+        case '/hop':
+          res.writeHead(301, { location: `${base}/disk.img.gz` });
+          return res.end();
+        case '/forever':
+          res.writeHead(307, { location: '/forever' });
+          return res.end();
+        case '/cut':
+        case '/cut-chunked':
+          if (url === '/cut') res.writeHead(200, { 'content-length': image.length });
+          else res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          res.write(image.subarray(0, CUT_AT), () => setTimeout(() => res.socket?.destroy(), 50));
+          return;
+        case '/page':
+          return send(res, Buffer.from('<!doctype html><html><body>Download here</body></html>'), 'text/html; charset=utf-8');
+        case '/sniffed':
+          return send(res, Buffer.from('<!DOCTYPE html>\n<html><head><title>Mirror</title></head></html>'));
+        case '/error':
+          res.writeHead(500);
+          return res.end('boom');
+        default:
+          res.writeHead(404);
+          return res.end('not found');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    for (const d of devices) d.dispose();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const job = (url: string, dev: LoopDevice, extra: { cachePath?: string; checksum?: ChecksumSpec } = {}): FlashJob => {
+    const j: FlashJob = { source: { kind: 'url', url }, targets: [{ path: dev.path }], options: { verify: true, full: true } };
+    if (extra.cachePath && j.source.kind === 'url') j.source.cachePath = extra.cachePath;
+    if (extra.checksum) j.options.checksum = extra.checksum;
+    return j;
+  };
+  const flash = (j: FlashJob, events: FlashProgress[] = []) => runFlash(j, { signal: new AbortController().signal, onProgress: (p) => events.push(p) });
+  async function expectError(j: FlashJob, code: string, pattern: RegExp): Promise<BlockwiseError> {
+    const error = await flash(j).then(
+      () => assert.fail(`expected ${code}, but the flash reported success`),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof BlockwiseError, String(error));
+    assert.equal(error.code, code, error.message);
+    assert.match(error.message, pattern);
+    return error;
+  }
+
+  test('a raw image streams to the drive byte for byte, with download progress', async () => {
+    const dev = device();
+    const events: FlashProgress[] = [];
+    const result = await flash(job(`${base}/raw.img`, dev), events);
+    assert.ok(result.targets[0]!.ok && result.targets[0]!.verified);
+    assert.ok(readBacking(dev, 0, image.length).equals(image));
+    assert.equal(result.imageSha256, sha256(image));
+    const writing = events.filter((e) => e.phase === 'writing');
+    assert.equal(writing.at(-1)!.total, image.length, 'size from Content-Length');
+    assert.ok(writing.some((e) => (e.sourcePosition ?? 0) > 0), 'download position reported');
+  });
+
+  test('redirects are followed to a gzip image, decoded while downloading; the stored SHA-256 is known', async () => {
+    const dev = device();
+    const events: FlashProgress[] = [];
+    const result = await flash(job(`${base}/start`, dev, { checksum: { algorithm: 'sha256', hex: sha256(gz), of: 'file' } }), events);
+    assert.ok(readBacking(dev, 0, image.length).equals(image));
+    assert.equal(result.fileSha256, sha256(gz));
+    assert.equal(result.checksumVerified, true);
+    assert.ok(events.some((e) => e.sourceTotal === gz.length), 'download total reported');
+    await expectError(job(`${base}/forever`, device()), 'DOWNLOAD_FAILED', /redirects more than 10 times/);
+  });
+
+  test('a connection cut mid-body names the byte reached and leaves the drive incomplete', async () => {
+    for (const url of ['/cut', '/cut-chunked']) {
+      const dev = device();
+      const error = await expectError(job(`${base}${url}`, dev), 'DOWNLOAD_FAILED', new RegExp(`at byte ${CUT_AT}`));
+      assert.equal(error.details.offset, CUT_AT, url);
+      assert.equal(error.details.driveIncomplete, true, url);
+      assert.ok(readBacking(dev, 0, 8192).equals(Buffer.alloc(8192)), `${url}: no partition table`);
+    }
+  });
+
+  test('404, 500, a web page and an unreachable server fail before anything is written', async () => {
+    const dev = device();
+    const before = await sectorsWritten(dev.path);
+    const e404 = await expectError(job(`${base}/missing.img`, dev), 'DOWNLOAD_FAILED', /answered 404/);
+    assert.equal(e404.details.status, 404);
+    assert.equal((await expectError(job(`${base}/error`, dev), 'DOWNLOAD_FAILED', /answered 500/)).details.status, 500);
+    await expectError(job(`${base}/page`, dev), 'SOURCE_NOT_IMAGE', /the URL returned a web page/i);
+    await expectError(job(`${base}/sniffed`, dev), 'SOURCE_NOT_IMAGE', /the URL returned a web page/i);
+    await expectError(job('ftp://127.0.0.1/x.img', dev), 'DOWNLOAD_FAILED', /not an http/);
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    await expectError(job(`http://127.0.0.1:${deadPort}/x.img`, dev), 'DOWNLOAD_FAILED', /ECONNREFUSED/);
+    assert.equal(await sectorsWritten(dev.path), before, 'nothing written');
+  });
+
+  test('the cache keeps only a complete, checksum-correct download and serves the next flash', async () => {
+    const cachePath = path.join(dir, 'cache', 'disk.img.gz');
+    // A broken download and a wrong checksum leave nothing behind.
+    await expectError(job(`${base}/cut`, device(), { cachePath }), 'DOWNLOAD_FAILED', /broke off|ended at byte/);
+    const wrong: ChecksumSpec = { algorithm: 'sha256', hex: '0'.repeat(64), of: 'auto' };
+    await expectError(job(`${base}/disk.img.gz`, device(), { cachePath, checksum: wrong }), 'CHECKSUM_MISMATCH', /not the expected/);
+    assert.deepEqual(readdirSync(path.dirname(cachePath)), [], 'no cache and no partial file');
+
+    const first = hits.get('/disk.img.gz') ?? 0;
+    await flash(job(`${base}/disk.img.gz`, device(), { cachePath }));
+    assert.ok(readFileSync(cachePath).equals(gz), 'the download was kept as it was stored');
+    assert.deepEqual(readdirSync(path.dirname(cachePath)), ['disk.img.gz']);
+    const dev = device();
+    const again = await flash(job(`${base}/disk.img.gz`, dev, { cachePath, checksum: { algorithm: 'sha256', hex: sha256(image), of: 'image' } }));
+    assert.equal(hits.get('/disk.img.gz'), first + 1, 'the second flash did not download');
+    assert.equal(again.checksumVerified, true);
+    assert.ok(readBacking(dev, 0, image.length).equals(image));
+    assert.ok(existsSync(cachePath));
+  });
+});
