@@ -1,0 +1,108 @@
+// EngineTransport over the elevated helper, so EngineClient works unchanged whether the engine
+// runs in a worker thread or as root in another process. JSON lines both ways.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { BlockwiseError, type SerializedError } from '../../shared/errors';
+import type { EngineEvent, EngineRequest, EngineTransport } from '../engine/protocol';
+import { declinedExit, launchCommand, type Elevator, type HelperProgram } from './elevation';
+
+export interface HelperTransportOptions {
+  device: string;
+  elevator: Elevator;
+  program?: HelperProgram;
+  includeLoop?: boolean;
+}
+
+/** The helper script next to this file, run by the current Node/Electron. */
+export function defaultHelperProgram(): HelperProgram {
+  return { executable: process.execPath, script: path.join(__dirname, 'main.js'), electron: Boolean(process.versions.electron) };
+}
+
+/** A local socket (Unix) or named pipe (Windows) only this user can reach, for elevators without stdio. */
+function socketPath(): { path: string; cleanup: () => void } {
+  if (process.platform === 'win32') {
+    return { path: `\\\\.\\pipe\\blockwise-helper-${process.pid}-${Date.now()}`, cleanup: () => undefined };
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'blockwise-helper-'));
+  return { path: path.join(dir, 'engine.sock'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function helperTransport(options: HelperTransportOptions): EngineTransport {
+  const program = options.program ?? defaultHelperProgram();
+  const eventListeners: Array<(event: EngineEvent) => void> = [];
+  const exitListeners: Array<(error: SerializedError) => void> = [];
+  const queued: string[] = [];
+  let output: Writable | undefined;
+  let spoke = false;
+  let closing = false;
+
+  const attach = (input: Readable, out: Writable) => {
+    output = out;
+    for (const line of queued.splice(0)) out.write(line);
+    readline.createInterface({ input, crlfDelay: Infinity }).on('line', (line) => {
+      let event: EngineEvent;
+      try {
+        event = JSON.parse(line) as EngineEvent;
+      } catch {
+        return; // not a protocol line (the helper logs to stderr; this is defensive)
+      }
+      spoke = true;
+      for (const l of eventListeners) l(event);
+    });
+  };
+
+  const socket = options.elevator === 'osascript' || options.elevator === 'uac' ? socketPath() : undefined;
+  let server: net.Server | undefined;
+  if (socket) {
+    server = net.createServer((connection) => {
+      server?.close(); // exactly one helper may connect
+      attach(connection, connection);
+    });
+    server.listen(socket.path);
+  }
+
+  const command = launchCommand(options.elevator, program, { device: options.device, includeLoop: options.includeLoop, connect: socket?.path });
+  const child = spawn(command.command, command.args, { stdio: command.stdio ? ['pipe', 'pipe', 'inherit'] : ['ignore', 'ignore', 'inherit'] });
+  if (command.stdio && child.stdin && child.stdout) attach(child.stdout, child.stdin);
+  child.stdin?.on('error', () => undefined); // EPIPE when the helper is gone; reported by 'exit'
+
+  const died = (error: SerializedError) => {
+    if (closing) return;
+    for (const l of exitListeners) l(error);
+  };
+  child.on('error', (error) =>
+    died(new BlockwiseError('PERMISSION_DENIED', `Could not start the helper with ${command.command}: ${error.message}. Nothing was written.`).toJSON()),
+  );
+  child.on('exit', (code) => {
+    server?.close();
+    socket?.cleanup();
+    if (declinedExit(options.elevator, code, spoke)) {
+      died(new BlockwiseError('ELEVATION_DECLINED', `Administrator rights were not granted to write ${options.device}. Nothing was written.`, { path: options.device }).toJSON());
+    } else {
+      died(new BlockwiseError('INTERNAL', `The elevated helper stopped unexpectedly (exit code ${code}).`, { driveIncomplete: spoke }).toJSON());
+    }
+  });
+
+  return {
+    send(request: EngineRequest) {
+      const line = JSON.stringify(request) + '\n';
+      if (output) output.write(line);
+      else queued.push(line);
+    },
+    onEvent: (listener) => eventListeners.push(listener),
+    onExit: (listener) => exitListeners.push(listener),
+    async close() {
+      closing = true;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      output?.end(); // the helper cancels what runs and exits when its input ends
+      await exited;
+    },
+  };
+}

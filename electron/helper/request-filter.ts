@@ -1,0 +1,59 @@
+// What the elevated helper accepts: well-formed flash/verify/cancel requests for the one drive it
+// was started for. Everything else is refused before it reaches the engine — the helper runs as
+// root, so a request it should not run must never get that far.
+
+import { BlockwiseError } from '../../shared/errors';
+import type { EngineRequest } from '../engine/protocol';
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The id of a message, if it carries a usable one (so an error can be matched to its request). */
+export function requestIdOf(value: unknown): number {
+  return isObject(value) && Number.isSafeInteger(value.id) ? (value.id as number) : 0;
+}
+
+/** Checks the shape of one parsed line; throws INVALID_REQUEST naming what is wrong. */
+export function parseRequest(value: unknown): EngineRequest {
+  const invalid = (why: string) => new BlockwiseError('INVALID_REQUEST', `The helper refused a request: ${why}.`);
+  if (!isObject(value)) throw invalid('a request must be a JSON object');
+  if (!Number.isSafeInteger(value.id) || (value.id as number) < 0) throw invalid('"id" must be a non-negative integer');
+  switch (value.type) {
+    case 'cancel':
+      return { type: 'cancel', id: value.id as number };
+    case 'flash': {
+      const job = value.job;
+      if (!isObject(job) || !isObject(job.source) || !Array.isArray(job.targets) || !isObject(job.options)) {
+        throw invalid('a flash needs job.source, job.targets and job.options');
+      }
+      for (const t of job.targets) if (!isObject(t) || typeof t.path !== 'string') throw invalid('every target needs a "path" string');
+      return value as unknown as EngineRequest;
+    }
+    case 'verify': {
+      const job = value.job;
+      if (!isObject(job) || !isObject(job.source) || !isObject(job.target) || typeof job.target.path !== 'string') {
+        throw invalid('a verify needs job.source and job.target.path');
+      }
+      return value as unknown as EngineRequest;
+    }
+    default:
+      throw invalid(`unknown request type ${JSON.stringify(value.type)} (only flash, verify and cancel)`);
+  }
+}
+
+/** Refuses any request that touches a device other than `device` (exact path match). */
+export function authorizeFor(device: string): (request: EngineRequest) => void {
+  return (request) => {
+    if (request.type === 'cancel') return;
+    const paths = request.type === 'flash' ? request.job.targets.map((t) => t.path) : [request.job.target.path];
+    const other = paths.find((p) => p !== device);
+    if (other !== undefined || paths.length !== 1) {
+      throw new BlockwiseError(
+        'TARGET_NOT_ALLOWED',
+        `This helper was started for ${device} only and refuses ${other ?? (paths.length === 0 ? 'a request without a drive' : 'several drives')}. Nothing was written.`,
+        { path: other ?? device },
+      );
+    }
+  };
+}
