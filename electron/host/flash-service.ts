@@ -12,7 +12,7 @@ import { identityOf } from '../drives/identity';
 import { EngineClient, workerTransport, type RunningJob } from '../engine/engine-client';
 import type { DriveService } from './drive-service';
 import type { EventBus } from './event-bus';
-import { targetRefusal } from './target-check';
+import { readSystemMounts, targetRefusal } from './target-check';
 
 /** The part of EngineClient a job needs; tests may pass the real one or a stand-in. */
 export interface FlashEngine {
@@ -60,7 +60,13 @@ export class FlashService {
       });
     }
     const imageSize = await this.deps.imageSize(imagePath, args.entry);
-    const context = { imagePath, imageSize, allDrives: this.deps.drives.all(), allowSystem: settings.showAllDrives && args.confirmSystem === true };
+    const context = {
+      imagePath,
+      imageSize,
+      allDrives: this.deps.drives.all(),
+      systemMounts: readSystemMounts(),
+      allowSystem: settings.showAllDrives && args.confirmSystem === true,
+    };
     for (const drive of drives) {
       const refusal = targetRefusal(drive, context);
       if (refusal) throw refusal;

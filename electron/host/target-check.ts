@@ -2,6 +2,7 @@
 // engine repeats the hard rules (system disk, image on the target) right before opening.
 // TODO: delegate the predicates to shared/drive-rules.ts once it lands; keep the error codes.
 
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { DriveInfo } from '../../shared/drive-types';
 import { BlockwiseError } from '../../shared/errors';
@@ -13,6 +14,8 @@ export interface TargetCheckContext {
   imageSize?: number;
   /** The latest scan, to find the drive that holds the image. */
   allDrives: DriveInfo[];
+  /** Every mount point of the system (readSystemMounts()). */
+  systemMounts: string[];
   /** "Show all drives" is on and the user confirmed writing to a system drive. */
   allowSystem: boolean;
 }
@@ -29,25 +32,42 @@ function isPartitionOf(file: string, disk: string): boolean {
   return /\d$/.test(disk) ? /^p\d+$/.test(rest) : /^\d+$/.test(rest);
 }
 
-/** The drive whose mount point is the deepest one containing `file` (or which is `file` itself). */
-export function driveHoldingFile(file: string, drives: DriveInfo[]): DriveInfo | undefined {
-  let best: { drive: DriveInfo; depth: number } | undefined;
+/**
+ * The drive holding `file`: the one that owns the deepest mount point containing it, among every
+ * mount of the system (so a file on a tmpfs under a drive's "/" is on no drive), or the device
+ * itself / one of its partitions when the image is a drive.
+ */
+export function driveHoldingFile(file: string, drives: DriveInfo[], systemMounts: string[] = []): DriveInfo | undefined {
   for (const drive of drives) {
     if (file === drive.path || isPartitionOf(file, drive.path)) return drive; // cloning a drive onto itself
-    for (const mount of drive.mountpoints) {
-      if (!path.isAbsolute(mount) || !isUnder(file, mount)) continue;
-      const depth = mount.split(path.sep).filter(Boolean).length;
-      if (!best || depth > best.depth) best = { drive, depth };
-    }
   }
-  return best?.drive;
+  let deepest: string | undefined;
+  for (const mount of [...systemMounts, ...drives.flatMap((d) => d.mountpoints)]) {
+    if (!path.isAbsolute(mount) || !isUnder(file, mount)) continue;
+    if (deepest === undefined || mount.length > deepest.length) deepest = mount;
+  }
+  return deepest === undefined ? undefined : drives.find((d) => d.mountpoints.includes(deepest));
+}
+
+/** Mount points of every mounted filesystem (Linux: /proc/self/mounts); empty elsewhere. */
+export function readSystemMounts(): string[] {
+  if (process.platform !== 'linux') return [];
+  try {
+    return readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' ')[1])
+      .filter((m): m is string => !!m)
+      .map((m) => m.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
+  } catch {
+    return [];
+  }
 }
 
 /** The reason this drive must not be written, as the error flash.start rejects with; undefined when it may. */
 export function targetRefusal(drive: DriveInfo, context: TargetCheckContext): BlockwiseError | undefined {
   const where = { path: drive.path };
   const name = drive.model ? `${drive.model} (${drive.path})` : drive.path;
-  if (driveHoldingFile(context.imagePath, context.allDrives)?.id === drive.id) {
+  if (driveHoldingFile(context.imagePath, context.allDrives, context.systemMounts)?.id === drive.id) {
     return new BlockwiseError('SOURCE_ON_TARGET', `The image ${context.imagePath} is stored on ${name}; writing would destroy it.`, where);
   }
   if (drive.system && !context.allowSystem) {
