@@ -4,7 +4,7 @@
 // slow drive slows the decoder and memory stays flat.
 
 import { createHash, type Hash } from 'node:crypto';
-import { BlockwiseError, type ErrorCode } from '../../../shared/errors';
+import { BlockwiseError } from '../../../shared/errors';
 import { detectFormat } from './detect';
 import type { SourceFormat, SourceInfo, SourceReader } from './source';
 
@@ -83,6 +83,8 @@ class Peekable implements AsyncIterable<Buffer> {
 /** Counts and hashes the stored bytes as the first decoder consumes them. */
 class StoredTap {
   position = 0;
+  /** The whole input has been consumed. */
+  ended = false;
   private readonly hash: Hash = createHash('sha256');
   private digest: string | undefined;
 
@@ -93,6 +95,7 @@ class StoredTap {
       yield chunk;
     }
     this.digest = this.hash.digest('hex');
+    this.ended = true;
   }
 
   sha256(): string | undefined {
@@ -100,18 +103,21 @@ class StoredTap {
   }
 }
 
-function mapDecodeError(error: unknown, meta: StreamMeta, storedOffset: number, imageOffset: number): BlockwiseError {
+function mapDecodeError(error: unknown, meta: StreamMeta, tap: StoredTap, imageOffset: number): BlockwiseError {
+  const storedOffset = tap.position;
   const where = { path: meta.path ?? meta.name, offset: storedOffset, imageOffset };
+  const at = `at byte ${storedOffset} of the file, ${imageOffset} image bytes decoded`;
   if (error instanceof BlockwiseError) {
-    return new BlockwiseError(error.code, error.message, { ...where, ...error.details });
+    return new BlockwiseError(error.code, `${meta.name}: ${error.message} (${at}).`, { ...where, ...error.details });
   }
   const message = (error as Error)?.message ?? String(error);
-  const code: ErrorCode = /unexpected end|truncat|ended early|premature|incomplete/i.test(message) ? 'SOURCE_TRUNCATED' : 'SOURCE_CORRUPT';
-  const what =
-    code === 'SOURCE_TRUNCATED'
-      ? `${meta.name} ends early: the compressed data stops at byte ${storedOffset} (${imageOffset} image bytes decoded).`
-      : `${meta.name} is damaged near byte ${storedOffset} of the file (${imageOffset} image bytes decoded): ${message}.`;
-  return new BlockwiseError(code, what, where);
+  // A decoder that fails once all input is in, for a reason other than a failed check, ran out of data.
+  const checkFailed = /check|crc|checksum/i.test(message);
+  const ranOut = /unexpected end|truncat|ended early|premature|incomplete/i.test(message) || (tap.ended && !checkFailed);
+  if (ranOut) {
+    return new BlockwiseError('SOURCE_TRUNCATED', `${meta.name} ends early: the compressed data stops at byte ${storedOffset} (${imageOffset} image bytes decoded).`, where);
+  }
+  return new BlockwiseError('SOURCE_CORRUPT', `${meta.name} is damaged (${at}): ${message}.`, where);
 }
 
 /** Refuses what is not an image; returns the format to decode (or 'raw'). */
@@ -166,7 +172,7 @@ class DecodedReader implements SourceReader {
           next = await this.chunks.next();
         } catch (error) {
           this.finished = true;
-          const mapped = mapDecodeError(error, this.meta, this.tap.position, this.imagePosition + filled);
+          const mapped = mapDecodeError(error, this.meta, this.tap, this.imagePosition + filled);
           // Reads happen while the drive is being written: whatever fails now leaves it half done.
           mapped.details.driveIncomplete = true;
           throw mapped;
@@ -208,7 +214,7 @@ export async function openDecodedStream(input: AsyncIterable<Buffer>, meta: Stre
     try {
       head = await stream.head(HEAD_BYTES);
     } catch (error) {
-      throw mapDecodeError(error, meta, tap.position, 0);
+      throw mapDecodeError(error, meta, tap, 0);
     }
     const format = classifyHead(head, meta, depth > 0 ? (entry ?? 'the decompressed data') : undefined);
     if (format === 'raw') {
@@ -228,12 +234,14 @@ export async function openDecodedStream(input: AsyncIterable<Buffer>, meta: Stre
     }
     formats.push(format);
     const facts: DecoderFacts = {};
-    const decoded = Peekable.of(decoder(stream, { ...meta, size: depth === 0 ? meta.size : undefined }, facts));
+    const inner: StreamMeta = { name: meta.name };
+    if (meta.path !== undefined) inner.path = meta.path;
+    const decoded = Peekable.of(decoder(stream, depth === 0 ? meta : inner, facts));
     // Starting the decoder lets it read headers (zip entry, zstd frame size) before we look inside.
     try {
       await decoded.head(1);
     } catch (error) {
-      throw mapDecodeError(error, meta, tap.position, 0);
+      throw mapDecodeError(error, meta, tap, 0);
     }
     if (facts.entry !== undefined) entry = facts.entry;
     // An inner size says more than an outer one: the outer is of the compressed inner stream.

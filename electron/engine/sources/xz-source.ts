@@ -1,0 +1,180 @@
+// xz: blocks that record their sizes (every file `xz -T0`/`-T2` makes) are cut out of the stream,
+// wrapped as stand-alone streams and decoded several at a time on the native thread pool, then
+// handed out in order; a bounded window keeps memory flat. Streams whose blocks don't record
+// sizes (single-threaded xz) go through a streaming decoder. Choices measured in
+// bench/decompressors.ts.
+
+import { Readable } from 'node:stream';
+import { availableParallelism } from 'node:os';
+import type { SourceSpec } from '../../../shared/flash-types';
+import { ByteQueue } from './byte-queue';
+import { openDecodedFile, readRange } from './decoded-file';
+import type { StreamDecoder } from './decoded-source';
+import type { SourceReader } from './source';
+import {
+  STREAM_HEADER_SIZE,
+  XZ_MAGIC,
+  checkSize,
+  corrupt,
+  parseBlockHeader,
+  parseFooter,
+  parseIndex,
+  parseStreamHeader,
+  wrapBlock,
+} from './xz-container';
+import { BlockwiseError } from '../../../shared/errors';
+
+/** Blocks above this are streamed instead: a whole-buffer decode must not balloon memory. */
+const MAX_PARALLEL_BLOCK = 128 * 1024 * 1024;
+/** Decoded blocks waiting in order, beyond those being decoded. */
+const WINDOW_EXTRA = 1;
+
+export type WholeDecoder = (stream: Buffer) => Promise<Buffer>;
+
+let wholeDecoder: WholeDecoder | undefined;
+function decodeWhole(stream: Buffer): Promise<Buffer> {
+  if (!wholeDecoder) {
+    // N-API prebuilt shipped as an optional dependency per platform; async calls run on libuv's pool.
+    const { xz } = require('@napi-rs/lzma') as typeof import('@napi-rs/lzma');
+    wholeDecoder = (s) => xz.decompress(s);
+  }
+  return wholeDecoder(stream);
+}
+
+/** Streaming decoder for blocks that don't record their sizes (WASM, no native code). */
+export async function* streamXz(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  const { XzReadableStream } = require('xz-decompress') as typeof import('xz-decompress');
+  const web = Readable.toWeb(Readable.from(input)) as unknown as ReadableStream<Uint8Array>;
+  for await (const chunk of new XzReadableStream(web) as unknown as AsyncIterable<Uint8Array>) {
+    yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+}
+
+function truncated(what: string): BlockwiseError {
+  return new BlockwiseError('SOURCE_TRUNCATED', `the xz data ends early, inside ${what}`);
+}
+
+async function takeExactly(queue: ByteQueue, bytes: number, what: string): Promise<Buffer> {
+  const data = await queue.take(bytes);
+  if (data.length < bytes) throw truncated(what);
+  return data;
+}
+
+/** Yields everything still unread in `queue`, starting with `prefix`. */
+async function* withPrefix(prefix: Buffer, queue: ByteQueue): AsyncIterable<Buffer> {
+  yield prefix;
+  yield* queue.stream();
+}
+
+export function xzParallelism(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+export const xzStream: StreamDecoder = async function* (input) {
+  const queue = ByteQueue.of(input);
+  const parallel = xzParallelism();
+  const pending: Array<Promise<Buffer>> = [];
+  try {
+    for (;;) {
+      // Stream padding: zero bytes in groups of four between and after streams.
+      while (!(await queue.atEnd()) && (await queue.peek(4)).equals(Buffer.alloc(4))) await queue.skip(4);
+      if (await queue.atEnd()) break;
+      const header = await takeExactly(queue, STREAM_HEADER_SIZE, 'a stream header');
+      if (!header.subarray(0, 6).equals(XZ_MAGIC)) throw corrupt('unexpected data after the end of an xz stream');
+      const checkType = parseStreamHeader(header);
+      for (let blockNo = 0; ; blockNo++) {
+        const first = await takeExactly(queue, 1, 'a block header');
+        if (first[0] === 0) {
+          // Index: its records were checked by each block's decoder; walk past it and the footer.
+          const index = await readIndexBytes(queue, first);
+          parseIndex(index);
+          parseFooter(await takeExactly(queue, 12, 'the stream footer'));
+          break;
+        }
+        const headerBytes = Buffer.concat([first, await takeExactly(queue, (first[0]! + 1) * 4 - 1, 'a block header')]);
+        const block = parseBlockHeader(headerBytes);
+        if (block.compressedSize === undefined || block.uncompressedSize === undefined || block.uncompressedSize > MAX_PARALLEL_BLOCK) {
+          if (blockNo !== 0) throw corrupt('an xz stream mixes blocks with and without recorded sizes');
+          // Hand this stream and all that follows to the streaming decoder, after the blocks in flight.
+          for (const p of pending.splice(0)) yield await p;
+          yield* streamXz(withPrefix(Buffer.concat([header, headerBytes]), queue));
+          return;
+        }
+        const padded = Math.ceil(block.compressedSize / 4) * 4;
+        const body = await takeExactly(queue, padded + checkSize(checkType), 'a block');
+        const unpadded = block.headerSize + block.compressedSize + checkSize(checkType);
+        const whole = wrapBlock(checkType, Buffer.concat([headerBytes, body]), unpadded, block.uncompressedSize);
+        const expected = block.uncompressedSize;
+        const decoding = decodeWhole(whole).then((out) => {
+          if (out.length !== expected) throw corrupt(`an xz block decoded to ${out.length} bytes instead of ${expected}`);
+          return out;
+        });
+        decoding.catch(() => undefined); // awaited in order below; don't let it count as unhandled
+        pending.push(decoding);
+        while (pending.length >= parallel + WINDOW_EXTRA) yield await pending.shift()!;
+      }
+    }
+    for (const p of pending.splice(0)) yield await p;
+  } finally {
+    await queue.close();
+  }
+};
+
+/** Reads an index whose first byte (the 0x00 indicator) was already taken. */
+async function readIndexBytes(queue: ByteQueue, indicator: Buffer): Promise<Buffer> {
+  // The index length is only known by walking its records; they are small, so read varints one by one.
+  const parts: Buffer[] = [indicator];
+  const varint = async (): Promise<number> => {
+    let value = 0;
+    for (let i = 0; i < 9; i++) {
+      const b = (await takeExactly(queue, 1, 'the index'))[0]!;
+      parts.push(Buffer.from([b]));
+      value += (b & 0x7f) * 2 ** (7 * i);
+      if ((b & 0x80) === 0) return value;
+    }
+    throw corrupt('the xz index is malformed');
+  };
+  const count = await varint();
+  for (let i = 0; i < count * 2; i++) await varint();
+  const length = parts.length;
+  const padding = (4 - (length % 4)) % 4;
+  parts.push(await takeExactly(queue, padding + 4, 'the index'));
+  return Buffer.concat(parts);
+}
+
+/** Image size from the indexes at the end of the file (every stream, walking backwards). */
+export async function xzSizeFromIndex(filePath: string, storedSize: number): Promise<number | undefined> {
+  let end = storedSize;
+  let total = 0;
+  while (end > 0) {
+    const tail = await readRange(filePath, Math.max(0, end - 4), 4);
+    if (tail.length === 4 && tail.readUInt32LE(0) === 0) {
+      end -= 4; // stream padding
+      continue;
+    }
+    if (end < 2 * STREAM_HEADER_SIZE) return undefined;
+    const footer = parseFooter(await readRange(filePath, end - 12, 12));
+    const indexStart = end - 12 - footer.indexSize;
+    if (indexStart < STREAM_HEADER_SIZE) return undefined;
+    const records = parseIndex(await readRange(filePath, indexStart, footer.indexSize));
+    let blocks = 0;
+    for (const r of records) {
+      total += r.uncompressedSize;
+      blocks += Math.ceil(r.unpaddedSize / 4) * 4;
+    }
+    end = indexStart - blocks - STREAM_HEADER_SIZE;
+    if (end < 0) return undefined;
+  }
+  return total;
+}
+
+export async function openXzFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {
+  let size: number | undefined;
+  try {
+    size = await xzSizeFromIndex(filePath, storedSize);
+  } catch {
+    // A missing or damaged index (a truncated download) is reported with its offset by the decoder.
+    size = undefined;
+  }
+  return openDecodedFile(filePath, storedSize, spec, size);
+}

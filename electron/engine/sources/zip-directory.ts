@@ -1,0 +1,121 @@
+// The zip central directory (with zip64), read from the end of a file, and the choice of which
+// entry is the disk image.
+
+import { BlockwiseError } from '../../../shared/errors';
+import { readRange } from './decoded-file';
+
+export interface ZipEntry {
+  name: string;
+  method: number;
+  flags: number;
+  crc32: number;
+  compressedSize: number;
+  size: number;
+  localHeaderOffset: number;
+}
+
+const IMAGE_NAME = /\.(img|iso|raw|bin|wic|hdd|hddimg|sdcard|dmg|vhd)(\.(xz|gz|zst|bz2))?$/i;
+
+export function looksLikeImageName(name: string): boolean {
+  return IMAGE_NAME.test(name) && !name.endsWith('/');
+}
+
+/** zip64 extended information: the fields that were 0xFFFFFFFF in the header, in order. */
+function applyZip64(extra: Buffer, entry: ZipEntry): void {
+  let at = 0;
+  while (at + 4 <= extra.length) {
+    const id = extra.readUInt16LE(at);
+    const length = extra.readUInt16LE(at + 2);
+    if (id === 0x0001) {
+      let p = at + 4;
+      const next = () => {
+        const v = Number(extra.readBigUInt64LE(p));
+        p += 8;
+        return v;
+      };
+      if (entry.size === 0xffffffff) entry.size = next();
+      if (entry.compressedSize === 0xffffffff) entry.compressedSize = next();
+      if (entry.localHeaderOffset === 0xffffffff) entry.localHeaderOffset = next();
+      return;
+    }
+    at += 4 + length;
+  }
+}
+
+export async function readZipDirectory(filePath: string, storedSize: number, name: string): Promise<ZipEntry[]> {
+  const tailLength = Math.min(storedSize, 65557);
+  const tail = await readRange(filePath, storedSize - tailLength, tailLength);
+  const eocdAt = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocdAt < 0) {
+    throw new BlockwiseError('SOURCE_TRUNCATED', `${name} is a zip archive without its directory at the end: the download is probably incomplete.`, {
+      path: filePath,
+      offset: storedSize,
+    });
+  }
+  let count = tail.readUInt16LE(eocdAt + 10);
+  let cdSize = tail.readUInt32LE(eocdAt + 12);
+  let cdOffset = tail.readUInt32LE(eocdAt + 16);
+  const locatorAt = eocdAt - 20;
+  if (locatorAt >= 0 && tail.readUInt32LE(locatorAt) === 0x07064b50) {
+    const zip64At = Number(tail.readBigUInt64LE(locatorAt + 8));
+    const zip64 = await readRange(filePath, zip64At, 56);
+    if (zip64.readUInt32LE(0) === 0x06064b50) {
+      count = Number(zip64.readBigUInt64LE(32));
+      cdSize = Number(zip64.readBigUInt64LE(40));
+      cdOffset = Number(zip64.readBigUInt64LE(48));
+    }
+  }
+  const cd = await readRange(filePath, cdOffset, cdSize);
+  const entries: ZipEntry[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (at + 46 > cd.length || cd.readUInt32LE(at) !== 0x02014b50) {
+      throw new BlockwiseError('SOURCE_CORRUPT', `The directory of ${name} is damaged (entry ${i + 1} of ${count}).`, { path: filePath, offset: cdOffset + at });
+    }
+    const nameLength = cd.readUInt16LE(at + 28);
+    const extraLength = cd.readUInt16LE(at + 30);
+    const commentLength = cd.readUInt16LE(at + 32);
+    const entry: ZipEntry = {
+      name: cd.toString('utf8', at + 46, at + 46 + nameLength),
+      flags: cd.readUInt16LE(at + 8),
+      method: cd.readUInt16LE(at + 10),
+      crc32: cd.readUInt32LE(at + 16),
+      compressedSize: cd.readUInt32LE(at + 20),
+      size: cd.readUInt32LE(at + 24),
+      localHeaderOffset: cd.readUInt32LE(at + 42),
+    };
+    applyZip64(cd.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength), entry);
+    entries.push(entry);
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+/** Entries that could be the disk image: by extension, else any file of 1 MiB or more. */
+export function imageCandidates(entries: ZipEntry[]): ZipEntry[] {
+  const files = entries.filter((e) => !e.name.endsWith('/'));
+  const named = files.filter((e) => looksLikeImageName(e.name));
+  return named.length > 0 ? named : files.filter((e) => e.size >= 1 << 20);
+}
+
+/** The entry to write: the one asked for, or the only candidate. */
+export function chooseZipEntry(entries: ZipEntry[], archive: string, wanted?: string): ZipEntry {
+  if (wanted !== undefined) {
+    const found = entries.find((e) => e.name === wanted);
+    if (!found) throw new BlockwiseError('ARCHIVE_NO_IMAGE', `${archive} has no entry named ${wanted}.`, { path: archive });
+    return found;
+  }
+  const candidates = imageCandidates(entries);
+  if (candidates.length === 0) {
+    const listed = entries.slice(0, 10).map((e) => e.name).join(', ');
+    throw new BlockwiseError('ARCHIVE_NO_IMAGE', `${archive} holds no disk image (it contains: ${listed || 'nothing'}).`, { path: archive });
+  }
+  if (candidates.length > 1) {
+    const names = candidates.map((e) => e.name);
+    throw new BlockwiseError('ARCHIVE_AMBIGUOUS', `${archive} holds several images: ${names.join(', ')}. Choose one.`, {
+      path: archive,
+      entries: names.join('\n'),
+    });
+  }
+  return candidates[0]!;
+}

@@ -1,0 +1,105 @@
+// zip: a file's central directory picks the image entry and gives its sizes; the entry is then
+// streamed from its local header through zlib's inflateRaw (or passed through when stored).
+// Over a pure stream there is no directory: the first entry that looks like an image is taken,
+// and entries whose sizes are only in a trailing data descriptor cannot be skipped.
+
+import * as zlib from 'node:zlib';
+import { BlockwiseError } from '../../../shared/errors';
+import type { SourceSpec } from '../../../shared/flash-types';
+import { ByteQueue } from './byte-queue';
+import { fileChunks } from './decoded-file';
+import { openDecodedStream, type StreamDecoder, type StreamMeta } from './decoded-source';
+import { throughTransform } from './gzip-source';
+import type { SourceReader } from './source';
+import { chooseZipEntry, looksLikeImageName, readZipDirectory, type ZipEntry } from './zip-directory';
+
+/** Central-directory facts of the entry to decode, passed from the file opener to the decoder. */
+const knownEntries = new WeakMap<StreamMeta, ZipEntry>();
+
+function crcOf(data: Buffer, previous: number): number {
+  const z = zlib as typeof zlib & { crc32?: (data: Uint8Array, value?: number) => number };
+  return z.crc32 ? z.crc32(data, previous) : previous;
+}
+
+async function* checked(data: AsyncIterable<Buffer>, entry: { name: string; crc32: number; size?: number }): AsyncIterable<Buffer> {
+  let crc = 0;
+  let size = 0;
+  for await (const chunk of data) {
+    crc = crcOf(chunk, crc);
+    size += chunk.length;
+    yield chunk;
+  }
+  if (entry.size !== undefined && size !== entry.size) {
+    throw new BlockwiseError('SOURCE_TRUNCATED', `the entry ${entry.name} ends after ${size} of its ${entry.size} bytes`);
+  }
+  if ('crc32' in zlib && crc !== entry.crc32) throw new BlockwiseError('SOURCE_CORRUPT', `the entry ${entry.name} fails its CRC32 check`);
+}
+
+export const zipStream: StreamDecoder = async function* (input, meta, facts) {
+  const queue = ByteQueue.of(input);
+  const known = knownEntries.get(meta);
+  try {
+    for (;;) {
+      const header = await queue.take(30);
+      if (header.length < 30 || header.readUInt32LE(0) !== 0x04034b50) {
+        if (header.length >= 4 && header.readUInt32LE(0) === 0x02014b50) {
+          throw new BlockwiseError('ARCHIVE_NO_IMAGE', meta.entry ? `${meta.name} has no entry named ${meta.entry}.` : `${meta.name} holds no disk image.`);
+        }
+        throw new BlockwiseError(header.length < 30 ? 'SOURCE_TRUNCATED' : 'SOURCE_CORRUPT', `${meta.name}: a zip entry header is missing or damaged`);
+      }
+      const flags = header.readUInt16LE(6);
+      const method = header.readUInt16LE(8);
+      const nameAndExtra = await queue.take(header.readUInt16LE(26) + header.readUInt16LE(28));
+      const name = nameAndExtra.toString('utf8', 0, header.readUInt16LE(26));
+      let compressedSize: number | undefined = header.readUInt32LE(18);
+      let size: number | undefined = header.readUInt32LE(22);
+      const crc32 = header.readUInt32LE(14);
+      const extra = nameAndExtra.subarray(header.readUInt16LE(26));
+      for (let at = 0; at + 4 <= extra.length; at += 4 + extra.readUInt16LE(at + 2)) {
+        if (extra.readUInt16LE(at) === 0x0001 && extra.readUInt16LE(at + 2) >= 16) {
+          size = Number(extra.readBigUInt64LE(at + 4));
+          compressedSize = Number(extra.readBigUInt64LE(at + 12));
+        }
+      }
+      const sizesDeferred = (flags & 0x08) !== 0;
+      if (sizesDeferred) compressedSize = size = undefined;
+      const entry = known && known.name === name ? known : undefined;
+      if (entry) ({ compressedSize, size } = entry);
+      const wanted = meta.entry !== undefined ? name === meta.entry : looksLikeImageName(name);
+      if (!wanted) {
+        if (compressedSize === undefined) {
+          throw new BlockwiseError('SOURCE_UNSUPPORTED', `${meta.name} cannot be read as a stream: ${name} comes first and does not record its size. Save the file and open it.`);
+        }
+        await queue.skip(compressedSize);
+        continue;
+      }
+      if (flags & 0x01) throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name} in ${meta.name} is encrypted.`);
+      if (method !== 0 && method !== 8) {
+        throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name} in ${meta.name} is compressed with zip method ${method}; only stored and deflate are supported.`);
+      }
+      if (method === 0 && compressedSize === undefined) {
+        throw new BlockwiseError('SOURCE_UNSUPPORTED', `${meta.name} cannot be read as a stream: ${name} is stored without its size. Save the file and open it.`);
+      }
+      facts.entry = name;
+      if (size !== undefined) facts.size = size;
+      const raw = queue.stream(compressedSize);
+      const data = method === 0 ? raw : throughTransform(raw, zlib.createInflateRaw({ chunkSize: 1 << 20 }));
+      const check: { name: string; crc32: number; size?: number } = { name, crc32: entry?.crc32 ?? crc32 };
+      if (size !== undefined) check.size = size;
+      if (sizesDeferred && !entry) return yield* data; // CRC is in the descriptor, after the data
+      yield* checked(data, check);
+      return;
+    }
+  } finally {
+    await queue.close();
+  }
+};
+
+export async function openZipFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {
+  const name = filePath.split(/[\\/]/).pop() ?? filePath;
+  const entries = await readZipDirectory(filePath, storedSize, name);
+  const entry = chooseZipEntry(entries, name, spec.entry);
+  const meta: StreamMeta = { name, storedSize, path: filePath, entry: entry.name, size: entry.size };
+  knownEntries.set(meta, entry);
+  return openDecodedStream(fileChunks(filePath, entry.localHeaderOffset), meta);
+}

@@ -1,0 +1,106 @@
+// zstd: Node's own zlib decoder where this Node has it (Node 22.15+/Electron), otherwise fzstd
+// (pure JS). Both read concatenated frames. The image size is the sum of the frames' recorded
+// content sizes, found by hopping from block header to block header (no data is read).
+
+import { promises as fsp } from 'node:fs';
+import * as zlib from 'node:zlib';
+import type { SourceSpec } from '../../../shared/flash-types';
+import { openDecodedFile } from './decoded-file';
+import type { StreamDecoder } from './decoded-source';
+import { throughTransform } from './gzip-source';
+import type { SourceReader } from './source';
+
+type ZlibWithZstd = typeof zlib & { createZstdDecompress?: (options?: object) => NodeJS.ReadWriteStream };
+
+export function nodeHasZstd(): boolean {
+  return typeof (zlib as ZlibWithZstd).createZstdDecompress === 'function';
+}
+
+/** Pure-JS streaming decoder; pushes to fzstd and yields what it produced for each input chunk. */
+export async function* fzstdStream(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  const { Decompress } = require('fzstd') as typeof import('fzstd');
+  const out: Buffer[] = [];
+  const decoder = new Decompress((data) => {
+    out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  });
+  let sawInput = false;
+  for await (const chunk of input) {
+    sawInput = true;
+    decoder.push(chunk);
+    while (out.length > 0) yield out.shift()!;
+  }
+  if (!sawInput) throw new Error('unexpected end of zstd data');
+  try {
+    decoder.push(new Uint8Array(0), true);
+  } catch (error) {
+    throw new Error(`unexpected end of zstd data (${(error as Error).message})`);
+  }
+  while (out.length > 0) yield out.shift()!;
+}
+
+export const zstdStream: StreamDecoder = (input) => {
+  const z = zlib as ZlibWithZstd;
+  if (z.createZstdDecompress) return throughTransform(input, z.createZstdDecompress({ chunkSize: 1 << 20 }));
+  return fzstdStream(input);
+};
+
+const FRAME_MAGIC = 0xfd2fb528;
+/** Give up summing frames after this many block headers: the size then stays unknown. */
+const MAX_HOPS = 200_000;
+
+/** Sum of the frames' content sizes, or undefined when one doesn't record it. */
+export async function zstdSizeFromFrames(filePath: string, storedSize: number): Promise<number | undefined> {
+  const handle = await fsp.open(filePath, 'r');
+  const buf = Buffer.alloc(18);
+  const at = async (position: number, length: number): Promise<Buffer | undefined> => {
+    const { bytesRead } = await handle.read(buf, 0, length, position);
+    return bytesRead === length ? buf.subarray(0, length) : undefined;
+  };
+  try {
+    let position = 0;
+    let total = 0;
+    let hops = 0;
+    while (position < storedSize) {
+      const magicBytes = await at(position, 8);
+      if (!magicBytes) return undefined;
+      const magic = magicBytes.readUInt32LE(0);
+      if ((magic & 0xfffffff0) === 0x184d2a50) {
+        position += 8 + magicBytes.readUInt32LE(4); // skippable frame
+        continue;
+      }
+      if (magic !== FRAME_MAGIC) return undefined;
+      const h = await at(position + 4, 14);
+      if (!h) return undefined;
+      const descriptor = h[0]!;
+      const fcsFlag = descriptor >> 6;
+      const singleSegment = (descriptor >> 5) & 1;
+      const hasChecksum = (descriptor >> 2) & 1;
+      const didSize = [0, 1, 2, 4][descriptor & 3]!;
+      const fcsSize = [singleSegment, 2, 4, 8][fcsFlag]!;
+      if (fcsSize === 0) return undefined;
+      const fcsAt = 1 + (singleSegment ? 0 : 1) + didSize;
+      const fcs =
+        fcsSize === 1 ? h[fcsAt]! : fcsSize === 2 ? h.readUInt16LE(fcsAt) + 256 : fcsSize === 4 ? h.readUInt32LE(fcsAt) : Number(h.readBigUInt64LE(fcsAt));
+      total += fcs;
+      position += 4 + fcsAt + fcsSize;
+      for (;;) {
+        if (++hops > MAX_HOPS) return undefined;
+        const b = await at(position, 3);
+        if (!b) return undefined;
+        const header = b[0]! | (b[1]! << 8) | (b[2]! << 16);
+        const type = (header >> 1) & 3;
+        const size = header >>> 3;
+        position += 3 + (type === 1 ? 1 : size);
+        if (header & 1) break;
+      }
+      if (hasChecksum) position += 4;
+    }
+    return position === storedSize ? total : undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function openZstdFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {
+  return openDecodedFile(filePath, storedSize, spec, await zstdSizeFromFrames(filePath, storedSize).catch(() => undefined));
+}
