@@ -18,7 +18,9 @@ export function TargetStep() {
       {chosen.length === 0 && <p className="step-hint">The USB stick or SD card to write. Everything on it will be replaced.</p>}
       {chosen.length === 1 && chosen[0] && (
         <div className="chosen" data-testid="target-summary">
-          <p className="chosen-name">{driveTitle(chosen[0])}</p>
+          <p className="chosen-name" title={driveTitle(chosen[0])}>
+            {driveTitle(chosen[0])}
+          </p>
           <p className="chosen-meta">
             {chosen[0].path} · {formatBytes(chosen[0].size)}
           </p>

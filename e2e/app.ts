@@ -1,0 +1,173 @@
+// The app as a person uses it, one named step at a time, so specs read like a story. Every step
+// saves a screenshot into the test's output folder (test-results/, gitignored).
+
+import { expect, test, type Locator, type Page, type TestInfo } from '@playwright/test';
+import * as path from 'node:path';
+
+export type Shell = 'browser' | 'electron';
+
+export interface ProgressSample {
+  phase: string;
+  percent: number;
+}
+
+// Runs in the page (a string, since this file is type-checked without the DOM).
+const PROGRESS_RECORDER = `(() => {
+  window.__progressSeen = [];
+  window.__progressObserver?.disconnect();
+  const sample = () => {
+    const view = document.querySelector('[data-testid="flash-progress"]');
+    const percent = document.querySelector('[data-testid="flash-percent"]')?.textContent;
+    if (view && percent) window.__progressSeen.push({ phase: view.getAttribute('data-phase') ?? '', percent: Number.parseInt(percent, 10) });
+  };
+  window.__progressObserver = new MutationObserver(sample);
+  window.__progressObserver.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+})()`;
+
+function devicePattern(devicePath: string): RegExp {
+  return new RegExp(`${devicePath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!\\d)`);
+}
+
+export class App {
+  private shots = 0;
+
+  constructor(
+    readonly page: Page,
+    private readonly testInfo: TestInfo,
+    /** Electron: makes the next native open dialog answer with this path. */
+    private readonly answerNativeDialog?: (imagePath: string) => Promise<void>,
+  ) {}
+
+  /** Runs a named step and saves a screenshot of how it ended. */
+  async step<T>(title: string, body: () => Promise<T>): Promise<T> {
+    return test.step(title, async () => {
+      const value = await body();
+      await this.screenshot(title);
+      return value;
+    });
+  }
+
+  async screenshot(title: string, file?: string): Promise<void> {
+    const name = `${String(++this.shots).padStart(2, '0')}-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}.png`;
+    await this.page.mouse.move(0, 0); // no hover highlight on whatever the last click left under the pointer
+    await this.page.screenshot({ path: file ?? this.testInfo.outputPath(name), animations: 'disabled' });
+  }
+
+  // ── Step 1: image ──
+  async selectImage(imagePath: string): Promise<void> {
+    await this.step(`select image ${path.basename(imagePath)}`, async () => {
+      if (this.answerNativeDialog) {
+        await this.answerNativeDialog(imagePath);
+        await this.page.getByRole('button', { name: 'Select image', exact: true }).click();
+      } else {
+        await this.page.getByRole('button', { name: 'Select image', exact: true }).click();
+        const dialog = this.page.getByRole('dialog', { name: 'Choose an image on this computer' });
+        await expect(dialog).toBeVisible();
+        await dialog.getByRole('textbox', { name: 'Path' }).fill(imagePath);
+        await dialog.getByRole('button', { name: 'Open', exact: true }).click();
+        await expect(dialog).toBeHidden();
+      }
+      await expect(this.page.getByTestId('image-summary')).toContainText(path.basename(imagePath));
+    });
+  }
+
+  // ── Step 2: target ──
+  get targetDialog(): Locator {
+    return this.page.getByRole('dialog', { name: 'Select target' });
+  }
+
+  driveCheckbox(devicePath: string): Locator {
+    return this.targetDialog.getByRole('checkbox', { name: devicePattern(devicePath) });
+  }
+
+  driveRow(devicePath: string): Locator {
+    return this.targetDialog.locator(`li[data-drive-path="${devicePath}"]`);
+  }
+
+  async openTargets(): Promise<void> {
+    await this.step('open the target list', async () => {
+      await this.page.getByRole('button', { name: 'Select target', exact: true }).click();
+      await expect(this.targetDialog).toBeVisible();
+    });
+  }
+
+  async closeTargets(): Promise<void> {
+    await this.targetDialog.getByRole('button', { name: 'Done' }).click();
+    await expect(this.targetDialog).toBeHidden();
+  }
+
+  async waitForDrive(devicePath: string): Promise<void> {
+    await this.step(`see ${devicePath} in the list`, async () => {
+      await expect(this.driveCheckbox(devicePath)).toBeVisible();
+    });
+  }
+
+  async waitForDriveGone(devicePath: string): Promise<void> {
+    await this.step(`see ${devicePath} leave the list`, async () => {
+      await expect(this.driveRow(devicePath)).toHaveCount(0);
+    });
+  }
+
+  async selectDrive(devicePath: string): Promise<void> {
+    await this.openTargets();
+    await this.waitForDrive(devicePath);
+    await this.step(`select ${devicePath}`, async () => {
+      await this.driveCheckbox(devicePath).check();
+      await this.closeTargets();
+      await expect(this.page.getByTestId('target-summary')).toContainText(devicePath);
+    });
+  }
+
+  // ── Step 3: flash ──
+  async flash(): Promise<void> {
+    await this.step('flash', async () => {
+      await this.recordProgress();
+      await this.page.getByRole('button', { name: 'Flash!', exact: true }).click();
+      await expect(this.page.getByTestId('flash-progress').or(this.page.getByTestId('flash-success'))).toBeVisible();
+    });
+  }
+
+  /** Percent shown in the progress view (0 when it is not showing). */
+  async shownPercent(): Promise<number> {
+    const text = await this.page.getByTestId('flash-percent').textContent({ timeout: 1000 }).catch(() => null);
+    return text ? Number.parseInt(text, 10) : 0;
+  }
+
+  async waitForProgress(percent: number, phase = 'writing'): Promise<void> {
+    await this.step(`see ${phase} reach ${percent}%`, async () => {
+      await expect(this.page.getByTestId('flash-progress')).toHaveAttribute('data-phase', phase);
+      await expect.poll(() => this.shownPercent(), { timeout: 60_000 }).toBeGreaterThanOrEqual(percent);
+    });
+  }
+
+  async waitForSuccess(): Promise<void> {
+    await this.step('see the success view', async () => {
+      await expect(this.page.getByRole('heading', { name: 'Flash complete!' })).toBeVisible({ timeout: 90_000 });
+    });
+  }
+
+  async cancel(): Promise<void> {
+    await this.step('ask to cancel', async () => {
+      await this.page.getByRole('button', { name: 'Cancel', exact: true }).click();
+      await expect(this.page.getByRole('dialog', { name: 'Cancel flashing?' })).toBeVisible();
+    });
+    await this.step('confirm cancelling', async () => {
+      await this.page.getByRole('button', { name: 'Cancel flashing', exact: true }).click();
+    });
+  }
+
+  async waitForCancelled(): Promise<void> {
+    await this.step('see the cancelled view', async () => {
+      await expect(this.page.getByRole('heading', { name: 'Flashing cancelled' })).toBeVisible({ timeout: 60_000 });
+    });
+  }
+
+  // Progress as the page showed it, sampled on every DOM change (fast flashes finish between polls).
+  private async recordProgress(): Promise<void> {
+    await this.page.evaluate(PROGRESS_RECORDER);
+  }
+
+  async progressSeen(): Promise<ProgressSample[]> {
+    return (await this.page.evaluate('window.__progressSeen ?? []')) as ProgressSample[];
+  }
+}
