@@ -1,12 +1,11 @@
 // What the renderer shows about a chosen image: name, format (by content), sizes, a .bmap beside
 // it. Opens the image the way the engine will, so a file the engine would refuse is refused here,
 // with the same error, before the user picks a drive.
-// TODO: switch to electron/engine/sources/inspect.ts (archive entries, published checksums) once it lands.
 
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { ImageInfo } from '../../shared/contract';
-import { openSource } from '../engine/sources/open-source';
+import { inspectImage as inspectWithEngine } from '../engine/sources/inspect';
 import '../engine/sources/register';
 
 async function exists(file: string): Promise<boolean> {
@@ -29,26 +28,14 @@ export function bmapCandidates(imagePath: string): string[] {
   return [...new Set(out)];
 }
 
+/** The engine's inspection (format by content, sizes, archive entries) plus a .bmap beside the image. */
 export async function inspectImage(imagePath: string, entry?: string): Promise<ImageInfo> {
-  const absolute = path.resolve(imagePath);
-  const source = await openSource(entry ? { kind: 'file', path: absolute, entry } : { kind: 'file', path: absolute });
-  try {
-    const info: ImageInfo = {
-      path: absolute,
-      name: path.basename(absolute),
-      storedSize: source.info.storedSize ?? (await fsp.stat(absolute)).size,
-      formats: [...source.info.formats],
-    };
-    if (source.info.size !== undefined) info.imageSize = source.info.size;
-    if (source.info.entry) info.entry = source.info.entry;
-    for (const candidate of bmapCandidates(absolute)) {
-      if (await exists(candidate)) {
-        info.hasBmap = true;
-        break;
-      }
+  const info = await inspectWithEngine(path.resolve(imagePath), entry);
+  for (const candidate of bmapCandidates(info.path)) {
+    if (await exists(candidate)) {
+      info.hasBmap = true;
+      break;
     }
-    return info;
-  } finally {
-    await source.close();
   }
+  return info;
 }

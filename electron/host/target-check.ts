@@ -1,9 +1,9 @@
 // May this scanned drive receive this image? The host's door check before a job starts; the
 // engine repeats the hard rules (system disk, image on the target) right before opening.
-// TODO: delegate the predicates to shared/drive-rules.ts once it lands; keep the error codes.
 
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { assessDrive, refuseTarget } from '../../shared/drive-rules';
 import type { DriveInfo } from '../../shared/drive-types';
 import { BlockwiseError } from '../../shared/errors';
 
@@ -65,23 +65,15 @@ export function readSystemMounts(): string[] {
 
 /** The reason this drive must not be written, as the error flash.start rejects with; undefined when it may. */
 export function targetRefusal(drive: DriveInfo, context: TargetCheckContext): BlockwiseError | undefined {
-  const where = { path: drive.path };
-  const name = drive.model ? `${drive.model} (${drive.path})` : drive.path;
-  if (driveHoldingFile(context.imagePath, context.allDrives, context.systemMounts)?.id === drive.id) {
-    return new BlockwiseError('SOURCE_ON_TARGET', `The image ${context.imagePath} is stored on ${name}; writing would destroy it.`, where);
-  }
-  if (drive.system && !context.allowSystem) {
-    return new BlockwiseError('SYSTEM_DRIVE', `${name} is a system drive; Blockwise will not write to it.`, where);
-  }
-  if (drive.readOnly) {
-    return new BlockwiseError('TARGET_READ_ONLY', `${name} is read-only (write-protected).`, where);
-  }
-  if (context.imageSize !== undefined && drive.size > 0 && context.imageSize > drive.size) {
-    return new BlockwiseError(
-      'IMAGE_TOO_LARGE',
-      `The image (${context.imageSize} bytes) does not fit on ${name} (${drive.size} bytes). Nothing was written.`,
-      where,
-    );
-  }
-  return undefined;
+  // The rules are shared with the renderer (shared/drive-rules.ts), so a drive it shows as
+  // selectable is one the host accepts. The host adds what only it can know: which drive really
+  // holds the image, judged by the system's mounts.
+  const holder = driveHoldingFile(context.imagePath, context.allDrives, context.systemMounts);
+  const assessment = assessDrive(drive, {
+    ...(context.imageSize !== undefined ? { imageSize: context.imageSize } : {}),
+    sourceDevice: holder?.path ?? '',
+    showAllDrives: context.allowSystem,
+  });
+  const refusal = refuseTarget(assessment, context.allowSystem);
+  return refusal ? new BlockwiseError(refusal.code, refusal.message, { ...refusal.details, path: drive.path }) : undefined;
 }

@@ -191,7 +191,7 @@ describe('browser host', () => {
   });
 
   it('refuses a read-only loop device and a drive smaller than the image', { skip: loopSkipReason() }, async () => {
-    const ro = createLoopDevice(1024 * 1024, { readOnly: true });
+    const ro = createLoopDevice(4 * 1024 * 1024, { readOnly: true });
     const small = createLoopDevice(1024 * 1024);
     const image = path.join(dir, 'big.img');
     writeFileSync(image, randomBytes(2 * 1024 * 1024));
