@@ -53,6 +53,21 @@ export class App {
     await this.page.screenshot({ path: file ?? this.testInfo.outputPath(name), animations: 'disabled' });
   }
 
+  /** Presses Tab until `target` has the focus, as a keyboard-only user would. */
+  async tabTo(target: Locator, maxPresses = 30): Promise<void> {
+    for (let i = 0; i < maxPresses; i++) {
+      if (await target.evaluate((el) => el === el.ownerDocument.activeElement).catch(() => false)) return;
+      await this.page.keyboard.press('Tab');
+    }
+    throw new Error(`Tab never reached ${target}`);
+  }
+
+  async waitForFailure(): Promise<void> {
+    await this.step('see the failure view', async () => {
+      await expect(this.page.getByRole('heading', { name: 'Flashing failed' })).toBeVisible({ timeout: 60_000 });
+    });
+  }
+
   // ── Step 1: image ──
   async selectImage(imagePath: string): Promise<void> {
     await this.step(`select image ${path.basename(imagePath)}`, async () => {

@@ -26,7 +26,11 @@ export function FileBrowserDialog() {
       className="path-form"
       onSubmit={(event) => {
         event.preventDefault();
-        void openPath(typed);
+        // A path ending in a separator, or naming a listed folder, is somewhere to go, not to open.
+        const folder = browser.entries.find((e) => e.kind === 'dir' && (e.path === typed || e.path === typed.replace(/[/\\]+$/, '')));
+        if (/[/\\]$/.test(typed.trim())) void browse(typed.trim());
+        else if (folder) void browse(folder.path);
+        else void openPath(typed);
       }}
     >
       <label className="path-label">
@@ -49,7 +53,7 @@ export function FileBrowserDialog() {
           <UpIcon />
         </button>
         <span className="browser-dir" title={browser.dir}>
-          {browser.dir || '…'}
+          <span dir="ltr">{browser.dir || '…'}</span>
         </span>
       </div>
       {browser.error && (

@@ -20,8 +20,13 @@ export function Modal({ title, onClose, children, footer, size = 'large', tone =
 
   useEffect(() => {
     const dialog = ref.current;
+    // <dialog> restores focus itself only when closed while still in the page; we unmount it.
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
+    return () => {
+      dialog?.close();
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
 
   return (
