@@ -8,7 +8,7 @@ import { startShell } from './app-shell';
 import { electronIpcMain } from './ipc-router';
 
 const electron = require('electron') as typeof ElectronModule;
-const { app, BrowserWindow, dialog, shell, Notification } = electron;
+const { app, BrowserWindow, dialog, shell, Notification, session } = electron;
 
 // One instance: two would race for the same drives.
 if (!app.requestSingleInstanceLock()) app.quit();
@@ -20,6 +20,8 @@ app.on('web-contents-created', (_event, contents) => {
 });
 
 async function start(): Promise<void> {
+  // The page needs no camera, location, notifications or the like: main shows notifications itself.
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   const services = createHostServices();
   const distRoot = path.resolve(__dirname, '..', '..');
   const shellHandle = await startShell({

@@ -190,6 +190,60 @@ describe('browser host', () => {
     }
   });
 
+  it('writes two drives in one job, tells every tab, and cancels on request', { skip: loopSkipReason() }, async () => {
+    const imageSize = 8 * 1024 * 1024;
+    const image = path.join(dir, 'two.img');
+    const bytes = randomBytes(imageSize);
+    writeFileSync(image, bytes);
+    const a = createLoopDevice(imageSize, { fill: 'garbage' });
+    const b = createLoopDevice(imageSize, { fill: 'garbage', sectorSize: 4096 });
+    const client = await TestClient.connect(wsUrl);
+    const watcher = await TestClient.connect(wsUrl); // a second tab: hears events, sends nothing
+    try {
+      const drives = await client.request('drives.list', {});
+      const ids = [a, b].map((dev) => drives.find((d) => d.path === dev.path)?.id ?? 'missing');
+      const { jobId } = await client.request('flash.start', { imagePath: image, driveIds: ids });
+      const done = await watcher.waitForEvent('flash.done', (p) => p.jobId === jobId);
+      assert.deepEqual(
+        done.result.targets.map((t) => [t.path, t.ok]),
+        [
+          [a.path, true],
+          [b.path, true],
+        ],
+      );
+      assert.ok(readBacking(a, 0, imageSize).equals(bytes) && readBacking(b, 0, imageSize).equals(bytes), 'both devices hold the image');
+
+      // Cancel right after the start: the job ends with CANCELLED and says the drive is incomplete.
+      const big = path.join(dir, 'big-cancel.img');
+      writeFileSync(big, randomBytes(imageSize));
+      const second = await client.request('flash.start', { imagePath: big, driveIds: [ids[0]!] });
+      assert.deepEqual(await client.request('flash.cancel', { jobId: second.jobId }), { cancelled: true });
+      const outcome = await Promise.race([
+        client.waitForEvent('flash.error', (p) => p.jobId === second.jobId).then((p) => p.error.code),
+        client.waitForEvent('flash.done', (p) => p.jobId === second.jobId).then(() => 'done'),
+      ]);
+      assert.equal(outcome, 'CANCELLED');
+      assert.deepEqual(await client.request('flash.cancel', { jobId: second.jobId }), { cancelled: false }, 'a finished job cannot be cancelled');
+    } finally {
+      client.close();
+      watcher.close();
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('pushes drives.changed when a drive appears', { skip: loopSkipReason() }, async () => {
+    const client = await TestClient.connect(wsUrl);
+    const device = createLoopDevice(2 * 1024 * 1024);
+    try {
+      const changed = await client.waitForEvent('drives.changed', (list) => list.some((d) => d.path === device.path));
+      assert.equal(changed.find((d) => d.path === device.path)?.bus, 'loop');
+    } finally {
+      client.close();
+      device.dispose();
+    }
+  });
+
   it('refuses a read-only loop device and a drive smaller than the image', { skip: loopSkipReason() }, async () => {
     const ro = createLoopDevice(4 * 1024 * 1024, { readOnly: true });
     const small = createLoopDevice(1024 * 1024);
