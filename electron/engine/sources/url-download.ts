@@ -10,7 +10,7 @@ import { BlockwiseError } from '../../../shared/errors';
 
 export const MAX_REDIRECTS = 10;
 /** No byte for this long (connecting or mid-body) ends the download instead of hanging forever. */
-export const IDLE_TIMEOUT_MS = 30_000;
+export const IDLE_TIMEOUT_MS = 60_000;
 
 export interface Download {
   /** Address after redirects. */
