@@ -14,10 +14,11 @@ test('a read-only drive and a too-small drive are shown disabled with their reas
   await app.waitForDrive(readOnly.path);
 
   await app.step('the unsuitable drives cannot be ticked and say why', async () => {
+    await app.driveRow(readOnly.path).scrollIntoViewIfNeeded();
     await expect(app.driveCheckbox(readOnly.path)).toBeDisabled();
-    await expect(app.driveRow(readOnly.path)).toContainText('Read-only');
+    await expect(app.driveRow(readOnly.path)).toContainText('write-protected');
     await expect(app.driveCheckbox(tiny.path)).toBeDisabled();
-    await expect(app.driveRow(tiny.path)).toContainText('Too small');
+    await expect(app.driveRow(tiny.path)).toContainText('too small');
     await expect(app.driveCheckbox(good.path)).toBeEnabled();
   });
 

@@ -11,6 +11,7 @@ import { FlashStep } from './flash-step';
 import { ImageStep } from './image-step';
 import { ResultView } from './result-view';
 import { SettingsPanel } from './settings-panel';
+import { SystemConfirmDialog } from './system-confirm-dialog';
 import { TargetStep } from './target-step';
 
 export function App() {
@@ -36,6 +37,7 @@ export function App() {
       <FileBrowserDialog />
       <DrivePickerDialog />
       <CancelConfirmDialog />
+      <SystemConfirmDialog />
       <SettingsPanel />
       <DropOverlay />
     </div>

@@ -37,7 +37,7 @@ export function DrivePickerDialog() {
     <Modal title="Select target" onClose={close} footer={footer}>
       {showAll && (
         <p className="inline-warning" role="note">
-          Showing every drive, including system and internal disks. Blockwise still refuses the disk your system runs from, but double-check before you write.
+          Showing every drive, including system drives. Writing one erases your operating system or your files, so Blockwise asks again before it does.
         </p>
       )}
       {error && (
@@ -48,7 +48,7 @@ export function DrivePickerDialog() {
       {loaded && views.length === 0 && (
         <p className="empty-drives">
           No drives found. Plug in a USB stick or SD card; it appears here by itself.
-          {hiddenCount > 0 && ` (${hiddenCount} system or internal drive${hiddenCount > 1 ? 's are' : ' is'} hidden.)`}
+          {hiddenCount > 0 && ` (${hiddenCount} system drive${hiddenCount > 1 ? 's are' : ' is'} hidden.)`}
         </p>
       )}
       {!loaded && <p className="empty-drives">Looking for drives…</p>}
@@ -59,7 +59,7 @@ export function DrivePickerDialog() {
       </ul>
       {!showAll && hiddenCount > 0 && views.length > 0 && (
         <p className="drive-hidden-note">
-          {hiddenCount} system or internal drive{hiddenCount > 1 ? 's are' : ' is'} hidden. Turn on “Show all drives” in Settings to see {hiddenCount > 1 ? 'them' : 'it'}.
+          {hiddenCount} system drive{hiddenCount > 1 ? 's are' : ' is'} hidden. Turn on “Show all drives” in Settings to see {hiddenCount > 1 ? 'them' : 'it'}.
         </p>
       )}
     </Modal>

@@ -1,4 +1,5 @@
-// One drive in the picker: a checkbox whose label says what the drive is, or why it can't be used.
+// One drive in the picker: a checkbox whose label says what the drive is, and why it can't be
+// used or deserves a second look (shared/drive-rules.ts words it).
 
 import type { DriveView } from '../store/drive-suitability';
 import { busName, driveTitle, formatBytes } from '../format';
@@ -12,12 +13,14 @@ interface DriveRowProps {
 
 export function DriveRow({ view, checked, onToggle }: DriveRowProps) {
   const { drive, reasons } = view;
-  const disabled = reasons.length > 0;
+  const disabled = !view.selectable;
   const reasonId = `reason-${drive.id}`;
+  // Loop-device and "mounted" notes are informational; blocking and risky ones are shown first.
+  const shown = reasons.filter((r) => r.severity !== 'info' || !view.selectable);
   return (
     <li className={`drive-row${disabled ? ' drive-disabled' : ''}${checked ? ' drive-checked' : ''}`} data-drive-path={drive.path}>
       <label className="drive-label">
-        <input type="checkbox" checked={checked} disabled={disabled} onChange={onToggle} aria-describedby={disabled ? reasonId : undefined} />
+        <input type="checkbox" checked={checked} disabled={disabled} onChange={onToggle} aria-describedby={shown.length ? reasonId : undefined} />
         <span className="drive-icon">
           <DriveIcon />
         </span>
@@ -30,9 +33,13 @@ export function DriveRow({ view, checked, onToggle }: DriveRowProps) {
             {drive.removable && ' · removable'}
             {drive.mountpoints.length > 0 && ` · mounted at ${drive.mountpoints.join(', ')}`}
           </span>
-          {disabled && (
-            <span className="drive-reason" id={reasonId}>
-              {reasons.join(' · ')}
+          {shown.length > 0 && (
+            <span className="drive-reasons" id={reasonId}>
+              {shown.map((reason) => (
+                <span key={reason.code} className={`drive-reason reason-${reason.severity}`}>
+                  {reason.text}
+                </span>
+              ))}
             </span>
           )}
         </span>

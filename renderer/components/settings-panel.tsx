@@ -9,7 +9,7 @@ import { Modal } from './modal';
 const OPTIONS: { key: keyof Settings; label: string; help: string }[] = [
   { key: 'verify', label: 'Verify after writing', help: 'Read the drive back and compare it with the image. Catches failing and fake cards.' },
   { key: 'ejectWhenDone', label: 'Eject when done', help: 'Safely remove the drive when flashing succeeds.' },
-  { key: 'showAllDrives', label: 'Show all drives', help: 'Also list system and internal disks. Be careful: writing one erases it.' },
+  { key: 'showAllDrives', label: 'Show all drives', help: 'Also list system drives. Be careful: writing one erases your operating system or files.' },
   { key: 'fullWrite', label: 'Write every byte', help: 'Write the whole image, not only the blocks its filesystems use. Slower.' },
 ];
 
@@ -64,7 +64,7 @@ export function SettingsPanel() {
       </ul>
       {settings.showAllDrives && (
         <p className="inline-warning" role="note">
-          System and internal drives are now listed. Blockwise still refuses the disk your system runs from.
+          System drives are now listed. Blockwise asks for an explicit yes before writing one.
         </p>
       )}
     </Modal>

@@ -4,6 +4,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { Transport } from '../api';
 import type { ConnectionState } from '../ws-client';
+import { viewDrives } from './drive-suitability';
 import { createDrivesStore, type DrivesState } from './drives-store';
 import { createFlashStore, type FlashState } from './flash-store';
 import { createImageStore, type ImageState } from './image-store';
@@ -25,12 +26,21 @@ export function createAppStores(transport: Transport): AppStores {
   const { api } = transport;
   const image = createImageStore(api, transport.kind === 'electron');
   const settings = createSettingsStore(api);
-  const drives = createDrivesStore(api, () => image.getState().image);
+  const drives = createDrivesStore(api, {
+    image: () => image.getState().image,
+    showAllDrives: () => settings.getState().settings.showAllDrives,
+  });
+  const chosen = () => {
+    const { drives: list, selected } = drives.getState();
+    return list.filter((drive) => selected.includes(drive.id));
+  };
   const flash = createFlashStore(api, {
     image: () => image.getState().image,
-    targets: () => {
-      const { drives: list, selected } = drives.getState();
-      return list.filter((drive) => selected.includes(drive.id));
+    targets: chosen,
+    needingConfirm: () => {
+      const ids = new Set(chosen().map((d) => d.id));
+      const views = viewDrives(drives.getState().drives, image.getState().image, settings.getState().settings.showAllDrives);
+      return views.filter((v) => ids.has(v.drive.id) && v.needsConfirm).map((v) => v.drive);
     },
   });
 
@@ -44,6 +54,10 @@ export function createAppStores(transport: Transport): AppStores {
     // A new image may make a selected drive too small, or be stored on it.
     image.subscribe((state, previous) => {
       if (state.image !== previous.image) drives.getState().prune(state.image);
+    }),
+    // Turning "show all drives" off must drop a system drive that was ticked while it was on.
+    settings.subscribe((state, previous) => {
+      if (state.settings.showAllDrives !== previous.settings.showAllDrives) drives.getState().prune(image.getState().image);
     }),
   ];
   if (transport.onConnection) {

@@ -1,49 +1,35 @@
-// Whether a drive may be chosen as a target, with the reason a person reads when it may not.
-// A renderer-side mirror of the privileged side's checks, for display only: the host re-checks
-// everything before opening a device. (Superseded by shared/drive-rules.ts once it lands.)
+// The target list's view of each drive: shared/drive-rules.ts decides (the same rules the host
+// enforces when it refuses a target), this only feeds it what the renderer knows about the image.
 
 import type { ImageInfo } from '../../shared/contract';
 import type { DriveInfo } from '../../shared/drive-types';
-import { formatBytes } from '../format';
+import { assessDrives, type DriveReason } from '../../shared/drive-rules';
 
 export interface DriveView {
   drive: DriveInfo;
-  /** Why it cannot be selected; empty when it can. */
-  reasons: string[];
-  /** Hidden unless "show all drives" is on (system and internal disks). */
-  hidden: boolean;
+  /** Most severe first; 'error' ones are why it cannot be selected. */
+  reasons: DriveReason[];
+  selectable: boolean;
+  /** Shown at all (system drives only with "show all drives"). */
+  visible: boolean;
+  /** Selectable only after an explicit yes (a system drive shown via "show all drives"). */
+  needsConfirm: boolean;
 }
 
-function imageBytes(image: ImageInfo): number | undefined {
+/** Bytes the image will occupy on the drive, when known before writing. */
+export function imageBytes(image: ImageInfo): number | undefined {
   return image.imageSize ?? (image.formats.every((f) => f === 'raw' || f === 'iso') ? image.storedSize : undefined);
 }
 
-function holdsPath(drive: DriveInfo, filePath: string): boolean {
-  return drive.mountpoints.some((mount) => {
-    if (!mount || mount.startsWith('[')) return false;
-    const base = mount.endsWith('/') || mount.endsWith('\\') ? mount : `${mount}/`;
-    return filePath === mount || filePath.startsWith(base) || (mount === '/' && filePath.startsWith('/'));
+export function viewDrives(drives: DriveInfo[], image: ImageInfo | null, showAllDrives: boolean): DriveView[] {
+  const size = image ? imageBytes(image) : undefined;
+  const assessments = assessDrives(drives, {
+    showAllDrives,
+    ...(size !== undefined ? { imageSize: size } : {}),
+    ...(image ? { imagePath: image.path } : {}),
   });
-}
-
-export function driveProblems(drive: DriveInfo, image: ImageInfo | null): string[] {
-  const reasons: string[] = [];
-  if (drive.system) reasons.push('System drive');
-  if (drive.readOnly) reasons.push('Read-only (write-protected)');
-  if (image) {
-    if (holdsPath(drive, image.path)) reasons.push('Holds the image');
-    const needed = imageBytes(image);
-    if (needed !== undefined && drive.size > 0 && drive.size < needed) {
-      reasons.push(`Too small (image needs ${formatBytes(needed)})`);
-    }
-  }
-  return reasons;
-}
-
-export function viewDrives(drives: DriveInfo[], image: ImageInfo | null): DriveView[] {
-  return drives.map((drive) => ({
-    drive,
-    reasons: driveProblems(drive, image),
-    hidden: drive.system || (drive.virtual && drive.bus !== 'loop'),
-  }));
+  return drives.map((drive) => {
+    const a = assessments.get(drive.id)!;
+    return { drive, reasons: a.reasons, selectable: a.selectable, visible: a.visible, needsConfirm: a.needsConfirm };
+  });
 }

@@ -22,16 +22,22 @@ export interface DrivesState {
   selectDrive(id: string): void;
   openDialog(): void;
   closeDialog(): void;
-  /** Drop selected ids that are gone or no longer suitable for `image`. */
+  /** Drop selected ids that are gone or no longer selectable (new image, settings changed). */
   prune(image: ImageInfo | null): void;
 }
 
 /** What the target list shows: hidden drives only with "show all drives". */
 export function visibleDrives(drives: DriveInfo[], image: ImageInfo | null, showAll: boolean): DriveView[] {
-  return viewDrives(drives, image).filter((view) => showAll || !view.hidden);
+  return viewDrives(drives, image, showAll).filter((view) => view.visible);
 }
 
-export function createDrivesStore(api: BlockwiseApi, currentImage: () => ImageInfo | null): StoreApi<DrivesState> {
+export interface DriveContext {
+  image(): ImageInfo | null;
+  showAllDrives(): boolean;
+}
+
+export function createDrivesStore(api: BlockwiseApi, context: DriveContext): StoreApi<DrivesState> {
+  const views = (drives: DriveInfo[], image = context.image()) => viewDrives(drives, image, context.showAllDrives());
   return createStore<DrivesState>()((set, get) => ({
     drives: [],
     loaded: false,
@@ -50,19 +56,19 @@ export function createDrivesStore(api: BlockwiseApi, currentImage: () => ImageIn
 
     receive(drives) {
       set({ drives, loaded: true });
-      get().prune(currentImage());
+      get().prune(context.image());
     },
 
     toggleDrive(id) {
-      const view = viewDrives(get().drives, currentImage()).find((v) => v.drive.id === id);
-      if (!view || view.reasons.length > 0) return;
+      const view = views(get().drives).find((v) => v.drive.id === id);
+      if (!view || !view.selectable) return;
       const selected = get().selected;
       set({ selected: selected.includes(id) ? selected.filter((s) => s !== id) : [...selected, id] });
     },
 
     selectDrive(id) {
-      const view = viewDrives(get().drives, currentImage()).find((v) => v.drive.id === id);
-      if (!view || view.reasons.length > 0) return;
+      const view = views(get().drives).find((v) => v.drive.id === id);
+      if (!view || !view.selectable) return;
       set({ selected: [id] });
     },
 
@@ -76,7 +82,7 @@ export function createDrivesStore(api: BlockwiseApi, currentImage: () => ImageIn
     },
 
     prune(image) {
-      const ok = new Set(viewDrives(get().drives, image).filter((v) => v.reasons.length === 0).map((v) => v.drive.id));
+      const ok = new Set(views(get().drives, image).filter((v) => v.selectable).map((v) => v.drive.id));
       const selected = get().selected.filter((id) => ok.has(id));
       if (selected.length !== get().selected.length) set({ selected });
     },

@@ -22,7 +22,11 @@ export interface FlashState {
   /** What was flashed, kept for the result view even if the drives go away. */
   image: ImageInfo | null;
   targets: DriveInfo[];
+  /** System drives awaiting the user's explicit yes before the flash starts. */
+  confirmingSystem: DriveInfo[];
   startFlash(): Promise<void>;
+  confirmSystem(): Promise<void>;
+  dismissSystem(): void;
   requestCancel(): void;
   dismissCancel(): void;
   confirmCancel(): Promise<void>;
@@ -36,6 +40,8 @@ export interface FlashState {
 export interface FlashInputs {
   image(): ImageInfo | null;
   targets(): DriveInfo[];
+  /** Chosen drives that may only be written after an explicit yes (system drives). */
+  needingConfirm(): DriveInfo[];
 }
 
 export function isBusy(status: FlashStatus): boolean {
@@ -55,6 +61,31 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
       return false;
     };
 
+    const start = async (systemConfirmed: boolean): Promise<void> => {
+      const image = inputs.image();
+      const targets = inputs.targets();
+      if (!image || targets.length === 0 || isBusy(get().status)) return;
+      const risky = inputs.needingConfirm();
+      if (risky.length > 0 && !systemConfirmed) {
+        set({ confirmingSystem: risky });
+        return;
+      }
+      set({ status: 'starting', jobId: null, progress: null, result: null, error: null, confirmingCancel: false, confirmingSystem: [], image, targets });
+      try {
+        const { jobId } = await api.request('flash.start', {
+          imagePath: image.path,
+          ...(image.entry ? { entry: image.entry } : {}),
+          driveIds: targets.map((drive) => drive.id),
+          ...(risky.length > 0 ? { confirmSystem: true } : {}),
+        });
+        const state = get();
+        if (state.status === 'starting') set({ status: 'flashing', jobId });
+        else if (state.jobId === null) set({ jobId });
+      } catch (error) {
+        if (get().status === 'starting') set({ status: 'failed', error: toSerializedError(error) });
+      }
+    };
+
     return {
       status: 'idle',
       jobId: null,
@@ -64,24 +95,19 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
       confirmingCancel: false,
       image: null,
       targets: [],
+      confirmingSystem: [],
 
       async startFlash() {
-        const image = inputs.image();
-        const targets = inputs.targets();
-        if (!image || targets.length === 0 || isBusy(get().status)) return;
-        set({ status: 'starting', jobId: null, progress: null, result: null, error: null, confirmingCancel: false, image, targets });
-        try {
-          const { jobId } = await api.request('flash.start', {
-            imagePath: image.path,
-            ...(image.entry ? { entry: image.entry } : {}),
-            driveIds: targets.map((drive) => drive.id),
-          });
-          const state = get();
-          if (state.status === 'starting') set({ status: 'flashing', jobId });
-          else if (state.jobId === null) set({ jobId });
-        } catch (error) {
-          if (get().status === 'starting') set({ status: 'failed', error: toSerializedError(error) });
-        }
+        await start(false);
+      },
+
+      async confirmSystem() {
+        set({ confirmingSystem: [] });
+        await start(true);
+      },
+
+      dismissSystem() {
+        set({ confirmingSystem: [] });
       },
 
       requestCancel() {

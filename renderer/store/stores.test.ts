@@ -143,6 +143,32 @@ test('in the browser, Select image opens the file browser; a bad pick keeps it o
   assert.equal(stores.image.getState().image, null);
 });
 
+test('a system drive is hidden until "show all drives", then needs an explicit yes before flashing', async () => {
+  const system = drive({ id: 'sda', bus: 'sata', virtual: false, system: true, mountpoints: ['/boot/efi'], size: 500e9 });
+  const { api, stores } = setup([drive({ id: 'loop1' }), system]);
+  api.handle('settings.set', (change) => ({ ...DEFAULT_SETTINGS, ...change }));
+  await settle();
+  await stores.image.getState().openPath('/images/os.img');
+  stores.drives.getState().toggleDrive('sda');
+  assert.deepEqual(stores.drives.getState().selected, [], 'hidden system drive must not be selectable');
+
+  await stores.settings.getState().update({ showAllDrives: true });
+  stores.drives.getState().toggleDrive('sda');
+  assert.deepEqual(stores.drives.getState().selected, ['sda']);
+  await stores.flash.getState().startFlash();
+  assert.deepEqual(stores.flash.getState().confirmingSystem.map((d) => d.id), ['sda']);
+  assert.equal(api.calls.some((c) => c.name === 'flash.start'), false, 'nothing starts before the yes');
+  stores.flash.getState().dismissSystem();
+  await stores.flash.getState().startFlash();
+  await stores.flash.getState().confirmSystem();
+  assert.deepEqual(api.calls.find((c) => c.name === 'flash.start')?.args, { imagePath: '/images/os.img', driveIds: ['sda'], confirmSystem: true });
+
+  stores.flash.getState().onError({ jobId: 'job-1', error: { code: 'CANCELLED', message: 'x' } });
+  stores.flash.getState().reset();
+  await stores.settings.getState().update({ showAllDrives: false });
+  assert.deepEqual(stores.drives.getState().selected, [], 'turning the setting off drops the system drive');
+});
+
 test('a settings change that the host refuses is rolled back', async () => {
   const { api, stores } = setup();
   await settle();
