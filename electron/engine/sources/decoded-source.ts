@@ -65,6 +65,12 @@ class Peekable implements AsyncIterable<Buffer> {
     return Buffer.concat(this.pending).subarray(0, bytes);
   }
 
+  /** Ends the source too when iteration never started (a reader opened, peeked at and closed). */
+  async close(): Promise<void> {
+    this.done = true;
+    await this.source.return?.();
+  }
+
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
     try {
       while (this.pending.length > 0) yield this.pending.shift()!;
@@ -152,6 +158,7 @@ class DecodedReader implements SourceReader {
     private readonly chunks: AsyncIterator<Buffer>,
     private readonly tap: StoredTap,
     private readonly meta: StreamMeta,
+    private readonly stream: Peekable,
   ) {}
 
   get storedPosition(): number {
@@ -196,6 +203,7 @@ class DecodedReader implements SourceReader {
   async close(): Promise<void> {
     this.finished = true;
     await this.chunks.return?.().catch(() => undefined);
+    await this.stream.close().catch(() => undefined);
   }
 }
 
@@ -253,5 +261,5 @@ export async function openDecodedStream(input: AsyncIterable<Buffer>, meta: Stre
   if (formats[0] === 'raw' && meta.storedSize !== undefined) info.size = meta.storedSize;
   else if (size !== undefined) info.size = size;
   if (entry !== undefined) info.entry = entry;
-  return new DecodedReader(info, stream[Symbol.asyncIterator](), tap, meta);
+  return new DecodedReader(info, stream[Symbol.asyncIterator](), tap, meta, stream);
 }

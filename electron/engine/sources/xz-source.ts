@@ -45,8 +45,18 @@ function decodeWhole(stream: Buffer): Promise<Buffer> {
 export async function* streamXz(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   const { XzReadableStream } = require('xz-decompress') as typeof import('xz-decompress');
   const web = Readable.toWeb(Readable.from(input)) as unknown as ReadableStream<Uint8Array>;
-  for await (const chunk of new XzReadableStream(web) as unknown as AsyncIterable<Uint8Array>) {
-    yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const reader = new XzReadableStream(web).getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      yield Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    }
+    finished = true;
+  } finally {
+    // Abandoned early (inspect, cancel): cancel, so the decoder's shared WASM state is released.
+    if (!finished) await reader.cancel().catch(() => undefined);
   }
 }
 

@@ -1,0 +1,171 @@
+// Every compressed format and every kind of bad input, flashed to a real loop device.
+
+import assert from 'node:assert/strict';
+import { execSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BlockwiseError } from '../../../shared/errors';
+import type { FlashJob } from '../../../shared/flash-types';
+import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
+import { runFlash } from '../flash';
+import './register';
+import { openDecodedStream } from './decoded-source';
+import { inspectImage } from './inspect';
+
+const skip = loopSkipReason();
+if (skip) console.log(`# skipping compressed-image loop-device tests: ${skip}`);
+
+const MiB = 1024 * 1024;
+let dir = '';
+let image: Buffer;
+let imagePath = '';
+
+/** Mixed image: random, zeros and text, so every codec has something to do. */
+function makeImage(size: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  randomBytes(size / 4).copy(bytes, 0);
+  const line = Buffer.from('Blockwise test line: the quick brown fox jumps over the lazy dog.\n');
+  for (let at = size / 2; at < size; at += line.length) line.copy(bytes, at);
+  return bytes;
+}
+
+const sh = (command: string) => execSync(command, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], shell: '/bin/bash' });
+const file = (name: string) => path.join(dir, name);
+
+function job(name: string, target: string, entry?: string): FlashJob {
+  const source: FlashJob['source'] = entry === undefined ? { kind: 'file', path: file(name) } : { kind: 'file', path: file(name), entry };
+  return { source, targets: [{ path: target }], options: { verify: true, full: true } };
+}
+
+async function flash(j: FlashJob) {
+  return runFlash(j, { signal: new AbortController().signal, onProgress: () => {} });
+}
+
+async function expectError(j: FlashJob, code: string): Promise<BlockwiseError> {
+  try {
+    await flash(j);
+  } catch (error) {
+    assert.ok(error instanceof BlockwiseError, `expected a BlockwiseError, got ${error}`);
+    assert.equal(error.code, code, error.message);
+    return error;
+  }
+  assert.fail(`expected ${code}, but the flash reported success`);
+}
+
+describe('compressed images on loop devices', { skip }, () => {
+  let dev: LoopDevice;
+  before(() => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    dir = mkdtempSync('/dev/shm/blockwise-compressed-test-');
+    image = makeImage(12 * MiB);
+    imagePath = file('disk.img');
+    writeFileSync(imagePath, image);
+    dev = createLoopDevice(32 * MiB, { fill: 'garbage' });
+    // Multi-member gzip, pigz, multi-block xz (-T2, 3 MiB blocks), single-block xz, multi-frame zstd, multi-stream bzip2.
+    sh('head -c 5000000 disk.img | gzip > multi.img.gz && tail -c +5000001 disk.img | gzip >> multi.img.gz');
+    sh('pigz -c disk.img > pigz.img.gz');
+    sh('xz -T2 -1 -c disk.img > blocks.img.xz && xz -T1 -1 -c disk.img > single.img.xz');
+    sh('head -c 7000000 disk.img | zstd -q -c > multi.img.zst && tail -c +7000001 disk.img | zstd -q -c >> multi.img.zst');
+    sh('head -c 3000000 disk.img | bzip2 -c > multi.img.bz2 && tail -c +3000001 disk.img | bzip2 -c >> multi.img.bz2');
+    sh('zip -q deflate.zip disk.img && zip -q -0 stored.zip disk.img');
+    sh('cp disk.img other.img && zip -q two.zip disk.img other.img && cp blocks.img.xz inner.img.xz && zip -q -0 nested.zip inner.img.xz');
+    sh('cp blocks.img.xz really-xz.img && echo hello > a.txt && echo world > b.txt && zip -q noimage.zip a.txt b.txt');
+    // Bad input.
+    sh('zstd -q -T2 disk.img -o pigz.img.zst');
+    // Cut late, so the error comes while writing, not while opening.
+    sh('head -c -1000 blocks.img.xz > truncated.img.xz && head -c 2000000 single.img.xz > truncated1.img.xz');
+    sh('head -c 2000000 pigz.img.gz > truncated.img.gz && head -c 2000000 multi.img.zst > truncated.img.zst');
+    sh('head -c 1000000 multi.img.bz2 > truncated.img.bz2 && : > empty.img && seq 1 100000 > text.img && seq 1 100000 | gzip > text.img.gz');
+    sh('cp pigz.img.gz corrupt.img.gz && printf "\\xde\\xad\\xbe\\xef\\xde\\xad\\xbe\\xef" | dd of=corrupt.img.gz bs=1 seek=3000000 conv=notrunc 2>/dev/null');
+    sh('cp blocks.img.xz corrupt.img.xz && printf "\\xde\\xad\\xbe\\xef\\xde\\xad\\xbe\\xef" | dd of=corrupt.img.xz bs=1 seek=$(( $(stat -c%s blocks.img.xz) - 3000 )) conv=notrunc 2>/dev/null');
+  });
+  after(() => {
+    dev?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const good: Array<[string, string | undefined, string[], boolean]> = [
+    ['multi.img.gz', undefined, ['gzip'], false],
+    ['pigz.img.gz', undefined, ['gzip'], true],
+    ['blocks.img.xz', undefined, ['xz'], true],
+    ['single.img.xz', undefined, ['xz'], true],
+    ['multi.img.zst', undefined, ['zstd'], false], // frames piped through zstd record no content size
+    ['pigz.img.zst', undefined, ['zstd'], true],
+    ['multi.img.bz2', undefined, ['bzip2'], false],
+    ['deflate.zip', undefined, ['zip'], true],
+    ['stored.zip', undefined, ['zip'], true],
+    ['two.zip', 'other.img', ['zip'], true],
+    ['nested.zip', undefined, ['zip', 'xz'], false],
+    ['really-xz.img', undefined, ['xz'], true],
+  ];
+  for (const [name, entry, formats, sizeKnown] of good) {
+    test(`${name}${entry ? ` (entry ${entry})` : ''}: byte-exact on the device and verified`, async () => {
+      const info = await inspectImage(file(name), entry);
+      assert.deepEqual(info.formats, formats);
+      if (sizeKnown) assert.equal(info.imageSize, image.length, 'size known up front');
+      const result = await flash(job(name, dev.path, entry));
+      assert.equal(result.imageSize, image.length);
+      assert.equal(result.imageSha256, createHash('sha256').update(image).digest('hex'));
+      assert.ok(result.targets[0]!.ok && result.targets[0]!.verified);
+      assert.ok(readBacking(dev, 0, image.length).equals(image), 'device holds the image');
+    });
+  }
+
+  test('a zip with several images lists them and refuses to guess', async () => {
+    const info = await inspectImage(file('two.zip'));
+    assert.deepEqual(info.entries, ['disk.img', 'other.img']);
+    const error = await expectError(job('two.zip', dev.path), 'ARCHIVE_AMBIGUOUS');
+    assert.match(error.message, /disk\.img, other\.img/);
+  });
+
+  const truncated: Array<[string, string]> = [
+    ['truncated.img.xz', 'SOURCE_TRUNCATED'],
+    ['truncated1.img.xz', 'SOURCE_TRUNCATED'],
+    ['truncated.img.gz', 'SOURCE_TRUNCATED'],
+    ['truncated.img.zst', 'SOURCE_TRUNCATED'],
+    ['truncated.img.bz2', 'SOURCE_TRUNCATED'],
+    ['corrupt.img.gz', 'SOURCE_CORRUPT'],
+    ['corrupt.img.xz', 'SOURCE_CORRUPT'],
+  ];
+  for (const [name, code] of truncated) {
+    test(`${name}: ${code}, names the file and offset, drive reported incomplete`, async () => {
+      const headBefore = readBacking(dev, 0, 65536);
+      const error = await expectError(job(name, dev.path), code);
+      assert.ok(error.message.includes(name), error.message);
+      assert.equal(typeof error.details.offset, 'number');
+      assert.ok((error.details.offset as number) > 0);
+      // Decoders read ahead: a fault found while opening stops the flash before any write.
+      if (error.details.driveIncomplete !== true) assert.ok(readBacking(dev, 0, 65536).equals(headBefore), 'untouched when not reported incomplete');
+    });
+  }
+
+  const refused: Array<[string, string]> = [
+    ['noimage.zip', 'ARCHIVE_NO_IMAGE'],
+    ['empty.img', 'SOURCE_EMPTY'],
+    ['text.img', 'SOURCE_NOT_IMAGE'],
+    ['text.img.gz', 'SOURCE_NOT_IMAGE'],
+  ];
+  for (const [name, code] of refused) {
+    test(`${name}: refused with ${code} before writing`, async () => {
+      const before = readBacking(dev, 0, 65536);
+      const error = await expectError(job(name, dev.path), code);
+      assert.ok(error.message.includes(name), error.message);
+      assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing was written');
+    });
+  }
+
+  test('openDecodedStream: an xz stream with no file behind it decodes and reports what it consumed', async () => {
+    const reader = await openDecodedStream(createReadStream(file('blocks.img.xz'), { highWaterMark: 65536 }), { name: 'blocks.img.xz' });
+    const out: Buffer[] = [];
+    const buffer = Buffer.alloc(4 * MiB);
+    for (let n; (n = await reader.read(buffer)) > 0; ) out.push(Buffer.from(buffer.subarray(0, n)));
+    await reader.close();
+    assert.ok(Buffer.concat(out).equals(image));
+    assert.deepEqual(reader.info.formats, ['xz']);
+    assert.equal(reader.info.size, undefined, 'a stream has no index to read up front');
+    const stored = execSync(`sha256sum ${file('blocks.img.xz')}`).toString().split(' ')[0];
+    assert.equal(reader.storedSha256?.(), stored);
+  });
+});
