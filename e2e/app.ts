@@ -124,12 +124,16 @@ export class App {
   }
 
   async selectDrive(devicePath: string): Promise<void> {
+    await this.selectDrives([devicePath]);
+  }
+
+  async selectDrives(devicePaths: string[]): Promise<void> {
     await this.openTargets();
-    await this.waitForDrive(devicePath);
-    await this.step(`select ${devicePath}`, async () => {
-      await this.driveCheckbox(devicePath).check();
+    for (const devicePath of devicePaths) await this.waitForDrive(devicePath);
+    await this.step(`select ${devicePaths.join(' and ')}`, async () => {
+      for (const devicePath of devicePaths) await this.driveCheckbox(devicePath).check();
       await this.closeTargets();
-      await expect(this.page.getByTestId('target-summary')).toContainText(devicePath);
+      for (const devicePath of devicePaths) await expect(this.page.getByTestId('target-summary')).toContainText(devicePath);
     });
   }
 

@@ -2,15 +2,9 @@
 // in Blockwise's window, else the browser host's WebSocket (token taken from the page URL).
 // Only the store layer imports this; components never touch the API.
 
-import type { BlockwiseApi } from '../shared/contract';
+import { BRIDGE_KEY, type BlockwiseApi, type BlockwiseBridge } from '../shared/contract';
 import type { ConnectionState } from './ws-client';
 import { WsClient, wsUrlFromPage } from './ws-client';
-
-/** What Electron's preload exposes as window.blockwise. */
-export interface PreloadBridge extends BlockwiseApi {
-  /** Path of a dropped File (Electron's webUtils.getPathForFile); browsers cannot know it. */
-  pathForFile?(file: File): string;
-}
 
 export interface Transport {
   api: BlockwiseApi;
@@ -20,19 +14,14 @@ export interface Transport {
   onConnection?(listener: (state: ConnectionState) => void): () => void;
 }
 
-declare global {
-  interface Window {
-    blockwise?: PreloadBridge;
-  }
-}
-
 export function createTransport(): Transport {
-  const bridge = window.blockwise;
+  const bridge = (window as unknown as Record<string, BlockwiseBridge | undefined>)[BRIDGE_KEY];
   if (bridge) {
     return {
       api: bridge,
       kind: 'electron',
-      pathForFile: (file) => bridge.pathForFile?.(file) || undefined,
+      // Electron's webUtils.getPathForFile behind the preload; '' when it cannot tell.
+      pathForFile: (file) => bridge.pathForFile(file) || undefined,
     };
   }
   const client = new WsClient(wsUrlFromPage(window.location));

@@ -45,7 +45,10 @@ export function FailureView({ kind, error, targets, results, onRetry, onBack }: 
         <ul className="result-targets" aria-label="Drives">
           {results.map((t) => (
             <li key={t.path} className={t.ok ? 'target-ok' : 'target-failed'}>
-              <strong>{nameOf(t.path)}</strong>: {t.ok ? 'written' : (t.error?.message ?? 'failed')}
+              <span className="result-target-name" title={nameOf(t.path)}>
+                <strong>{t.path}</strong>
+              </span>
+              <span className="result-target-state">{t.ok ? 'written' : (t.error?.message ?? 'failed')}</span>
             </li>
           ))}
         </ul>

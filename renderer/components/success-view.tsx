@@ -67,11 +67,17 @@ export function SuccessView({ result, imageName, targets, onAgain }: SuccessView
       </div>
       {result.targets.length > 1 && (
         <ul className="result-targets" aria-label="Drives">
-          {result.targets.map((t) => (
-            <li key={t.path} className={t.ok ? 'target-ok' : 'target-failed'}>
-              <strong>{nameOf(t.path)}</strong>: {t.ok ? (t.verified ? 'written and verified' : 'written') : t.error ? describeError(t.error) : 'failed'}
-            </li>
-          ))}
+          {result.targets.map((t) => {
+            const drive = targets.find((d) => d.path === t.path);
+            return (
+              <li key={t.path} className={t.ok ? 'target-ok' : 'target-failed'}>
+                <span className="result-target-name" title={drive ? driveTitle(drive) : t.path}>
+                  <strong>{t.path}</strong> {drive && <span className="result-target-model">{driveTitle(drive)}</span>}
+                </span>
+                <span className="result-target-state">{t.ok ? (t.verified ? 'written and verified' : 'written') : t.error ? describeError(t.error) : 'failed'}</span>
+              </li>
+            );
+          })}
         </ul>
       )}
       <button type="button" className="button button-primary" onClick={onAgain}>
