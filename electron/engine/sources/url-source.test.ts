@@ -14,6 +14,7 @@ import type { ChecksumSpec, FlashJob, FlashProgress } from '../../../shared/flas
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
 import './register';
 import { runFlash } from '../flash';
+import { bmaptoolCreate, bmaptoolSkipReason, makeSparseImage } from '../bmap/bmap-fixtures';
 import { sectorsWritten } from '../targets/device-geometry';
 
 const skip = loopSkipReason();
@@ -27,6 +28,7 @@ describe('URL sources on loop devices', { skip }, () => {
   const image = randomBytes(6 * MiB + 512);
   const gz = execFileSync('gzip', ['-c'], { input: image, maxBuffer: 64 * MiB });
   const hits = new Map<string, number>();
+  let sparse: Buffer = Buffer.alloc(0);
   let server: http.Server;
   let base = '';
   let dir = '';
@@ -45,6 +47,13 @@ describe('URL sources on loop devices', { skip }, () => {
   before(async () => {
     process.env.BLOCKWISE_INCLUDE_LOOP = '1';
     dir = mkdtempSync('/dev/shm/blockwise-url-');
+    if (!bmaptoolSkipReason()) {
+      sparse = makeSparseImage(path.join(dir, 'sparse.img'), 6 * MiB, [
+        { at: 0, length: 4096 },
+        { at: 2 * MiB, length: 300_000 },
+      ]);
+      bmaptoolCreate(path.join(dir, 'sparse.img'), path.join(dir, 'sparse.img.bmap'));
+    }
     server = http.createServer((req, res) => {
       const url = req.url ?? '';
       hits.set(url, (hits.get(url) ?? 0) + 1);
@@ -53,6 +62,8 @@ describe('URL sources on loop devices', { skip }, () => {
           return send(res, image);
         case '/disk.img.gz':
           return send(res, gz);
+        case '/sparse.img':
+          return send(res, sparse);
         case '/start':
           res.writeHead(302, { location: '/hop' });
           return res.end();
@@ -176,5 +187,16 @@ describe('URL sources on loop devices', { skip }, () => {
     assert.equal(again.checksumVerified, true);
     assert.ok(readBacking(dev, 0, image.length).equals(image));
     assert.ok(existsSync(cachePath));
+  });
+  test('a .bmap named by the job applies to a download: only mapped ranges written and checked', { skip: bmaptoolSkipReason() }, async () => {
+    const dev = device();
+    const before = readBacking(dev, 0, dev.size);
+    const j = job(`${base}/sparse.img`, dev);
+    j.options.full = false;
+    j.options.bmapPath = path.join(dir, 'sparse.img.bmap');
+    const result = await flash(j);
+    assert.ok(result.mappedBytes < MiB, `mapped ${result.mappedBytes}`);
+    assert.ok(readBacking(dev, 2 * MiB, 300_000).equals(sparse.subarray(2 * MiB, 2 * MiB + 300_000)));
+    assert.ok(readBacking(dev, 3 * MiB, 3 * MiB).equals(before.subarray(3 * MiB, 6 * MiB)), 'unmapped ranges untouched');
   });
 });
