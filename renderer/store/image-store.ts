@@ -103,7 +103,9 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
       if (!file) return;
       if (!file.path) {
         set({
-          notice: `Your browser keeps the location of “${file.name}” private, so it cannot be opened by dropping it here. Use “Select image” to find it on this computer.`,
+          notice: get().nativeDialog
+            ? `Blockwise could not tell where “${file.name}” is stored. Use “Select image” to pick it.`
+            : `Your browser keeps the location of “${file.name}” private, so it cannot be opened by dropping it here. Use “Select image” to find it on this computer.`,
         });
         return;
       }

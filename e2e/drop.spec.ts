@@ -1,0 +1,31 @@
+// Dragging an image onto the window. A browser never reveals a dropped file's path, so the
+// browser host explains what to do instead. (Electron's preload knows a real file's path and opens
+// it; Playwright cannot drop a real file, so both shells check the explanation.)
+
+import { expect, test } from './fixtures';
+
+test('dropping an image onto the window', async ({ app, images }, testInfo) => {
+  const imagePath = images.random('dropped.img', 4 * 1024 * 1024);
+  const page = app.page;
+  await app.step('drag a file over the window and drop it', async () => {
+    // A File made in the page: it has a name but no place on disk (a string: no DOM types here).
+    const transfer = await page.evaluateHandle(`(() => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array(512)], 'dropped.img'));
+      return data;
+    })()`);
+    await page.dispatchEvent('body', 'dragenter', { dataTransfer: transfer });
+    await expect(page.getByText('Drop the image to select it')).toBeVisible();
+    await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });
+    await expect(page.getByText('Drop the image to select it')).toBeHidden();
+  });
+  await app.step('a file without a known location is explained, not opened', async () => {
+    const notice = page.getByRole('status').filter({ hasText: '“dropped.img”' });
+    await expect(notice).toContainText(testInfo.project.name === 'browser' ? 'keeps the location' : 'could not tell where');
+    await expect(notice).toContainText('Select image');
+    await expect(page.getByTestId('image-summary')).toHaveCount(0);
+  });
+  // The same file through Select image works.
+  await app.selectImage(imagePath);
+  await expect(page.getByRole('status').filter({ hasText: '“dropped.img”' })).toHaveCount(0);
+});
