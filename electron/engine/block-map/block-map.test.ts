@@ -211,6 +211,14 @@ describe('block map parsers on synthetic images', () => {
     assert.ok(planner.freeBytes < healthy, `${planner.freeBytes} vs ${healthy}`);
   });
 
+  test('a hybrid ISO (ISO 9660 descriptor at 32 KiB) is written in full even with a mappable partition', async () => {
+    const image = mbrImage([{ type: 0x01, start: 2048, count: 4096 }], [[MiB, fat12]], 4 * MiB);
+    assert.ok((await planOf(image)).freeBytes > 0);
+    image.write('CD001', 16 * 2048 + 1, 'latin1');
+    assert.equal((await planOf(image)).freeBytes, 0);
+    assert.equal(streamOf(image, 65536).written, image.length);
+  });
+
   test('garbage and truncated images never throw', async () => {
     let x = 12345;
     for (let round = 0; round < 40; round++) {

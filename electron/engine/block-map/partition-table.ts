@@ -7,7 +7,7 @@ import type { Range } from '../write-planner';
 import { filesystemScan } from './filesystem';
 import { parseGptEntries, parseGptHeader, type GptEntry } from './gpt';
 import { EXTENDED_TYPES, GPT_PROTECTIVE, parseBootRecord, type MbrEntry } from './mbr';
-import type { Scan, ScanContext } from './scan';
+import type { ReadRequest, Scan, ScanContext } from './scan';
 
 /** MBR types that hold FAT or Linux filesystems; their content is still checked before mapping. */
 const MBR_MAPPED = new Set([0x01, 0x04, 0x06, 0x0b, 0x0c, 0x0e, 0x83, 0xef]);
@@ -41,12 +41,19 @@ function mapPartition(context: ScanContext, range: Range): void {
   context.spawn(range, filesystemScan);
 }
 
+/** ISO 9660 volume descriptor ("CD001" in sector 16 of 2048 bytes). */
+const ISO_MAGIC_AT = 16 * 2048 + 1;
+
 export function* imageLayout(context: ScanContext): Scan {
-  const head = yield { offset: 0, length: SECTOR };
+  const start = yield { offset: 0, length: ISO_MAGIC_AT + 5 };
+  const head = start ?? (yield { offset: 0, length: SECTOR });
   if (!head) return;
-  const mbr = parseBootRecord(head);
+  // A hybrid ISO's partitions may lie inside files of the ISO filesystem (an ESP image listed in
+  // its checksums): skipping their free clusters would change those files. ISOs are written whole.
+  if (start?.toString('latin1', ISO_MAGIC_AT, ISO_MAGIC_AT + 5) === 'CD001') return;
+  const mbr = parseBootRecord(head.subarray(0, SECTOR));
   if (mbr?.some((e) => e.type === GPT_PROTECTIVE)) {
-    yield* gptLayout(context);
+    yield* gptLayout(context, head);
     return;
   }
   if (mbr && mbr.length > 0) {
@@ -57,13 +64,19 @@ export function* imageLayout(context: ScanContext): Scan {
   yield* filesystemScan(context);
 }
 
-function* gptLayout(context: ScanContext): Scan {
+/** Bytes from the already-read start of the image when it covers them (a stream cannot go back). */
+function* bytesAt(head: Buffer, offset: number, length: number): Generator<ReadRequest, Buffer | undefined, Buffer | undefined> {
+  if (offset + length <= head.length) return head.subarray(offset, offset + length);
+  return yield { offset, length };
+}
+
+function* gptLayout(context: ScanContext, head: Buffer): Scan {
   for (const sectorSize of [512, 4096]) {
-    const sector = yield { offset: sectorSize, length: sectorSize };
+    const sector = yield* bytesAt(head, sectorSize, sectorSize);
     if (!sector) return;
     const header = parseGptHeader(sector, sectorSize);
     if (!header) continue;
-    const array = yield { offset: header.entriesLba * sectorSize, length: header.entryCount * header.entrySize };
+    const array = yield* bytesAt(head, header.entriesLba * sectorSize, header.entryCount * header.entrySize);
     if (!array) return;
     const entries = parseGptEntries(header, array);
     if (!entries) return;
