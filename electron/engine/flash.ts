@@ -47,6 +47,9 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   // The job's checksum, or one published beside the image: resolved before anything is opened.
   const checksum = await resolveChecksum(job);
   const source = await openSource(job.source);
+  // A download stalled mid-read would otherwise hold Cancel until its idle timeout.
+  const abortSource = () => source.abort?.();
+  context.signal.addEventListener('abort', abortSource, { once: true });
   const states: TargetState[] = [];
   try {
     for (const spec of job.targets) {
@@ -132,6 +135,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     return result;
   } finally {
     await Promise.all(states.map((s) => s.target.close()));
+    context.signal.removeEventListener('abort', abortSource);
     await source.close();
   }
 }

@@ -38,6 +38,8 @@ export interface SourceReader {
    * being cached may now be kept for the next flash. Until then a partial cache is discarded.
    */
   keepDownload?(): Promise<void>;
+  /** Cancel was pressed: end a pending read now (it rejects with CANCELLED) instead of waiting for data. */
+  abort?(): void;
   /** Random access into the image, only when `info.randomAccess`. */
   readAt?(into: Buffer, position: number): Promise<number>;
   close(): Promise<void>;

@@ -29,6 +29,8 @@ describe('URL sources on loop devices', { skip }, () => {
   const gz = execFileSync('gzip', ['-c'], { input: image, maxBuffer: 64 * MiB });
   const hits = new Map<string, number>();
   let sparse: Buffer = Buffer.alloc(0);
+  let stalledClosed = false;
+  let onStall = () => {};
   let server: http.Server;
   let base = '';
   let dir = '';
@@ -78,6 +80,13 @@ describe('URL sources on loop devices', { skip }, () => {
           if (url === '/cut') res.writeHead(200, { 'content-length': image.length });
           else res.writeHead(200, { 'content-type': 'application/octet-stream' });
           res.write(image.subarray(0, CUT_AT), () => setTimeout(() => res.socket?.destroy(), 50));
+          return;
+        case '/stall':
+          // Part of the image, then silence: only Cancel can end this download early.
+          res.writeHead(200, { 'content-length': image.length });
+          res.write(image.subarray(0, 5 * MiB));
+          req.socket.on('close', () => (stalledClosed = true));
+          onStall();
           return;
         case '/page':
           return send(res, Buffer.from('<!doctype html><html><body>Download here</body></html>'), 'text/html; charset=utf-8');
@@ -198,5 +207,21 @@ describe('URL sources on loop devices', { skip }, () => {
     assert.ok(result.mappedBytes < MiB, `mapped ${result.mappedBytes}`);
     assert.ok(readBacking(dev, 2 * MiB, 300_000).equals(sparse.subarray(2 * MiB, 2 * MiB + 300_000)));
     assert.ok(readBacking(dev, 3 * MiB, 3 * MiB).equals(before.subarray(3 * MiB, 6 * MiB)), 'unmapped ranges untouched');
+  });
+  test('Cancel during a stalled download ends the flash at once as CANCELLED and closes the connection', async () => {
+    const dev = device();
+    const controller = new AbortController();
+    // A second after the server went silent, the engine is long done with what it got and waits.
+    onStall = () => setTimeout(() => controller.abort(), 1000);
+    const j = job(`${base}/stall`, dev);
+    const error = await runFlash(j, { signal: controller.signal, onProgress: () => {} }).then(
+      () => assert.fail('expected CANCELLED, but the flash reported success'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof BlockwiseError, String(error));
+    assert.equal(error.code, 'CANCELLED', error.message);
+    assert.equal(error.details.driveIncomplete, true);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(stalledClosed, 'the server saw the connection closed');
   });
 });

@@ -15,6 +15,8 @@ export type UrlSpec = Extract<SourceSpec, { kind: 'url' }>;
 
 /** The decoded download plus what only a download has: cancelling the socket, keeping the cache. */
 class UrlSource implements SourceReader {
+  private aborted = false;
+
   constructor(
     private readonly inner: SourceReader,
     private readonly download: Download,
@@ -29,8 +31,19 @@ class UrlSource implements SourceReader {
     return this.inner.storedPosition;
   }
 
-  read(into: Buffer): Promise<number> {
-    return this.inner.read(into);
+  async read(into: Buffer): Promise<number> {
+    try {
+      return await this.inner.read(into);
+    } catch (error) {
+      // The socket was closed because Cancel was pressed, not because the server failed.
+      if (this.aborted) throw new BlockwiseError('CANCELLED', 'The flash was cancelled.', { driveIncomplete: true });
+      throw error;
+    }
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.download.cancel();
   }
 
   storedSha256(): string | undefined {
