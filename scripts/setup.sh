@@ -10,7 +10,7 @@ if command -v apt-get >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends \
     util-linux fdisk gdisk dosfstools mtools e2fsprogs \
-    xz-utils zstd pigz bzip2 unzip zip bmap-tools \
+    xz-utils zstd pigz bzip2 lbzip2 unzip zip bmap-tools \
     fuse3 python3 python3-fusepy \
     chromium >/dev/null
 fi

@@ -1,21 +1,23 @@
-// Every compressed format this build decodes, as a stream (downloads) and as a file.
+// Every compressed format this build decodes, as a stream (downloads) and as a file. xz, zstd and
+// bzip2 go through the system's tool when it has one (decoder-choice.ts), else in-process.
 import { registerStreamDecoder } from './decoded-source';
+import { preferringTool } from './decoder-choice';
 import { gunzipStream, openGzipFile } from './gzip-source';
 import { registerFileDecoder } from './open-source';
 
-registerStreamDecoder('gzip', gunzipStream);
+registerStreamDecoder('gzip', preferringTool('gzip', gunzipStream));
 registerFileDecoder('gzip', openGzipFile);
 import { openXzFile, xzStream } from './xz-source';
 
-registerStreamDecoder('xz', xzStream);
+registerStreamDecoder('xz', preferringTool('xz', xzStream));
 registerFileDecoder('xz', openXzFile);
 import { bunzip2Stream } from './bzip2-source';
 import { openDecodedFile } from './decoded-file';
 import { openZstdFile, zstdStream } from './zstd-source';
 
-registerStreamDecoder('zstd', zstdStream);
+registerStreamDecoder('zstd', preferringTool('zstd', zstdStream));
 registerFileDecoder('zstd', openZstdFile);
-registerStreamDecoder('bzip2', bunzip2Stream);
+registerStreamDecoder('bzip2', preferringTool('bzip2', bunzip2Stream));
 registerFileDecoder('bzip2', (filePath, storedSize, spec) => openDecodedFile(filePath, storedSize, spec));
 import { openZipFile, zipStream } from './zip-source';
 

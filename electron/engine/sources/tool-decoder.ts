@@ -1,0 +1,148 @@
+// Decoding through the system's own tool (xz, zstd, lbzip2…) in a child process. Our reads feed
+// its stdin, so the stored bytes are still counted and hashed in-process (StoredTap upstream);
+// its stdout lands in a small queue that pauses the pipe when full, so a slow drive stops the tool
+// instead of growing memory. The child never outlives the decoder: it is killed when the reader
+// is closed, abandoned, cancelled or fails. No temporary files.
+
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { BlockwiseError } from '../../../shared/errors';
+import type { StreamDecoder } from './decoded-source';
+
+export interface DecoderTool {
+  /** Short name for messages ("xz"). */
+  name: string;
+  /** Absolute path of the executable. */
+  path: string;
+  args: string[];
+  /** What the tool says when input ends mid-stream but its words don't say so (lbzip2). */
+  ranOutAtEnd?: RegExp;
+}
+
+/** Decoded bytes held ahead of the reader; above this the tool's stdout is paused. */
+const MAX_QUEUED = 16 * 1024 * 1024;
+
+/** Children started and not yet exited, by pid: tests check that none is left behind. */
+const live = new Map<number, ChildProcessWithoutNullStreams>();
+
+let started = 0;
+
+export function liveToolPids(): number[] {
+  return [...live.keys()];
+}
+
+/** How many tool processes this process has started (tests check which family decoded). */
+export function toolRunsStarted(): number {
+  return started;
+}
+
+/** Messages the tools print when input stops early (xz, gzip, pigz, zstd, bzip2, lbzip2). */
+const RAN_OUT = /unexpected end|premature end|ends unexpectedly|truncated|incomplete|unexpected eof/i;
+
+/** Turns the tool's exit into the error a person reads; the caller adds file name and offsets. */
+function toolError(tool: DecoderTool, exit: { code: number | null; signal: NodeJS.Signals | null }, stderr: string, inputEnded: boolean): BlockwiseError {
+  const { code, signal } = exit;
+  const said = stderr.trim().split('\n').filter(Boolean).pop()?.replace(/^[\w.-]+: /, '') ?? '';
+  if (RAN_OUT.test(stderr) || (inputEnded && tool.ranOutAtEnd?.test(stderr))) return new BlockwiseError('SOURCE_TRUNCATED', `the compressed data ends early (${tool.name}: ${said || 'unexpected end of input'})`);
+  const how = signal ? `was stopped by ${signal}` : `failed with exit code ${code}`;
+  return new BlockwiseError('SOURCE_CORRUPT', `the compressed data is not valid (${tool.name} ${how}${said ? `: ${said}` : ''})`);
+}
+
+function waitForWritable(stdin: NodeJS.WritableStream & { destroyed?: boolean }): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stdin.removeListener('drain', done);
+      stdin.removeListener('close', done);
+      stdin.removeListener('error', done);
+      resolve();
+    };
+    stdin.once('drain', done);
+    stdin.once('close', done);
+    stdin.once('error', done);
+  });
+}
+
+export function toolDecoder(tool: DecoderTool): StreamDecoder {
+  return async function* decodeWithTool(input) {
+    const child = spawn(tool.path, tool.args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    started++;
+    if (child.pid !== undefined) live.set(child.pid, child);
+    const queue: Buffer[] = [];
+    let queued = 0;
+    let stdoutEnded = false;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let failure: unknown; // the input failed (download cut) or the tool could not start
+    let stderr = '';
+    let stopped = false;
+    let inputEnded = false;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+
+    child.on('error', (error) => {
+      failure ??= new BlockwiseError('SOURCE_UNREADABLE', `${tool.name} could not be started: ${error.message}`);
+      notify();
+    });
+    child.on('exit', (code, signal) => {
+      if (child.pid !== undefined) live.delete(child.pid);
+      exit = { code, signal };
+      notify();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4096);
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      queue.push(d);
+      queued += d.length;
+      if (queued >= MAX_QUEUED) child.stdout.pause();
+      notify();
+    });
+    child.stdout.on('end', () => {
+      stdoutEnded = true;
+      notify();
+    });
+    child.stdout.on('error', () => undefined);
+    // The tool exiting early (bad data) makes our writes fail with EPIPE: its exit status says why.
+    child.stdin.on('error', () => undefined);
+
+    const pump = (async () => {
+      try {
+        for await (const chunk of input) {
+          if (stopped || child.stdin.destroyed) break;
+          if (!child.stdin.write(chunk)) await waitForWritable(child.stdin);
+        }
+        if (!stopped && !child.stdin.destroyed) inputEnded = true;
+        child.stdin.end();
+      } catch (error) {
+        failure ??= error;
+        child.kill('SIGKILL');
+        notify();
+      }
+    })();
+
+    try {
+      for (;;) {
+        if (failure !== undefined) throw failure;
+        const chunk = queue.shift();
+        if (chunk) {
+          queued -= chunk.length;
+          if (queued < MAX_QUEUED / 2 && child.stdout.isPaused()) child.stdout.resume();
+          yield chunk;
+          continue;
+        }
+        if (stdoutEnded && exit) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      await pump;
+      if (failure !== undefined) throw failure;
+      if (exit!.code !== 0) throw toolError(tool, exit!, stderr, inputEnded);
+    } finally {
+      stopped = true;
+      if (exit === undefined) child.kill('SIGKILL');
+      child.stdout.destroy();
+      child.stdin.destroy();
+    }
+  };
+}
