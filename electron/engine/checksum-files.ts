@@ -2,9 +2,10 @@
 // `IMAGE.sha256` / `IMAGE.sha256sum`, or a folder-wide `SHA256SUMS` / `sha256sums.txt` listing
 // many files (GNU `HEX  name` / `HEX *name`, or BSD `SHA256 (name) = HEX`).
 //
-// Decision: the engine looks these up itself when a file job carries no checksum (flash.ts via
-// checksum.ts), so every host — app, browser, CLI — gets the check for free; hosts call
-// findPublishedChecksum too, only to *show* what will be checked before the flash starts.
+// Decision: the engine looks these up itself when a job carries no checksum (flash.ts via
+// checksum.ts) — beside a file on disk, or beside a URL on its server — so every host (app,
+// browser, CLI) gets the check for free; hosts call findPublishedChecksum(ForUrl) only to *show*
+// what will be checked before the flash starts.
 //
 // Which bytes a line describes follows from the name it gives: `foo.img.xz` → the stored file
 // (`of: 'file'`), `foo.img` beside our `foo.img.xz` → the decompressed image (`of: 'image'`).
@@ -13,6 +14,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { ChecksumSpec } from '../../shared/flash-types';
+import { fetchSmallFile } from './sources/url-download';
 
 export interface PublishedChecksum {
   spec: ChecksumSpec;
@@ -24,6 +26,8 @@ export interface PublishedChecksum {
 
 const COMPRESSION_SUFFIXES = ['.xz', '.gz', '.zst', '.bz2', '.zip', '.gzip', '.zstd'];
 const FOLDER_FILES = ['sha256sums', 'sha256sums.txt', 'sha256sum.txt', 'sha256sums.asc'];
+/** A web folder cannot be listed: the spellings publishers use. */
+const WEB_FOLDER_FILES = ['SHA256SUMS', 'sha256sums.txt', 'SHA256SUMS.txt', 'sha256sums'];
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 
 interface Entry {
@@ -53,8 +57,7 @@ export function parseChecksumLines(text: string): Entry[] {
 }
 
 /** Names a checksum line may give for this image, and which bytes each describes. */
-function describedNames(imagePath: string): Array<{ name: string; of: ChecksumSpec['of'] }> {
-  const base = path.basename(imagePath);
+function describedNames(base: string): Array<{ name: string; of: ChecksumSpec['of'] }> {
   const names: Array<{ name: string; of: ChecksumSpec['of'] }> = [{ name: base, of: 'file' }];
   const ext = path.extname(base).toLowerCase();
   if (COMPRESSION_SUFFIXES.includes(ext)) names.push({ name: base.slice(0, -ext.length), of: 'image' });
@@ -69,11 +72,59 @@ function matchEntry(entries: Entry[], names: Array<{ name: string; of: ChecksumS
   return undefined;
 }
 
+/** Checksum lists are small; a huge file by that name is not one. */
+const MAX_CHECKSUM_FILE = 4 * 1024 * 1024;
+
 async function readSmallText(file: string): Promise<string | undefined> {
   const stat = await fsp.stat(file).catch(() => undefined);
-  // Checksum lists are small; a huge file by that name is not one.
-  if (!stat?.isFile() || stat.size > 4 * 1024 * 1024) return undefined;
+  if (!stat?.isFile() || stat.size > MAX_CHECKSUM_FILE) return undefined;
   return fsp.readFile(file, 'utf8').catch(() => undefined);
+}
+
+/** Where checksum files may sit: a folder on disk or a folder on a web server. */
+interface Neighbourhood {
+  /** Text of the file `name` beside the image, or undefined when there is none. */
+  read(name: string): Promise<string | undefined>;
+  /** Names in the folder, when it can be listed (disk); else the usual names are tried. */
+  list?(): Promise<string[]>;
+  where(name: string): string;
+  /** On disk a per-image file without a usable hash is an error; on the web it may be a soft 404. */
+  strict: boolean;
+}
+
+async function findIn(place: Neighbourhood, imageName: string): Promise<PublishedChecksum | undefined> {
+  const names = describedNames(imageName);
+  const perFile = names.flatMap(({ name, of }) => ['.sha256', '.sha256sum'].map((suffix) => ({ file: name + suffix, name, of })));
+  const listing = place.list ? await place.list() : undefined;
+  const folderFiles = listing
+    ? FOLDER_FILES.map((wanted) => listing.find((f) => f.toLowerCase() === wanted)).filter((f): f is string => f !== undefined)
+    : WEB_FOLDER_FILES;
+  // All candidates are read at once: on the web that is one round trip, not eight.
+  const texts = await Promise.all([...perFile.map((c) => place.read(c.file)), ...folderFiles.map((f) => place.read(f))]);
+
+  for (const [i, candidate] of perFile.entries()) {
+    const text = texts[i];
+    if (text === undefined) continue;
+    const file = place.where(candidate.file);
+    const entries = parseChecksumLines(text);
+    const named = matchEntry(entries, names);
+    if (named) return { spec: { algorithm: 'sha256', hex: named.entry.hex, of: named.of }, file, describes: named.name };
+    // A file named after the image with a single hash in it is that image's, whatever name it gives.
+    if (entries.length === 1) return { spec: { algorithm: 'sha256', hex: entries[0]!.hex, of: candidate.of }, file, describes: candidate.name };
+    if (!place.strict) continue;
+    throw new BlockwiseError(
+      'CHECKSUM_MISMATCH',
+      `${file} holds no SHA-256 for ${imageName}${entries.length ? ` (it lists ${entries.map((e) => e.name ?? 'a bare hash').join(', ')})` : ''}. Nothing was written.`,
+      { path: file },
+    );
+  }
+  for (const [j, name] of folderFiles.entries()) {
+    const text = texts[perFile.length + j];
+    if (text === undefined) continue;
+    const named = matchEntry(parseChecksumLines(text), names);
+    if (named) return { spec: { algorithm: 'sha256', hex: named.entry.hex, of: named.of }, file: place.where(name), describes: named.name };
+  }
+  return undefined;
 }
 
 /**
@@ -83,39 +134,39 @@ async function readSmallText(file: string): Promise<string | undefined> {
  */
 export async function findPublishedChecksum(imagePath: string): Promise<PublishedChecksum | undefined> {
   const dir = path.dirname(imagePath);
-  const names = describedNames(imagePath);
+  return findIn(
+    {
+      read: (name) => readSmallText(path.join(dir, name)),
+      list: () => fsp.readdir(dir).catch(() => [] as string[]),
+      where: (name) => path.join(dir, name),
+      strict: true,
+    },
+    path.basename(imagePath),
+  );
+}
 
-  for (const { name, of } of names) {
-    for (const suffix of ['.sha256', '.sha256sum']) {
-      const file = path.join(dir, name + suffix);
-      const text = await readSmallText(file);
-      if (text === undefined) continue;
-      const entries = parseChecksumLines(text);
-      const named = matchEntry(entries, names);
-      if (named) return { spec: { algorithm: 'sha256', hex: named.entry.hex, of: named.of }, file, describes: named.name };
-      const bare = entries.filter((e) => e.name === undefined);
-      if (entries.length === 1 || (bare.length === 1 && entries.length === bare.length)) {
-        return { spec: { algorithm: 'sha256', hex: entries[0]!.hex, of }, file, describes: name };
-      }
-      throw new BlockwiseError(
-        'CHECKSUM_MISMATCH',
-        `${file} holds no SHA-256 for ${path.basename(imagePath)}${entries.length ? ` (it lists ${entries.map((e) => e.name ?? 'a bare hash').join(', ')})` : ''}. Nothing was written.`,
-        { path: file },
-      );
-    }
+/**
+ * The SHA-256 published beside an image on the web (`URL.sha256`, `SHA256SUMS` in the same
+ * folder), or undefined. Lenient: a missing, unreachable or HTML answer just means "none".
+ */
+export async function findPublishedChecksumForUrl(address: string): Promise<PublishedChecksum | undefined> {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return undefined;
   }
-
-  const listing = await fsp.readdir(dir).catch(() => [] as string[]);
-  for (const wanted of FOLDER_FILES) {
-    const found = listing.find((f) => f.toLowerCase() === wanted);
-    if (!found) continue;
-    const file = path.join(dir, found);
-    const text = await readSmallText(file);
-    if (text === undefined) continue;
-    const named = matchEntry(parseChecksumLines(text), names);
-    if (named) return { spec: { algorithm: 'sha256', hex: named.entry.hex, of: named.of }, file, describes: named.name };
-  }
-  return undefined;
+  const imageName = decodeURIComponent(url.pathname.split('/').pop() ?? '');
+  if (imageName === '') return undefined;
+  const sibling = (name: string) => new URL(encodeURIComponent(name), url).href;
+  return findIn(
+    {
+      read: async (name) => (await fetchSmallFile(sibling(name), MAX_CHECKSUM_FILE))?.toString('utf8'),
+      where: sibling,
+      strict: false,
+    },
+    imageName,
+  );
 }
 
 /** Whether `hex` is a well-formed SHA-256, for hosts checking what the user pasted. */

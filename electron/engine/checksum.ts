@@ -1,12 +1,12 @@
 // Published checksums are checked before the head (partition table) is written: a mismatching
 // image is never left looking bootable. The checksum is the one the job carries (pasted by the
-// user, or from a catalog) or, for images on disk, one published beside the image
+// user, or from a catalog) or one published beside the image, on disk or on its web server
 // (checksum-files.ts). It is resolved before anything is written, so a broken checksum file
 // stops the flash while the drive is still untouched.
 
 import { BlockwiseError } from '../../shared/errors';
 import type { ChecksumSpec, FlashJob } from '../../shared/flash-types';
-import { findPublishedChecksum } from './checksum-files';
+import { findPublishedChecksum, findPublishedChecksumForUrl } from './checksum-files';
 import type { SourceReader } from './sources/source';
 
 export interface ResolvedChecksum {
@@ -23,8 +23,7 @@ export async function resolveChecksum(job: FlashJob): Promise<ResolvedChecksum |
     }
     return { spec: given, origin: 'job' };
   }
-  if (job.source.kind !== 'file') return undefined;
-  const published = await findPublishedChecksum(job.source.path);
+  const published = job.source.kind === 'file' ? await findPublishedChecksum(job.source.path) : await findPublishedChecksumForUrl(job.source.url);
   return published && { spec: published.spec, origin: published.file };
 }
 

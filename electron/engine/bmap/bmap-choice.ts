@@ -1,6 +1,6 @@
 // Finding the .bmap for a job: the one the job names, or one beside the image the way bmaptool
 // looks (IMAGE.bmap, then with each suffix stripped: foo.img.xz → foo.img.xz.bmap, foo.img.bmap,
-// foo.bmap). Only images on disk are looked beside; a URL job must name its map explicitly.
+// foo.bmap), on disk or on the image's web server (as bmaptool does for URLs).
 
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -8,8 +8,12 @@ import { BlockwiseError } from '../../../shared/errors';
 import type { FlashJob } from '../../../shared/flash-types';
 import type { SourceReader } from '../sources/source';
 import type { WritePlanner } from '../write-planner';
-import { readBmap } from './bmap-file';
+import { fetchSmallFile } from '../sources/url-download';
+import { parseBmap, readBmap, type Bmap } from './bmap-file';
 import { BmapPlanner } from './bmap-planner';
+
+/** Even a map of a huge, fragmented image is a few MiB; more is not a map. */
+const MAX_BMAP_BYTES = 64 * 1024 * 1024;
 
 export function bmapCandidates(imagePath: string): string[] {
   const dir = path.dirname(imagePath);
@@ -32,16 +36,38 @@ export async function findBmapBeside(imagePath: string): Promise<string | undefi
   return undefined;
 }
 
+/** A .bmap beside an image on the web, found the same way (all candidates asked at once). */
+export async function fetchBmapBeside(address: string): Promise<{ url: string; bytes: Buffer } | undefined> {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return undefined;
+  }
+  const imageName = decodeURIComponent(url.pathname.split('/').pop() ?? '');
+  if (imageName === '') return undefined;
+  const urls = bmapCandidates(imageName).map((name) => new URL(encodeURIComponent(name), url).href);
+  const found = await Promise.all(urls.map((u) => fetchSmallFile(u, MAX_BMAP_BYTES)));
+  const i = found.findIndex((bytes) => bytes !== undefined);
+  return i === -1 ? undefined : { url: urls[i]!, bytes: found[i]! };
+}
+
 /** Planner factory: a BmapPlanner when the job has a map, undefined when it has none. */
 export async function bmapPlannerFor(job: FlashJob, source: SourceReader): Promise<WritePlanner | undefined> {
   if (job.options.bmapPath === null) return undefined;
-  let bmapPath = job.options.bmapPath;
-  if (bmapPath === undefined) {
-    if (job.source.kind !== 'file') return undefined;
-    bmapPath = await findBmapBeside(job.source.path);
-    if (bmapPath === undefined) return undefined;
+  let bmap: Bmap;
+  if (job.options.bmapPath !== undefined) {
+    bmap = await readBmap(job.options.bmapPath);
+  } else if (job.source.kind === 'file') {
+    const beside = await findBmapBeside(job.source.path);
+    if (beside === undefined) return undefined;
+    bmap = await readBmap(beside);
+  } else {
+    const found = await fetchBmapBeside(job.source.url);
+    if (found === undefined) return undefined;
+    bmap = parseBmap(found.bytes, found.url);
   }
-  const bmap = await readBmap(bmapPath);
+  const bmapPath = bmap.path;
   const size = source.info.size;
   if (size !== undefined && size !== bmap.imageSize) {
     throw new BlockwiseError(

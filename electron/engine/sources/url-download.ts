@@ -116,3 +116,33 @@ export async function startDownload(address: string): Promise<Download> {
   if (type) download.contentType = type;
   return download;
 }
+
+/**
+ * A small file fetched whole (a .sha256, SHA256SUMS, .bmap published beside an image), or
+ * undefined when there is none: any failure, a web page (servers that answer 200 with an HTML
+ * "not found"), or more than `limit` bytes. Looking for optional files must never fail a flash.
+ */
+export async function fetchSmallFile(address: string, limit: number): Promise<Buffer | undefined> {
+  let download: Download;
+  try {
+    download = await startDownload(address);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (/^(text\/html|application\/xhtml)/i.test(download.contentType ?? '')) return undefined;
+    if ((download.contentLength ?? 0) > limit) return undefined;
+    const parts: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of download.body) {
+      length += chunk.length;
+      if (length > limit) return undefined;
+      parts.push(chunk);
+    }
+    return Buffer.concat(parts);
+  } catch {
+    return undefined;
+  } finally {
+    download.cancel();
+  }
+}

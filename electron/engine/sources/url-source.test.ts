@@ -1,5 +1,6 @@
 // Flashing from http:// addresses served by a real local server to real loop devices: raw and gzip
-// images, redirects, a connection cut mid-body, 404/500, web pages, progress and the cache.
+// images, redirects, a connection cut mid-body, 404/500, web pages, progress, the cache, Cancel,
+// and checksums and .bmap files published beside the URL.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -31,6 +32,8 @@ describe('URL sources on loop devices', { skip }, () => {
   let sparse: Buffer = Buffer.alloc(0);
   let stalledClosed = false;
   let onStall = () => {};
+  /** Published files: path → body (images with their checksums and maps beside them). */
+  const files = new Map<string, { body: Buffer; type?: string }>();
   let server: http.Server;
   let base = '';
   let dir = '';
@@ -55,10 +58,20 @@ describe('URL sources on loop devices', { skip }, () => {
         { at: 2 * MiB, length: 300_000 },
       ]);
       bmaptoolCreate(path.join(dir, 'sparse.img'), path.join(dir, 'sparse.img.bmap'));
+      files.set('/pub/sparse.img', { body: sparse });
+      files.set('/pub/sparse.img.bmap', { body: readFileSync(path.join(dir, 'sparse.img.bmap')), type: 'application/xml' });
     }
+    files.set('/pub/disk.img.gz', { body: gz });
+    files.set('/pub/disk.img.gz.sha256', { body: Buffer.from(`${sha256(gz)}  disk.img.gz\n`), type: 'text/plain' });
+    files.set('/bad/disk.img', { body: image });
+    files.set('/bad/SHA256SUMS', { body: Buffer.from(`${sha256(gz)}  disk.img.gz\n${'1'.repeat(64)}  disk.img\n`), type: 'text/plain' });
+    files.set('/soft/disk.img', { body: image });
     server = http.createServer((req, res) => {
       const url = req.url ?? '';
       hits.set(url, (hits.get(url) ?? 0) + 1);
+      const file = files.get(url);
+      if (file) return send(res, file.body, file.type);
+      if (url.startsWith('/soft/')) return send(res, Buffer.from('<html><body>No such page</body></html>'), 'text/html');
       switch (url) {
         case '/raw.img':
           return send(res, image);
@@ -223,5 +236,24 @@ describe('URL sources on loop devices', { skip }, () => {
     assert.equal(error.details.driveIncomplete, true);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.ok(stalledClosed, 'the server saw the connection closed');
+  });
+  test('checksums and .bmap files published beside the URL are found and used', async () => {
+    const ok = await flash(job(`${base}/pub/disk.img.gz`, device()));
+    assert.equal(ok.checksumVerified, true, 'disk.img.gz.sha256 beside the download');
+    const dev = device();
+    const error = await expectError(job(`${base}/bad/disk.img`, dev), 'CHECKSUM_MISMATCH', /published in http:\/\/127\.0\.0\.1:\d+\/bad\/SHA256SUMS/);
+    assert.equal(error.details.driveIncomplete, true);
+    assert.ok(readBacking(dev, 0, 8192).equals(Buffer.alloc(8192)), 'no partition table');
+    // A server answering every unknown path with a 200 web page has no checksum: the flash just works.
+    const soft = await flash(job(`${base}/soft/disk.img`, device()));
+    assert.equal(soft.checksumVerified, undefined);
+    if (!bmaptoolSkipReason()) {
+      const sparseDev = device();
+      const j = job(`${base}/pub/sparse.img`, sparseDev);
+      j.options.full = false;
+      const mapped = await flash(j);
+      assert.ok(mapped.mappedBytes < MiB, `sparse.img.bmap beside the URL was used (mapped ${mapped.mappedBytes})`);
+      assert.ok(readBacking(sparseDev, 2 * MiB, 300_000).equals(sparse.subarray(2 * MiB, 2 * MiB + 300_000)));
+    }
   });
 });
