@@ -11,6 +11,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { BlockwiseError, serializeError, type SerializedError } from '../../shared/errors';
 import type { FlashPhase, TargetProgress } from '../../shared/flash-types';
 import { ALIGNMENT, AlignedPool, alignedBuffer } from './aligned-pool';
+import { createImageHasher, type ImageHasher } from './image-hasher';
 import type { MeterSample } from './progress-meter';
 import type { SourceReader } from './sources/source';
 import type { Target } from './targets/target';
@@ -22,8 +23,12 @@ export const HEAD_SIZE = 1024 * 1024;
 export interface WrittenChunk {
   start: number;
   ranges: Range[];
-  /** SHA-256 of the bytes of `ranges`, concatenated in order. */
-  digest: Buffer;
+  /**
+   * SHA-256 of the bytes of `ranges`, concatenated in order. Absent when the image can be re-read
+   * at random (a raw file): verification then compares the drive with the image's own bytes,
+   * which is exact, and saves a second SHA-256 pass over everything while writing.
+   */
+  digest?: Buffer;
 }
 
 export interface PipelineOptions {
@@ -115,8 +120,17 @@ async function enqueueWrite(state: TargetState, data: Buffer, position: number, 
 }
 
 export async function runPipeline(source: SourceReader, states: TargetState[], options: PipelineOptions): Promise<PipelineResult> {
+  const hasher = createImageHasher(options.pool.memory);
+  try {
+    return await writeImage(source, states, options, hasher);
+  } finally {
+    await hasher.close();
+  }
+}
+
+async function writeImage(source: SourceReader, states: TargetState[], options: PipelineOptions, hasher: ImageHasher): Promise<PipelineResult> {
   const { pool, signal, planner, depth, report } = options;
-  const imageHash = createHash('sha256');
+  let lastHash: Promise<void> = Promise.resolve();
   const chunks: WrittenChunk[] = [];
   const head = alignedBuffer(HEAD_SIZE);
   let headRanges: Range[] = [];
@@ -147,68 +161,96 @@ export async function runPipeline(source: SourceReader, states: TargetState[], o
   throwIfAllFailed(states);
   report(sample('writing'), true);
 
-  for (;;) {
-    if (signal.aborted) throw cancelled();
-    const buffer = await pool.acquire();
-    let n: number;
-    try {
-      n = await source.read(buffer);
-    } catch (error) {
-      pool.release(buffer);
-      throw error;
-    }
-    if (n === 0) {
-      pool.release(buffer);
-      break;
-    }
-    const data = buffer.subarray(0, n);
-    const start = offset;
-    const end = offset + n;
-    imageHash.update(data);
-    planner.observe(start, data);
-
-    for (const state of live(states)) {
-      if (end > state.target.capacity) {
-        fail(
-          state,
-          new BlockwiseError(
-            'IMAGE_TOO_LARGE',
-            `The image is larger than ${state.target.path} (${state.target.capacity} bytes): it did not fit at byte ${state.target.capacity}.`,
-            { path: state.target.path, offset: state.target.capacity },
-          ),
-        );
+  const rereadable = source.info.randomAccess && typeof source.readAt === 'function';
+  // Read-ahead: the next chunk is read while this one is hashed and queued, so the source never
+  // waits for the hash and the hash never waits for the source.
+  const readNext = (): Promise<{ buffer: Buffer; n: number }> => {
+    const read = (async () => {
+      const buffer = await pool.acquire();
+      try {
+        return { buffer, n: await source.read(buffer) };
+      } catch (error) {
+        pool.release(buffer);
+        throw error;
       }
-    }
-    throwIfAllFailed(states);
+    })();
+    read.catch(() => undefined); // handled where it is awaited; not an unhandled rejection meanwhile
+    return read;
+  };
+  let pending: Promise<{ buffer: Buffer; n: number }> | undefined = readNext();
+  const abandonReadAhead = () => {
+    pending?.then(({ buffer }) => pool.release(buffer), () => undefined);
+    pending = undefined;
+  };
 
-    const ranges = alignRanges(planner.rangesToWrite(start, end), ALIGNMENT, start, end);
-    const chunkHash: Hash = createHash('sha256');
-    for (const r of ranges) chunkHash.update(data.subarray(r.start - start, r.end - start));
-    chunks.push({ start, ranges, digest: chunkHash.digest() });
-    mappedBytes += rangesLength(ranges);
-
-    // Bytes of the head are kept aside and written at the very end.
-    if (start < HEAD_SIZE) {
-      const headEnd = Math.min(end, HEAD_SIZE);
-      data.copy(head, start, 0, headEnd - start);
-      headRanges = headRanges.concat(clipRanges(ranges, start, headEnd));
-    }
-    const bodyRanges = clipRanges(ranges, HEAD_SIZE, end);
-
-    const writes: Promise<void>[] = [];
-    for (const state of live(states)) {
-      for (const r of bodyRanges) {
-        writes.push((await enqueueWrite(state, data.subarray(r.start - start, r.end - start), r.start, depth)).done);
+  try {
+    for (;;) {
+      if (signal.aborted) throw cancelled();
+      const { buffer, n } = await pending!;
+      pending = undefined;
+      if (n === 0) {
+        pool.release(buffer);
+        break;
       }
+      pending = readNext();
+      const data = buffer.subarray(0, n);
+      const start = offset;
+      const end = offset + n;
+      // Hashed on its own thread while this thread plans and queues the writes.
+      const hashed = hasher.update(data);
+      hashed.catch(() => undefined); // awaited below as lastHash; not unhandled meanwhile
+      lastHash = hashed;
+      planner.observe(start, data);
+
+      for (const state of live(states)) {
+        if (end > state.target.capacity) {
+          fail(
+            state,
+            new BlockwiseError(
+              'IMAGE_TOO_LARGE',
+              `The image is larger than ${state.target.path} (${state.target.capacity} bytes): it did not fit at byte ${state.target.capacity}.`,
+              { path: state.target.path, offset: state.target.capacity },
+            ),
+          );
+        }
+      }
+      throwIfAllFailed(states);
+
+      const ranges = alignRanges(planner.rangesToWrite(start, end), ALIGNMENT, start, end);
+      if (rereadable) {
+        chunks.push({ start, ranges });
+      } else {
+        const chunkHash: Hash = createHash('sha256');
+        for (const r of ranges) chunkHash.update(data.subarray(r.start - start, r.end - start));
+        chunks.push({ start, ranges, digest: chunkHash.digest() });
+      }
+      mappedBytes += rangesLength(ranges);
+
+      // Bytes of the head are kept aside and written at the very end.
+      if (start < HEAD_SIZE) {
+        const headEnd = Math.min(end, HEAD_SIZE);
+        data.copy(head, start, 0, headEnd - start);
+        headRanges = headRanges.concat(clipRanges(ranges, start, headEnd));
+      }
+      const bodyRanges = clipRanges(ranges, HEAD_SIZE, end);
+
+      const writes: Promise<void>[] = [];
+      for (const state of live(states)) {
+        for (const r of bodyRanges) {
+          writes.push((await enqueueWrite(state, data.subarray(r.start - start, r.end - start), r.start, depth)).done);
+        }
+      }
+      offset = end;
+      const chunkLength = n;
+      void Promise.allSettled([...writes, hashed]).then(() => {
+        for (const state of live(states)) state.position += chunkLength;
+        pool.release(buffer);
+      });
+      throwIfAllFailed(states);
+      report(sample('writing'));
     }
-    offset = end;
-    const chunkLength = n;
-    void Promise.allSettled(writes).then(() => {
-      for (const state of live(states)) state.position += chunkLength;
-      pool.release(buffer);
-    });
-    throwIfAllFailed(states);
-    report(sample('writing'));
+  } finally {
+    abandonReadAhead();
   }
   // Wait for the last writes, then make them durable before the head goes out.
   await Promise.all(states.map(settle));
@@ -220,7 +262,8 @@ export async function runPipeline(source: SourceReader, states: TargetState[], o
   await Promise.all(live(states).map((s) => s.target.flush().catch((error) => fail(s, error))));
   throwIfAllFailed(states);
 
-  const imageSha256 = imageHash.digest('hex');
+  await lastHash;
+  const imageSha256 = await hasher.digest();
   await options.beforeHead?.(imageSha256);
   if (signal.aborted) throw cancelled();
   for (const state of live(states)) {

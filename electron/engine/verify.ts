@@ -69,58 +69,123 @@ export async function firstDifference(chunk: WrittenChunk, deviceBytes: Buffer, 
   }
 }
 
-async function verifyOne(state: TargetState, chunks: WrittenChunk[], options: VerifyOptions): Promise<void> {
-  const reader = await openTargetReader(state.target.path);
-  const blockSize = Math.max(512, state.target.logicalBlockSize);
-  state.phase = 'verifying';
-  let next = 0;
-  let mismatch: BlockwiseError | undefined;
-
-  const worker = async (): Promise<void> => {
-    while (!mismatch && next < chunks.length) {
-      if (options.signal.aborted) throw new BlockwiseError('CANCELLED', 'Verification was cancelled; the drive was written but not checked.');
-      const chunk = chunks[next++]!;
-      if (chunk.ranges.length === 0) continue;
-      const buffer = await options.pool.acquire();
-      try {
-        await readChunk(reader, chunk, buffer, blockSize);
-        if (!digestOf(chunk, buffer).equals(chunk.digest)) {
-          const offset = await firstDifference(chunk, buffer, options.reopenSource);
-          mismatch ??= new BlockwiseError(
-            'VERIFY_MISMATCH',
-            `Verification failed: ${state.target.path} differs from the image at byte ${offset}.`,
-            { path: state.target.path, offset, driveIncomplete: true },
-          );
-          return;
-        }
-        state.bytesVerified += rangesLength(chunk.ranges);
-        options.onProgress();
-      } finally {
-        options.pool.release(buffer);
-      }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: options.depth }, worker));
-  } finally {
-    await reader.close();
-  }
-  if (mismatch) throw mismatch;
+/** Reads the image bytes under a chunk's ranges into `into` (offsets relative to the chunk start). */
+async function readImage(image: SourceReader, chunk: WrittenChunk, into: Buffer): Promise<void> {
+  const last = chunk.ranges[chunk.ranges.length - 1]!;
+  await image.readAt!(into.subarray(0, last.end - chunk.start), chunk.start);
 }
 
-/** Verifies every live target in parallel; a failing target gets its own error, the rest carry on. */
+/** First byte of `chunk` where the device bytes differ from the image bytes, or -1. */
+function firstDifferenceIn(chunk: WrittenChunk, device: Buffer, image: Buffer): number {
+  for (const r of chunk.ranges) {
+    const a = r.start - chunk.start;
+    const b = r.end - chunk.start;
+    if (device.subarray(a, b).equals(image.subarray(a, b))) continue;
+    for (let i = a; i < b; i++) if (device[i] !== image[i]) return chunk.start + i;
+  }
+  return -1;
+}
+
+function mismatch(state: TargetState, offset: number): BlockwiseError {
+  return new BlockwiseError('VERIFY_MISMATCH', `Verification failed: ${state.target.path} differs from the image at byte ${offset}.`, {
+    path: state.target.path,
+    offset,
+    driveIncomplete: true,
+  });
+}
+
+function cancelledVerify(): BlockwiseError {
+  return new BlockwiseError('CANCELLED', 'Verification was cancelled; the drive was written but not checked.');
+}
+
+/** Chunks are checked in parallel: the mismatch reported is the lowest offset found, not the first. */
+function recordMismatch(state: TargetState, offset: number): void {
+  const known = state.error?.code === 'VERIFY_MISMATCH' ? state.error.details?.offset : undefined;
+  if (state.error && (known === undefined || known <= offset)) return;
+  state.error = undefined;
+  failTarget(state, mismatch(state, offset));
+}
+
+/** A drive that failed readback gets its own error; the others carry on. */
+function failTarget(state: TargetState, error: unknown): void {
+  if (state.error) return;
+  const e = error instanceof BlockwiseError ? error : new BlockwiseError('READ_IO_ERROR', String((error as Error).message), { path: state.target.path });
+  state.error = { code: e.code, message: e.message, details: { ...e.details, driveIncomplete: true } };
+}
+
+/**
+ * Verifies every live target, chunk by chunk: each chunk's image bytes are read once (raw images)
+ * and compared with every drive's readback, drives in parallel; chunks from streams are compared
+ * by the SHA-256 taken while writing. A failing target gets its own error, the rest carry on.
+ */
 export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[], options: VerifyOptions): Promise<void> {
-  await Promise.all(
-    states
-      .filter((s) => !s.error)
-      .map(async (state) => {
-        try {
-          await verifyOne(state, chunks, options);
-        } catch (error) {
-          if (error instanceof BlockwiseError && error.code === 'CANCELLED') throw error;
-          const e = error instanceof BlockwiseError ? error : new BlockwiseError('READ_IO_ERROR', String((error as Error).message), { path: state.target.path });
-          state.error = { code: e.code, message: e.message, details: { ...e.details, driveIncomplete: true } };
+  const { pool, signal } = options;
+  const readers = new Map<TargetState, TargetReader>();
+  const needsImage = chunks.some((c) => !c.digest && c.ranges.length > 0);
+  let image: SourceReader | undefined;
+  try {
+    for (const state of states.filter((s) => !s.error)) {
+      try {
+        readers.set(state, await openTargetReader(state.target.path));
+        state.phase = 'verifying';
+      } catch (error) {
+        failTarget(state, error);
+      }
+    }
+    if (readers.size === 0) return;
+    if (needsImage) {
+      image = await options.reopenSource();
+      if (!image.readAt) throw new BlockwiseError('INTERNAL', `${image.info.name} cannot be re-read for verification.`);
+    }
+    // Each worker holds one buffer per drive plus one for the image: never more than the pool has.
+    const perChunk = readers.size + (image ? 1 : 0);
+    const workers = Math.max(1, Math.min(options.depth, Math.floor(pool.count / perChunk)));
+    let next = 0;
+
+    const checkOne = async (state: TargetState, chunk: WrittenChunk, imageBytes: Buffer | undefined): Promise<void> => {
+      const buffer = await pool.acquire();
+      try {
+        await readChunk(readers.get(state)!, chunk, buffer, Math.max(512, state.target.logicalBlockSize));
+        if (state.error && state.error.code !== 'VERIFY_MISMATCH') return;
+        if (imageBytes) {
+          const offset = firstDifferenceIn(chunk, buffer, imageBytes);
+          if (offset >= 0) return recordMismatch(state, offset);
+        } else if (!digestOf(chunk, buffer).equals(chunk.digest!)) {
+          return recordMismatch(state, await firstDifference(chunk, buffer, options.reopenSource));
         }
-      }),
-  );
+        if (state.error) return;
+        state.bytesVerified += rangesLength(chunk.ranges);
+        options.onProgress();
+      } catch (error) {
+        if (error instanceof BlockwiseError && (error.code === 'CANCELLED' || error.code.startsWith('SOURCE_'))) throw error;
+        failTarget(state, error);
+      } finally {
+        pool.release(buffer);
+      }
+    };
+
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        if (signal.aborted) throw cancelledVerify();
+        const chunk = chunks[next++]!;
+        if (chunk.ranges.length === 0) continue;
+        const live = [...readers.keys()].filter((s) => !s.error);
+        if (live.length === 0) return;
+        const imageBytes = chunk.digest ? undefined : await pool.acquire();
+        try {
+          if (imageBytes) await readImage(image!, chunk, imageBytes);
+          await Promise.all(live.map((state) => checkOne(state, chunk, imageBytes)));
+        } finally {
+          if (imageBytes) pool.release(imageBytes);
+        }
+      }
+    };
+    // Let every worker stop before the readers close; then report the first reason to stop.
+    const outcomes = await Promise.allSettled(Array.from({ length: workers }, worker));
+    const stopped = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (stopped) throw stopped.reason;
+  } finally {
+    await Promise.all([...readers.values()].map((r) => r.close()));
+    await image?.close();
+  }
 }
