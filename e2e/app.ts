@@ -117,9 +117,17 @@ export class App {
     });
   }
 
-  async waitForDriveGone(devicePath: string): Promise<void> {
+  /** The scanner's id for the drive now at `devicePath` (a new attachment gets a new id). */
+  async driveIdOf(devicePath: string): Promise<string> {
+    const id = await this.driveRow(devicePath).getAttribute('data-drive-id');
+    if (!id) throw new Error(`no drive row for ${devicePath}`);
+    return id;
+  }
+
+  /** Waits until the drive with `id` is gone; its path may already belong to a newer device. */
+  async waitForDriveGone(devicePath: string, id: string): Promise<void> {
     await this.step(`see ${devicePath} leave the list`, async () => {
-      await expect(this.driveRow(devicePath)).toHaveCount(0);
+      await expect(this.targetDialog.locator(`li[data-drive-id="${id}"]`)).toHaveCount(0);
     });
   }
 

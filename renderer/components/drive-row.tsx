@@ -18,7 +18,7 @@ export function DriveRow({ view, checked, onToggle }: DriveRowProps) {
   // Loop-device and "mounted" notes are informational; blocking and risky ones are shown first.
   const shown = reasons.filter((r) => r.severity !== 'info' || !view.selectable);
   return (
-    <li className={`drive-row${disabled ? ' drive-disabled' : ''}${checked ? ' drive-checked' : ''}`} data-drive-path={drive.path}>
+    <li className={`drive-row${disabled ? ' drive-disabled' : ''}${checked ? ' drive-checked' : ''}`} data-drive-path={drive.path} data-drive-id={drive.id}>
       <label className="drive-label">
         <input type="checkbox" checked={checked} disabled={disabled} onChange={onToggle} aria-describedby={shown.length ? reasonId : undefined} />
         <span className="drive-icon">

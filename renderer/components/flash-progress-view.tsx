@@ -1,6 +1,7 @@
 // Progress while flashing: phase, a smooth bar, percent, speed, time left, one row per drive when
 // there are several, and a cancel button that asks first.
 
+import { useEffect } from 'react';
 import { formatEta, formatPercent, formatSpeed } from '../format';
 import type { FlashPhase } from '../../shared/flash-types';
 import { useFlash } from '../store/use-stores';
@@ -22,6 +23,17 @@ export function FlashProgressView() {
   const phase = progress?.phase ?? 'starting';
   const label = status === 'cancelling' ? 'Cancelling' : PHASE_LABEL[phase];
   const percent = progress?.percent ?? 0;
+
+  // The window title carries the progress, so it shows in the taskbar or a background tab.
+  useEffect(() => {
+    document.title = `${formatPercent(percent)} ${label.toLowerCase()} · Blockwise`;
+  }, [percent, label]);
+  useEffect(
+    () => () => {
+      document.title = 'Blockwise';
+    },
+    [],
+  );
 
   return (
     <div className="progress" data-testid="flash-progress" data-phase={phase}>
