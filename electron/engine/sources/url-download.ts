@@ -11,6 +11,8 @@ import { BlockwiseError } from '../../../shared/errors';
 export const MAX_REDIRECTS = 10;
 /** No byte for this long (connecting or mid-body) ends the download instead of hanging forever. */
 export const IDLE_TIMEOUT_MS = 60_000;
+/** Optional side files (checksums, maps) may delay a flash only this long. */
+const SMALL_FILE_TIMEOUT_MS = 10_000;
 
 export interface Download {
   /** Address after redirects. */
@@ -29,11 +31,11 @@ function failed(message: string, url: string, details: Record<string, string | n
   return new BlockwiseError('DOWNLOAD_FAILED', message, { path: url, ...details });
 }
 
-function get(url: URL): Promise<IncomingMessage> {
+function get(url: URL, idleTimeoutMs: number): Promise<IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const request = client.get(url, { headers: { 'user-agent': 'Blockwise', 'accept-encoding': 'identity' }, timeout: IDLE_TIMEOUT_MS }, resolve);
-    request.on('timeout', () => request.destroy(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)));
+    const request = client.get(url, { headers: { 'user-agent': 'Blockwise', 'accept-encoding': 'identity' }, timeout: idleTimeoutMs }, resolve);
+    request.on('timeout', () => request.destroy(new Error(`no data for ${idleTimeoutMs / 1000} s`)));
     request.on('error', reject);
   });
 }
@@ -52,12 +54,12 @@ function parseUrl(address: string, base?: URL): URL {
 }
 
 /** Connects, follows redirects and checks the status; the body is not read yet. */
-export async function startDownload(address: string): Promise<Download> {
+export async function startDownload(address: string, idleTimeoutMs = IDLE_TIMEOUT_MS): Promise<Download> {
   let url = parseUrl(address);
   let response: IncomingMessage;
   for (let hops = 0; ; hops++) {
     try {
-      response = await get(url);
+      response = await get(url, idleTimeoutMs);
     } catch (error) {
       throw failed(`Could not download ${url.href}: ${(error as Error).message}.`, url.href, { offset: 0 });
     }
@@ -125,7 +127,7 @@ export async function startDownload(address: string): Promise<Download> {
 export async function fetchSmallFile(address: string, limit: number): Promise<Buffer | undefined> {
   let download: Download;
   try {
-    download = await startDownload(address);
+    download = await startDownload(address, SMALL_FILE_TIMEOUT_MS);
   } catch {
     return undefined;
   }
