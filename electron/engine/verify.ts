@@ -142,10 +142,11 @@ export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[
     const workers = Math.max(1, Math.min(options.depth, Math.floor(pool.count / perChunk)));
     let next = 0;
 
-    const checkOne = async (state: TargetState, chunk: WrittenChunk, imageBytes: Buffer | undefined): Promise<void> => {
+    const checkOne = async (state: TargetState, chunk: WrittenChunk, imageBytes: Buffer | undefined, imageRead: Promise<void>): Promise<void> => {
       const buffer = await pool.acquire();
       try {
         await readChunk(readers.get(state)!, chunk, buffer, Math.max(512, state.target.logicalBlockSize));
+        if (await imageRead.then(() => false, () => true)) return; // the worker reports the image's own error
         if (state.error && state.error.code !== 'VERIFY_MISMATCH') return;
         if (imageBytes) {
           const offset = firstDifferenceIn(chunk, buffer, imageBytes);
@@ -173,8 +174,9 @@ export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[
         if (live.length === 0) return;
         const imageBytes = chunk.digest ? undefined : await pool.acquire();
         try {
-          if (imageBytes) await readImage(image!, chunk, imageBytes);
-          await Promise.all(live.map((state) => checkOne(state, chunk, imageBytes)));
+          // The image's bytes and every drive's are read at the same time, then compared.
+          const imageRead = imageBytes ? readImage(image!, chunk, imageBytes) : Promise.resolve();
+          await Promise.all([imageRead, ...live.map((state) => checkOne(state, chunk, imageBytes, imageRead))]);
         } finally {
           if (imageBytes) pool.release(imageBytes);
         }
