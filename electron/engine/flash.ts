@@ -19,7 +19,13 @@ import { rangesLength } from './write-planner';
 export const CHUNK_SIZE = 4 * 1024 * 1024;
 /** Chunks in the pool: enough for several writes in flight per drive plus read-ahead, ~40 MiB. */
 export const POOL_CHUNKS = 10;
-export const WRITE_DEPTH = 4;
+/**
+ * Writes in flight per drive. Node runs file I/O on libuv's 4 threads by default; with 4 blocking
+ * O_DIRECT writes the read-ahead waited for a free thread. Measured on a RAM-backed loop device,
+ * 1 GiB, alternating runs: depth 3 wrote in 1.49 s and verified in 0.66 s (medians of 5),
+ * depth 4 in 1.59 s and 0.79 s, depth 2 in 1.93 s.
+ */
+export const WRITE_DEPTH = 3;
 
 export interface FlashContext {
   signal: AbortSignal;
