@@ -21,6 +21,8 @@ export interface PartitionSpec {
   logical?: boolean;
   /** Directory whose files go in (default: generated random files). */
   content?: string;
+  /** Share of the filesystem filled by a file that is then deleted (default 0.15). */
+  deleted?: number;
 }
 
 export interface BuiltPartition {
@@ -96,7 +98,7 @@ function makeFilesystem(file: string, spec: PartitionSpec, workDir: string, seed
   // A file that is written and then deleted leaves stale bytes in space the filesystem calls free.
   const junk = path.join(workDir, `junk-${seed}`);
   mkdirSync(junk, { recursive: true });
-  writeFileSync(path.join(junk, 'deleted.bin'), prng(seed ^ 0x5555)(Math.floor(spec.size * 0.15) & ~3));
+  writeFileSync(path.join(junk, 'deleted.bin'), prng(seed ^ 0x5555)(Math.floor(spec.size * (spec.deleted ?? 0.15)) & ~3));
   if (spec.fs.startsWith('ext')) {
     // -d takes one directory: put the junk file in beside the content, then delete it.
     execFileSync('cp', ['-a', path.join(junk, 'deleted.bin'), path.join(content, 'deleted.bin')]);
