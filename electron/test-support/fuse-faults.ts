@@ -88,11 +88,17 @@ export async function createFaultyDrive(options: FaultOptions): Promise<FaultyDr
   let stderr = '';
   server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   let loopPath: string | undefined;
+  let restoreQueue: (() => void) | undefined;
   let disposed = false;
   const dispose = () => {
     if (disposed) return;
     disposed = true;
     live.delete(dispose);
+    try {
+      restoreQueue?.();
+    } catch {
+      /* the device is already gone */
+    }
     if (loopPath) spawnSync('losetup', ['-d', loopPath], { stdio: 'ignore' });
     unmount(mountpoint, server);
     if (server.exitCode === null) server.kill('SIGTERM');
@@ -120,7 +126,11 @@ export async function createFaultyDrive(options: FaultOptions): Promise<FaultyDr
     // FUSE (libfuse 2) serves at most 128 KiB per request and turns a larger one that fails midway
     // into a short count, which the loop driver completes as success: the error would vanish.
     // Requests of at most 128 KiB fail whole, as on a real drive (measured: 10/10 vs 2/3 caught).
-    writeFileSync(`${sysfs}/queue/max_sectors_kb`, '128');
+    // The setting outlives the loop device's attachment: dispose puts the old value back.
+    const maxSectors = `${sysfs}/queue/max_sectors_kb`;
+    const previous = readFileSync(maxSectors, 'utf8').trim();
+    restoreQueue = () => writeFileSync(maxSectors, previous);
+    writeFileSync(maxSectors, '128');
     const majMin = readFileSync(`${sysfs}/dev`, 'utf8').trim();
     return { path: loopPath, majMin, size: options.size, store, dispose };
   } catch (error) {
