@@ -85,6 +85,8 @@ describe('sparse flashing on loop devices', { skip }, () => {
         [
           { fs: 'fat16', size: 20 * MiB, type: 'e' },
           { fs: 'ext4', size: 24 * MiB, type: '83', mkfs: ['-b', '1024', '-O', '^flex_bg,^64bit'] },
+          // flex_bg with 1 KiB blocks: 8 groups, the later ones BLOCK_UNINIT.
+          { fs: 'ext4', size: 64 * MiB, type: '83', mkfs: ['-b', '1024'] },
           { fs: 'ext2', size: 16 * MiB, type: '83', logical: true, mkfs: ['-b', '1024'] },
           { fs: 'ext4', size: 20 * MiB, type: '83', logical: true, mkfs: ['-b', '4096', '-O', '^flex_bg,64bit'] },
         ],
@@ -112,7 +114,7 @@ describe('sparse flashing on loop devices', { skip }, () => {
     assert.ok(written >= result.mappedBytes, `device saw ${written} bytes, map said ${result.mappedBytes}`);
   });
 
-  test('MBR: FAT16 + ext4 (1 KiB, no flex_bg) + logical ext2 and ext4 (no flex_bg, 64bit)', async () => {
+  test('MBR: FAT16 + ext4 (1 KiB, no flex_bg) + ext4 (1 KiB, flex_bg, uninit groups) + logical ext2 and ext4 (no flex_bg, 64bit)', async () => {
     const image = images.get('mbr')!;
     const { device, written } = await flash(image);
     for (const [i, p] of image.partitions.entries()) checkPartition(device, p, `mbr partition ${i + 1} (${p.spec.fs})`);

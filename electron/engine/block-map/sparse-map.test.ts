@@ -86,6 +86,13 @@ const layouts: Array<{ name: string; label: 'gpt' | 'dos'; parts: PartitionSpec[
     ],
     expect: ['mbr', 'fat16', 'ext4', 'ext2', 'ext3'],
   },
+  {
+    // 1 KiB blocks, flex_bg: 8 groups, the later ones BLOCK_UNINIT (checked below with dumpe2fs).
+    name: 'mbr-ext4-1k-flex-uninit',
+    label: 'dos',
+    parts: [{ fs: 'ext4', size: 64 * MiB, type: '83', mkfs: ['-b', '1024'] }],
+    expect: ['mbr', 'ext4'],
+  },
 ];
 
 describe('filesystem block map on built images', () => {
@@ -104,6 +111,14 @@ describe('filesystem block map on built images', () => {
         const written = applyPlan(image, planner, out);
         assert.deepEqual([...planner.found].sort(), [...layout.expect].sort());
         checkAll(image, out, `${layout.name} (${mode})`);
+        if (layout.name.includes('uninit')) {
+          const p = image.partitions[0]!;
+          const volume = path.join(work, 'uninit-volume');
+          execFileSync('dd', [`if=${image.file}`, `of=${volume}`, 'bs=1M', `skip=${p.offset}`, `count=${p.size}`, 'iflag=skip_bytes,count_bytes', 'status=none']);
+          const groups = execFileSync('dumpe2fs', [volume], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+          rmSync(volume);
+          assert.match(groups, /BLOCK_UNINIT/, 'the image was meant to have uninitialised block groups');
+        }
         // ~30% of each filesystem holds files: well under the image should have been written.
         assert.ok(written < image.size * 0.7, `wrote ${written} of ${image.size} bytes`);
         rmSync(out, { force: true });
