@@ -1,7 +1,7 @@
 // The browser host's file chooser: folders and files on the host machine (image.browse), plus a
 // path field for pasting a path. A web page cannot open a native dialog that reveals paths.
 
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { describeError } from '../../shared/errors';
 import { formatBytes } from '../format';
 import { useImage } from '../store/use-stores';
@@ -17,9 +17,22 @@ export function FileBrowserDialog() {
   const openPath = useImage((s) => s.openPath);
   const close = useImage((s) => s.closeBrowser);
   const [typed, setTyped] = useState('');
+  // The folder's path pre-fills the field, but never over what the person has started typing
+  // (the listing may arrive after they began).
+  const edited = useRef(false);
   const dir = browser?.dir ?? '';
-  useEffect(() => setTyped(dir ? `${dir.replace(/\/$/, '')}/` : ''), [dir]);
+  const open = browser !== undefined && browser !== null;
+  useEffect(() => {
+    if (!open) edited.current = false;
+  }, [open]);
+  useEffect(() => {
+    if (!edited.current) setTyped(dir ? `${dir.replace(/\/$/, '')}/` : '');
+  }, [dir, open]);
   if (!browser) return null;
+  const go = (folder: string) => {
+    edited.current = false;
+    void browse(folder);
+  };
 
   const footer = (
     <form
@@ -28,14 +41,17 @@ export function FileBrowserDialog() {
         event.preventDefault();
         // A path ending in a separator, or naming a listed folder, is somewhere to go, not to open.
         const folder = browser.entries.find((e) => e.kind === 'dir' && (e.path === typed || e.path === typed.replace(/[/\\]+$/, '')));
-        if (/[/\\]$/.test(typed.trim())) void browse(typed.trim());
-        else if (folder) void browse(folder.path);
+        if (/[/\\]$/.test(typed.trim())) go(typed.trim());
+        else if (folder) go(folder.path);
         else void openPath(typed);
       }}
     >
       <label className="path-label">
         <span>Path</span>
-        <input className="text-input" value={typed} onChange={(e) => setTyped(e.target.value)} spellCheck={false} autoComplete="off" />
+        <input className="text-input" value={typed} onChange={(e) => {
+            edited.current = true;
+            setTyped(e.target.value);
+          }} spellCheck={false} autoComplete="off" />
       </label>
       <button type="button" className="button button-quiet" onClick={close}>
         Cancel
@@ -49,7 +65,7 @@ export function FileBrowserDialog() {
   return (
     <Modal title="Choose an image on this computer" onClose={close} footer={footer}>
       <div className="browser-bar">
-        <button type="button" className="button button-icon" onClick={() => browser.parent && void browse(browser.parent)} disabled={!browser.parent} aria-label="Up one folder">
+        <button type="button" className="button button-icon" onClick={() => browser.parent && go(browser.parent)} disabled={!browser.parent} aria-label="Up one folder">
           <UpIcon />
         </button>
         <span className="browser-dir" title={browser.dir}>
@@ -70,7 +86,7 @@ export function FileBrowserDialog() {
               <button
                 type="button"
                 className={`file-entry${image ? ' file-image' : ''}`}
-                onClick={() => void (entry.kind === 'dir' ? browse(entry.path) : openPath(entry.path))}
+                onClick={() => (entry.kind === 'dir' ? go(entry.path) : void openPath(entry.path))}
               >
                 {entry.kind === 'dir' ? <FolderIcon /> : <FileIcon />}
                 <span className="file-name">{entry.name}</span>
