@@ -12,7 +12,7 @@ if command -v apt-get >/dev/null 2>&1; then
     util-linux fdisk gdisk dosfstools mtools e2fsprogs \
     xz-utils zstd pigz bzip2 lbzip2 unzip zip bmap-tools \
     fuse3 python3 python3-fusepy \
-    chromium >/dev/null
+    chromium fonts-dejavu-core fonts-liberation >/dev/null
 fi
 # Electron's binary cannot be downloaded everywhere; the app runs in the browser host without it.
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1
