@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { fillGarbage } from '../../test-support/loop-device';
 import { alignRanges, rangesLength, type WritePlanner } from '../write-planner';
 import { FilesystemPlanner } from './filesystem-planner';
-import { checkFilesystem } from './fs-check';
+import { checkExtMetadata, checkFilesystem } from './fs-check';
 import { buildImage, MiB, type BuiltImage, type PartitionSpec } from './test-images';
 
 const CHUNK = 4 * MiB;
@@ -56,11 +56,19 @@ function checkAll(image: BuiltImage, out: string, label: string): void {
   for (const [i, p] of image.partitions.entries()) {
     if (p.spec.fs === 'raw') continue;
     const volume = path.join(work, `volume-${i}`);
-    execFileSync('dd', [`if=${out}`, `of=${volume}`, 'bs=1M', `skip=${p.offset}`, `count=${p.size}`, 'iflag=skip_bytes,count_bytes', 'status=none']);
+    const original = path.join(work, `original-${i}`);
+    const cut = (from: string, to: string) =>
+      execFileSync('dd', [`if=${from}`, `of=${to}`, 'bs=1M', `skip=${p.offset}`, `count=${p.size}`, 'iflag=skip_bytes,count_bytes', 'status=none']);
+    cut(out, volume);
     try {
       checkFilesystem(volume, p, `${label} partition ${i + 1} (${p.spec.fs})`);
+      if (p.spec.fs.startsWith('ext')) {
+        cut(image.file, original);
+        checkExtMetadata(original, volume, `${label} partition ${i + 1} (${p.spec.fs})`);
+      }
     } finally {
       rmSync(volume, { force: true });
+      rmSync(original, { force: true });
     }
   }
 }
