@@ -102,7 +102,15 @@ export async function createFaultyDrive(options: FaultOptions): Promise<FaultyDr
     if (loopPath) spawnSync('losetup', ['-d', loopPath], { stdio: 'ignore' });
     unmount(mountpoint, server);
     if (server.exitCode === null) server.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    // A lazily unmounted mountpoint stays busy for a moment: retry instead of leaving it behind.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+        return;
+      } catch {
+        sleepSync(50);
+      }
+    }
   };
   live.add(dispose);
 
