@@ -72,7 +72,13 @@ export async function firstDifference(chunk: WrittenChunk, deviceBytes: Buffer, 
 /** Reads the image bytes under a chunk's ranges into `into` (offsets relative to the chunk start). */
 async function readImage(image: SourceReader, chunk: WrittenChunk, into: Buffer): Promise<void> {
   const last = chunk.ranges[chunk.ranges.length - 1]!;
-  await image.readAt!(into.subarray(0, last.end - chunk.start), chunk.start);
+  const length = last.end - chunk.start;
+  const n = await image.readAt!(into.subarray(0, length), chunk.start);
+  if (n < length) {
+    throw new BlockwiseError('SOURCE_TRUNCATED', `${image.info.name} got shorter during the flash: it ends at byte ${chunk.start + n}.`, {
+      offset: chunk.start + n,
+    });
+  }
 }
 
 /** First byte of `chunk` where the device bytes differ from the image bytes, or -1. */
