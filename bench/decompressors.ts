@@ -9,6 +9,8 @@ import * as zlib from 'node:zlib';
 import { fzstdStream } from '../electron/engine/sources/zstd-source';
 import { streamXz, xzStream } from '../electron/engine/sources/xz-source';
 import { bunzip2Stream } from '../electron/engine/sources/bzip2-source';
+import { chooseTool } from '../electron/engine/sources/decoder-choice';
+import { toolDecoder } from '../electron/engine/sources/tool-decoder';
 
 export interface Row {
   format: string;
@@ -59,9 +61,19 @@ export async function run(size = 128 * MiB): Promise<Row[]> {
       rows.push({ format, candidate, seconds, mbPerSecond: size / 1e6 / seconds });
     };
     const cli = (cmd: string) => async () => Number(execSync(`${cmd} | wc -c`, { shell: '/bin/bash' }).toString().trim());
+    // The system tool as the engine runs it: our reads piped to its stdin, its stdout read back.
+    const viaTool = async (format: 'gzip' | 'xz' | 'zstd' | 'bzip2', file: string) => {
+      const tool = chooseTool(format, { ...process.env, BLOCKWISE_DECODER: 'system' });
+      if (!tool) throw new Error(`no ${format} tool on PATH`);
+      return count(toolDecoder(tool)(chunks(file), { name: 'x' }, {}));
+    };
     await time('gzip', 'gzip -dc (CLI, reference)', cli(`gzip -dc ${img}.gz`));
+    await time('gzip', 'pigz -dc (CLI)', cli(`pigz -dc ${img}.gz`));
+    await time('gzip', 'Blockwise: pigz child process', () => viaTool('gzip', `${img}.gz`));
     await time('gzip', 'node zlib', () => count(Readable.from(chunks(`${img}.gz`)).pipe(zlib.createGunzip({ chunkSize: MiB }))));
     await time('xz multi-block', 'xz -dc -T1 (CLI, reference)', cli(`xz -dc -T1 ${img}.xz`));
+    await time('xz multi-block', 'xz -dc -T0 (CLI)', cli(`xz -dc -T0 ${img}.xz`));
+    await time('xz multi-block', 'Blockwise: xz -T0 child process', () => viaTool('xz', `${img}.xz`));
     await time('xz multi-block', 'Blockwise: @napi-rs/lzma blocks in parallel', () => count(xzStream(chunks(`${img}.xz`), { name: 'x' }, {})));
     await time('xz multi-block', 'xz-decompress (WASM) stream', () => count(streamXz(chunks(`${img}.xz`))));
     await time('xz single-block', 'xz-decompress (WASM) stream', () => count(streamXz(chunks(`${img}.1.xz`))));
@@ -71,8 +83,11 @@ export async function run(size = 128 * MiB): Promise<Row[]> {
     });
     await time('zstd', 'zstd -dc (CLI, reference)', cli(`zstd -dc ${img}.zst`));
     if ('createZstdDecompress' in zlib) await time('zstd', 'node zlib zstd', () => count(Readable.from(chunks(`${img}.zst`)).pipe((zlib as unknown as { createZstdDecompress(): NodeJS.ReadWriteStream }).createZstdDecompress()) as unknown as AsyncIterable<Buffer>));
+    await time('zstd', 'Blockwise: zstd child process', () => viaTool('zstd', `${img}.zst`));
     await time('zstd', 'fzstd (pure JS) stream', () => count(fzstdStream(chunks(`${img}.zst`))));
     await time('bzip2', 'bzip2 -dc (CLI, reference)', cli(`bzip2 -dc ${img}.bz2`));
+    await time('bzip2', 'lbzip2 -dc (CLI)', cli(`lbzip2 -dc ${img}.bz2`));
+    await time('bzip2', 'Blockwise: lbzip2 child process', () => viaTool('bzip2', `${img}.bz2`));
     await time('bzip2', 'unbzip2-stream', () => count(bunzip2Stream(chunks(`${img}.bz2`), { name: 'x' }, {})));
     await time('bzip2', 'seek-bzip (whole buffer)', async () => (require('seek-bzip') as { decode(b: Buffer): Buffer }).decode(readFileSync(`${img}.bz2`)).length);
   } finally {

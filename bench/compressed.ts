@@ -1,0 +1,207 @@
+// Benchmark of issue 5 (compressed images): Blockwise vs `TOOL -dc IMG | dd of=DEV bs=4M
+// iflag=fullblock oflag=direct conv=fsync` on one loop device in one run — RAM-backed with a
+// ~1 GiB ext4 image (made from /usr/share, so it compresses like a real one), then throttled to
+// 20 MB/s writes with a 256 MiB one. Blockwise writes everything (`full`, no readback:
+// like-for-like with dd) and is timed as the app sees it (runFlash from request to done, like
+// bench/raw.ts and bench/bmap.ts) and as a whole process (Node's start included, shown beside it);
+// its default sparse, verified flash is reported too. Runs alternate and medians are taken (two shared, noisy cores).
+// Standalone: node dist/bench/compressed.js [--rounds N] [--throttled-rounds N]
+
+import { execFileSync, execSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
+import type { FlashJob } from '../shared/flash-types';
+import {
+  benchSkipReason,
+  cleanupAll,
+  fmt,
+  hookSignals,
+  loopDevice,
+  median,
+  MiB,
+  printTable,
+  runEngine,
+  throttleAvailable,
+  throttleWrites,
+  workDir,
+  type Row,
+} from './bench-kit';
+
+const THROTTLE_BPS = 20_000_000;
+const DD = 'dd of=DEV bs=4M iflag=fullblock oflag=direct conv=fsync status=none';
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  const value = i >= 0 ? Number(process.argv[i + 1]) : Number.NaN;
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+interface Format {
+  label: string;
+  file: string;
+  /** Compresses `img` into `file` (both in the work dir). */
+  make: string;
+  /** The reference pipeline's decoder, writing the image to stdout. */
+  decode: string;
+  /** Extra pipelines reported for information (not the goal's reference). */
+  extra?: Record<string, string>;
+}
+
+const FORMATS: Format[] = [
+  // Multi-block, as `xz -T0` makes it; the reference is the single-threaded decoder.
+  { label: '.img.xz (multi-block)', file: 'img.xz', make: 'xz -T2 -1 -c img > img.xz', decode: 'xz -dc -T1 img.xz', extra: { 'xz -dc -T0': 'xz -dc -T0 img.xz' } },
+  { label: '.img.gz', file: 'img.gz', make: 'pigz -6 -c img > img.gz', decode: 'gzip -dc img.gz' },
+  { label: '.img.zst', file: 'img.zst', make: 'zstd -q -T2 -3 -c img > img.zst', decode: 'zstd -dcq img.zst' },
+  { label: '.zip', file: 'img.zip', make: 'zip -q -3 img.zip img', decode: 'unzip -p img.zip img' },
+];
+
+/** An ext4 image of `size` holding `tree`: real files (text, binaries, compressed docs) and free space. */
+function makeImage(dir: string, size: number, tree: string): void {
+  execFileSync('mkfs.ext4', ['-q', '-F', '-E', 'root_owner=0:0', '-d', tree, path.join(dir, 'img'), `${size / MiB}M`], { stdio: 'ignore' });
+}
+
+function timeShell(command: string, dir: string): number {
+  const started = performance.now();
+  execSync(command, { cwd: dir, shell: '/bin/bash', stdio: ['ignore', 'ignore', 'pipe'] });
+  return (performance.now() - started) / 1000;
+}
+
+interface Measured {
+  /** runFlash's own duration. */
+  engine: number;
+  /** The engine's whole child process, start to exit. */
+  engineProcess: number;
+  pipeline: number;
+  sparse: number;
+  extra: Record<string, number>;
+}
+
+async function measure(dir: string, device: string, rounds: number, log: string): Promise<Map<string, Measured>> {
+  const out = new Map<string, Measured>();
+  for (const f of FORMATS) {
+    const job = (full: boolean): FlashJob => ({
+      source: { kind: 'file', path: path.join(dir, f.file) },
+      targets: [{ path: device }],
+      options: full ? { verify: false, full: true } : { verify: true, full: false },
+    });
+    const engine: number[] = [];
+    const engineProcess: number[] = [];
+    const pipeline: number[] = [];
+    const sparse: number[] = [];
+    const extra: Record<string, number[]> = {};
+    for (let round = 1; round <= rounds; round++) {
+      // Alternate who goes first, so neither always gets the warmer machine.
+      const runEngineOnce = async () => {
+        const e = await runEngine(job(true));
+        engine.push(e.result.durationMs / 1000);
+        engineProcess.push(e.seconds);
+      };
+      const runPipeline = () => pipeline.push(timeShell(`${f.decode} | ${DD.replace('DEV', device)}`, dir));
+      if (round % 2) {
+        await runEngineOnce();
+        runPipeline();
+      } else {
+        runPipeline();
+        await runEngineOnce();
+      }
+      for (const [name, cmd] of Object.entries(f.extra ?? {})) (extra[name] ??= []).push(timeShell(`${cmd} | ${DD.replace('DEV', device)}`, dir));
+      if (round === 1) sparse.push((await runEngine(job(false))).seconds);
+      console.log(`${log} ${f.label} round ${round}/${rounds}: Blockwise ${fmt(engine.at(-1)!, 2)} s (process ${fmt(engineProcess.at(-1)!, 2)} s), pipeline ${fmt(pipeline.at(-1)!, 2)} s`);
+    }
+    const m: Measured = { engine: median(engine), engineProcess: median(engineProcess), pipeline: median(pipeline), sparse: median(sparse), extra: {} };
+    for (const [name, values] of Object.entries(extra)) m.extra[name] = median(values);
+    out.set(f.label, m);
+  }
+  return out;
+}
+
+function rowsFor(where: string, imageBytes: number, results: Map<string, Measured>, limitSeconds?: number): Row[] {
+  const rows: Row[] = [];
+  for (const f of FORMATS) {
+    const m = results.get(f.label)!;
+    const ratio = m.engine / m.pipeline;
+    const ref = f.decode.split(' ').slice(0, 2).join(' ');
+    rows.push({
+      metric: `${where} ${f.label}: Blockwise / ${ref} | dd`,
+      value: `${fmt(m.engine, 2)} s / ${fmt(m.pipeline, 2)} s = ${fmt(ratio, 2)} (${fmt(imageBytes / 1e6 / m.engine, 0)} MB/s)`,
+      goal: '≤ 1.00',
+      ok: ratio <= 1,
+    });
+    rows.push({
+      metric: `${where} ${f.label}: same, Blockwise as a whole process (Node start included)`,
+      value: `${fmt(m.engineProcess, 2)} s / ${fmt(m.pipeline, 2)} s = ${fmt(m.engineProcess / m.pipeline, 2)}`,
+    });
+    if (f.label.includes('xz') && limitSeconds === undefined) {
+      rows.push({ metric: `${where} ${f.label}: speed-up over the single-threaded pipeline`, value: `${fmt(m.pipeline / m.engine, 2)}×`, goal: '≥ 1.40×', ok: m.pipeline / m.engine >= 1.4 });
+    }
+    if (limitSeconds !== undefined) {
+      rows.push({ metric: `${where} ${f.label}: Blockwise / device limit (${fmt(limitSeconds, 1)} s)`, value: fmt(m.engine / limitSeconds, 3), goal: '≤ 1.05', ok: m.engine / limitSeconds <= 1.05 });
+    }
+    for (const [name, seconds] of Object.entries(m.extra)) rows.push({ metric: `${where} ${f.label}: ${name} | dd (information)`, value: `${fmt(seconds, 2)} s` });
+    rows.push({ metric: `${where} ${f.label}: Blockwise sparse + verified (default options)`, value: `${fmt(m.sparse, 2)} s` });
+  }
+  return rows;
+}
+
+export async function run(): Promise<Row[]> {
+  const skip = benchSkipReason();
+  if (skip) {
+    console.log(`compressed: skipped (${skip})`);
+    return [];
+  }
+  const rounds = option('--rounds', 3);
+  const throttledRounds = option('--throttled-rounds', 1);
+  const big = 1024 * MiB;
+  const small = 256 * MiB;
+  const device = loopDevice(big + 64 * MiB);
+  const rows: Row[] = [];
+  try {
+    const bigDir = workDir('compressed-ram');
+    let started = performance.now();
+    makeImage(bigDir, big, '/usr/share');
+    for (const f of FORMATS) execSync(f.make, { cwd: bigDir, shell: '/bin/bash' });
+    const sizes = FORMATS.map((f) => `${f.file} ${fmt(statSync(path.join(bigDir, f.file)).size / MiB, 0)} MiB`).join(', ');
+    console.log(`RAM-backed: ${big / MiB} MiB ext4 of /usr/share (${sizes}), made in ${fmt((performance.now() - started) / 1000, 0)} s`);
+    const ram = await measure(bigDir, device.path, rounds, 'RAM');
+    rows.push({ metric: 'RAM-backed image', value: `${big / MiB} MiB ext4 of /usr/share; ${sizes}; ${rounds} rounds, medians` });
+    rows.push(...rowsFor('RAM', big, ram));
+    printTable('compressed images, RAM-backed loop device', rows);
+
+    if (!throttleAvailable()) {
+      rows.push({ metric: 'throttled', value: 'skipped: no writable blkio throttle here' });
+      return rows;
+    }
+    const smallDir = workDir('compressed-throttled');
+    started = performance.now();
+    makeImage(smallDir, small, '/usr/share/locale');
+    for (const f of FORMATS) execSync(f.make, { cwd: smallDir, shell: '/bin/bash' });
+    console.log(`throttled: ${small / MiB} MiB ext4 of /usr/share/locale, made in ${fmt((performance.now() - started) / 1000, 0)} s`);
+    const unthrottle = throttleWrites(device.majMin, THROTTLE_BPS);
+    let slow: Map<string, Measured>;
+    try {
+      slow = await measure(smallDir, device.path, throttledRounds, '20 MB/s');
+    } finally {
+      unthrottle();
+    }
+    const throttledRows = [
+      { metric: 'throttled image', value: `${small / MiB} MiB ext4 of /usr/share/locale, writes limited to 20 MB/s; ${throttledRounds} round(s)` },
+      ...rowsFor('20 MB/s', small, slow, small / THROTTLE_BPS),
+    ];
+    rows.push(...throttledRows);
+    printTable('compressed images, loop device throttled to 20 MB/s', throttledRows);
+    return rows;
+  } finally {
+    device.dispose();
+  }
+}
+
+if (require.main === module) {
+  hookSignals();
+  run()
+    .then((rows) => printTable('compressed images: all results', rows))
+    .catch((error) => {
+      console.error(error);
+      process.exitCode = 1;
+    })
+    .finally(cleanupAll);
+}
