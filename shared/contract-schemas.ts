@@ -11,12 +11,31 @@ const empty = z.object({}).strict();
 const driveId = z.string().min(1).max(256);
 const hostPath = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'must not contain NUL');
 
+/** Only web addresses: file:, data:, javascript: and friends never reach the downloader. */
+export const webUrl = z
+  .string()
+  .min(1)
+  .max(8192)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'must be an http:// or https:// address');
+/** A SHA-256 as hex: exactly 64 digits, nothing around them. */
+export const sha256Hex = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a SHA-256: 64 hexadecimal digits');
+const entryName = z.string().min(1).max(4096);
+const oneLocation = (path: string | undefined, url: string | undefined) => (path === undefined) !== (url === undefined);
+
 const settingsPatch = z
   .object({
     verify: z.boolean(),
     ejectWhenDone: z.boolean(),
     showAllDrives: z.boolean(),
     fullWrite: z.boolean(),
+    keepDownloads: z.boolean(),
   })
   .partial()
   .strict();
@@ -25,16 +44,22 @@ export const requestSchemas = {
   'app.info': empty,
   'drives.list': empty,
   'image.pick': empty,
-  'image.inspect': z.object({ path: hostPath, entry: z.string().min(1).max(4096).optional() }).strict(),
+  'image.inspect': z
+    .object({ path: hostPath.optional(), url: webUrl.optional(), entry: entryName.optional() })
+    .strict()
+    .refine((a) => oneLocation(a.path, a.url), 'give either path or url, exactly one'),
   'image.browse': z.object({ dir: hostPath.optional() }).strict(),
   'flash.start': z
     .object({
-      imagePath: hostPath,
-      entry: z.string().min(1).max(4096).optional(),
+      imagePath: hostPath.optional(),
+      url: webUrl.optional(),
+      entry: entryName.optional(),
+      checksum: sha256Hex.optional(),
       driveIds: z.array(driveId).min(1).max(64),
       confirmSystem: z.boolean().optional(),
     })
-    .strict(),
+    .strict()
+    .refine((a) => oneLocation(a.imagePath, a.url), 'give either imagePath or url, exactly one'),
   'flash.cancel': z.object({ jobId: z.string().min(1).max(128) }).strict(),
   'flash.jobs': empty,
   'settings.get': empty,

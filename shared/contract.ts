@@ -8,8 +8,10 @@ import type { SerializedError } from './errors';
 import type { FlashProgress, FlashResult } from './flash-types';
 
 export interface ImageInfo {
-  /** Path on the privileged side's machine. */
-  path: string;
+  /** Path on the privileged side's machine (an image from a file). Exactly one of path and url. */
+  path?: string;
+  /** http(s) address of an image the flash will download and write as it arrives. */
+  url?: string;
   name: string;
   /** Size of the file as stored. */
   storedSize: number;
@@ -22,8 +24,10 @@ export interface ImageInfo {
   entry?: string;
   /** A .bmap was found beside the image. */
   hasBmap?: boolean;
-  /** A published checksum was found beside the image (.sha256 / SHA256SUMS). */
+  /** A published checksum was found beside the image (.sha256 / SHA256SUMS): its SHA-256 hex. */
   checksum?: string;
+  /** Name of the file that published it, e.g. SHA256SUMS. */
+  checksumFile?: string;
 }
 
 export interface Settings {
@@ -32,9 +36,11 @@ export interface Settings {
   showAllDrives: boolean;
   /** Write every byte instead of only used blocks. */
   fullWrite: boolean;
+  /** Keep each downloaded image in the host's cache folder, so the next flash of it reads the copy. */
+  keepDownloads: boolean;
 }
 
-export const DEFAULT_SETTINGS: Settings = { verify: true, ejectWhenDone: false, showAllDrives: false, fullWrite: false };
+export const DEFAULT_SETTINGS: Settings = { verify: true, ejectWhenDone: false, showAllDrives: false, fullWrite: false, keepDownloads: false };
 
 export interface BrowseEntry {
   name: string;
@@ -43,9 +49,19 @@ export interface BrowseEntry {
   size?: number;
 }
 
+/** Where an image is: a file on the host, or an http(s) address. Exactly one is given. */
+export interface ImageLocation {
+  path?: string;
+  url?: string;
+}
+
 export interface FlashStartArgs {
-  imagePath: string;
+  /** The image file on the host; or `url` for a download. Exactly one of the two. */
+  imagePath?: string;
+  url?: string;
   entry?: string;
+  /** SHA-256 the user expects (64 hex digits); it may describe the download or the image inside. */
+  checksum?: string;
   driveIds: string[];
   /** The user confirmed writing to a system drive (only possible with "show all drives"). */
   confirmSystem?: boolean;
@@ -63,6 +79,7 @@ export interface AppInfo {
 
 export interface ActiveJob {
   jobId: string;
+  /** The image's path, or its URL for a download. */
   imagePath: string;
   driveIds: string[];
   /** The latest progress event, once there was one. */
@@ -75,8 +92,11 @@ export interface ContractRequests {
   'drives.list': { args: Record<string, never>; result: DriveInfo[] };
   /** Opens the host's native file dialog (Electron); null when the user cancels. */
   'image.pick': { args: Record<string, never>; result: ImageInfo | null };
-  /** Inspects an image on the host: format by content, sizes, .bmap and checksum beside it. */
-  'image.inspect': { args: { path: string; entry?: string }; result: ImageInfo };
+  /**
+   * Inspects an image on the host: format by content, sizes, .bmap and checksum beside it. A URL
+   * is asked for its headers and first bytes only (size, name, format); nothing is downloaded.
+   */
+  'image.inspect': { args: ImageLocation & { entry?: string }; result: ImageInfo };
   /** Lists a folder on the host, for hosts without a native dialog (the browser host). */
   'image.browse': { args: { dir?: string }; result: { dir: string; parent?: string; entries: BrowseEntry[] } };
   /**

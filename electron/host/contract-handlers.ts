@@ -6,6 +6,7 @@ import { parseRequest } from '../../shared/contract-schemas';
 import { BlockwiseError } from '../../shared/errors';
 import { browseFolder } from './image-browser';
 import { inspectImage } from './image-inspector';
+import { inspectUrl } from './url-inspector';
 import { appInfo, type HostServices } from './host-services';
 
 export type Handler<K extends RequestName> = (args: RequestArgs<K>) => Promise<RequestResult<K>>;
@@ -27,7 +28,8 @@ export function createContractHandlers(services: HostServices, specific: HostSpe
       }
       return specific.pickImage();
     },
-    'image.inspect': (args) => inspectImage(args.path, args.entry),
+    // The schema let exactly one of path and url through.
+    'image.inspect': (args) => (args.url !== undefined ? inspectUrl(args.url) : inspectImage(args.path ?? '', args.entry)),
     'image.browse': (args) => browseFolder(args.dir, services.browseStart),
     'flash.start': (args) => services.flash.start(args),
     'flash.cancel': async (args) => services.flash.cancel(args.jobId),

@@ -3,7 +3,7 @@
 // and publishes flash.progress / flash.done / flash.error on the event bus.
 
 import { randomUUID } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import type { ActiveJob, FlashStartArgs, Settings } from '../../shared/contract';
 import type { DriveInfo } from '../../shared/drive-types';
 import { BlockwiseError, serializeError } from '../../shared/errors';
@@ -12,7 +12,11 @@ import { identityOf } from '../drives/identity';
 import { EngineClient, workerTransport, type RunningJob } from '../engine/engine-client';
 import type { DriveService } from './drive-service';
 import type { EventBus } from './event-bus';
+import { pastedChecksum, resolveSource } from './flash-source';
+import { defaultConfigDir } from './settings-store';
 import { readSystemMounts, targetRefusal } from './target-check';
+
+const defaultDownloadsDir = () => path.join(defaultConfigDir(), 'downloads');
 
 /** The part of EngineClient a job needs; tests may pass the real one or a stand-in. */
 export interface FlashEngine {
@@ -30,6 +34,8 @@ export interface FlashServiceDeps {
   bus: EventBus;
   /** Image size before writing, for the "too small" rule; undefined when unknown (compressed). */
   imageSize: (imagePath: string, entry?: string) => Promise<number | undefined>;
+  /** Where "Keep downloads" puts them (default: downloads/ in the config folder). */
+  downloadsDir?: string;
   engine?: EngineFactory;
 }
 
@@ -49,20 +55,11 @@ export class FlashService {
     const settings = await this.deps.settings.get();
     const drives = this.resolveDrives(args.driveIds);
 
-    let imagePath: string;
-    try {
-      imagePath = await fsp.realpath(args.imagePath);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new BlockwiseError('SOURCE_UNREADABLE', `Cannot open image ${args.imagePath}: ${code === 'ENOENT' ? 'it does not exist' : code}.`, {
-        path: args.imagePath,
-        syscode: code,
-      });
-    }
-    const imageSize = await this.deps.imageSize(imagePath, args.entry);
+    // A path or a URL, the archive entry, the pasted checksum: see flash-source.ts.
+    const resolved = await resolveSource(args, settings, { imageSize: this.deps.imageSize, downloadsDir: this.deps.downloadsDir ?? defaultDownloadsDir() });
     const context = {
-      imagePath,
-      imageSize,
+      imagePath: resolved.localPath,
+      imageSize: resolved.imageSize,
       allDrives: this.deps.drives.all(),
       systemMounts: readSystemMounts(),
       allowSystem: settings.showAllDrives && args.confirmSystem === true,
@@ -75,13 +72,13 @@ export class FlashService {
     this.refuseBusy(drives);
 
     const jobId = randomUUID();
-    const job: Job = { info: { jobId, imagePath, driveIds: drives.map((d) => d.id) }, drives, cancelled: false };
+    const job: Job = { info: { jobId, imagePath: resolved.label, driveIds: drives.map((d) => d.id) }, drives, cancelled: false };
     this.jobs.set(jobId, job);
     const flashJob: FlashJob = {
-      source: args.entry ? { kind: 'file', path: imagePath, entry: args.entry } : { kind: 'file', path: imagePath },
+      source: resolved.source,
       // What the scanner saw goes along: the engine refuses if the device changed since.
       targets: drives.map((d) => ({ path: d.path, identity: identityOf(d) })),
-      options: { verify: settings.verify, full: settings.fullWrite, eject: settings.ejectWhenDone },
+      options: { verify: settings.verify, full: settings.fullWrite, eject: settings.ejectWhenDone, ...(args.checksum ? { checksum: pastedChecksum(args.checksum)! } : {}) },
     };
     void this.run(job, flashJob);
     return { jobId };

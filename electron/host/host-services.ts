@@ -36,6 +36,7 @@ export function createHostServices(options: HostServicesOptions = {}): HostServi
     settings,
     bus,
     engine: options.engine,
+    downloadsDir: path.join(settings.dir, 'downloads'),
     // Unknown size (or an image the inspector refuses) is left for the engine to report as a flash.error.
     imageSize: (imagePath, entry) => inspectImage(imagePath, entry).then((i) => i.imageSize, () => undefined),
   });

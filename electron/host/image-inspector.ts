@@ -5,6 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { ImageInfo } from '../../shared/contract';
+import { findPublishedChecksum } from '../engine/checksum-files';
 import { inspectImage as inspectWithEngine } from '../engine/sources/inspect';
 import '../engine/sources/register';
 
@@ -28,14 +29,24 @@ export function bmapCandidates(imagePath: string): string[] {
   return [...new Set(out)];
 }
 
-/** The engine's inspection (format by content, sizes, archive entries) plus a .bmap beside the image. */
+/**
+ * The engine's inspection (format by content, sizes, archive entries) plus a .bmap and a published
+ * checksum beside the image. A per-image .sha256 without a usable hash is refused here as the
+ * flash would refuse it, before the user picks a drive.
+ */
 export async function inspectImage(imagePath: string, entry?: string): Promise<ImageInfo> {
-  const info = await inspectWithEngine(path.resolve(imagePath), entry);
-  for (const candidate of bmapCandidates(info.path)) {
+  const resolved = path.resolve(imagePath);
+  const info = await inspectWithEngine(resolved, entry);
+  for (const candidate of bmapCandidates(resolved)) {
     if (await exists(candidate)) {
       info.hasBmap = true;
       break;
     }
+  }
+  const published = await findPublishedChecksum(resolved);
+  if (published) {
+    info.checksum = published.spec.hex;
+    info.checksumFile = path.basename(published.file);
   }
   return info;
 }

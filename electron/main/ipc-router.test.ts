@@ -22,10 +22,10 @@ describe('IPC router', () => {
 
   it('will not listen while a contract request has no handler', () => {
     const r = router();
-    r.handle('settings.get', async () => ({ verify: true, ejectWhenDone: false, showAllDrives: false, fullWrite: false }));
+    r.handle('settings.get', async () => ({ verify: true, ejectWhenDone: false, showAllDrives: false, fullWrite: false, keepDownloads: false }));
     assert.equal(r.missingHandlers().length, REQUEST_NAMES.length - 1);
     assert.throws(() => r.listen(), /No IPC handler for: app\.info/);
-    assert.throws(() => r.handle('settings.get', async () => ({ verify: true, ejectWhenDone: false, showAllDrives: false, fullWrite: false })), /already registered/);
+    assert.throws(() => r.handle('settings.get', async () => ({ verify: true, ejectWhenDone: false, showAllDrives: false, fullWrite: false, keepDownloads: false })), /already registered/);
   });
 
   it('checks the sender, then the schema, before any handler runs', async () => {

@@ -13,6 +13,7 @@ import { ResultView } from './result-view';
 import { SettingsPanel } from './settings-panel';
 import { SystemConfirmDialog } from './system-confirm-dialog';
 import { TargetStep } from './target-step';
+import { UrlDialog } from './url-dialog';
 
 export function App() {
   const status = useFlash((s) => s.status);
@@ -35,6 +36,7 @@ export function App() {
         )}
       </main>
       <FileBrowserDialog />
+      <UrlDialog />
       <DrivePickerDialog />
       <CancelConfirmDialog />
       <SystemConfirmDialog />

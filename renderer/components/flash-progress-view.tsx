@@ -2,7 +2,7 @@
 // there are several, and a cancel button that asks first.
 
 import { useEffect } from 'react';
-import { formatEta, formatPercent, formatSpeed } from '../format';
+import { formatBytes, formatEta, formatPercent, formatSpeed } from '../format';
 import type { FlashPhase } from '../../shared/flash-types';
 import { useFlash } from '../store/use-stores';
 import { ProgressBar } from './progress-bar';
@@ -19,6 +19,7 @@ export function FlashProgressView() {
   const status = useFlash((s) => s.status);
   const progress = useFlash((s) => s.progress);
   const targets = useFlash((s) => s.targets);
+  const downloading = useFlash((s) => s.image?.url !== undefined);
   const requestCancel = useFlash((s) => s.requestCancel);
   const phase = progress?.phase ?? 'starting';
   const label = status === 'cancelling' ? 'Cancelling' : PHASE_LABEL[phase];
@@ -49,6 +50,17 @@ export function FlashProgressView() {
         <span aria-hidden="true">·</span>
         <span>{formatEta(progress?.eta)}</span>
       </p>
+      {downloading && progress?.sourcePosition !== undefined && (
+        <div className="progress-source" data-testid="download-progress">
+          <span>
+            Downloaded {formatBytes(progress.sourcePosition)}
+            {progress.sourceTotal ? ` of ${formatBytes(progress.sourceTotal)}` : ''}
+          </span>
+          {progress.sourceTotal ? (
+            <ProgressBar label={`Download: ${formatPercent((progress.sourcePosition / progress.sourceTotal) * 100)}`} percent={(progress.sourcePosition / progress.sourceTotal) * 100} tone="verify" thin />
+          ) : null}
+        </div>
+      )}
       {targets.length > 1 && progress && (
         <ul className="target-progress" aria-label="Drives">
           {targets.map((drive) => {

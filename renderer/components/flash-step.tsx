@@ -2,17 +2,19 @@
 
 import { useDrives, useFlash, useImage } from '../store/use-stores';
 import { isBusy } from '../store/flash-store';
+import { imageBlockReason } from '../store/image-store';
 import { FlashProgressView } from './flash-progress-view';
 import { FlashIcon } from './icons';
 import { StepCard } from './step-card';
 
 export function FlashStep() {
   const image = useImage((s) => s.image);
+  const blockReason = useImage(imageBlockReason);
   const selectedCount = useDrives((s) => s.selected.length);
   const status = useFlash((s) => s.status);
   const startFlash = useFlash((s) => s.startFlash);
   const busy = isBusy(status);
-  const ready = Boolean(image) && selectedCount > 0;
+  const ready = Boolean(image) && selectedCount > 0 && !blockReason;
 
   return (
     <StepCard number={3} title="Flash" icon={<FlashIcon />} state={busy ? 'active' : ready ? 'ready' : 'waiting'}>
@@ -21,7 +23,9 @@ export function FlashStep() {
       ) : (
         <>
           <p className="step-hint">
-            {!image ? 'Select an image first.' : selectedCount === 0 ? 'Then select a target.' : 'Writes only the blocks the image uses, then reads the drive back to check it.'}
+            {!image
+              ? 'Select an image first.'
+              : (blockReason ?? (selectedCount === 0 ? 'Then select a target.' : 'Writes only the blocks the image uses, then reads the drive back to check it.'))}
           </p>
           <button type="button" className="button button-primary button-flash" onClick={() => void startFlash()} disabled={!ready}>
             Flash!

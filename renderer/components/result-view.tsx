@@ -20,7 +20,7 @@ export function ResultView() {
   }, [status]);
 
   if (status === 'done' && result) {
-    return <SuccessView result={result} imageName={image?.name ?? 'The image'} targets={targets} onAgain={reset} />;
+    return <SuccessView result={result} imageName={image?.name ?? 'The image'} downloaded={image?.url !== undefined} targets={targets} onAgain={reset} />;
   }
   if (status === 'failed' || status === 'cancelled') {
     return (

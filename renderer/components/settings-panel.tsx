@@ -1,4 +1,4 @@
-// Settings: four switches, each saying what it does.
+// Settings: one switch per setting, each saying what it does.
 
 import type { Settings } from '../../shared/contract';
 import { describeError } from '../../shared/errors';
@@ -11,6 +11,7 @@ const OPTIONS: { key: keyof Settings; label: string; help: string }[] = [
   { key: 'ejectWhenDone', label: 'Eject when done', help: 'Safely remove the drive when flashing succeeds.' },
   { key: 'showAllDrives', label: 'Show all drives', help: 'Also list system drives. Be careful: writing one erases your operating system or files.' },
   { key: 'fullWrite', label: 'Write every byte', help: 'Write the whole image, not only the blocks its filesystems use. Slower.' },
+  { key: 'keepDownloads', label: 'Keep downloads for the next flash', help: 'Save images flashed from a URL in Blockwise’s folder, so flashing the same address again needs no download.' },
 ];
 
 export function SettingsPanel() {

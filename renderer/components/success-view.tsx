@@ -10,11 +10,13 @@ import { CheckIcon } from './icons';
 interface SuccessViewProps {
   result: FlashResult;
   imageName: string;
+  /** The image came from a URL (names the stored bytes' hash "Download"). */
+  downloaded: boolean;
   targets: DriveInfo[];
   onAgain(): void;
 }
 
-export function SuccessView({ result, imageName, targets, onAgain }: SuccessViewProps) {
+export function SuccessView({ result, imageName, downloaded, targets, onAgain }: SuccessViewProps) {
   const okCount = result.targets.filter((t) => t.ok).length;
   const verified = result.targets.filter((t) => t.ok).every((t) => t.verified);
   const seconds = result.durationMs / 1000;
@@ -56,8 +58,8 @@ export function SuccessView({ result, imageName, targets, onAgain }: SuccessView
         </div>
         {result.checksumVerified !== undefined && (
           <div>
-            <dt>Published checksum</dt>
-            <dd>{result.checksumVerified ? 'Matches' : 'Not checked'}</dd>
+            <dt>Checksum</dt>
+            <dd data-testid="checksum-result">{result.checksumVerified ? 'Checksum matches' : 'Not checked'}</dd>
           </div>
         )}
       </dl>
@@ -65,6 +67,12 @@ export function SuccessView({ result, imageName, targets, onAgain }: SuccessView
         <span className="result-hash-label">Image SHA-256</span>
         <code data-testid="image-sha256">{result.imageSha256}</code>
       </div>
+      {result.fileSha256 && result.fileSha256 !== result.imageSha256 && (
+        <div className="result-hash">
+          <span className="result-hash-label">{downloaded ? 'Download' : 'File'} SHA-256</span>
+          <code data-testid="file-sha256">{result.fileSha256}</code>
+        </div>
+      )}
       {result.targets.length > 1 && (
         <ul className="result-targets" aria-label="Drives">
           {result.targets.map((t) => {

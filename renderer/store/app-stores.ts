@@ -7,7 +7,7 @@ import type { ConnectionState } from '../ws-client';
 import { viewDrives } from './drive-suitability';
 import { createDrivesStore, type DrivesState } from './drives-store';
 import { createFlashStore, type FlashState } from './flash-store';
-import { createImageStore, type ImageState } from './image-store';
+import { createImageStore, imageBlocked, type ImageState } from './image-store';
 import { createSettingsStore, type SettingsState } from './settings-store';
 
 export interface AppStores {
@@ -42,6 +42,11 @@ export function createAppStores(transport: Transport): AppStores {
       const views = viewDrives(drives.getState().drives, image.getState().image, settings.getState().settings.showAllDrives);
       return views.filter((v) => ids.has(v.drive.id) && v.needsConfirm).map((v) => v.drive);
     },
+    checksum: () => {
+      const input = image.getState().checksumInput;
+      return input.kind === 'valid' ? input.hex : undefined;
+    },
+    blocked: () => imageBlocked(image.getState()),
   });
 
   const connection = createStore<{ state: ConnectionState }>()(() => ({ state: transport.onConnection ? 'connecting' : 'open' }));

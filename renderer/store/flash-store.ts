@@ -42,6 +42,10 @@ export interface FlashInputs {
   targets(): DriveInfo[];
   /** Chosen drives that may only be written after an explicit yes (system drives). */
   needingConfirm(): DriveInfo[];
+  /** The SHA-256 the person expects; undefined when none. */
+  checksum(): string | undefined;
+  /** Something must be fixed in the image step first (an unchosen zip entry, a malformed hash). */
+  blocked(): boolean;
 }
 
 export function isBusy(status: FlashStatus): boolean {
@@ -64,7 +68,7 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
     const start = async (systemConfirmed: boolean): Promise<void> => {
       const image = inputs.image();
       const targets = inputs.targets();
-      if (!image || targets.length === 0 || isBusy(get().status)) return;
+      if (!image || targets.length === 0 || inputs.blocked() || isBusy(get().status)) return;
       const risky = inputs.needingConfirm();
       if (risky.length > 0 && !systemConfirmed) {
         set({ confirmingSystem: risky });
@@ -72,9 +76,11 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
       }
       set({ status: 'starting', jobId: null, progress: null, result: null, error: null, confirmingCancel: false, confirmingSystem: [], image, targets });
       try {
+        const checksum = inputs.checksum();
         const { jobId } = await api.request('flash.start', {
-          imagePath: image.path,
+          ...(image.url !== undefined ? { url: image.url } : { imagePath: image.path ?? '' }),
           ...(image.entry ? { entry: image.entry } : {}),
+          ...(checksum ? { checksum } : {}),
           driveIds: targets.map((drive) => drive.id),
           ...(risky.length > 0 ? { confirmSystem: true } : {}),
         });

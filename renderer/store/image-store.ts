@@ -1,9 +1,11 @@
-// The image step: which image is chosen, what the host says about it, and the browser host's
+// The image step: which image is chosen (a file on the host or a web address), what the host says
+// about it, which image inside a zip, the SHA-256 the person expects, and the browser host's
 // little file browser (a web page cannot open a native dialog that reveals paths).
 
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { BlockwiseApi, BrowseEntry, ImageInfo } from '../../shared/contract';
 import type { SerializedError } from '../../shared/errors';
+import { parseChecksumInput, type ChecksumInput } from '../checksum-input';
 import { toSerializedError } from '../request-failed';
 
 export interface FileBrowserState {
@@ -24,6 +26,17 @@ export interface ImageState {
   browser: FileBrowserState | null;
   /** Electron: the host opens a native dialog. Browser host: our own file browser. */
   nativeDialog: boolean;
+  /** The "Use a URL" dialog, when open; its error is why the last address could not be used. */
+  urlDialog: { error: SerializedError | null } | null;
+  /** What the person typed as the expected SHA-256, and what it means. */
+  checksumText: string;
+  checksumInput: ChecksumInput;
+  openUrlDialog(): void;
+  closeUrlDialog(): void;
+  openUrl(url: string): Promise<void>;
+  /** Picks one of the images inside a zip (ImageInfo.entries). */
+  chooseEntry(entry: string): Promise<void>;
+  setChecksumText(text: string): void;
   pickImage(): Promise<void>;
   openPath(path: string): Promise<void>;
   browse(dir?: string): Promise<void>;
@@ -31,6 +44,13 @@ export interface ImageState {
   /** Files dropped on the window; `pathOf` knows their paths only under Electron. */
   dropFiles(files: { name: string; path: string | undefined }[]): Promise<void>;
   clear(): void;
+}
+
+const NO_CHECKSUM = { checksumText: '', checksumInput: { kind: 'none' } as ChecksumInput };
+
+/** The image can be flashed as chosen: a zip with several images needs one picked. */
+export function needsEntry(image: ImageInfo | null): boolean {
+  return Boolean(image?.entries && image.entries.length > 1 && !image.entry);
 }
 
 export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): StoreApi<ImageState> {
@@ -44,6 +64,9 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
     notice: null,
     browser: null,
     nativeDialog,
+    urlDialog: null,
+    checksumText: '',
+    checksumInput: { kind: 'none' },
 
     async pickImage() {
       if (!get().nativeDialog) {
@@ -55,7 +78,7 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
       try {
         const image = await api.request('image.pick', {});
         if (mine !== generation) return;
-        set(image ? { image, loading: false } : { loading: false });
+        set(image ? { image, loading: false, ...NO_CHECKSUM } : { loading: false });
       } catch (error) {
         if (mine === generation) set({ loading: false, error: toSerializedError(error) });
       }
@@ -69,7 +92,7 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
       try {
         const image = await api.request('image.inspect', { path: trimmed });
         if (mine !== generation) return;
-        set({ image, loading: false, browser: null });
+        set({ image, loading: false, browser: null, ...NO_CHECKSUM });
       } catch (error) {
         if (mine !== generation) return;
         const serialized = toSerializedError(error);
@@ -112,9 +135,62 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
       await get().openPath(file.path);
     },
 
+    openUrlDialog() {
+      set({ urlDialog: { error: null } });
+    },
+
+    closeUrlDialog() {
+      set({ urlDialog: null });
+    },
+
+    async openUrl(url) {
+      const trimmed = url.trim();
+      if (!trimmed) return;
+      const mine = ++generation;
+      set({ loading: true, error: null, notice: null, urlDialog: { error: null } });
+      try {
+        const image = await api.request('image.inspect', { url: trimmed });
+        if (mine !== generation) return;
+        set({ image, loading: false, urlDialog: null, ...NO_CHECKSUM });
+      } catch (error) {
+        // The dialog stays open with the reason, so the address can be corrected.
+        if (mine === generation) set({ loading: false, urlDialog: { error: toSerializedError(error) } });
+      }
+    },
+
+    async chooseEntry(entry) {
+      const current = get().image;
+      if (!current?.path || !current.entries?.includes(entry)) return;
+      const mine = ++generation;
+      set({ loading: true, error: null });
+      try {
+        const image = await api.request('image.inspect', { path: current.path, entry });
+        if (mine !== generation) return;
+        // The list stays, so the choice can be changed.
+        set({ image: { ...image, entries: current.entries, entry }, loading: false });
+      } catch (error) {
+        if (mine === generation) set({ loading: false, error: toSerializedError(error) });
+      }
+    },
+
+    setChecksumText(text) {
+      set({ checksumText: text, checksumInput: parseChecksumInput(text) });
+    },
+
     clear() {
       generation++;
-      set({ image: null, error: null, notice: null, loading: false });
+      set({ image: null, error: null, notice: null, loading: false, ...NO_CHECKSUM });
     },
   }));
+}
+
+/** Why Flash! must wait on the image step, or undefined when it need not. */
+export function imageBlockReason(state: Pick<ImageState, 'image' | 'checksumInput'>): string | undefined {
+  if (needsEntry(state.image)) return 'Choose which image in the archive to write.';
+  if (state.checksumInput.kind === 'invalid') return 'Fix the expected SHA-256, or clear it.';
+  return undefined;
+}
+
+export function imageBlocked(state: Pick<ImageState, 'image' | 'checksumInput'>): boolean {
+  return imageBlockReason(state) !== undefined;
 }

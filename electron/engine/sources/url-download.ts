@@ -19,6 +19,8 @@ export interface Download {
   url: string;
   contentLength?: number;
   contentType?: string;
+  /** The Content-Disposition header, which may name the file better than the address does. */
+  contentDisposition?: string;
   /** The body; errors are DOWNLOAD_FAILED with `offset` = bytes received before the failure. */
   body: AsyncIterable<Buffer>;
   /** Bytes of the body received so far. */
@@ -116,6 +118,8 @@ export async function startDownload(address: string, idleTimeoutMs = IDLE_TIMEOU
   if (contentLength !== undefined) download.contentLength = contentLength;
   const type = response.headers['content-type'];
   if (type) download.contentType = type;
+  const disposition = response.headers['content-disposition'];
+  if (disposition) download.contentDisposition = disposition;
   return download;
 }
 

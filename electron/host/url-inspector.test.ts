@@ -1,0 +1,113 @@
+// Inspecting an image at a web address, against a real local HTTP server: name, size and format
+// come from the headers and the first bytes; 404s, web pages and text are refused in words; the
+// image itself is not downloaded.
+
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { BlockwiseError } from '../../shared/errors';
+import { dispositionName, inspectUrl, urlName } from './url-inspector';
+
+const RAW = randomBytes(4 * 1024 * 1024);
+const GZ = gzipSync(RAW);
+let sentBytes = 0;
+
+const server = http.createServer((req, res) => {
+  const url = req.url ?? '/';
+  const send = (body: Buffer, headers: http.OutgoingHttpHeaders = {}) => {
+    res.writeHead(200, { 'content-length': body.length, ...headers });
+    res.on('close', () => undefined);
+    // Written in pieces, so a client that stops reading early really receives less.
+    let at = 0;
+    const pump = () => {
+      while (at < body.length) {
+        const piece = body.subarray(at, at + 65536);
+        at += piece.length;
+        sentBytes += piece.length;
+        if (!res.write(piece)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  };
+  if (url === '/os.img.gz') return send(GZ);
+  if (url === '/os.img.gz.sha256') return send(Buffer.from(`${createHash('sha256').update(GZ).digest('hex')}  os.img.gz\n`));
+  if (url === '/os.img') return send(RAW);
+  if (url === '/get?id=7') return send(GZ, { 'content-disposition': 'attachment; filename="armbian.img.gz"' });
+  if (url === '/page.img') return send(Buffer.from('<html>hello</html>'), { 'content-type': 'text/html; charset=utf-8' });
+  if (url === '/notes.img') return send(Buffer.from('just some text\n'.repeat(100)), { 'content-type': 'application/octet-stream' });
+  res.writeHead(404, { 'content-type': 'text/plain' }).end('no');
+});
+let base = '';
+
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+describe('inspectUrl', () => {
+  it('a gzip image: name from the address, stored size from Content-Length, format by content, the published checksum', async () => {
+    const info = await inspectUrl(`${base}/os.img.gz`);
+    assert.equal(info.url, `${base}/os.img.gz`);
+    assert.equal(info.path, undefined);
+    assert.equal(info.name, 'os.img.gz');
+    assert.equal(info.storedSize, GZ.length);
+    assert.deepEqual(info.formats, ['gzip']);
+    assert.equal(info.imageSize, undefined);
+    assert.equal(info.checksum, createHash('sha256').update(GZ).digest('hex'));
+    assert.equal(info.checksumFile, 'os.img.gz.sha256');
+  });
+
+  it('a raw image reads only its head, and its size is the image size', async () => {
+    sentBytes = 0;
+    const info = await inspectUrl(`${base}/os.img`);
+    assert.deepEqual(info.formats, ['raw']);
+    assert.equal(info.imageSize, RAW.length);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.ok(sentBytes < RAW.length, `the server sent ${sentBytes} of ${RAW.length} bytes: inspecting downloaded the image`);
+  });
+
+  it('Content-Disposition names the file when the address does not', async () => {
+    const info = await inspectUrl(`${base}/get?id=7`);
+    assert.equal(info.name, 'armbian.img.gz');
+    assert.deepEqual(info.formats, ['gzip']);
+  });
+
+  it('404, a web page, text, and nobody listening are errors that say so', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      [`${base}/missing.img`, 'DOWNLOAD_FAILED', /answered 404/],
+      [`${base}/page.img`, 'SOURCE_NOT_IMAGE', /web page/],
+      [`${base}/notes.img`, 'SOURCE_NOT_IMAGE', /is text/],
+      ['http://127.0.0.1:9/os.img', 'DOWNLOAD_FAILED', /Could not download http:\/\/127\.0\.0\.1:9\/os\.img/],
+    ];
+    for (const [url, code, message] of cases) {
+      await assert.rejects(
+        inspectUrl(url),
+        (error: unknown) => error instanceof BlockwiseError && error.code === code && message.test(error.message),
+        url,
+      );
+    }
+  });
+});
+
+describe('names', () => {
+  it('reads Content-Disposition, preferring filename*, never a folder', () => {
+    assert.equal(dispositionName('attachment; filename="a.img.xz"'), 'a.img.xz');
+    assert.equal(dispositionName("attachment; filename=plain.img; filename*=UTF-8''caf%C3%A9.img"), 'café.img');
+    assert.equal(dispositionName('attachment; filename="../../etc/passwd"'), 'passwd');
+    assert.equal(dispositionName('inline'), undefined);
+    assert.equal(dispositionName(undefined), undefined);
+  });
+
+  it('takes the last segment of an address, decoded', () => {
+    assert.equal(urlName('https://example.org/dl/Fedora%20ARM.raw.xz?x=1'), 'Fedora ARM.raw.xz');
+    assert.equal(urlName('https://example.org/'), 'example.org');
+  });
+});

@@ -1,0 +1,104 @@
+// What the renderer shows about an image at a web address before anything is written: the name
+// (Content-Disposition, else the address), the size the server announces, the format sniffed from
+// the first bytes (the same detection a flash uses), and a checksum published beside it. Only the
+// head of the body is read; the socket is then closed, so inspecting never downloads the image.
+
+import * as path from 'node:path';
+import type { ImageInfo } from '../../shared/contract';
+import { BlockwiseError } from '../../shared/errors';
+import { findPublishedChecksumForUrl } from '../engine/checksum-files';
+import { detectFormat } from '../engine/sources/detect';
+import { startDownload } from '../engine/sources/url-download';
+
+/** Enough for every magic number detectFormat knows (ISO's is at 32 KiB). */
+const HEAD_BYTES = 64 * 1024;
+/** Inspecting waits for a silent server this long; a flash waits longer (url-download.ts). */
+const INSPECT_TIMEOUT_MS = 15_000;
+
+/** The file name a Content-Disposition header gives (RFC 6266: filename* wins), if any. */
+export function dispositionName(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const extended = /filename\*\s*=\s*[^']*'[^']*'([^;]+)/i.exec(header);
+  if (extended) {
+    try {
+      return path.posix.basename(decodeURIComponent(extended[1]!.trim()));
+    } catch {
+      /* a badly encoded name: fall back to the plain one */
+    }
+  }
+  const plain = /filename\s*=\s*(?:"([^"]*)"|([^;]+))/i.exec(header);
+  const name = (plain?.[1] ?? plain?.[2])?.trim();
+  return name ? path.posix.basename(name.replace(/\\/g, '/')) : undefined;
+}
+
+/** The last segment of the address's path, decoded; the host name when the path has none. */
+export function urlName(address: string): string {
+  const url = new URL(address);
+  const last = url.pathname.split('/').filter(Boolean).pop();
+  if (!last) return url.hostname;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
+/** Formats by name, for when the server sends too few bytes to tell (never trusted over content). */
+function formatsByName(name: string): string[] {
+  const ext = path.extname(name).toLowerCase();
+  const known: Record<string, string> = { '.gz': 'gzip', '.xz': 'xz', '.zst': 'zstd', '.bz2': 'bzip2', '.zip': 'zip', '.iso': 'iso' };
+  return [known[ext] ?? 'raw'];
+}
+
+async function readHead(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let length = 0;
+  // Leaving the loop early closes the response (the body's finally), so the rest never arrives.
+  for await (const chunk of body) {
+    parts.push(chunk);
+    length += chunk.length;
+    if (length >= HEAD_BYTES) break;
+  }
+  return Buffer.concat(parts).subarray(0, HEAD_BYTES);
+}
+
+export async function inspectUrl(address: string): Promise<ImageInfo> {
+  // The checksum lookup runs alongside; it is lenient and never fails the inspection.
+  const published = findPublishedChecksumForUrl(address).catch(() => undefined);
+  const download = await startDownload(address, INSPECT_TIMEOUT_MS);
+  let head: Buffer;
+  try {
+    const type = (download.contentType ?? '').toLowerCase();
+    if (type.startsWith('text/html') || type.startsWith('application/xhtml')) {
+      throw new BlockwiseError(
+        'SOURCE_NOT_IMAGE',
+        `${address} is a web page (${type.split(';')[0]}), not a disk image. Copy the link of the image file itself, not of the page offering it.`,
+        { path: address, offset: 0 },
+      );
+    }
+    head = await readHead(download.body);
+  } finally {
+    download.cancel();
+  }
+
+  const name = dispositionName(download.contentDisposition) ?? urlName(download.url);
+  const detected = detectFormat(head, download.contentLength);
+  if (detected.kind === 'empty') throw new BlockwiseError('SOURCE_EMPTY', `${address} is empty (0 bytes).`, { path: address });
+  if (detected.kind === 'text') {
+    throw new BlockwiseError('SOURCE_NOT_IMAGE', `${address} is text, not a disk image (its first bytes are readable characters).`, { path: address, offset: 0 });
+  }
+  if (detected.kind === 'unsupported') {
+    throw new BlockwiseError('SOURCE_UNSUPPORTED', `${address} is a ${detected.name}, which Blockwise cannot write. Use an .img, .iso, or one compressed with gzip, xz, zstd, bzip2 or zip.`, {
+      path: address,
+    });
+  }
+  const formats = head.length >= 512 ? [detected.format] : formatsByName(name);
+  const info: ImageInfo = { url: address, name, storedSize: download.contentLength ?? 0, formats };
+  if (download.contentLength !== undefined && detected.format === 'raw') info.imageSize = download.contentLength;
+  const checksum = await published;
+  if (checksum) {
+    info.checksum = checksum.spec.hex;
+    info.checksumFile = path.posix.basename(new URL(checksum.file).pathname);
+  }
+  return info;
+}

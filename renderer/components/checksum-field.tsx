@@ -1,0 +1,42 @@
+// "Expected SHA-256": folded away until wanted (most people have none to paste), open while it
+// holds text. The hash is checked against the download or the image inside, whichever it matches.
+
+import type { ChecksumInput } from '../checksum-input';
+
+interface ChecksumFieldProps {
+  text: string;
+  input: ChecksumInput;
+  /** A hash published beside the image; it is checked anyway, this only says so. */
+  published: string | undefined;
+  disabled: boolean;
+  onChange(text: string): void;
+}
+
+export function ChecksumField({ text, input, published, disabled, onChange }: ChecksumFieldProps) {
+  const problemId = 'checksum-problem';
+  return (
+    <details className="checksum" open={text !== '' || undefined}>
+      <summary>Check against a SHA-256</summary>
+      <label className="field">
+        <span className="field-label">Expected SHA-256</span>
+        <input
+          className="text-input"
+          value={text}
+          disabled={disabled}
+          placeholder={published ? 'The published one is checked already' : 'Paste the checksum from the download page'}
+          spellCheck={false}
+          autoComplete="off"
+          aria-invalid={input.kind === 'invalid'}
+          aria-describedby={input.kind === 'invalid' ? problemId : undefined}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      </label>
+      {input.kind === 'invalid' && (
+        <p className="field-problem" id={problemId} role="alert">
+          {input.reason}
+        </p>
+      )}
+      {input.kind === 'valid' && <p className="field-ok">Checked while writing; a mismatch fails the flash.</p>}
+    </details>
+  );
+}

@@ -1,0 +1,79 @@
+// The image step's new verbs against a fake API: a URL chosen through its dialog, one image of a
+// zip chosen before Flash! may start, and a pasted SHA-256 travelling with flash.start.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ImageInfo } from '../../shared/contract';
+import { DEFAULT_SETTINGS } from '../../shared/contract';
+import { createAppStores } from './app-stores';
+import { FakeApi, settle } from './fake-api';
+import { imageBlockReason } from './image-store';
+import { drive } from './test-drives';
+
+const HEX = 'c0ffee'.repeat(10) + 'abcd';
+
+function setup(inspect: (args: { path?: string; url?: string; entry?: string }) => ImageInfo | Promise<ImageInfo>) {
+  const api = new FakeApi()
+    .handle('drives.list', () => [drive({ id: 'loop1' })])
+    .handle('settings.get', () => ({ ...DEFAULT_SETTINGS }))
+    .handle('image.inspect', inspect)
+    .handle('flash.start', () => ({ jobId: 'job-1' }));
+  const stores = createAppStores({ api, kind: 'browser' });
+  return { api, stores };
+}
+
+test('a URL is inspected by the host and flashed by its address, with the pasted checksum', async () => {
+  const { api, stores } = setup(({ url }) => ({ url: url!, name: 'os.img.gz', storedSize: 1000, formats: ['gzip'] }));
+  await settle();
+  const image = stores.image.getState();
+  image.openUrlDialog();
+  await image.openUrl('  https://example.org/os.img.gz ');
+  assert.equal(stores.image.getState().urlDialog, null);
+  assert.equal(stores.image.getState().image?.url, 'https://example.org/os.img.gz');
+  stores.image.getState().setChecksumText(`${HEX.toUpperCase()}  os.img.gz`);
+  stores.drives.getState().selectDrive('loop1');
+  await stores.flash.getState().startFlash();
+  assert.deepEqual(api.calls.find((c) => c.name === 'flash.start')?.args, { url: 'https://example.org/os.img.gz', checksum: HEX, driveIds: ['loop1'] });
+});
+
+test('an address the host refuses keeps the dialog open with the reason, and the previous image', async () => {
+  const { stores } = setup(({ url }) => Promise.reject(Object.assign(new Error(`The server answered 404 Not Found for ${url}.`), { code: 'DOWNLOAD_FAILED' })));
+  stores.image.getState().openUrlDialog();
+  await stores.image.getState().openUrl('https://example.org/missing.img');
+  assert.equal(stores.image.getState().urlDialog?.error?.code, 'DOWNLOAD_FAILED');
+  assert.equal(stores.image.getState().image, null);
+});
+
+test('a zip with several images blocks Flash! until one is chosen; the choice is sent', async () => {
+  const { api, stores } = setup(({ path, entry }) =>
+    entry
+      ? { path: path!, name: 'pack.zip', storedSize: 500, formats: ['zip'], entry, imageSize: 4096 }
+      : { path: path!, name: 'pack.zip', storedSize: 500, formats: ['zip'], entries: ['a.img', 'b.img'] },
+  );
+  await settle();
+  await stores.image.getState().openPath('/images/pack.zip');
+  stores.drives.getState().selectDrive('loop1');
+  assert.match(imageBlockReason(stores.image.getState()) ?? '', /Choose which image/);
+  await stores.flash.getState().startFlash();
+  assert.equal(api.calls.filter((c) => c.name === 'flash.start').length, 0, 'no flash before an entry is chosen');
+
+  await stores.image.getState().chooseEntry('b.img');
+  assert.deepEqual(stores.image.getState().image?.entries, ['a.img', 'b.img'], 'the list stays so the choice can change');
+  assert.equal(imageBlockReason(stores.image.getState()), undefined);
+  await stores.flash.getState().startFlash();
+  assert.deepEqual(api.calls.find((c) => c.name === 'flash.start')?.args, { imagePath: '/images/pack.zip', entry: 'b.img', driveIds: ['loop1'] });
+});
+
+test('a malformed pasted checksum blocks Flash!; a new image clears it', async () => {
+  const { api, stores } = setup(({ path }) => ({ path: path!, name: 'os.img', storedSize: 4096, formats: ['raw'] }));
+  await settle();
+  await stores.image.getState().openPath('/images/os.img');
+  stores.drives.getState().selectDrive('loop1');
+  stores.image.getState().setChecksumText(HEX.slice(2));
+  assert.match(imageBlockReason(stores.image.getState()) ?? '', /SHA-256/);
+  await stores.flash.getState().startFlash();
+  assert.equal(api.calls.filter((c) => c.name === 'flash.start').length, 0);
+  await stores.image.getState().openPath('/images/other.img');
+  assert.equal(stores.image.getState().checksumText, '');
+  assert.equal(stores.image.getState().checksumInput.kind, 'none');
+});
