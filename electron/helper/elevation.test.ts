@@ -9,25 +9,35 @@ const node: HelperProgram = { executable: '/usr/bin/node', script: '/opt/bw/help
 const electron: HelperProgram = { executable: '/opt/Blockwise/blockwise', script: '/opt/Blockwise/resources/app/helper/main.js', electron: true };
 
 test('pkexec and sudo pass the helper, its one device and the loop opt-in', () => {
-  assert.deepEqual(launchCommand('pkexec', node, { device: '/dev/sdb' }), {
+  assert.deepEqual(launchCommand('pkexec', node, { devices: ['/dev/sdb'] }), {
     command: 'pkexec',
     args: ['/usr/bin/node', '/opt/bw/helper/main.js', '--device', '/dev/sdb'],
     stdio: true,
   });
-  assert.deepEqual(launchCommand('pkexec', electron, { device: '/dev/sdb', includeLoop: true }).args, [
+  assert.deepEqual(launchCommand('pkexec', electron, { devices: ['/dev/sdb'], includeLoop: true }).args, [
     'env', 'ELECTRON_RUN_AS_NODE=1', '/opt/Blockwise/blockwise', '/opt/Blockwise/resources/app/helper/main.js', '--device', '/dev/sdb', '--include-loop',
   ]);
-  assert.deepEqual(launchCommand('sudo', node, { device: '/dev/sdc' }), {
+  assert.deepEqual(launchCommand('sudo', node, { devices: ['/dev/sdc'] }), {
     command: 'sudo',
     args: ['--', '/usr/bin/node', '/opt/bw/helper/main.js', '--device', '/dev/sdc'],
     stdio: true,
   });
-  assert.deepEqual(launchCommand('none', node, { device: '/dev/sdc' }).command, '/usr/bin/node');
+  assert.deepEqual(launchCommand('none', node, { devices: ['/dev/sdc'] }).command, '/usr/bin/node');
+});
+
+test('one helper for a multi-drive job: every drive, the app uid; the installed launcher comes first for pkexec', () => {
+  const launcher: HelperProgram = { executable: '/opt/Blockwise/resources/linux/blockwise-helper', electron: true };
+  assert.deepEqual(launchCommand('pkexec', launcher, { devices: ['/dev/sdb', '/dev/sdc'], uid: 1000 }), {
+    command: 'pkexec',
+    // No `env` prefix: pkexec picks the polkit action by the program it runs, the launcher.
+    args: ['/opt/Blockwise/resources/linux/blockwise-helper', '--device', '/dev/sdb', '--device', '/dev/sdc', '--uid', '1000'],
+    stdio: true,
+  });
 });
 
 test('macOS: osascript with administrator privileges, connecting back over a socket', () => {
   const cmd = launchCommand('osascript', { executable: '/Applications/Blockwise.app/Contents/MacOS/Blockwise', script: "/tmp/it's/main.js", electron: true }, {
-    device: '/dev/disk4',
+    devices: ['/dev/disk4'],
     connect: '/tmp/bw/engine.sock',
   });
   assert.equal(cmd.command, 'osascript');
@@ -37,12 +47,12 @@ test('macOS: osascript with administrator privileges, connecting back over a soc
     cmd.args[1],
     `do shell script "env ELECTRON_RUN_AS_NODE=1 /Applications/Blockwise.app/Contents/MacOS/Blockwise '/tmp/it'\\\\''s/main.js' --device /dev/disk4 --connect /tmp/bw/engine.sock" with prompt "Blockwise needs to write to /dev/disk4." with administrator privileges`,
   );
-  assert.throws(() => launchCommand('osascript', node, { device: '/dev/disk4' }), /socket/);
+  assert.throws(() => launchCommand('osascript', node, { devices: ['/dev/disk4'] }), /socket/);
 });
 
 test('Windows: UAC through Start-Process -Verb RunAs, connecting back over a named pipe', () => {
   const cmd = launchCommand('uac', { executable: 'C:\\Program Files\\Blockwise\\Blockwise.exe', script: 'C:\\Program Files\\Blockwise\\resources\\helper\\main.js', electron: true }, {
-    device: '\\\\.\\PhysicalDrive2',
+    devices: ['\\\\.\\PhysicalDrive2'],
     connect: '\\\\.\\pipe\\blockwise-helper-1',
   });
   assert.equal(cmd.command, 'powershell.exe');

@@ -6,17 +6,20 @@ import { constants as fsc, promises as fsp } from 'node:fs';
 export type Elevator = 'none' | 'pkexec' | 'sudo' | 'osascript' | 'uac';
 
 export interface HelperProgram {
-  /** The Node (or Electron) executable. */
+  /** The Node (or Electron) executable, or the installed launcher (assets/linux/blockwise-helper). */
   executable: string;
-  /** Path of dist/electron/helper/main.js. */
-  script: string;
+  /** Path of dist/electron/helper/main.js; absent when `executable` is the launcher, which knows it. */
+  script?: string;
   /** True when `executable` is Electron: it must be told to behave as plain Node. */
   electron?: boolean;
 }
 
 export interface HelperLaunchOptions {
-  device: string;
+  /** Every drive of the job: the helper refuses all others. */
+  devices: string[];
   includeLoop?: boolean;
+  /** The app's uid, for the helper's source check where the elevator sets no PKEXEC_UID/SUDO_UID. */
+  uid?: number;
   /** Socket/pipe to connect back to, for elevators that cannot pass stdio through. */
   connect?: string;
 }
@@ -53,8 +56,10 @@ export function defaultElevator(platform: NodeJS.Platform, interactiveTerminal: 
 }
 
 function helperArgv(program: HelperProgram, options: HelperLaunchOptions): string[] {
-  const args = [program.script, '--device', options.device];
+  const args = program.script ? [program.script] : [];
+  for (const device of options.devices) args.push('--device', device);
   if (options.includeLoop) args.push('--include-loop');
+  if (options.uid !== undefined) args.push('--uid', String(options.uid));
   if (options.connect) args.push('--connect', options.connect);
   return args;
 }
@@ -71,8 +76,9 @@ function psQuote(arg: string): string {
 
 export function launchCommand(elevator: Elevator, program: HelperProgram, options: HelperLaunchOptions): LaunchCommand {
   const argv = helperArgv(program, options);
-  // pkexec and sudo drop the environment; `env` puts back the one variable Electron needs.
-  const envPrefix = program.electron ? ['env', 'ELECTRON_RUN_AS_NODE=1'] : [];
+  // pkexec and sudo drop the environment; `env` puts back the one variable Electron needs. (The
+  // installed launcher sets it itself, and must come first for pkexec to match the polkit policy.)
+  const envPrefix = program.electron && program.script ? ['env', 'ELECTRON_RUN_AS_NODE=1'] : [];
   switch (elevator) {
     case 'none':
       return { command: program.executable, args: argv, stdio: true };
@@ -83,12 +89,12 @@ export function launchCommand(elevator: Elevator, program: HelperProgram, option
     case 'osascript': {
       if (!options.connect) throw new Error('the macOS authorisation prompt cannot pass stdio: give a socket to connect back to');
       const line = [...envPrefix, program.executable, ...argv].map(shellQuote).join(' ');
-      const script = `do shell script ${JSON.stringify(line)} with prompt "Blockwise needs to write to ${options.device}." with administrator privileges`;
+      const script = `do shell script ${JSON.stringify(line)} with prompt "Blockwise needs to write to ${options.devices.join(', ')}." with administrator privileges`;
       return { command: 'osascript', args: ['-e', script], stdio: false };
     }
     case 'uac': {
       if (!options.connect) throw new Error('UAC cannot pass stdio: give a named pipe to connect back to');
-      const env = program.electron ? '$env:ELECTRON_RUN_AS_NODE = 1; ' : '';
+      const env = program.electron && program.script ? '$env:ELECTRON_RUN_AS_NODE = 1; ' : '';
       const script =
         `${env}$p = Start-Process -FilePath ${psQuote(program.executable)} -ArgumentList ${argv.map(psQuote).join(',')} ` +
         `-Verb RunAs -WindowStyle Hidden -PassThru -Wait; exit $p.ExitCode`;

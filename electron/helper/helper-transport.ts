@@ -2,7 +2,7 @@
 // runs in a worker thread or as root in another process. JSON lines both ways.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,14 +13,23 @@ import type { EngineEvent, EngineRequest, EngineTransport } from '../engine/prot
 import { declinedExit, launchCommand, type Elevator, type HelperProgram } from './elevation';
 
 export interface HelperTransportOptions {
-  device: string;
+  /** Every drive of the job; one helper serves them all. */
+  devices: string[];
   elevator: Elevator;
   program?: HelperProgram;
   includeLoop?: boolean;
 }
 
-/** The helper script next to this file, run by the current Node/Electron. */
-export function defaultHelperProgram(): HelperProgram {
+/** Where electron-builder puts the launcher (extraResources, see electron-builder.yml). */
+export const LAUNCHER_RESOURCE = path.join('linux', 'blockwise-helper');
+
+/**
+ * The installed launcher when this is a packaged Linux app (pkexec matches the polkit policy by
+ * that path), else the helper script next to this file run by the current Node/Electron.
+ */
+export function defaultHelperProgram(resourcesPath: string | undefined = (process as { resourcesPath?: string }).resourcesPath): HelperProgram {
+  const launcher = resourcesPath ? path.join(resourcesPath, LAUNCHER_RESOURCE) : undefined;
+  if (process.platform === 'linux' && launcher && existsSync(launcher)) return { executable: launcher };
   return { executable: process.execPath, script: path.join(__dirname, 'main.js'), electron: Boolean(process.versions.electron) };
 }
 
@@ -41,6 +50,8 @@ export function helperTransport(options: HelperTransportOptions): EngineTranspor
   let output: Writable | undefined;
   let spoke = false;
   let closing = false;
+  let cancelledBeforeStart = false;
+  const devices = options.devices.join(', ');
 
   const attach = (input: Readable, out: Writable) => {
     output = out;
@@ -67,7 +78,12 @@ export function helperTransport(options: HelperTransportOptions): EngineTranspor
     server.listen(socket.path);
   }
 
-  const command = launchCommand(options.elevator, program, { device: options.device, includeLoop: options.includeLoop, connect: socket?.path });
+  const command = launchCommand(options.elevator, program, {
+    devices: options.devices,
+    includeLoop: options.includeLoop,
+    uid: process.getuid?.(),
+    connect: socket?.path,
+  });
   const child = spawn(command.command, command.args, { stdio: command.stdio ? ['pipe', 'pipe', 'inherit'] : ['ignore', 'ignore', 'inherit'] });
   if (command.stdio && child.stdin && child.stdout) attach(child.stdout, child.stdin);
   child.stdin?.on('error', () => undefined); // EPIPE when the helper is gone; reported by 'exit'
@@ -82,15 +98,24 @@ export function helperTransport(options: HelperTransportOptions): EngineTranspor
   child.on('exit', (code) => {
     server?.close();
     socket?.cleanup();
-    if (declinedExit(options.elevator, code, spoke)) {
-      died(new BlockwiseError('ELEVATION_DECLINED', `Administrator rights were not granted to write ${options.device}. Nothing was written.`, { path: options.device }).toJSON());
+    if (cancelledBeforeStart) {
+      died(new BlockwiseError('CANCELLED', `Cancelled while waiting for administrator rights to write ${devices}. Nothing was written.`).toJSON());
+    } else if (declinedExit(options.elevator, code, spoke)) {
+      died(new BlockwiseError('ELEVATION_DECLINED', `Administrator rights were not granted to write ${devices}. Nothing was written.`, { path: options.devices[0] }).toJSON());
     } else {
       died(new BlockwiseError('INTERNAL', `The elevated helper stopped unexpectedly (exit code ${code}).`, { driveIncomplete: spoke }).toJSON());
     }
   });
 
+  // While the prompt is up nothing has run: stopping the elevation tool is a clean cancel.
+  const stopPrompt = () => {
+    cancelledBeforeStart = true;
+    child.kill('SIGTERM');
+  };
+
   return {
     send(request: EngineRequest) {
+      if (request.type === 'cancel' && !spoke && child.exitCode === null) return stopPrompt();
       const line = JSON.stringify(request) + '\n';
       if (output) output.write(line);
       else queued.push(line);
@@ -101,6 +126,7 @@ export function helperTransport(options: HelperTransportOptions): EngineTranspor
       closing = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      if (!spoke) child.kill('SIGTERM'); // a prompt nobody answered: don't leave it on screen
       output?.end(); // the helper cancels what runs and exits when its input ends
       await exited;
     },

@@ -18,7 +18,8 @@ import { helperTransport } from './helper-transport';
 
 const skip = loopSkipReason();
 const MiB = 1 << 20;
-const program: HelperProgram = { executable: process.execPath, script: path.join(__dirname, 'main.js') };
+const script = path.join(__dirname, 'main.js');
+const program: HelperProgram = { executable: process.execPath, script };
 let dir = '';
 
 before(() => {
@@ -51,7 +52,7 @@ async function rejection(promise: Promise<unknown>): Promise<BlockwiseError> {
 test('the helper flashes its loop device with progress and refuses any other device', { skip }, async () => {
   const loop = createLoopDevice(16 * MiB, { fill: 'garbage' });
   const other = createLoopDevice(8 * MiB);
-  const client = new EngineClient(helperTransport({ device: loop.path, elevator: 'none', program, includeLoop: true }));
+  const client = new EngineClient(helperTransport({ devices: [loop.path], elevator: 'none', program, includeLoop: true }));
   try {
     const src = image('ok.img', 6 * MiB);
     const progress: FlashProgress[] = [];
@@ -81,7 +82,7 @@ test('the helper flashes its loop device with progress and refuses any other dev
 });
 
 test('malformed lines get an INVALID_REQUEST error each, and the helper keeps serving', async () => {
-  const child = spawn(process.execPath, [program.script, '--device', '/dev/blockwise-none'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, '--device', '/dev/blockwise-none'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const events: EngineEvent[] = [];
   const lines = readline.createInterface({ input: child.stdout });
   const wanted = 6;
@@ -122,7 +123,7 @@ test('a declined prompt (pkexec exit 126) is ELEVATION_DECLINED and nothing is w
   const savedPath = process.env.PATH;
   process.env.PATH = `${bin}:${savedPath}`;
   try {
-    const client = new EngineClient(helperTransport({ device: loop.path, elevator: 'pkexec', program, includeLoop: true }));
+    const client = new EngineClient(helperTransport({ devices: [loop.path], elevator: 'pkexec', program, includeLoop: true }));
     const error = await rejection(client.flash(job(image('declined.img', MiB), loop.path)).result);
     assert.equal(error.code, 'ELEVATION_DECLINED');
     assert.match(error.message, /Nothing was written/);
@@ -139,7 +140,7 @@ test('socket mode (--connect, for macOS/Windows elevation) carries the same prot
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(sock, resolve));
   const connected = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const child = spawn(process.execPath, [program.script, '--device', '/dev/blockwise-none', '--connect', sock], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [script, '--device', '/dev/blockwise-none', '--connect', sock], { stdio: 'inherit' });
   const connection = await connected;
   const line = new Promise<string>((resolve) => readline.createInterface({ input: connection }).once('line', resolve));
   connection.write(JSON.stringify({ type: 'verify', id: 3, job: { source: { kind: 'file', path: '/x.img' }, target: { path: '/dev/sdz' } } }) + '\n');
@@ -152,7 +153,7 @@ test('socket mode (--connect, for macOS/Windows elevation) carries the same prot
 });
 
 test('the helper refuses to start without a device', async () => {
-  const child = spawn(process.execPath, [program.script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -1,4 +1,4 @@
-// What the elevated helper accepts: well-formed flash/verify/cancel requests for the one drive it
+// What the elevated helper accepts: well-formed flash/verify/cancel requests for the drive(s) it
 // was started for. Everything else is refused before it reaches the engine — the helper runs as
 // root, so a request it should not run must never get that far.
 
@@ -42,18 +42,24 @@ export function parseRequest(value: unknown): EngineRequest {
   }
 }
 
-/** Refuses any request that touches a device other than `device` (exact path match). */
-export function authorizeFor(device: string): (request: EngineRequest) => void {
+/**
+ * Refuses any request that touches a device other than `devices` (exact path match). A multi-drive
+ * job is served by ONE helper started with every drive of the job, so the image is decompressed
+ * once for all of them (and the person sees one prompt, not one per drive).
+ */
+export function authorizeFor(devices: readonly string[]): (request: EngineRequest) => void {
+  const allowed = new Set(devices);
+  const list = devices.join(', ');
   return (request) => {
     if (request.type === 'cancel') return;
     const paths = request.type === 'flash' ? request.job.targets.map((t) => t.path) : [request.job.target.path];
-    const other = paths.find((p) => p !== device);
-    if (other !== undefined || paths.length !== 1) {
-      throw new BlockwiseError(
-        'TARGET_NOT_ALLOWED',
-        `This helper was started for ${device} only and refuses ${other ?? (paths.length === 0 ? 'a request without a drive' : 'several drives')}. Nothing was written.`,
-        { path: other ?? device },
-      );
+    const other = paths.find((p) => !allowed.has(p));
+    const twice = paths.find((p, i) => paths.indexOf(p) !== i);
+    if (other !== undefined || paths.length === 0 || twice !== undefined) {
+      const what = other ?? (paths.length === 0 ? 'a request without a drive' : `${twice} named twice`);
+      throw new BlockwiseError('TARGET_NOT_ALLOWED', `This helper was started for ${list} only and refuses ${what}. Nothing was written.`, {
+        path: other ?? twice ?? devices[0],
+      });
     }
   };
 }
