@@ -1,5 +1,6 @@
 // Flash jobs for every host: checks the request against the latest scan and the drive rules,
-// runs the engine in its own worker thread per job (a crash takes down one job, not the host),
+// runs the engine in its own worker thread per job (a crash takes down one job, not the host) —
+// or, when this process may not open the drives, in an elevated helper (engine-launcher.ts) —
 // and publishes flash.progress / flash.done / flash.error on the event bus.
 
 import { randomUUID } from 'node:crypto';
@@ -10,6 +11,7 @@ import { BlockwiseError, serializeError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, FlashResult } from '../../shared/flash-types';
 import { identityOf } from '../drives/identity';
 import { EngineClient, workerTransport, type RunningJob } from '../engine/engine-client';
+import { engineLauncher } from './engine-launcher';
 import type { DriveService } from './drive-service';
 import type { EventBus } from './event-bus';
 import { pastedChecksum, resolveSource } from './flash-source';
@@ -24,9 +26,13 @@ export interface FlashEngine {
   close(): Promise<void>;
 }
 
-export type EngineFactory = () => FlashEngine;
+/** Gets the job's device paths: whether they need an elevated helper is decided per job. */
+export type EngineFactory = (devices: string[]) => FlashEngine | Promise<FlashEngine>;
 
 export const workerEngine: EngineFactory = () => new EngineClient(workerTransport());
+
+/** Worker thread when this process can open the drives, else the elevated helper. */
+const defaultEngine: EngineFactory = engineLauncher();
 
 export interface FlashServiceDeps {
   drives: DriveService;
@@ -133,7 +139,7 @@ export class FlashService {
     const bus = this.deps.bus;
     let engine: FlashEngine | undefined;
     try {
-      engine = (this.deps.engine ?? workerEngine)();
+      engine = await (this.deps.engine ?? defaultEngine)(flashJob.targets.map((t) => t.path));
       job.running = engine.flash(flashJob, (progress) => {
         job.info.progress = progress;
         bus.emit('flash.progress', { jobId, progress });
