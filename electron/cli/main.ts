@@ -1,10 +1,12 @@
 // The `blockwise` command: list drives, flash an image (to one or more drives), verify a drive.
-// It drives the very same engine (in a worker thread) as the app and the browser host.
+// It drives the very same engine (in a worker thread) as the app and the browser host; when the user
+// may not open the drive, through the elevated helper under sudo (privileges.ts).
 
 import { parseArgs } from 'node:util';
 import { BlockwiseError, describeError, serializeError, type SerializedError } from '../../shared/errors';
 import type { FlashJob, FlashResult, SourceSpec, TargetSpec, VerifyResult } from '../../shared/flash-types';
-import { EngineClient, workerTransport } from '../engine/engine-client';
+import { EngineClient } from '../engine/engine-client';
+import { planEngine, transportFor, type EnginePlan } from './privileges';
 import { confirmTargets, resolveTargets } from './targets';
 import { formatBytes, formatDuration, ProgressPrinter } from './terminal';
 import { printDrives } from './list-command';
@@ -54,8 +56,8 @@ function exitCodeFor(error: SerializedError): number {
 }
 
 /** Runs an engine job, wiring Ctrl-C to cancel, and always closing the worker. */
-async function runJob<T>(start: (client: EngineClient) => { result: Promise<T>; cancel(): void }): Promise<T> {
-  const client = new EngineClient(workerTransport());
+async function runJob<T>(plan: EnginePlan, start: (client: EngineClient) => { result: Promise<T>; cancel(): void }): Promise<T> {
+  const client = new EngineClient(transportFor(plan));
   const job = start(client);
   let interrupts = 0;
   const onSigint = () => {
@@ -117,6 +119,8 @@ async function flashCommand(argv: string[]): Promise<number> {
   const verify = !values['no-verify'];
   const source = imageSpec(positionals[0]!, values.entry);
   const targets: TargetSpec[] = await resolveTargets(values.to, source);
+  // Before the confirmation: a user who can't write the drive hears so first, with what to run.
+  const plan = await planEngine(targets.map((t) => t.path), ['flash', ...argv], { interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
   if (!values.yes) await confirmTargets(targets);
 
   const job: FlashJob = { source, targets, options: { verify, full: values.full ?? false } };
@@ -125,7 +129,7 @@ async function flashCommand(argv: string[]): Promise<number> {
 
   const printer = json ? undefined : new ProgressPrinter(process.stderr);
   try {
-    const result = await runJob((client) =>
+    const result = await runJob(plan, (client) =>
       client.flash(job, (progress) => (json ? emitJson({ type: 'progress', progress }) : printer!.update(progress))),
     );
     printer?.finish();
@@ -151,9 +155,10 @@ async function verifyCommand(argv: string[]): Promise<number> {
   const json = values.json ?? false;
   const source = imageSpec(positionals[0]!, values.entry);
   const [target] = await resolveTargets([values.against], source, { forReading: true });
+  const plan = await planEngine([target!.path], ['verify', ...argv], { forReading: true, interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
   const printer = json ? undefined : new ProgressPrinter(process.stderr);
   try {
-    const result: VerifyResult = await runJob((client) =>
+    const result: VerifyResult = await runJob(plan, (client) =>
       client.verify({ source, target: target! }, (progress) => (json ? emitJson({ type: 'progress', progress }) : printer!.update(progress)), values.full ?? false),
     );
     printer?.finish();

@@ -35,9 +35,9 @@ export interface LaunchCommand {
  * True when this process cannot open `devicePath` for writing itself: then the helper is needed.
  * Root, or a user in the `disk` group, writes in-process (worker thread) with no prompt at all.
  */
-export async function needsElevation(devicePath: string): Promise<boolean> {
+export async function needsElevation(devicePath: string, flags: number = fsc.O_RDWR): Promise<boolean> {
   try {
-    const handle = await fsp.open(devicePath, fsc.O_RDWR);
+    const handle = await fsp.open(devicePath, flags);
     await handle.close();
     return false;
   } catch (error) {

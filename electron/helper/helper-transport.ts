@@ -101,7 +101,7 @@ export function helperTransport(options: HelperTransportOptions): EngineTranspor
     if (cancelledBeforeStart) {
       died(new BlockwiseError('CANCELLED', `Cancelled while waiting for administrator rights to write ${devices}. Nothing was written.`).toJSON());
     } else if (declinedExit(options.elevator, code, spoke)) {
-      died(new BlockwiseError('ELEVATION_DECLINED', `Administrator rights were not granted to write ${devices}. Nothing was written.`, { path: options.devices[0] }).toJSON());
+      died(new BlockwiseError('ELEVATION_DECLINED', `Administrator rights were not granted to write ${devices}.`, { path: options.devices[0] }).toJSON());
     } else {
       died(new BlockwiseError('INTERNAL', `The elevated helper stopped unexpectedly (exit code ${code}).`, { driveIncomplete: spoke }).toJSON());
     }

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { after, before, test } from 'node:test';
-import { BlockwiseError } from '../../shared/errors';
+import { BlockwiseError, describeError } from '../../shared/errors';
 import type { FlashJob, FlashProgress } from '../../shared/flash-types';
 import { EngineClient } from '../engine/engine-client';
 import type { EngineEvent } from '../engine/protocol';
@@ -126,7 +126,7 @@ test('a declined prompt (pkexec exit 126) is ELEVATION_DECLINED and nothing is w
     const client = new EngineClient(helperTransport({ devices: [loop.path], elevator: 'pkexec', program, includeLoop: true }));
     const error = await rejection(client.flash(job(image('declined.img', MiB), loop.path)).result);
     assert.equal(error.code, 'ELEVATION_DECLINED');
-    assert.match(error.message, /Nothing was written/);
+    assert.match(describeError(error.toJSON()), /not granted to write \S+\. Nothing was written/);
     assert.ok(readBacking(loop, 0, MiB).equals(Buffer.alloc(MiB)));
     await client.close();
   } finally {

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ContractEvents } from '../../shared/contract';
+import { describeError } from '../../shared/errors';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
 import { TestClient } from '../web/test-client';
 import { startWebHost, type WebHost } from '../web/web-host';
@@ -120,7 +121,7 @@ describe('engine launcher through the browser host', { skip: loopSkipReason() },
       behaviour = 'decline';
       const outcome = await run([a], image);
       assert.equal(outcome.error?.error.code, 'ELEVATION_DECLINED', JSON.stringify(outcome));
-      assert.match(outcome.error.error.message, new RegExp(`not granted to write ${a.path}\\. Nothing was written`));
+      assert.match(describeError(outcome.error.error), new RegExp(`not granted to write ${a.path}\\. Nothing was written`));
       assert.equal(a.bytesWritten(), 0);
       assert.deepEqual(await services.flash.active(), [], 'the job is over');
     } finally {
