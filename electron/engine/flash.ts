@@ -78,6 +78,12 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     const pool = new AlignedPool(CHUNK_SIZE, Math.max(POOL_CHUNKS, 4 + 2 * states.length));
     const meter = new ProgressMeter(context.onProgress);
     const planner = await choosePlanner(job, source);
+    // The image's SHA-256 costs a whole core. Hash while writing only when something needs it before
+    // the head goes out (a checksum), when nothing reads the image again (no verify), or when the
+    // image is a stream (decoding sets the pace then). Otherwise verification hashes the image file
+    // while it reads it anyway, and the write keeps both cores (see README, "Speed, measured").
+    const rereadable = source.info.randomAccess && typeof source.readAt === 'function';
+    const hashWhileWriting = checksum !== undefined || !job.options.verify || !rereadable;
     const pipelineStart = performance.now();
     const written = await runPipeline(source, states, {
       pool,
@@ -85,11 +91,14 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
       planner,
       depth: WRITE_DEPTH,
       report: (sample, force) => meter.update(sample, force),
-      beforeHead: (imageSha256) => checkChecksum(checksum, source, imageSha256),
+      hashImage: hashWhileWriting,
+      // No SHA-256 here means no checksum to check (hashWhileWriting); a download may still be kept.
+      beforeHead: (imageSha256) => checkChecksum(checksum, source, imageSha256 ?? ''),
     });
     const writeMs = performance.now() - pipelineStart;
 
     let verifyMs = 0;
+    let imageSha256 = written.imageSha256;
     if (job.options.verify) {
       await context.beforeVerify?.();
       const verifyStart = performance.now();
@@ -106,13 +115,15 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
           force,
         );
       report(true);
-      await verifyTargets(states, written.chunks, {
+      const verified = await verifyTargets(states, written.chunks, {
         pool,
         signal: context.signal,
         depth: WRITE_DEPTH,
         reopenSource: () => openSource(job.source),
         onProgress: () => report(),
+        hashImage: imageSha256 === undefined,
       });
+      imageSha256 ??= verified.imageSha256;
       verifyMs = performance.now() - verifyStart;
     }
     for (const s of states) if (!s.error) s.phase = 'done';
@@ -127,9 +138,13 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     if (failed?.error && targets.every((t) => !t.ok)) {
       throw new BlockwiseError(failed.error.code, failed.error.message, failed.error.details ?? {});
     }
+    if (imageSha256 === undefined) {
+      // Only when every drive failed readback, and then the flash has already thrown above.
+      throw new BlockwiseError('INTERNAL', 'The image was written but its SHA-256 could not be computed.');
+    }
     const result: FlashResult = {
       imageSize: written.imageSize,
-      imageSha256: written.imageSha256,
+      imageSha256,
       mappedBytes: written.mappedBytes,
       durationMs: performance.now() - started,
       writeMs,

@@ -22,6 +22,8 @@ export const HEAD_SIZE = 1024 * 1024;
 /** What was written where, so verification can read back exactly that and compare. */
 export interface WrittenChunk {
   start: number;
+  /** End of the image bytes this chunk carried (exclusive), written or not. */
+  end: number;
   ranges: Range[];
   /**
    * SHA-256 of the bytes of `ranges`, concatenated in order. Absent when the image can be re-read
@@ -38,8 +40,13 @@ export interface PipelineOptions {
   /** Writes in flight per target. */
   depth: number;
   report: (sample: MeterSample, force?: boolean) => void;
+  /**
+   * Hash the whole image while writing (default true). Off only when nothing needs the SHA-256
+   * before the head goes out and verification will hash the image file instead (flash.ts).
+   */
+  hashImage?: boolean;
   /** Called once the image is fully streamed and before the head is written; may throw to stop. */
-  beforeHead?: (imageSha256: string) => Promise<void> | void;
+  beforeHead?: (imageSha256: string | undefined) => Promise<void> | void;
 }
 
 export interface TargetState {
@@ -54,7 +61,8 @@ export interface TargetState {
 
 export interface PipelineResult {
   imageSize: number;
-  imageSha256: string;
+  /** Undefined when `hashImage` was off: verification computes it then. */
+  imageSha256?: string;
   mappedBytes: number;
   chunks: WrittenChunk[];
   states: TargetState[];
@@ -120,15 +128,15 @@ async function enqueueWrite(state: TargetState, data: Buffer, position: number, 
 }
 
 export async function runPipeline(source: SourceReader, states: TargetState[], options: PipelineOptions): Promise<PipelineResult> {
-  const hasher = createImageHasher(options.pool.memory);
+  const hasher = options.hashImage === false ? undefined : createImageHasher(options.pool.memory);
   try {
     return await writeImage(source, states, options, hasher);
   } finally {
-    await hasher.close();
+    await hasher?.close();
   }
 }
 
-async function writeImage(source: SourceReader, states: TargetState[], options: PipelineOptions, hasher: ImageHasher): Promise<PipelineResult> {
+async function writeImage(source: SourceReader, states: TargetState[], options: PipelineOptions, hasher: ImageHasher | undefined): Promise<PipelineResult> {
   const { pool, signal, planner, depth, report } = options;
   let lastHash: Promise<void> = Promise.resolve();
   const chunks: WrittenChunk[] = [];
@@ -137,6 +145,12 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   let offset = 0;
   let mappedBytes = 0;
   const knownSize = source.info.size;
+  // Progress counts only chunks whose writes have completed, never those merely dispatched or
+  // read ahead. The stored (compressed) position is the one recorded when each such chunk was
+  // read: decoders and read-ahead run well ahead of the drive.
+  let completedSourcePosition = 0;
+  const chunksInFlight = new Set<Promise<void>>();
+  let streaming = true;
 
   const sample = (phase: FlashPhase): MeterSample => {
     for (const s of live(states)) s.phase = phase;
@@ -144,7 +158,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
       phase,
       position: Math.min(...live(states).map((s) => s.position), offset),
       deviceBytes: live(states).reduce((n, s) => Math.max(n, s.bytesWritten), 0),
-      sourcePosition: source.storedPosition,
+      sourcePosition: completedSourcePosition,
       targets: targetProgress(states),
     };
     if (knownSize !== undefined) m.total = knownSize;
@@ -164,11 +178,12 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   const rereadable = source.info.randomAccess && typeof source.readAt === 'function';
   // Read-ahead: the next chunk is read while this one is hashed and queued, so the source never
   // waits for the hash and the hash never waits for the source.
-  const readNext = (): Promise<{ buffer: Buffer; n: number }> => {
+  const readNext = (): Promise<{ buffer: Buffer; n: number; storedPosition: number }> => {
     const read = (async () => {
       const buffer = await pool.acquire();
       try {
-        return { buffer, n: await source.read(buffer) };
+        const n = await source.read(buffer);
+        return { buffer, n, storedPosition: source.storedPosition };
       } catch (error) {
         pool.release(buffer);
         throw error;
@@ -177,7 +192,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
     read.catch(() => undefined); // handled where it is awaited; not an unhandled rejection meanwhile
     return read;
   };
-  let pending: Promise<{ buffer: Buffer; n: number }> | undefined = readNext();
+  let pending: Promise<{ buffer: Buffer; n: number; storedPosition: number }> | undefined = readNext();
   const abandonReadAhead = () => {
     pending?.then(({ buffer }) => pool.release(buffer), () => undefined);
     pending = undefined;
@@ -186,7 +201,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   try {
     for (;;) {
       if (signal.aborted) throw cancelled();
-      const { buffer, n } = await pending!;
+      const { buffer, n, storedPosition } = await pending!;
       pending = undefined;
       if (n === 0) {
         pool.release(buffer);
@@ -197,7 +212,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
       const start = offset;
       const end = offset + n;
       // Hashed on its own thread while this thread plans and queues the writes.
-      const hashed = hasher.update(data);
+      const hashed = hasher ? hasher.update(data) : Promise.resolve();
       hashed.catch(() => undefined); // awaited below as lastHash; not unhandled meanwhile
       lastHash = hashed;
       planner.observe(start, data);
@@ -218,11 +233,11 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
 
       const ranges = alignRanges(planner.rangesToWrite(start, end), ALIGNMENT, start, end);
       if (rereadable) {
-        chunks.push({ start, ranges });
+        chunks.push({ start, end, ranges });
       } else {
         const chunkHash: Hash = createHash('sha256');
         for (const r of ranges) chunkHash.update(data.subarray(r.start - start, r.end - start));
-        chunks.push({ start, ranges, digest: chunkHash.digest() });
+        chunks.push({ start, end, ranges, digest: chunkHash.digest() });
       }
       mappedBytes += rangesLength(ranges);
 
@@ -242,19 +257,28 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
       }
       offset = end;
       const chunkLength = n;
-      void Promise.allSettled([...writes, hashed]).then(() => {
+      const completed: Promise<void> = Promise.allSettled([...writes, hashed]).then(() => {
         for (const state of live(states)) state.position += chunkLength;
+        completedSourcePosition = Math.max(completedSourcePosition, storedPosition);
         pool.release(buffer);
+        chunksInFlight.delete(completed);
+        if (streaming && !signal.aborted) report(sample('writing'));
       });
+      completed.catch(() => undefined); // a throwing progress listener must not go unhandled
+      chunksInFlight.add(completed);
       throwIfAllFailed(states);
       report(sample('writing'));
     }
   } finally {
+    streaming = false;
     abandonReadAhead();
   }
-  // Wait for the last writes, then make them durable before the head goes out.
+  // Wait for the last writes (and their progress), then make them durable before the head goes out.
   await Promise.all(states.map(settle));
+  await Promise.allSettled([...chunksInFlight]);
   throwIfAllFailed(states);
+  // The bar reaches the end of the write only now, when every write has completed.
+  if (offset > 0 && !signal.aborted) report(sample('writing'), true);
   if (offset === 0) throw new BlockwiseError('SOURCE_EMPTY', `${source.info.name} contains no image data.`);
   planner.finish?.();
   if (signal.aborted) throw cancelled();
@@ -263,7 +287,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   throwIfAllFailed(states);
 
   await lastHash;
-  const imageSha256 = await hasher.digest();
+  const imageSha256 = hasher ? await hasher.digest() : undefined;
   await options.beforeHead?.(imageSha256);
   if (signal.aborted) throw cancelled();
   for (const state of live(states)) {

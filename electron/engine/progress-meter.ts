@@ -1,10 +1,14 @@
 // Turns a stream of byte counts into at most ~10 progress messages a second, with speeds smoothed
-// by an exponential moving average so the number a person reads doesn't jitter.
+// by an exponential moving average so the number a person reads doesn't jitter. For the first
+// seconds of a phase the speed is the plain average since the phase began: an average seeded
+// with the first 100 ms (a burst of skipped ranges, a cache) would spike and take seconds to
+// decay. No ETA until WARMUP_MS have passed: an estimate from a fraction of a second is noise.
 
 import type { FlashPhase, FlashProgress, TargetProgress } from '../../shared/flash-types';
 
 export const PROGRESS_INTERVAL_MS = 100;
 const SMOOTHING_SECONDS = 2;
+export const WARMUP_MS = 2000;
 
 export interface MeterSample {
   phase: FlashPhase;
@@ -25,6 +29,9 @@ export class ProgressMeter {
   private speed = 0;
   private effectiveSpeed = 0;
   private phase: FlashPhase | undefined;
+  private phaseStart = 0;
+  private phaseStartPosition = 0;
+  private phaseStartDeviceBytes = 0;
 
   constructor(
     private readonly emit: (progress: FlashProgress) => void,
@@ -36,6 +43,9 @@ export class ProgressMeter {
     const t = this.now();
     if (sample.phase !== this.phase) {
       this.phase = sample.phase;
+      this.phaseStart = t;
+      this.phaseStartPosition = sample.position;
+      this.phaseStartDeviceBytes = sample.deviceBytes;
       this.lastTime = t;
       this.lastPosition = sample.position;
       this.lastDeviceBytes = sample.deviceBytes;
@@ -45,21 +55,25 @@ export class ProgressMeter {
     }
     const dt = (t - this.lastTime) / 1000;
     if (dt >= PROGRESS_INTERVAL_MS / 1000) {
-      const instant = (sample.deviceBytes - this.lastDeviceBytes) / dt;
-      const instantEffective = (sample.position - this.lastPosition) / dt;
-      const alpha = 1 - Math.exp(-dt / SMOOTHING_SECONDS);
-      this.speed = this.speed === 0 ? instant : this.speed + alpha * (instant - this.speed);
-      this.effectiveSpeed = this.effectiveSpeed === 0 ? instantEffective : this.effectiveSpeed + alpha * (instantEffective - this.effectiveSpeed);
+      const elapsed = (t - this.phaseStart) / 1000;
+      if (elapsed * 1000 < WARMUP_MS) {
+        this.speed = (sample.deviceBytes - this.phaseStartDeviceBytes) / elapsed;
+        this.effectiveSpeed = (sample.position - this.phaseStartPosition) / elapsed;
+      } else {
+        const alpha = 1 - Math.exp(-dt / SMOOTHING_SECONDS);
+        this.speed += alpha * ((sample.deviceBytes - this.lastDeviceBytes) / dt - this.speed);
+        this.effectiveSpeed += alpha * ((sample.position - this.lastPosition) / dt - this.effectiveSpeed);
+      }
       this.lastTime = t;
       this.lastPosition = sample.position;
       this.lastDeviceBytes = sample.deviceBytes;
     }
     if (!force && t - this.lastEmit < PROGRESS_INTERVAL_MS) return;
     this.lastEmit = t;
-    this.emit(this.snapshot(sample));
+    this.emit(this.snapshot(sample, t));
   }
 
-  private snapshot(sample: MeterSample): FlashProgress {
+  private snapshot(sample: MeterSample, t: number): FlashProgress {
     const progress: FlashProgress = {
       phase: sample.phase,
       position: sample.position,
@@ -76,7 +90,8 @@ export class ProgressMeter {
     if (sample.phase === 'done') fraction = 1;
     if (fraction !== undefined) {
       progress.percent = Math.min(100, Math.max(0, fraction * 100));
-      const rate = sample.total ? this.effectiveSpeed : 0;
+      const warm = t - this.phaseStart >= WARMUP_MS;
+      const rate = sample.total && warm ? this.effectiveSpeed : 0;
       if (rate > 0 && sample.total) progress.eta = Math.max(0, (sample.total - sample.position) / rate);
     }
     return progress;
