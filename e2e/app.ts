@@ -86,6 +86,42 @@ export class App {
     });
   }
 
+  /** "Use a URL": types the address into the dialog and waits for the host to accept it. */
+  async useUrl(url: string, expectedName: string): Promise<void> {
+    await this.step(`use the image at ${expectedName}'s URL`, async () => {
+      await this.page.getByRole('button', { name: 'Use a URL', exact: true }).click();
+      const dialog = this.urlDialog;
+      await expect(dialog).toBeVisible();
+      await dialog.getByRole('textbox', { name: 'Image URL' }).fill(url);
+      await dialog.getByRole('button', { name: 'Use this image', exact: true }).click();
+      await expect(dialog).toBeHidden();
+      await expect(this.page.getByTestId('image-summary')).toContainText(expectedName);
+    });
+  }
+
+  get urlDialog(): Locator {
+    return this.page.getByRole('dialog', { name: 'Use an image from the web' });
+  }
+
+  /** Picks one image of a zip that holds several. */
+  async chooseArchiveEntry(entry: string): Promise<void> {
+    await this.step(`choose ${entry} in the archive`, async () => {
+      const select = this.page.getByRole('combobox', { name: 'Image in the archive' });
+      await expect(select).toBeVisible();
+      await select.selectOption(entry);
+      await expect(select).toHaveValue(entry);
+      await expect(this.page.getByText('Choose which image in the archive to write.')).toBeHidden();
+    });
+  }
+
+  /** Opens "Check against a SHA-256" and pastes `hex` as the expected checksum. */
+  async pasteChecksum(hex: string): Promise<void> {
+    await this.step('paste the expected SHA-256', async () => {
+      await this.page.getByText('Check against a SHA-256').click();
+      await this.page.getByRole('textbox', { name: 'Expected SHA-256' }).fill(hex);
+    });
+  }
+
   // ── Step 2: target ──
   get targetDialog(): Locator {
     return this.page.getByRole('dialog', { name: 'Select target' });

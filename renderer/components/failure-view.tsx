@@ -4,6 +4,7 @@ import type { SerializedError } from '../../shared/errors';
 import { ERROR_ADVICE } from '../../shared/errors';
 import type { DriveInfo } from '../../shared/drive-types';
 import type { TargetResult } from '../../shared/flash-types';
+import { failureHeadline } from '../failure-headline';
 import { driveTitle } from '../format';
 import { AlertIcon, StopIcon } from './icons';
 
@@ -29,6 +30,11 @@ export function FailureView({ kind, error, targets, results, onRetry, onBack }: 
       <h2 id="result-title" className="result-title" tabIndex={-1}>
         {cancelled ? 'Flashing cancelled' : 'Flashing failed'}
       </h2>
+      {!cancelled && error && failureHeadline(error.code) && (
+        <p className="result-kind" data-testid="error-kind">
+          {failureHeadline(error.code)}
+        </p>
+      )}
       {!cancelled && error && (
         <p className="result-error" role="alert" data-testid="error-text">
           {error.message}

@@ -1,0 +1,35 @@
+// A zip holding two images: the image step asks which one, and the chosen one (not the other, not
+// the first) is what ends up on the drive.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { readBacking } from '../electron/test-support/loop-device';
+import { expect, test } from './fixtures';
+
+const MiB = 1024 * 1024;
+
+test('a zip with two images asks which one, and writes the chosen one', async ({ app, loops, images }) => {
+  const drive = loops.create(32 * MiB, { fill: 'garbage' });
+  images.random('desktop.img', 6 * MiB, 0x11);
+  const chosen = images.random('server.img', 5 * MiB, 0x22);
+  const zipPath = path.join(images.dir, 'two-images.zip');
+  execFileSync('zip', ['-q', '-j', zipPath, path.join(images.dir, 'desktop.img'), chosen]);
+
+  await app.selectImage(zipPath);
+  await app.step('the image step lists both images and holds Flash! back until one is chosen', async () => {
+    const select = app.page.getByRole('combobox', { name: 'Image in the archive' });
+    await expect(select.getByRole('option')).toHaveText(['Choose one of 2 images…', 'desktop.img', 'server.img']);
+    await expect(app.page.getByText('Choose which image in the archive to write.')).toBeVisible();
+  });
+  await app.chooseArchiveEntry('server.img');
+  await app.selectDrive(drive.path);
+  await expect(app.page.getByRole('button', { name: 'Flash!', exact: true })).toBeEnabled();
+  await app.flash();
+  await app.waitForSuccess();
+
+  await test.step('the drive holds server.img', async () => {
+    const image = readFileSync(chosen);
+    expect(readBacking(drive, 0, image.length).equals(image)).toBe(true);
+  });
+});

@@ -1,0 +1,60 @@
+// A small web server for the URL specs: serves the files of one folder on 127.0.0.1 at a random
+// port, as a download site would (Content-Length, octet-stream), optionally paced so a download
+// lasts long enough to be watched. Counts requests per path, so a spec can tell what was fetched.
+
+import { createReadStream, statSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+
+export interface ImageServer {
+  url(name: string): string;
+  /** Requests for `name` so far (GET only; the app also asks for .sha256 / SHA256SUMS beside it). */
+  hits(name: string): number;
+  stop(): Promise<void>;
+}
+
+export async function serveFolder(dir: string, options: { bytesPerSecond?: number } = {}): Promise<ImageServer> {
+  const hits = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
+    hits.set(name, (hits.get(name) ?? 0) + 1);
+    const file = path.join(dir, path.basename(name));
+    let size: number;
+    try {
+      const stat = statSync(file);
+      if (!stat.isFile()) throw new Error('not a file');
+      size = stat.size;
+    } catch {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+    const rate = options.bytesPerSecond;
+    const stream = createReadStream(file, { highWaterMark: 256 * 1024 });
+    if (!rate) {
+      stream.pipe(res);
+      return;
+    }
+    // Paced: each chunk waits as long as it would take at `rate`.
+    stream.on('data', (chunk) => {
+      stream.pause();
+      // Resume once both the pause has passed and the socket has taken the chunk.
+      const drained = res.write(chunk) ? Promise.resolve() : new Promise((resolve) => res.once('drain', resolve));
+      const waited = new Promise((resolve) => setTimeout(resolve, (chunk.length / rate) * 1000));
+      void Promise.all([drained, waited]).then(() => stream.resume());
+    });
+    stream.on('end', () => res.end());
+    res.on('close', () => stream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: (name) => `${base}/${encodeURIComponent(name)}`,
+    hits: (name) => hits.get(name) ?? 0,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

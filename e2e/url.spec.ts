@@ -1,0 +1,60 @@
+// Flashing from a web address: a gzip image served by a local web server streams to the drive
+// while it downloads (both visible), and the drive ends up holding the decompressed image.
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { readBacking } from '../electron/test-support/loop-device';
+import { expect, test } from './fixtures';
+import { serveFolder } from './support/image-server';
+
+const MiB = 1024 * 1024;
+
+test('an image from a URL is downloaded and written at once, and its bytes land on the drive', async ({ app, loops, images }) => {
+  const drive = loops.create(64 * MiB, { fill: 'garbage' });
+  const rawPath = images.random('web-os.img', 16 * MiB, 0x51);
+  const image = readFileSync(rawPath);
+  const packed = gzipSync(image, { level: 1 });
+  writeFileSync(path.join(images.dir, 'web-os.img.gz'), packed);
+  // ~3 s of download, so both progress lines are there to be seen.
+  const server = await serveFolder(images.dir, { bytesPerSecond: 6_000_000 });
+  try {
+    await test.step('an address that answers 404 is refused in the dialog, in words', async () => {
+      await app.page.getByRole('button', { name: 'Use a URL', exact: true }).click();
+      await app.urlDialog.getByRole('textbox', { name: 'Image URL' }).fill(server.url('no-such.img.gz'));
+      await app.urlDialog.getByRole('button', { name: 'Use this image', exact: true }).click();
+      await expect(app.urlDialog.getByRole('alert')).toContainText('404');
+      await app.screenshot('url-404');
+      await app.urlDialog.getByRole('button', { name: 'Cancel', exact: true }).click();
+    });
+
+    await app.useUrl(server.url('web-os.img.gz'), 'web-os.img.gz');
+    await test.step('the summary says it is a gzip image from the web', async () => {
+      await expect(app.page.getByTestId('image-summary')).toContainText('GZIP-compressed');
+      await expect(app.page.getByTestId('image-summary')).toContainText('Downloads from 127.0.0.1');
+    });
+    // The publisher's SHA-256 of the download, as a person would paste it from the download page.
+    await app.pasteChecksum(`${createHash('sha256').update(packed).digest('hex')}  web-os.img.gz`);
+    await app.selectDrive(drive.path);
+    await app.flash();
+    await app.step('see the download and the write progress together', async () => {
+      await expect(app.page.getByTestId('download-progress')).toContainText(/Downloaded .* of /);
+      await expect(app.page.getByRole('progressbar', { name: /^Download: / })).toBeVisible();
+      await expect(app.page.getByRole('progressbar', { name: /^Writing: / })).toBeVisible();
+    });
+    await app.waitForSuccess();
+
+    await test.step('the success view says the checksum matched, and shows the image and download SHA-256', async () => {
+      await expect(app.page.getByTestId('checksum-result')).toHaveText('Checksum matches');
+      await expect(app.page.getByTestId('image-sha256')).toHaveText(createHash('sha256').update(image).digest('hex'));
+      await expect(app.page.getByTestId('file-sha256')).toHaveText(createHash('sha256').update(packed).digest('hex'));
+    });
+    await test.step('the device holds the decompressed image', async () => {
+      expect(readBacking(drive, 0, image.length).equals(image)).toBe(true);
+    });
+  } finally {
+    await server.stop();
+  }
+});
