@@ -145,6 +145,19 @@ for (const family of ['builtin', 'system'] as const) describe(`compressed images
     });
   }
 
+  test('cancel while decoding: CANCELLED, and no decoder process is left', async () => {
+    const controller = new AbortController();
+    let error: unknown;
+    try {
+      await runFlash(job('single.img.xz', dev.path), { signal: controller.signal, onProgress: () => controller.abort() });
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof BlockwiseError, `expected CANCELLED, got ${String(error)}`);
+    assert.equal(error.code, 'CANCELLED', error.message);
+    usedTools(['xz']);
+  });
+
   test('a zip with several images lists them and refuses to guess', async () => {
     const info = await inspectImage(file('two.zip'));
     assert.deepEqual(info.entries, ['disk.img', 'other.img']);
