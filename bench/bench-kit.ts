@@ -177,6 +177,35 @@ export async function runEngine(job: FlashJob, env: Record<string, string> = {})
   return { result: parsed.result, peakRss: parsed.peakRss ?? 0, seconds };
 }
 
+// ---- sections -----------------------------------------------------------------------------------
+
+/** A positive number from `--name N` on the command line or BENCH_NAME in the environment. */
+export function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  const env = process.env[`BENCH_${name.replace(/^--/, '').toUpperCase().replace(/-/g, '_')}`];
+  const value = i >= 0 ? Number(process.argv[i + 1]) : Number(env ?? Number.NaN);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/** The reason a section cannot run here (not Linux, not root, no throttling), printed and as a row; undefined to run. */
+export function skipSection(section: string, needsThrottle = false): Row[] | undefined {
+  const reason = benchSkipReason() ?? (needsThrottle && !throttleAvailable() ? 'blkio throttling (cgroup v1) is not available' : undefined);
+  if (!reason) return undefined;
+  console.log(`${section}: skipped: ${reason}`);
+  return [{ metric: `${section} benchmark`, value: `skipped: ${reason}` }];
+}
+
+/** `node dist/bench/X.js`: runs the section on its own, undoing devices and throttles at the end. */
+export function runStandalone(run: () => Promise<unknown>): void {
+  hookSignals();
+  run()
+    .catch((error) => {
+      console.error(error);
+      process.exitCode = 1;
+    })
+    .finally(cleanupAll);
+}
+
 // ---- output -------------------------------------------------------------------------------------
 
 export function fmt(value: number, digits = 1): string {

@@ -10,32 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import type { FlashJob } from '../shared/flash-types';
-import {
-  benchSkipReason,
-  cleanupAll,
-  fmt,
-  hookSignals,
-  loopDevice,
-  median,
-  MiB,
-  printTable,
-  runEngine,
-  throttleAvailable,
-  throttleWrites,
-  timeCommand,
-  workDir,
-  type Row,
-} from './bench-kit';
+import { fmt, hookSignals, loopDevice, median, MiB, option, printTable, runEngine, runStandalone, skipSection, throttleAvailable, throttleWrites, timeCommand, workDir, type Row } from './bench-kit';
 
 const SEGMENT = 256 * 1024;
 const MAPPED_SHARE = 0.4;
 const THROTTLE_BPS = 20_000_000;
-
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : Number.NaN;
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
 
 /**
  * A sparse image: each 256 KiB segment holds pseudo-random data with probability 0.4, else is a
@@ -136,11 +115,8 @@ function rowsFor(label: string, size: number, r: CaseResult, deviceLimit?: numbe
 }
 
 export async function run(): Promise<Row[]> {
-  const skip = benchSkipReason();
-  if (skip) {
-    console.log(`bmap: skipped: ${skip}`);
-    return [{ metric: 'bmap benchmark', value: `skipped: ${skip}` }];
-  }
+  const skipped = skipSection('bmap');
+  if (skipped) return skipped;
   hookSignals();
   const rounds = option('--rounds', 3);
   const size = option('--size-mib', 1024) * MiB;
@@ -158,11 +134,4 @@ export async function run(): Promise<Row[]> {
   return rows;
 }
 
-if (require.main === module) {
-  run()
-    .catch((error) => {
-      console.error(error);
-      process.exitCode = 1;
-    })
-    .finally(cleanupAll);
-}
+if (require.main === module) runStandalone(run);

@@ -19,6 +19,7 @@ import {
   loopDevice,
   median,
   MiB,
+  option,
   printTable,
   runEngine,
   throttleAvailable,
@@ -29,12 +30,6 @@ import {
 
 const THROTTLE_BPS = 20_000_000;
 const DD = 'dd of=DEV bs=4M iflag=fullblock oflag=direct conv=fsync status=none';
-
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : Number.NaN;
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
 
 interface Format {
   label: string;

@@ -5,21 +5,7 @@
 
 import * as path from 'node:path';
 import type { FlashJob } from '../shared/flash-types';
-import {
-  benchSkipReason,
-  cleanupAll,
-  fmt,
-  hookSignals,
-  loopDevice,
-  makeMixedImage,
-  MiB,
-  printTable,
-  runEngine,
-  throttleAvailable,
-  throttleWrites,
-  workDir,
-  type Row,
-} from './bench-kit';
+import { fmt, hookSignals, loopDevice, makeMixedImage, MiB, printTable, runEngine, runStandalone, skipSection, throttleWrites, workDir, type Row } from './bench-kit';
 
 const SD_CARD_SPEED = 20_000_000;
 
@@ -34,11 +20,8 @@ function fullJob(image: string, devices: string[]): FlashJob {
 }
 
 export async function run(): Promise<Row[]> {
-  const skip = benchSkipReason() ?? (throttleAvailable() ? undefined : 'no cgroup-v1 blkio throttle');
-  if (skip) {
-    console.log(`fan-out: skipped: ${skip}`);
-    return [{ metric: 'fan-out benchmark', value: `skipped: ${skip}` }];
-  }
+  const skipped = skipSection('fan-out', true);
+  if (skipped) return skipped;
   hookSignals();
   const size = sizeOption();
   const dir = workDir('fan-out');
@@ -68,11 +51,4 @@ export async function run(): Promise<Row[]> {
   }
 }
 
-if (require.main === module) {
-  run()
-    .catch((error) => {
-      console.error(error);
-      process.exitCode = 1;
-    })
-    .finally(cleanupAll);
-}
+if (require.main === module) runStandalone(run);

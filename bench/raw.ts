@@ -7,31 +7,9 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { FlashJob } from '../shared/flash-types';
-import {
-  benchSkipReason,
-  cleanupAll,
-  fmt,
-  GiB,
-  hookSignals,
-  loopDevice,
-  makeMixedImage,
-  mbps,
-  median,
-  MiB,
-  printTable,
-  runEngine,
-  timeCommand,
-  workDir,
-  type Row,
-} from './bench-kit';
+import { fmt, GiB, hookSignals, loopDevice, makeMixedImage, mbps, median, MiB, option, printTable, runEngine, runStandalone, skipSection, timeCommand, workDir, type Row } from './bench-kit';
 
 const RSS_GOAL = 150 * 1e6;
-
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : Number(process.env[`BENCH_${name.slice(2).toUpperCase().replace('-', '_')}`]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
 
 function fullJob(image: string, device: string): FlashJob {
   return { source: { kind: 'file', path: image }, targets: [{ path: device }], options: { verify: true, full: true } };
@@ -43,11 +21,8 @@ function resetDevice(device: string): void {
 }
 
 export async function run(): Promise<Row[]> {
-  const skip = benchSkipReason();
-  if (skip) {
-    console.log(`raw: skipped: ${skip}`);
-    return [{ metric: 'raw benchmark', value: `skipped: ${skip}` }];
-  }
+  const skipped = skipSection('raw');
+  if (skipped) return skipped;
   hookSignals();
   const rounds = option('--rounds', 3);
   const size = option('--size-mib', 1024) * MiB;
@@ -118,11 +93,4 @@ export async function run(): Promise<Row[]> {
   }
 }
 
-if (require.main === module) {
-  run()
-    .catch((error) => {
-      console.error(error);
-      process.exitCode = 1;
-    })
-    .finally(cleanupAll);
-}
+if (require.main === module) runStandalone(run);

@@ -13,16 +13,10 @@ import type { FlashJob } from '../shared/flash-types';
 import { buildImage, type BuiltImage } from '../electron/engine/block-map/test-images';
 import { fillGarbage, type LoopDevice } from '../electron/test-support/loop-device';
 import { sectorsWritten } from '../electron/engine/targets/device-geometry';
-import { benchSkipReason, cleanupAll, fmt, hookSignals, loopDevice, MiB, onCleanup, printTable, runEngine, throttleAvailable, throttleWrites, timeCommand, workDir, type Row } from './bench-kit';
+import { fmt, hookSignals, loopDevice, MiB, onCleanup, option, printTable, runEngine, runStandalone, skipSection, throttleWrites, timeCommand, workDir, type Row } from './bench-kit';
 
 const THROTTLE = 20_000_000;
 const RSS_GOAL = 150e6;
-
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
 
 /** Copies a few /usr trees (text, binaries, locales) into one folder for mkfs.ext4 -d. */
 function stage(dir: string, sources: string[]): string {
@@ -60,11 +54,8 @@ function fsckPartitions(device: LoopDevice, image: BuiltImage): string {
 }
 
 export async function run(): Promise<Row[]> {
-  const skip = benchSkipReason() ?? (throttleAvailable() ? undefined : 'blkio throttling (cgroup v1) is not available');
-  if (skip) {
-    console.log(`sparse: skipped: ${skip}`);
-    return [{ metric: 'sparse benchmark', value: `skipped: ${skip}` }];
-  }
+  const skipped = skipSection('sparse', true);
+  if (skipped) return skipped;
   hookSignals();
   const totalMiB = option('--size-mib', 1024);
   const bootMiB = 128;
@@ -163,11 +154,4 @@ export async function run(): Promise<Row[]> {
   }
 }
 
-if (require.main === module) {
-  run()
-    .catch((error) => {
-      console.error(error);
-      process.exitCode = 1;
-    })
-    .finally(cleanupAll);
-}
+if (require.main === module) runStandalone(run);
