@@ -53,6 +53,21 @@ function isBzip2(head: Uint8Array): boolean {
 }
 
 /**
+ * The legacy .lzma ("LZMA alone") header has no magic: properties byte, dictionary size, then the
+ * uncompressed size (all ones when unknown), and the range coder's first byte is always 0. Checked
+ * strictly, so a raw image is never mistaken for one; an .lzma renamed .xz must not be written raw.
+ */
+function isLzmaAlone(head: Uint8Array): boolean {
+  if (head.length < 14 || head[0]! >= 9 * 5 * 5 || head[13] !== 0) return false;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const dict = view.getUint32(1, true);
+  const n = 31 - Math.clz32(dict);
+  const dictOk = n >= 12 && n <= 30 && (dict === 2 ** n || dict === 2 ** n + 2 ** (n - 1));
+  const size = view.getBigUint64(5, true);
+  return dictOk && (size === 0xffffffffffffffffn || size < 2n ** 40n);
+}
+
+/**
  * Text has no NUL bytes and decodes as UTF-8; every disk image, ISO and filesystem we know has
  * NULs in its first sectors. Only whole-text heads count, so a binary image with a text boot
  * message is still an image.
@@ -74,6 +89,7 @@ export function detectFormat(head: Uint8Array, totalSize?: number): DetectedForm
   for (const { format, magic } of SUPPORTED) if (matches(head, magic)) return { kind: 'supported', format };
   if (isBzip2(head)) return { kind: 'supported', format: 'bzip2' };
   for (const { name, magic } of UNSUPPORTED) if (matches(head, magic)) return { kind: 'unsupported', name };
+  if (isLzmaAlone(head)) return { kind: 'unsupported', name: 'legacy LZMA (.lzma) stream' };
   if (looksLikeText(head)) return { kind: 'text' };
   return { kind: 'supported', format: 'raw' };
 }

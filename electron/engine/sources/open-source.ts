@@ -36,7 +36,18 @@ export async function openSource(spec: SourceSpec): Promise<SourceReader> {
   return openFileSource(spec.path, spec);
 }
 
+/** Refuses what is not a file of bytes at rest, before opening it: opening a FIFO waits for a writer forever. */
+async function refuseSpecialFile(filePath: string): Promise<void> {
+  const stat = await fsp.stat(filePath).catch(() => undefined);
+  if (!stat || stat.isFile() || stat.isBlockDevice() || stat.isDirectory()) return;
+  const kind = stat.isFIFO() ? 'a named pipe (FIFO)' : stat.isCharacterDevice() ? 'a character device' : stat.isSocket() ? 'a socket' : 'not a regular file';
+  throw new BlockwiseError('SOURCE_NOT_IMAGE', `${filePath} is ${kind}, not an image file: it has no fixed size to write. Save the image to a file and pick that.`, {
+    path: filePath,
+  });
+}
+
 async function openFileSource(filePath: string, spec: SourceSpec): Promise<SourceReader> {
+  await refuseSpecialFile(filePath);
   let handle: fsp.FileHandle;
   try {
     handle = await fsp.open(filePath, 'r');

@@ -1,0 +1,71 @@
+// Inputs a person may pick that are not image files at rest: pipes, character devices, an .lzma
+// renamed .xz. Each must end in a specific error at once, never a hang or a raw write.
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { BlockwiseError } from '../../../shared/errors';
+import { detectFormat } from './detect';
+import { openSource } from './open-source';
+import './register-decoders';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'blockwise-special-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function refusal(filePath: string): Promise<BlockwiseError> {
+  try {
+    const reader = await openSource({ kind: 'file', path: filePath });
+    await reader.close();
+  } catch (error) {
+    assert.ok(error instanceof BlockwiseError, `expected a BlockwiseError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail(`${filePath} was opened as an image`);
+}
+
+const hasXz = spawnSync('xz', ['--version']).status === 0;
+
+describe('sources that are not image files', () => {
+  test('a named pipe is refused without waiting for a writer', { timeout: 30_000 }, async () => {
+    const fifo = path.join(dir, 'image.img');
+    execFileSync('mkfifo', [fifo]);
+    const error = await refusal(fifo);
+    assert.equal(error.code, 'SOURCE_NOT_IMAGE');
+    assert.match(error.message, /named pipe/);
+    assert.equal(error.details.path, fifo);
+  });
+
+  test('/dev/zero and /dev/urandom are character devices, not empty images', async () => {
+    for (const device of ['/dev/zero', '/dev/urandom']) {
+      const error = await refusal(device);
+      assert.equal(error.code, 'SOURCE_NOT_IMAGE');
+      assert.match(error.message, new RegExp(`${device} is a character device`));
+    }
+  });
+
+  test('an .lzma stream named .xz is refused, not written as raw bytes', { skip: hasXz ? undefined : 'xz is not installed' }, async () => {
+    const image = randomBytes(300_000);
+    const lzma = execFileSync('xz', ['--format=lzma', '-c'], { input: image });
+    const file = path.join(dir, 'os.img.xz');
+    writeFileSync(file, lzma);
+    const error = await refusal(file);
+    assert.equal(error.code, 'SOURCE_UNSUPPORTED');
+    assert.match(error.message, /os\.img\.xz is a legacy LZMA \(\.lzma\) stream/);
+  });
+
+  test('filesystem and partition-table heads are still raw images', () => {
+    const mbr = Buffer.alloc(4096);
+    mbr.set([0xeb, 0x3c, 0x90], 0); // FAT boot sector jump
+    assert.deepEqual(detectFormat(mbr), { kind: 'supported', format: 'raw' });
+    const zeros = Buffer.alloc(4096); // ext4 and ISO 9660 start with zeros
+    assert.deepEqual(detectFormat(zeros), { kind: 'supported', format: 'raw' });
+    const lzmaLike = Buffer.alloc(4096);
+    lzmaLike.set([0x5d, 0x00, 0x00, 0x80, 0x00], 0); // valid props and dictionary…
+    lzmaLike.fill(0x11, 5, 13); // …but an implausible size (not a stream header)
+    assert.deepEqual(detectFormat(lzmaLike), { kind: 'supported', format: 'raw' });
+  });
+});
