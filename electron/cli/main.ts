@@ -60,7 +60,7 @@ async function runJob<T>(plan: EnginePlan, start: (client: EngineClient) => { re
   const client = new EngineClient(transportFor(plan));
   const job = start(client);
   let interrupts = 0;
-  const onSigint = () => {
+  const onSignal = () => {
     interrupts++;
     if (interrupts === 1) {
       process.stderr.write('\nCancelling… (press Ctrl-C again to force)\n');
@@ -69,11 +69,14 @@ async function runJob<T>(plan: EnginePlan, start: (client: EngineClient) => { re
       process.exit(EXIT.cancelled);
     }
   };
-  process.on('SIGINT', onSigint);
+  // SIGTERM (kill, systemd, a CI timeout) and SIGHUP (terminal closed) cancel like Ctrl-C does:
+  // dying outright would skip the report and could leave an elevated helper writing.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.on(signal, onSignal);
   try {
     return await job.result;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const signal of signals) process.off(signal, onSignal);
     await client.close();
   }
 }
@@ -119,6 +122,9 @@ async function flashCommand(argv: string[]): Promise<number> {
   const verify = !values['no-verify'];
   const source = imageSpec(positionals[0]!, values.entry);
   const targets: TargetSpec[] = await resolveTargets(values.to, source);
+  // Resolved paths, so a drive named twice (also via a /dev/disk/by-id link) is caught here.
+  const twice = targets.findIndex((t, i) => targets.findIndex((u) => u.path === t.path) !== i);
+  if (twice >= 0) throw new UsageError(`--to ${values.to[twice]} names ${targets[twice]!.path}, which is already a target; name each drive once`);
   // Before the confirmation: a user who can't write the drive hears so first, with what to run.
   const plan = await planEngine(targets.map((t) => t.path), ['flash', ...argv], { interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
   if (!values.yes) await confirmTargets(targets);

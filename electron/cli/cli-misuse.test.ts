@@ -1,0 +1,90 @@
+// The CLI used the wrong way: a drive named twice, SIGTERM mid-write. Real process, real loop devices.
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
+
+const BIN = path.resolve(__dirname, '../../../bin/blockwise.js');
+const MiB = 1024 * 1024;
+const LOOP = { ...process.env, BLOCKWISE_INCLUDE_LOOP: '1' };
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: LOOP, input: '', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('blockwise CLI misuse on loop devices', { skip: loopSkipReason() }, () => {
+  let dir = '';
+  const devices: LoopDevice[] = [];
+  const device = (size: number) => {
+    const d = createLoopDevice(size, { fill: 'garbage' });
+    devices.push(d);
+    return d;
+  };
+  before(() => {
+    dir = mkdtempSync('/dev/shm/blockwise-cli-misuse-');
+  });
+  after(() => {
+    for (const d of devices) d.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the same drive twice (also through a symlink) is a usage error naming it; nothing is written', () => {
+    const dev = device(8 * MiB);
+    const image = path.join(dir, 'small.img');
+    writeFileSync(image, randomBytes(MiB));
+    const link = path.join(dir, 'stick');
+    symlinkSync(dev.path, link);
+    for (const second of [dev.path, link]) {
+      const r = cli(['flash', image, '--to', dev.path, '--to', second, '--yes']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`--to ${second} names ${dev.path}, which is already a target`));
+      assert.doesNotMatch(r.stderr, /bug in Blockwise/);
+    }
+    assert.equal(dev.bytesWritten(), 0);
+  });
+
+  test('SIGTERM mid-write cancels like Ctrl-C: exit 130, drive reported incomplete, drive free again', async () => {
+    const dev = device(64 * MiB);
+    const big = path.join(dir, 'big.img');
+    const bytes = randomBytes(48 * MiB);
+    writeFileSync(big, bytes);
+    const throttle = '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device';
+    writeFileSync(throttle, `${dev.majMin} ${8 * MiB}`);
+    let sent = false;
+    try {
+      const child = spawn(process.execPath, [BIN, 'flash', big, '--to', dev.path, '--yes', '--json'], { env: LOOP });
+      let stdout = '';
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (!sent && /"phase":"writing","position":[1-9]/.test(stdout)) {
+          sent = true;
+          child.kill('SIGTERM');
+        }
+      });
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+      assert.ok(sent, 'saw write progress');
+      assert.equal(signal, null, 'the CLI handled SIGTERM instead of dying of it');
+      assert.equal(code, 130, stderr);
+      const last = JSON.parse(stdout.trim().split('\n').at(-1)!);
+      assert.equal(last.type, 'error');
+      assert.equal(last.error.code, 'CANCELLED');
+      assert.equal(last.error.details.driveIncomplete, true);
+    } finally {
+      writeFileSync(throttle, `${dev.majMin} 0`);
+    }
+    // Nothing holds the drive any more: a new flash opens it exclusively and succeeds.
+    const small = path.join(dir, 'after.img');
+    const after = randomBytes(MiB);
+    writeFileSync(small, after);
+    const r = cli(['flash', small, '--to', dev.path, '--yes']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(readBacking(dev, 0, MiB).equals(after));
+  });
+});
