@@ -14,7 +14,7 @@ import { openSource } from './sources/open-source';
 import type { SourceReader } from './sources/source';
 import { openTarget } from './targets/target';
 import { verifyTargets } from './verify';
-import { rangesLength } from './write-planner';
+import { rangesLength, type WritePlanner } from './write-planner';
 
 export const CHUNK_SIZE = 4 * 1024 * 1024;
 /** Chunks in the pool: enough for several writes in flight per drive plus read-ahead, ~40 MiB. */
@@ -33,6 +33,23 @@ export interface FlashContext {
   onProgress: (progress: FlashProgress) => void;
   /** Test hook: runs after the write is durable and before readback. */
   beforeVerify?: () => Promise<void>;
+}
+
+/**
+ * The image's SHA-256 costs a whole core (~1.6 GB/s). While a dense write of a raw image already
+ * keeps both cores busy (the copy into the pool, the drive's own copy), hashing beside it slowed
+ * the write to 0.7× dd; verification reads the image file again anyway, so the hash rides there.
+ * Not for streams (decoding sets the pace; their readback uses per-chunk digests), nor for sparse
+ * writes: those mostly read, the hash hides behind the reading, and deferring it would make
+ * verification re-read and hash the whole image for a small readback. A checksum or --no-verify
+ * needs the hash during the write in any case (flash.ts below).
+ */
+function deferrableHash(source: SourceReader, planner: WritePlanner): boolean {
+  if (!source.info.randomAccess || typeof source.readAt !== 'function' || source.info.size === undefined) return false;
+  if (planner.name === 'full') return true;
+  // A map built before the write (raw images' filesystems) knows what it skips; others count as sparse.
+  const free = (planner as { freeBytes?: unknown }).freeBytes;
+  return typeof free === 'number' && free < source.info.size / 4;
 }
 
 export async function runFlash(job: FlashJob, context: FlashContext): Promise<FlashResult> {
@@ -78,12 +95,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     const pool = new AlignedPool(CHUNK_SIZE, Math.max(POOL_CHUNKS, 4 + 2 * states.length));
     const meter = new ProgressMeter(context.onProgress);
     const planner = await choosePlanner(job, source);
-    // The image's SHA-256 costs a whole core. Hash while writing only when something needs it before
-    // the head goes out (a checksum), when nothing reads the image again (no verify), or when the
-    // image is a stream (decoding sets the pace then). Otherwise verification hashes the image file
-    // while it reads it anyway, and the write keeps both cores (see README, "Speed, measured").
-    const rereadable = source.info.randomAccess && typeof source.readAt === 'function';
-    const hashWhileWriting = checksum !== undefined || !job.options.verify || !rereadable;
+    const hashWhileWriting = checksum !== undefined || !job.options.verify || !deferrableHash(source, planner);
     const pipelineStart = performance.now();
     const written = await runPipeline(source, states, {
       pool,

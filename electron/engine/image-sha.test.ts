@@ -1,8 +1,8 @@
-// The image's SHA-256 in every mode of a flash. For a raw image with verification on and no
-// checksum, it is computed during verification (flash.ts), from the image file's bytes: it must
-// still cover the WHOLE image, including ranges a sparse write skipped (stale bytes of deleted
-// files in free space) and the held-back first MiB. With --no-verify, a checksum, or a compressed
-// image it is computed while writing; every mode must give the same digest.
+// The image's SHA-256 in every mode of a flash. For a raw image written (nearly) whole with
+// verification on and no checksum, it is computed during verification (flash.ts), from the image
+// file's bytes: it must still cover the WHOLE image, including ranges the write skipped (stale
+// bytes of deleted files in free space) and the held-back first MiB. Sparse writes, --no-verify,
+// a checksum, or a compressed image hash while writing; every mode must give the same digest.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FlashJob, FlashProgress, FlashResult } from '../../shared/flash-types';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
-import { buildImage, MiB, type BuiltImage } from './block-map/test-images';
+import { buildImage, makeContent, MiB, type BuiltImage } from './block-map/test-images';
 import { runFlash } from './flash';
 import { HEAD_SIZE } from './pipeline';
 import './sources/register';
@@ -24,6 +24,8 @@ describe('image SHA-256 on loop devices', { skip }, () => {
   let work = '';
   let image: BuiltImage;
   let expected = '';
+  let dense: BuiltImage;
+  let denseSha = '';
   const devices: LoopDevice[] = [];
 
   before(() => {
@@ -32,6 +34,11 @@ describe('image SHA-256 on loop devices', { skip }, () => {
     // 20% of the ext4 was a file, then deleted: its bytes stay in space the block map skips.
     image = buildImage(work, 'sparse.img', 'dos', [{ fs: 'ext4', size: 40 * MiB, type: '83', mkfs: ['-b', '4096'], deleted: 0.2 }], 7);
     expected = createHash('sha256').update(readFileSync(image.file)).digest('hex');
+    // Mostly full: the map skips less than a quarter, so the hash is left to verification.
+    const content = path.join(work, 'dense-content');
+    makeContent(content, 11, 31 * MiB);
+    dense = buildImage(work, 'dense.img', 'dos', [{ fs: 'ext4', size: 40 * MiB, type: '83', mkfs: ['-b', '4096', '-m', '0', '-O', '^has_journal'], content, deleted: 0.05 }], 9);
+    denseSha = createHash('sha256').update(readFileSync(dense.file)).digest('hex');
   });
   after(() => {
     for (const d of devices.splice(0)) d.dispose();
@@ -39,7 +46,7 @@ describe('image SHA-256 on loop devices', { skip }, () => {
   });
 
   async function flash(source: string, options: Partial<FlashJob['options']> = {}, events: FlashProgress[] = []): Promise<{ result: FlashResult; device: LoopDevice }> {
-    const device = createLoopDevice(image.size + 4 * MiB, { fill: 'garbage' });
+    const device = createLoopDevice(Math.max(image.size, dense.size) + 4 * MiB, { fill: 'garbage' });
     devices.push(device);
     const result = await runFlash(
       { source: { kind: 'file', path: source }, targets: [{ path: device.path }], options: { verify: true, full: false, bmapPath: null, ...options } },
@@ -62,6 +69,14 @@ describe('image SHA-256 on loop devices', { skip }, () => {
     const writing = events.filter((e) => e.phase === 'writing');
     assert.equal(writing.at(-1)!.position, image.size);
     assert.ok(writing.every((e) => e.position <= image.size && (e.percent ?? 0) <= 100));
+  });
+
+  test('a mostly full image: hashed during verification, still over the skipped ranges', async () => {
+    const { result, device } = await flash(dense.file);
+    const skipped = dense.size - result.mappedBytes;
+    assert.ok(skipped > 0 && skipped < dense.size / 4, `the map must skip something, but under a quarter (skipped ${skipped} of ${dense.size})`);
+    assert.notEqual(createHash('sha256').update(readBacking(device, 0, dense.size)).digest('hex'), denseSha, 'the drive keeps garbage where the map skipped');
+    assert.equal(result.imageSha256, denseSha);
   });
 
   test('the same SHA-256 with a full write, without verification, with a checksum, and from .img.gz', async () => {
