@@ -21,7 +21,7 @@ Usage:
   blockwise flash IMAGE --to DEVICE [--to DEVICE…] [options]
   blockwise verify IMAGE --against DEVICE [--json] [--full]
 
-IMAGE is a file (.img .iso .raw .bin, or compressed .gz .xz .zst .bz2 .zip) or an http(s) URL.
+IMAGE is a file (.img .iso .raw .bin, or compressed .gz .xz .zst .bz2 .zip .tar .tar.xz …) or an http(s) URL.
 
 flash options:
   --to DEVICE        target drive (repeat for several drives) or a regular file

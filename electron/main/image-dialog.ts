@@ -9,7 +9,7 @@ export interface DialogLike {
   showOpenDialog(window: unknown, options: { title: string; properties: string[]; filters: Array<{ name: string; extensions: string[] }> }): Promise<{ canceled: boolean; filePaths: string[] }>;
 }
 
-export const IMAGE_EXTENSIONS = ['img', 'iso', 'raw', 'bin', 'wic', 'gz', 'xz', 'zst', 'bz2', 'zip'];
+export const IMAGE_EXTENSIONS = ['img', 'iso', 'raw', 'bin', 'wic', 'gz', 'xz', 'zst', 'bz2', 'zip', 'tar'];
 
 export async function pickImage(dialog: DialogLike, window: unknown, inspect = inspectImage): Promise<ImageInfo | null> {
   const choice = await dialog.showOpenDialog(window, {

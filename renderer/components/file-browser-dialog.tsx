@@ -8,7 +8,7 @@ import { useImage } from '../store/use-stores';
 import { FileIcon, FolderIcon, UpIcon } from './icons';
 import { Modal } from './modal';
 
-const IMAGE_NAME = /\.(img|iso|raw|bin|dmg|wic|gz|xz|zst|zstd|bz2|zip)$/i;
+const IMAGE_NAME = /\.(img|iso|raw|bin|dmg|wic|gz|xz|zst|zstd|bz2|zip|tar)$/i;
 
 export function FileBrowserDialog() {
   const browser = useImage((s) => s.browser);

@@ -53,7 +53,7 @@ export function ImageStep() {
           <ChecksumField text={checksumText} input={checksumInput} published={image.checksum} disabled={busy} onChange={setChecksumText} />
         </div>
       ) : (
-        <p className="step-hint">An .img, .iso, or a compressed image (.gz, .xz, .zst, .bz2, .zip), on this computer or on the web. You can also drop it here.</p>
+        <p className="step-hint">An .img, .iso, or a compressed image or archive (.gz, .xz, .zst, .bz2, .zip, .tar), on this computer or on the web. You can also drop it here.</p>
       )}
       {error && (
         <p className="inline-error" role="alert">

@@ -244,6 +244,8 @@ export async function openDecodedStream(input: AsyncIterable<Buffer>, meta: Stre
     const facts: DecoderFacts = {};
     const inner: StreamMeta = { name: meta.name };
     if (meta.path !== undefined) inner.path = meta.path;
+    // The image asked for belongs to the first archive in the chain (a .tar.xz's tar, not its xz).
+    if (meta.entry !== undefined && entry === undefined) inner.entry = meta.entry;
     const decoded = Peekable.of(decoder(stream, depth === 0 ? meta : inner, facts));
     // Starting the decoder lets it read headers (zip entry, zstd frame size) before we look inside.
     try {

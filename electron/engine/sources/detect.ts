@@ -19,6 +19,8 @@ const SUPPORTED: Array<{ format: SourceFormat; magic: Magic }> = [
   { format: 'xz', magic: { bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] } },
   { format: 'zstd', magic: { bytes: [0x28, 0xb5, 0x2f, 0xfd] } },
   { format: 'zip', magic: { bytes: [0x50, 0x4b, 0x03, 0x04] } },
+  // "ustar" (POSIX "ustar\0", GNU "ustar ") at 257; pre-POSIX tars have no magic and are not detected.
+  { format: 'tar', magic: { bytes: [0x75, 0x73, 0x74, 0x61, 0x72], offset: 257 } },
 ];
 
 const UNSUPPORTED: Array<{ name: string; magic: Magic }> = [
@@ -32,7 +34,6 @@ const UNSUPPORTED: Array<{ name: string; magic: Magic }> = [
   { name: 'PNG picture', magic: { bytes: [0x89, 0x50, 0x4e, 0x47] } },
   { name: 'JPEG picture', magic: { bytes: [0xff, 0xd8, 0xff] } },
   { name: 'ELF program', magic: { bytes: [0x7f, 0x45, 0x4c, 0x46] } },
-  { name: 'tar archive', magic: { bytes: [0x75, 0x73, 0x74, 0x61, 0x72], offset: 257 } },
 ];
 
 function matches(head: Uint8Array, magic: Magic): boolean {

@@ -6,6 +6,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { ImageInfo } from '../../../shared/contract';
 import { BlockwiseError } from '../../../shared/errors';
+import { readRange } from './decoded-file';
+import { detectFormat } from './detect';
 import { openSource } from './open-source';
 import { imageCandidates, readZipDirectory } from './zip-directory';
 
@@ -29,8 +31,13 @@ export async function inspectImage(filePath: string, entry?: string): Promise<Im
       await source.close();
     }
   } catch (error) {
-    // Several images in a zip is not a failure here: list them so the user can choose.
+    // Several images in a zip or tar is not a failure here: list them so the user can choose.
     if (error instanceof BlockwiseError && error.code === 'ARCHIVE_AMBIGUOUS') {
+      const head = await readRange(filePath, 0, 512);
+      const detected = detectFormat(head, storedSize);
+      if (detected.kind === 'supported' && detected.format === 'tar' && typeof error.details.entries === 'string') {
+        return { path: filePath, name, storedSize, formats: ['tar'], entries: error.details.entries.split('\n') };
+      }
       const entries = imageCandidates(await readZipDirectory(filePath, storedSize, name));
       return { path: filePath, name, storedSize, formats: ['zip'], entries: entries.map((e) => e.name) };
     }

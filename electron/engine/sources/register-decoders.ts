@@ -23,3 +23,7 @@ import { openZipFile, zipStream } from './zip-source';
 
 registerStreamDecoder('zip', zipStream);
 registerFileDecoder('zip', openZipFile);
+import { openTarFile, tarStream } from './tar-source';
+
+registerStreamDecoder('tar', tarStream);
+registerFileDecoder('tar', openTarFile);

@@ -2,7 +2,7 @@
 // Pull (the writer asks for the next bytes into its own aligned buffer) keeps memory bounded
 // without any queue of its own: a slow drive simply asks less often.
 
-export type SourceFormat = 'raw' | 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'zip';
+export type SourceFormat = 'raw' | 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'zip' | 'tar';
 
 export interface SourceInfo {
   /** What a person calls it: file name or URL. */

@@ -92,14 +92,14 @@ export async function readZipDirectory(filePath: string, storedSize: number, nam
 }
 
 /** Entries that could be the disk image: by extension, else any file of 1 MiB or more. */
-export function imageCandidates(entries: ZipEntry[]): ZipEntry[] {
+export function imageCandidates<E extends { name: string; size: number }>(entries: E[]): E[] {
   const files = entries.filter((e) => !e.name.endsWith('/'));
   const named = files.filter((e) => looksLikeImageName(e.name));
   return named.length > 0 ? named : files.filter((e) => e.size >= 1 << 20);
 }
 
 /** The entry to write: the one asked for, or the only candidate. */
-export function chooseZipEntry(entries: ZipEntry[], archive: string, wanted?: string): ZipEntry {
+export function chooseZipEntry<E extends { name: string; size: number }>(entries: E[], archive: string, wanted?: string): E {
   if (wanted !== undefined) {
     const found = entries.find((e) => e.name === wanted);
     if (!found) throw new BlockwiseError('ARCHIVE_NO_IMAGE', `${archive} has no entry named ${wanted}.`, { path: archive });

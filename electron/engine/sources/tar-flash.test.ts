@@ -1,0 +1,133 @@
+// Disk images inside tar archives (.tar, .tar.xz, .tar.gz, long names, nested .img.xz), flashed to
+// a real loop device with GNU tar making the archives; and every way a tar can be wrong.
+
+import assert from 'node:assert/strict';
+import { execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { BlockwiseError } from '../../../shared/errors';
+import type { FlashJob } from '../../../shared/flash-types';
+import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
+import { runFlash } from '../flash';
+import './register';
+import { inspectImage } from './inspect';
+
+const skip = loopSkipReason();
+const MiB = 1024 * 1024;
+let dir = '';
+let dev: LoopDevice;
+/** Not a multiple of 512, so the tar padding after it matters. */
+const image = randomBytes(3 * MiB + 777);
+const other = randomBytes(4096);
+const LONG = `${'deep-folder-'.repeat(12)}/${'raspios-like-'.repeat(10)}.img`;
+
+const sh = (command: string) => execSync(command, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], shell: '/bin/bash' });
+const file = (name: string) => path.join(dir, name);
+
+function job(name: string, entry?: string): FlashJob {
+  const source: FlashJob['source'] = entry === undefined ? { kind: 'file', path: file(name) } : { kind: 'file', path: file(name), entry };
+  return { source, targets: [{ path: dev.path }], options: { verify: true, full: true } };
+}
+
+const flash = (j: FlashJob) => runFlash(j, { signal: new AbortController().signal, onProgress: () => {} });
+
+async function expectError(j: FlashJob, code: string): Promise<BlockwiseError> {
+  try {
+    await flash(j);
+  } catch (error) {
+    assert.ok(error instanceof BlockwiseError, `expected a BlockwiseError, got ${error}`);
+    assert.equal(error.code, code, error.message);
+    return error;
+  }
+  assert.fail(`expected ${code}, but the flash reported success`);
+}
+
+function deviceHoldsImage(): void {
+  assert.ok(readBacking(dev, 0, image.length).equals(image), 'the device holds the image');
+}
+
+describe('tar archives on a loop device', { skip }, () => {
+  before(() => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    dir = mkdtempSync('/dev/shm/blockwise-tar-test-');
+    dev = createLoopDevice(8 * MiB, { fill: 'garbage' });
+    mkdirSync(file('t/' + path.dirname(LONG)), { recursive: true });
+    writeFileSync(file('t/os.img'), image);
+    writeFileSync(file('t/other.img'), other);
+    writeFileSync(file('t/README.txt'), 'Flash os.img to an SD card.\n');
+    writeFileSync(file('t/' + LONG), image);
+    sh('xz -T1 -c t/os.img > t/nested.img.xz');
+  });
+  after(() => {
+    dev?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cases: Array<[string, string]> = [
+    ['plain.tar', 'tar -C t -cf plain.tar README.txt os.img'],
+    ['os.img.tar.xz', 'tar -C t -cJf os.img.tar.xz os.img README.txt'],
+    ['os.tar.gz', 'tar -C t -czf os.tar.gz README.txt os.img'],
+    ['long-gnu.tar', `tar -C t --format=gnu -cf long-gnu.tar README.txt '${LONG}'`],
+    ['long-pax.tar.gz', `tar -C t --format=pax -czf long-pax.tar.gz README.txt '${LONG}'`],
+    ['nested.tar', 'tar -C t -cf nested.tar README.txt nested.img.xz'],
+  ];
+  for (const [name, command] of cases) {
+    test(`${name}: the image inside is written and verified`, async () => {
+      sh(command);
+      const result = await flash(job(name));
+      assert.equal(result.imageSize, image.length);
+      assert.ok(result.targets[0]!.ok);
+      deviceHoldsImage();
+    });
+  }
+
+  test('a tar file with two images needs a choice; --entry picks one; inspect lists them', async () => {
+    sh('tar -C t -cf two.tar README.txt other.img os.img');
+    const writtenBefore = dev.bytesWritten();
+    const error = await expectError(job('two.tar'), 'ARCHIVE_AMBIGUOUS');
+    assert.match(error.message, /other\.img, os\.img/);
+    assert.equal(dev.bytesWritten(), writtenBefore, 'nothing written before the choice');
+    const info = await inspectImage(file('two.tar'));
+    assert.deepEqual(info.entries, ['other.img', 'os.img']);
+    await flash(job('two.tar', 'os.img'));
+    deviceHoldsImage();
+  });
+
+  test('a compressed tar with two images fails rather than pass a guess; --entry picks one', async () => {
+    sh('tar -C t -cJf two.tar.xz os.img other.img');
+    const error = await expectError(job('two.tar.xz'), 'ARCHIVE_AMBIGUOUS');
+    assert.match(error.message, /os\.img, other\.img/);
+    await flash(job('two.tar.xz', 'other.img'));
+    assert.ok(readBacking(dev, 0, other.length).equals(other), 'the device holds other.img');
+  });
+
+  test('no image inside: ARCHIVE_NO_IMAGE listing what is there (file and stream)', async () => {
+    sh('tar -C t -cf docs.tar README.txt && xz -c docs.tar > docs.tar.xz');
+    for (const name of ['docs.tar', 'docs.tar.xz']) {
+      const error = await expectError(job(name), 'ARCHIVE_NO_IMAGE');
+      assert.match(error.message, /README\.txt/);
+    }
+    const missing = await expectError(job('plain.tar', 'nope.img'), 'ARCHIVE_NO_IMAGE');
+    assert.match(missing.message, /no entry named nope\.img/);
+  });
+
+  test('a cut tar is SOURCE_TRUNCATED with the offset, a damaged header SOURCE_CORRUPT', async () => {
+    sh('cp plain.tar cut.tar');
+    truncateSync(file('cut.tar'), 2 * MiB);
+    const cut = await expectError(job('cut.tar'), 'SOURCE_TRUNCATED');
+    assert.equal(cut.details.offset, 2 * MiB);
+    sh('xz -c cut.tar > cut.tar.xz');
+    await expectError(job('cut.tar.xz'), 'SOURCE_TRUNCATED');
+    sh('cp plain.tar bad.tar && printf XX | dd of=bad.tar bs=1 seek=3 conv=notrunc status=none');
+    const bad = await expectError(job('bad.tar'), 'SOURCE_CORRUPT');
+    assert.match(bad.message, /tar header at byte 0 is damaged/);
+  });
+
+  test('a sparse entry (tar -S) is refused with what to do, not written with holes missing', async () => {
+    sh('cp t/os.img t/sparse.img && fallocate -p -o 65536 -l 1048576 t/sparse.img && tar -C t -Scf sparse.tar sparse.img');
+    const error = await expectError(job('sparse.tar'), 'SOURCE_UNSUPPORTED');
+    assert.match(error.message, /sparse\.img is stored as a sparse file/);
+  });
+});

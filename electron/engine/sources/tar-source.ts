@@ -1,0 +1,132 @@
+// tar (.tar, and .tar.gz/.tar.xz/… through the decoders before it): vendors ship one disk image
+// inside a tarball. A tar file at rest is scanned header by header (seeking over data) so the image
+// is chosen like a zip's: one candidate is used, several need a choice, none is refused. Over a
+// stream (a compressed tar, a download) the first image-named entry is written, and the entries
+// after it are still read: a second image there fails the flash rather than pass a guess.
+
+import { promises as fsp } from 'node:fs';
+import { BlockwiseError } from '../../../shared/errors';
+import type { SourceSpec } from '../../../shared/flash-types';
+import { ByteQueue } from './byte-queue';
+import { fileChunks } from './decoded-file';
+import { openDecodedStream, type StreamDecoder, type StreamMeta } from './decoded-source';
+import type { SourceReader } from './source';
+import { BLOCK, isZeroBlock, padded, parseTarHeader, TarEntryReader, type TarEntry } from './tar-header';
+import { chooseZipEntry, looksLikeImageName } from './zip-directory';
+
+function listed(names: string[]): string {
+  return names.length === 0 ? 'nothing' : names.slice(0, 10).join(', ') + (names.length > 10 ? `, … (${names.length} in all)` : '');
+}
+
+async function* entryData(queue: ByteQueue, entry: TarEntry): AsyncIterable<Buffer> {
+  let got = 0;
+  for await (const piece of queue.stream(entry.size)) {
+    got += piece.length;
+    yield piece;
+  }
+  if (got < entry.size) {
+    throw new BlockwiseError('SOURCE_TRUNCATED', `the tar entry ${entry.name} ends after ${got} of its ${entry.size} bytes`, {
+      offset: entry.dataOffset + got,
+    });
+  }
+  await queue.skip(padded(entry.size) - entry.size);
+}
+
+export const tarStream: StreamDecoder = async function* (input, meta, facts) {
+  const queue = ByteQueue.of(input);
+  const entries = new TarEntryReader();
+  const files: string[] = [];
+  let written: string | undefined;
+  let offset = 0;
+  try {
+    for (;;) {
+      const block = await queue.take(BLOCK);
+      // End of archive: two zero blocks (one is enough to stop; some writers omit the second).
+      if (block.length === 0 || isZeroBlock(block)) break;
+      if (block.length < BLOCK) {
+        throw new BlockwiseError('SOURCE_TRUNCATED', `the tar archive ends inside the header at byte ${offset}`, { offset });
+      }
+      const header = parseTarHeader(block, offset);
+      const data = TarEntryReader.needsData(header) ? await queue.take(padded(header.size)) : undefined;
+      const entry = entries.accept(header, offset, data?.subarray(0, header.size));
+      if (entry === 'meta' || entry === 'other') {
+        if (!data) await queue.skip(padded(header.size));
+        offset += BLOCK + padded(header.size);
+        continue;
+      }
+      files.push(entry.name);
+      const wanted = meta.entry !== undefined ? entry.name === meta.entry : looksLikeImageName(entry.name);
+      if (wanted && written !== undefined) {
+        throw new BlockwiseError('ARCHIVE_AMBIGUOUS', `it holds several images: ${written}, ${entry.name}; choose one`, {
+          entries: `${written}\n${entry.name}`,
+          offset,
+        });
+      }
+      if (wanted) {
+        written = entry.name;
+        facts.entry = entry.name;
+        facts.size = entry.size;
+        yield* entryData(queue, entry);
+        // The entry asked for by name is the answer: no need to read on.
+        if (meta.entry !== undefined) return;
+      } else {
+        await queue.skip(padded(entry.size));
+      }
+      offset = entry.dataOffset + padded(entry.size);
+    }
+    if (written === undefined) {
+      const message = meta.entry !== undefined ? `it has no entry named ${meta.entry} (it contains: ${listed(files)})` : `it holds no disk image (it contains: ${listed(files)})`;
+      throw new BlockwiseError('ARCHIVE_NO_IMAGE', message, { entries: files.join('\n') });
+    }
+  } finally {
+    await queue.close();
+  }
+};
+
+/** Every regular file of a tar at rest, found by reading headers only. */
+export async function scanTarFile(filePath: string, storedSize: number, where: string): Promise<TarEntry[]> {
+  const handle = await fsp.open(filePath, 'r');
+  const out: TarEntry[] = [];
+  try {
+    const entries = new TarEntryReader();
+    const block = Buffer.alloc(BLOCK);
+    for (let offset = 0; offset < storedSize; ) {
+      const { bytesRead } = await handle.read(block, 0, BLOCK, offset);
+      if (bytesRead === 0 || isZeroBlock(block)) break;
+      if (bytesRead < BLOCK) {
+        throw new BlockwiseError('SOURCE_TRUNCATED', `the tar archive ends inside the header at byte ${offset}`, { offset });
+      }
+      const header = parseTarHeader(block, offset);
+      let data: Buffer | undefined;
+      if (TarEntryReader.needsData(header)) {
+        data = Buffer.alloc(header.size);
+        await handle.read(data, 0, header.size, offset + BLOCK);
+      }
+      const entry = entries.accept(header, offset, data);
+      if (typeof entry === 'object') {
+        if (entry.dataOffset + entry.size > storedSize) {
+          throw new BlockwiseError('SOURCE_TRUNCATED', `the tar entry ${entry.name} needs the file to reach byte ${entry.dataOffset + entry.size}, but it ends at byte ${storedSize}`, {
+            offset: storedSize,
+          });
+        }
+        out.push(entry);
+      }
+      offset += BLOCK + padded(header.size);
+    }
+  } catch (error) {
+    if (error instanceof BlockwiseError) throw new BlockwiseError(error.code, `${where}: ${error.message}.`, { ...error.details, path: filePath });
+    throw error;
+  } finally {
+    await handle.close();
+  }
+  return out;
+}
+
+export async function openTarFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {
+  const name = filePath.split(/[\\/]/).pop() ?? filePath;
+  const entries = await scanTarFile(filePath, storedSize, name);
+  const chosen = chooseZipEntry(entries, name, spec.entry);
+  const meta: StreamMeta = { name, storedSize, path: filePath, entry: chosen.name, size: chosen.size };
+  // From the entry's first header: the stream decoder parses it (and its long name) itself.
+  return openDecodedStream(fileChunks(filePath, chosen.headerOffset), meta);
+}
