@@ -79,6 +79,12 @@ export async function guardTarget(spec: TargetSpec, source: SourceSpec, info: So
   }
   if (spec.identity?.size !== undefined) {
     const geometry = await deviceGeometry(target);
+    // A device node left behind by a removed stick or an emptied card reader reads as 0 bytes.
+    if (geometry.size === 0) {
+      throw new BlockwiseError('TARGET_NOT_FOUND', `${spec.path} has no medium (0 bytes): the drive or card was removed after it was chosen.`, {
+        path: spec.path,
+      });
+    }
     if (geometry.size !== spec.identity.size) {
       throw new BlockwiseError(
         'TARGET_CHANGED',

@@ -1,0 +1,40 @@
+// The checks made on a target before anything is written, on real loop devices.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { BlockwiseError } from '../../shared/errors';
+import { createLoopDevice, loopSkipReason } from '../test-support/loop-device';
+import { runFlash } from './flash';
+import './sources/register';
+
+describe('target guards', { skip: loopSkipReason() }, () => {
+  const dir = mkdtempSync('/dev/shm/blockwise-guards-test-');
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a drive detached after it was chosen is TARGET_NOT_FOUND (gone), not "a different drive"', async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const image = path.join(dir, 'small.img');
+    writeFileSync(image, randomBytes(1 << 20));
+    const dev = createLoopDevice(8 << 20);
+    const chosen = { path: dev.path, identity: { size: dev.size } };
+    dev.dispose(); // the node stays in /dev and reads as 0 bytes, like an emptied card reader
+    try {
+      await runFlash(
+        { source: { kind: 'file', path: image }, targets: [chosen], options: { verify: true, full: true } },
+        { signal: new AbortController().signal, onProgress: () => {} },
+      );
+      assert.fail('the flash reported success on a detached device');
+    } catch (error) {
+      assert.ok(error instanceof BlockwiseError, String(error));
+      // A busy machine may re-attach the number at once; then it really is a different drive.
+      const reattached = Number(readFileSync(`/sys/block/${path.basename(dev.path)}/size`, 'utf8')) > 0;
+      if (!reattached) {
+        assert.equal(error.code, 'TARGET_NOT_FOUND', error.message);
+        assert.match(error.message, new RegExp(`${dev.path} has no medium \\(0 bytes\\)`));
+      }
+    }
+  });
+});
