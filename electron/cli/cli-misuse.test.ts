@@ -17,6 +17,15 @@ function cli(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+describe('blockwise CLI misuse', () => {
+  test('--to a file in a folder that does not exist: exit 2 naming the folder, not "the drive is gone"', () => {
+    const r = cli(['flash', __filename, '--to', '/nonexistent-blockwise-dir/sub/out.img', '--yes']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /the folder \/nonexistent-blockwise-dir\/sub does not exist/);
+    assert.doesNotMatch(r.stderr, /unplugged|drive is gone/);
+  });
+});
+
 describe('blockwise CLI misuse on loop devices', { skip: loopSkipReason() }, () => {
   let dir = '';
   const devices: LoopDevice[] = [];

@@ -27,6 +27,10 @@ export async function resolveTargets(paths: string[], _source: SourceSpec, optio
       if (options.forReading || given.startsWith('/dev/') || given.startsWith('\\\\.\\')) {
         throw new BlockwiseError('TARGET_NOT_FOUND', `${given} does not exist. Run "blockwise list" to see the drives.`, { path: given });
       }
+      const folder = path.dirname(path.resolve(given));
+      if (!(await fsp.stat(folder).then((s) => s.isDirectory(), () => false))) {
+        throw new UsageError(`--to ${given}: the folder ${folder} does not exist, so the image file cannot be created there`);
+      }
       labels.set(given, 'new file');
       out.push({ path: path.resolve(given) });
       continue;

@@ -4,6 +4,7 @@
 
 import { execFile } from 'node:child_process';
 import { constants as fsc, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { BlockwiseError } from '../../../shared/errors';
 import { ALIGNMENT, alignDown, alignedBuffer, alignUp } from '../aligned-pool';
@@ -221,6 +222,14 @@ export async function openTarget(targetPath: string, options: OpenTargetOptions 
     const { handle, direct } = await openMaybeDirect(targetPath, fsc.O_RDWR | fsc.O_CREAT);
     return new FdTarget(targetPath, 'file', Infinity, 512, direct, handle);
   } catch (error) {
+    // Creating an image file: ENOENT means its folder is missing, not an unplugged drive.
+    if (!stat && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+      const folder = path.dirname(targetPath);
+      throw new BlockwiseError('TARGET_NOT_FOUND', `Cannot create ${targetPath}: the folder ${folder} does not exist. Create it, or write the image file somewhere else.`, {
+        path: targetPath,
+        syscode: 'ENOENT',
+      });
+    }
     throw openError(error, targetPath);
   }
 }
