@@ -33,4 +33,6 @@ test('percent never shows 100 before the end, and formats are named', () => {
   assert.equal(describeFormats(['xz']), 'XZ-compressed image');
   assert.equal(describeFormats(['zip', 'raw']), 'ZIP archive');
   assert.equal(describeFormats(['raw']), 'Raw disk image');
+  assert.equal(describeFormats(['tar']), 'TAR archive');
+  assert.equal(describeFormats(['xz', 'tar']), 'XZ-compressed TAR archive');
 });

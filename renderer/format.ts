@@ -51,6 +51,8 @@ export function describeFormats(formats: string[]): string {
   if (outer === 'raw' || outer === 'img') return 'Raw disk image';
   if (outer === 'iso') return 'ISO image';
   if (outer === 'zip') return 'ZIP archive';
+  if (outer === 'tar') return 'TAR archive';
+  if (formats[1] === 'tar') return `${outer.toUpperCase()}-compressed TAR archive`;
   return `${outer.toUpperCase()}-compressed image`;
 }
 
