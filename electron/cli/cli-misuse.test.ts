@@ -18,6 +18,16 @@ function cli(args: string[]) {
 }
 
 describe('blockwise CLI misuse', () => {
+  test('a mistyped option exits 2 naming it, the closest option and the ones the command takes', () => {
+    const r = cli(['flash', 'x.img', '--sha265', 'ab', '--to', '/tmp/out.img']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /unknown option --sha265 for flash \(did you mean --sha256\?\); it takes --to, --yes/);
+    const far = cli(['flash', 'x.img', '--verfy', '--to', '/tmp/out.img']);
+    assert.equal(far.code, 2);
+    assert.match(far.stderr, /unknown option --verfy for flash; it takes .*--no-verify/);
+    assert.doesNotMatch(far.stderr, /positional argument/);
+  });
+
   test('--to a file in a folder that does not exist: exit 2 naming the folder, not "the drive is gone"', () => {
     const r = cli(['flash', __filename, '--to', '/nonexistent-blockwise-dir/sub/out.img', '--yes']);
     assert.equal(r.code, 2, r.stderr);

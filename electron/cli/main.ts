@@ -185,6 +185,36 @@ async function listCommand(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+const COMMAND_OPTIONS: Record<string, string[]> = {
+  flash: ['--to', '--yes', '--no-verify', '--full', '--sha256', '--entry', '--no-bmap', '--json'],
+  verify: ['--against', '--json', '--full', '--entry'],
+  list: ['--json', '--all'],
+};
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Node's wording for an unknown option suggests "--" positionals; a typo wants the real options. */
+function unknownOptionMessage(command: string | undefined, message: string): string {
+  const given = /Unknown option '([^']+)'/.exec(message)?.[1];
+  const known = COMMAND_OPTIONS[command ?? ''];
+  if (!given || !known) return message;
+  const closest = known.map((o) => [o, editDistance(given, o)] as const).sort((x, y) => x[1] - y[1])[0]!;
+  const hint = closest[1] <= 2 ? ` (did you mean ${closest[0]}?)` : '';
+  return `unknown option ${given} for ${command}${hint}; it takes ${known.join(', ')}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -209,7 +239,9 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (error) {
     if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith?.('ERR_PARSE_ARGS')) {
-      process.stderr.write(`blockwise: ${(error as Error).message}\nRun "blockwise --help" for usage.\n`);
+      const unknown = (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+      const message = unknown ? unknownOptionMessage(command, (error as Error).message) : (error as Error).message;
+      process.stderr.write(`blockwise: ${message}\nRun "blockwise --help" for usage.\n`);
       return EXIT.usage;
     }
     if (error instanceof BlockwiseError) {
