@@ -46,7 +46,7 @@ export function urlName(address: string): string {
 /** Formats by name, for when the server sends too few bytes to tell (never trusted over content). */
 function formatsByName(name: string): string[] {
   const ext = path.extname(name).toLowerCase();
-  const known: Record<string, string> = { '.gz': 'gzip', '.xz': 'xz', '.zst': 'zstd', '.bz2': 'bzip2', '.zip': 'zip', '.iso': 'iso' };
+  const known: Record<string, string> = { '.gz': 'gzip', '.xz': 'xz', '.zst': 'zstd', '.bz2': 'bzip2', '.zip': 'zip', '.tar': 'tar', '.iso': 'iso' };
   return [known[ext] ?? 'raw'];
 }
 
@@ -88,7 +88,7 @@ export async function inspectUrl(address: string): Promise<ImageInfo> {
     throw new BlockwiseError('SOURCE_NOT_IMAGE', `${address} is text, not a disk image (its first bytes are readable characters).`, { path: address, offset: 0 });
   }
   if (detected.kind === 'unsupported') {
-    throw new BlockwiseError('SOURCE_UNSUPPORTED', `${address} is a ${detected.name}, which Blockwise cannot write. Use an .img, .iso, or one compressed with gzip, xz, zstd, bzip2 or zip.`, {
+    throw new BlockwiseError('SOURCE_UNSUPPORTED', `${address} is a ${detected.name}, which Blockwise cannot write. Use an .img, .iso, or one compressed with gzip, xz, zstd, bzip2, zip or tar.`, {
       path: address,
     });
   }

@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BlockwiseError } from '../../../shared/errors';
@@ -123,6 +125,30 @@ describe('tar archives on a loop device', { skip }, () => {
     sh('cp plain.tar bad.tar && printf XX | dd of=bad.tar bs=1 seek=3 conv=notrunc status=none');
     const bad = await expectError(job('bad.tar'), 'SOURCE_CORRUPT');
     assert.match(bad.message, /tar header at byte 0 is damaged/);
+  });
+
+  test('tars downloaded over http: the image inside is written; two images fail rather than guess', async () => {
+    sh('tar -C t -cf web.tar README.txt os.img && gzip -c web.tar > web.tar.gz && tar -C t -cf web-two.tar other.img os.img');
+    const served = new Set(['web.tar', 'web.tar.gz', 'web-two.tar']);
+    const server = http.createServer((req, res) => {
+      const name = path.basename(req.url ?? '');
+      if (!served.has(name)) return void res.writeHead(404).end(); // checksum/.bmap lookups beside it
+      const body = readFileSync(file(name));
+      res.writeHead(200, { 'content-length': body.length }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const urlJob = (name: string): FlashJob => ({ source: { kind: 'url', url: `${base}/${name}` }, targets: [{ path: dev.path }], options: { verify: true, full: true } });
+    try {
+      for (const name of ['web.tar', 'web.tar.gz']) {
+        const result = await flash(urlJob(name));
+        assert.equal(result.imageSize, image.length, name);
+        deviceHoldsImage();
+      }
+      await expectError(urlJob('web-two.tar'), 'ARCHIVE_AMBIGUOUS');
+    } finally {
+      server.close();
+    }
   });
 
   test('a sparse entry (tar -S) is refused with what to do, not written with holes missing', async () => {
