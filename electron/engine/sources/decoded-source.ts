@@ -114,7 +114,10 @@ function mapDecodeError(error: unknown, meta: StreamMeta, tap: StoredTap, imageO
   const where = { path: meta.path ?? meta.name, offset: storedOffset, imageOffset };
   const at = `at byte ${storedOffset} of the file, ${imageOffset} image bytes decoded`;
   if (error instanceof BlockwiseError) {
-    return new BlockwiseError(error.code, `${meta.name}: ${error.message} (${at}).`, { ...where, ...error.details });
+    // Decoders may name the archive themselves and end with a period; say each once.
+    const said = error.message.replace(/\.$/, '');
+    const named = said.startsWith(meta.name) ? said : `${meta.name}: ${said}`;
+    return new BlockwiseError(error.code, `${named} (${at}).`, { ...where, ...error.details });
   }
   const message = (error as Error)?.message ?? String(error);
   // A decoder that fails once all input is in, for a reason other than a failed check, ran out of data.

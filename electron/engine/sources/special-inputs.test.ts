@@ -57,6 +57,16 @@ describe('sources that are not image files', () => {
     assert.match(error.message, /os\.img\.xz is a legacy LZMA \(\.lzma\) stream/);
   });
 
+  test('an encrypted zip entry says so once, naming the archive once and what to do', { skip: spawnSync('zip', ['-v']).status === 0 ? undefined : 'zip is not installed' }, async () => {
+    writeFileSync(path.join(dir, 'secret.img'), randomBytes(200_000));
+    execFileSync('zip', ['-q', '-P', 'pw', 'locked.zip', 'secret.img'], { cwd: dir });
+    const error = await refusal(path.join(dir, 'locked.zip'));
+    assert.equal(error.code, 'SOURCE_UNSUPPORTED');
+    assert.match(error.message, /^locked\.zip: the entry secret\.img is encrypted; extract it with unzip/);
+    assert.equal(error.message.split('locked.zip').length, 2, error.message);
+    assert.doesNotMatch(error.message, /\. \(at/);
+  });
+
   test('filesystem and partition-table heads are still raw images', () => {
     const mbr = Buffer.alloc(4096);
     mbr.set([0xeb, 0x3c, 0x90], 0); // FAT boot sector jump

@@ -73,9 +73,9 @@ export const zipStream: StreamDecoder = async function* (input, meta, facts) {
         await queue.skip(compressedSize);
         continue;
       }
-      if (flags & 0x01) throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name} in ${meta.name} is encrypted.`);
+      if (flags & 0x01) throw new BlockwiseError('SOURCE_UNSUPPORTED', `the entry ${name} is encrypted; extract it with unzip (which asks for the password) and open the image`);
       if (method !== 0 && method !== 8) {
-        throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name} in ${meta.name} is compressed with zip method ${method}; only stored and deflate are supported.`);
+        throw new BlockwiseError('SOURCE_UNSUPPORTED', `the entry ${name} is compressed with zip method ${method}; only stored and deflate are supported`);
       }
       if (method === 0 && compressedSize === undefined) {
         throw new BlockwiseError('SOURCE_UNSUPPORTED', `${meta.name} cannot be read as a stream: ${name} is stored without its size. Save the file and open it.`);
