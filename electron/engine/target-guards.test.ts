@@ -1,8 +1,9 @@
 // The checks made on a target before anything is written, on real loop devices.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BlockwiseError } from '../../shared/errors';
@@ -13,6 +14,28 @@ import './sources/register';
 describe('target guards', { skip: loopSkipReason() }, () => {
   const dir = mkdtempSync('/dev/shm/blockwise-guards-test-');
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a partition of the target drive as the source is SOURCE_ON_TARGET; nothing is written', async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const dev = createLoopDevice(16 << 20, { fill: 'garbage' });
+    try {
+      execFileSync('sfdisk', ['-q', dev.path], { input: '2048,,83\n' });
+      execFileSync('partx', ['-u', dev.path]);
+      const partition = `${dev.path}p1`;
+      for (let i = 0; i < 50 && !existsSync(partition); i++) await new Promise((r) => setTimeout(r, 20));
+      const before = dev.bytesWritten();
+      await assert.rejects(
+        runFlash(
+          { source: { kind: 'file', path: partition }, targets: [{ path: dev.path }], options: { verify: true, full: true } },
+          { signal: new AbortController().signal, onProgress: () => {} },
+        ),
+        (error: unknown) => error instanceof BlockwiseError && error.code === 'SOURCE_ON_TARGET' && error.message.includes(`is stored on ${dev.path}`),
+      );
+      assert.equal(dev.bytesWritten(), before, 'nothing written');
+    } finally {
+      dev.dispose();
+    }
+  });
 
   test('a drive detached after it was chosen is TARGET_NOT_FOUND (gone), not "a different drive"', async () => {
     process.env.BLOCKWISE_INCLUDE_LOOP = '1';

@@ -26,7 +26,7 @@ async function sysfsOf(dev: number): Promise<string | undefined> {
   }
 }
 
-/** True when the filesystem holding `file` lives on the disk at `diskSysfs` (or one of its partitions). */
+/** True when `file` (a block device itself, or the filesystem holding it) lives on the disk at `diskSysfs` (or one of its partitions). */
 async function fileIsOnDisk(file: string, diskSysfs: string): Promise<boolean> {
   let stat;
   try {
@@ -34,7 +34,8 @@ async function fileIsOnDisk(file: string, diskSysfs: string): Promise<boolean> {
   } catch {
     return false;
   }
-  const holder = await sysfsOf(stat.dev);
+  // A drive or partition given as the source (cloning) is itself the device: its rdev, not the /dev filesystem's.
+  const holder = await sysfsOf(stat.isBlockDevice() ? stat.rdev : stat.dev);
   return holder !== undefined && (holder === diskSysfs || holder.startsWith(diskSysfs + '/'));
 }
 
