@@ -52,7 +52,13 @@ export function parseTarHeader(block: Buffer, offset: number): TarHeader {
   const ustar = block.toString('latin1', 257, 262) === 'ustar';
   const prefix = ustar && block.toString('latin1', 257, 263) === 'ustar\0' ? text(block, 345, 155) : '';
   const type = block[156] === 0 ? '0' : String.fromCharCode(block[156]!);
-  return { name: prefix ? `${prefix}/${name}` : name, size: numeric(block, 124, 12), type };
+  const size = numeric(block, 124, 12);
+  // Long names and pax records are small; a huge one is damage (or a trap), not something to buffer.
+  const limit = type === 'L' || type === 'x' ? 1 << 20 : Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(size) || size < 0 || size > limit) {
+    throw new BlockwiseError('SOURCE_CORRUPT', `the tar header at byte ${offset} records an impossible size`, { offset });
+  }
+  return { name: prefix ? `${prefix}/${name}` : name, size, type };
 }
 
 /** pax extended header records ("<length> <key>=<value>\n"): the keys that matter here. */
