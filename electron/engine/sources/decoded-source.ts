@@ -6,6 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { BlockwiseError } from '../../../shared/errors';
 import { detectFormat } from './detect';
+import { notAnArchive } from './open-source';
 import type { SourceFormat, SourceInfo, SourceReader } from './source';
 
 export interface StreamMeta {
@@ -260,6 +261,10 @@ export async function openDecodedStream(input: AsyncIterable<Buffer>, meta: Stre
     // An inner size says more than an outer one: the outer is of the compressed inner stream.
     size = facts.size ?? (depth === 0 ? meta.size : undefined);
     stream = decoded;
+  }
+  if (meta.entry !== undefined && entry === undefined) {
+    await stream.close().catch(() => undefined);
+    throw notAnArchive(meta.name, meta.entry, meta.path ?? meta.name);
   }
   const info: SourceInfo = { name: meta.name, formats, randomAccess: false };
   if (meta.storedSize !== undefined) info.storedSize = meta.storedSize;

@@ -82,7 +82,10 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
       case 'supported':
         break;
     }
-    if (detected.format === 'raw') return await FileSource.open(filePath, handle, size);
+    if (detected.format === 'raw') {
+      if (spec.entry !== undefined) throw notAnArchive(name, spec.entry, filePath);
+      return await FileSource.open(filePath, handle, size);
+    }
     await handle.close();
     const factory = fileDecoders.get(detected.format);
     if (!factory) {
@@ -95,6 +98,13 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
     await handle.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** An entry was asked for, but the image holds no archive to take it from: writing it anyway would be a guess. */
+export function notAnArchive(name: string, entry: string, where: string): BlockwiseError {
+  return new BlockwiseError('ARCHIVE_NO_IMAGE', `${name} is not an archive, so it has no entry named ${entry}. Leave out the entry to write the image itself.`, {
+    path: where,
+  });
 }
 
 /** Size of a block device used as a source (cloning a drive); sysfs on Linux. */

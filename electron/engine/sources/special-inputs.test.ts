@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, describe, test } from 'node:test';
 import { BlockwiseError } from '../../../shared/errors';
 import { detectFormat } from './detect';
@@ -65,6 +66,21 @@ describe('sources that are not image files', () => {
     assert.match(error.message, /^locked\.zip: the entry secret\.img is encrypted; extract it with unzip/);
     assert.equal(error.message.split('locked.zip').length, 2, error.message);
     assert.doesNotMatch(error.message, /\. \(at/);
+  });
+
+  test('an entry asked of an image that is no archive is refused, not silently ignored', async () => {
+    const raw = path.join(dir, 'plain.img');
+    writeFileSync(raw, randomBytes(100_000));
+    const gz = path.join(dir, 'plain.img.gz');
+    writeFileSync(gz, gzipSync(randomBytes(100_000)));
+    for (const file of [raw, gz]) {
+      await assert.rejects(openSource({ kind: 'file', path: file, entry: 'other.img' }), (error: unknown) => {
+        assert.ok(error instanceof BlockwiseError);
+        assert.equal(error.code, 'ARCHIVE_NO_IMAGE');
+        assert.match(error.message, new RegExp(`${path.basename(file).replace(/\./g, '\\.')} is not an archive, so it has no entry named other\\.img`));
+        return true;
+      });
+    }
   });
 
   test('filesystem and partition-table heads are still raw images', () => {
