@@ -8,6 +8,7 @@ import { deviceGeometry } from '../targets/device-geometry';
 import { detectFormat } from './detect';
 import { FileSource } from './file-source';
 import type { SourceFormat, SourceReader } from './source';
+import { checkRawImageComplete } from './truncation-check';
 
 /** Opens a decoder for a compressed/archived file; registered per format by the sources module. */
 export type FileDecoderFactory = (filePath: string, size: number, spec: SourceSpec) => Promise<SourceReader>;
@@ -84,7 +85,10 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
     }
     if (detected.format === 'raw') {
       if (spec.entry !== undefined) throw notAnArchive(name, spec.entry, filePath);
-      return await FileSource.open(filePath, handle, size);
+      const source = await FileSource.open(filePath, handle, size);
+      // A drive being cloned is whatever size it is; a file may be a download cut short.
+      if (stat.isFile()) await checkRawImageComplete((into, at) => source.readAt(into, at), size, name, filePath);
+      return source;
     }
     await handle.close();
     const factory = fileDecoders.get(detected.format);

@@ -1,0 +1,69 @@
+// Raw images cut short (an interrupted download) are refused by their own metadata; complete
+// images, and a partition larger than the file around a smaller filesystem, still open.
+
+import assert from 'node:assert/strict';
+import { execSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, truncateSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { BlockwiseError } from '../../../shared/errors';
+import { openSource } from './open-source';
+import './register-decoders';
+
+const MiB = 1024 * 1024;
+const missing = ['mkfs.ext4', 'mkfs.vfat', 'sfdisk', 'sgdisk'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+const skip = missing.length > 0 ? `needs ${missing.join(', ')}` : undefined;
+
+describe('truncated raw images', { skip }, () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'blockwise-truncated-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string) => path.join(dir, name);
+  const sh = (command: string) => execSync(command, { cwd: dir, stdio: ['pipe', 'ignore', 'pipe'], shell: '/bin/bash' });
+  const cut = (name: string, size: number) => {
+    sh(`head -c ${size} ${name} > cut-${name}`);
+    return file(`cut-${name}`);
+  };
+
+  async function opens(filePath: string): Promise<void> {
+    const reader = await openSource({ kind: 'file', path: filePath });
+    await reader.close();
+  }
+  async function truncated(filePath: string, message: RegExp): Promise<void> {
+    await assert.rejects(opens(filePath), (error: unknown) => {
+      assert.ok(error instanceof BlockwiseError, String(error));
+      assert.equal(error.code, 'SOURCE_TRUNCATED');
+      assert.match(error.message, message);
+      assert.equal(error.details.path, filePath);
+      return true;
+    });
+  }
+
+  test('a bare ext4 or FAT filesystem cut short', async () => {
+    sh('truncate -s 16M ext4.img && mkfs.ext4 -q ext4.img && truncate -s 16M fat.img && mkfs.vfat fat.img');
+    await opens(file('ext4.img'));
+    await opens(file('fat.img'));
+    await truncated(cut('ext4.img', 10 * MiB), /ends at byte 10485760, but its ext4 filesystem needs it to reach byte 16777216/);
+    await truncated(cut('fat.img', 10 * MiB), /but its FAT16 filesystem needs it to reach byte 16777216/);
+  });
+
+  test('GPT and MBR disks (FAT boot + ext4 root) cut inside the root, or before it starts', async () => {
+    sh('truncate -s 8M p1 && mkfs.vfat p1 && truncate -s 20M p2 && mkfs.ext4 -q p2');
+    sh('truncate -s 32M gpt.img && sgdisk -n1:2048:+8M -t1:ef00 -n2:0:0 -t2:8300 gpt.img');
+    sh('truncate -s 32M mbr.img && printf "2048,16384,c\\n18432,,83\\n" | sfdisk -q mbr.img');
+    for (const disk of ['gpt.img', 'mbr.img']) {
+      sh(`dd if=p1 of=${disk} bs=512 seek=2048 conv=notrunc status=none && dd if=p2 of=${disk} bs=512 seek=18432 conv=notrunc status=none`);
+      await opens(file(disk));
+      await truncated(cut(disk, 10 * MiB), /the ext4 filesystem of partition 2 \(from byte 9437184\) needs it to reach byte 30408704/);
+      await truncated(cut(disk, 2 * MiB), /the FAT12 filesystem of partition 1 \(from byte 1048576\) needs it to reach byte 9437184/);
+    }
+    await truncated(cut('mbr.img', 9 * MiB), /ends at byte 9437184, before its partition 2 \(from byte 9437184\) even starts/);
+  });
+
+  test('a partition larger than the file around a smaller filesystem is not truncation', async () => {
+    sh('truncate -s 32M shrunk.img && printf "2048,,83\\n" | sfdisk -q shrunk.img && truncate -s 20M small && mkfs.ext4 -q small 10M');
+    sh('dd if=small of=shrunk.img bs=512 seek=2048 conv=notrunc status=none');
+    truncateSync(file('shrunk.img'), MiB + 10 * MiB);
+    await opens(file('shrunk.img'));
+  });
+});
