@@ -104,6 +104,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
       depth: WRITE_DEPTH,
       report: (sample, force) => meter.update(sample, force),
       hashImage: hashWhileWriting,
+      digestChunks: job.options.verify,
       // No SHA-256 here means no checksum to check (hashWhileWriting); a download may still be kept.
       beforeHead: (imageSha256) => checkChecksum(checksum, source, imageSha256 ?? ''),
     });

@@ -28,7 +28,8 @@ export interface WrittenChunk {
   /**
    * SHA-256 of the bytes of `ranges`, concatenated in order. Absent when the image can be re-read
    * at random (a raw file): verification then compares the drive with the image's own bytes,
-   * which is exact, and saves a second SHA-256 pass over everything while writing.
+   * which is exact, and saves a second SHA-256 pass over everything while writing. Absent too
+   * when verification is off: nothing would read it.
    */
   digest?: Buffer;
 }
@@ -45,6 +46,8 @@ export interface PipelineOptions {
    * before the head goes out and verification will hash the image file instead (flash.ts).
    */
   hashImage?: boolean;
+  /** Take the per-chunk digests readback compares with (default true); off when nothing reads back. */
+  digestChunks?: boolean;
   /** Called once the image is fully streamed and before the head is written; may throw to stop. */
   beforeHead?: (imageSha256: string | undefined) => Promise<void> | void;
 }
@@ -232,7 +235,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
       throwIfAllFailed(states);
 
       const ranges = alignRanges(planner.rangesToWrite(start, end), ALIGNMENT, start, end);
-      if (rereadable) {
+      if (rereadable || options.digestChunks === false) {
         chunks.push({ start, end, ranges });
       } else {
         const chunkHash: Hash = createHash('sha256');
