@@ -116,27 +116,46 @@ test('a device another process opened exclusively is refused with TARGET_BUSY', 
   }
 });
 
+/**
+ * A loop number far above the ones `losetup -f` hands out, so that no test running in parallel
+ * grabs it in the moment between our detach and re-attach.
+ */
+function quietLoopPath(): string {
+  for (let n = 150 + Math.floor(Math.random() * 100); n < 400; n++) {
+    if (!existsSync(`/sys/block/loop${n}/loop/backing_file`)) return `/dev/loop${n}`;
+  }
+  throw new Error('no free high loop number');
+}
+
 test('a loop device detached and re-attached with another size or content is refused as TARGET_CHANGED', { skip }, async () => {
-  const first = createLoopDevice(16 * MiB);
-  const chosen = (await listDrives({ includeLoop: true })).find((d) => d.path === first.path);
-  assert.ok(chosen, `${first.path} not listed`);
-  const identity = identityOf(chosen);
-  first.dispose();
-  const swaps: { file: string; size: number }[] = [
-    { file: path.join(dir, 'bigger.img'), size: 24 * MiB },
-    { file: path.join(dir, 'same-size-other-file.img'), size: 16 * MiB },
-  ];
-  for (const swap of swaps) {
-    writeFileSync(swap.file, Buffer.alloc(swap.size, 0x11));
-    execFileSync('losetup', [first.path, swap.file]);
-    try {
-      const error = await refusal(flash(patternImage('d.img', MiB, 0xee), { path: first.path, identity }));
+  const devicePath = quietLoopPath();
+  const original = path.join(dir, 'original.img');
+  writeFileSync(original, Buffer.alloc(16 * MiB));
+  execFileSync('losetup', [devicePath, original]);
+  let attached = true;
+  try {
+    const chosen = (await listDrives({ includeLoop: true })).find((d) => d.path === devicePath);
+    assert.ok(chosen, `${devicePath} not listed`);
+    const identity = identityOf(chosen);
+    execFileSync('losetup', ['-d', devicePath]);
+    attached = false;
+    const swaps: { file: string; size: number }[] = [
+      { file: path.join(dir, 'bigger.img'), size: 24 * MiB },
+      { file: path.join(dir, 'same-size-other-file.img'), size: 16 * MiB },
+    ];
+    for (const swap of swaps) {
+      writeFileSync(swap.file, Buffer.alloc(swap.size, 0x11));
+      execFileSync('losetup', [devicePath, swap.file]);
+      attached = true;
+      const error = await refusal(flash(patternImage('d.img', MiB, 0xee), { path: devicePath, identity }));
       assert.equal(error.code, 'TARGET_CHANGED', error.message);
-      assert.match(error.message, new RegExp(first.path));
+      assert.match(error.message, new RegExp(devicePath));
       assert.ok(readFileSync(swap.file).subarray(0, MiB).equals(Buffer.alloc(MiB, 0x11)), 'the impostor was written');
-    } finally {
-      execFileSync('losetup', ['-d', first.path]);
+      execFileSync('losetup', ['-d', devicePath]);
+      attached = false;
     }
+  } finally {
+    if (attached) execFileSync('losetup', ['-d', devicePath]);
   }
 });
 
