@@ -80,7 +80,12 @@ describe('image SHA-256 on loop devices', { skip }, () => {
   });
 
   test('the same SHA-256 with a full write, without verification, with a checksum, and from .img.gz', async () => {
-    assert.equal((await flash(image.file, { full: true })).result.imageSha256, expected, 'full write, verified');
+    const events: FlashProgress[] = [];
+    assert.equal((await flash(image.file, { full: true }, events)).result.imageSha256, expected, 'full write, verified');
+    // A full write: progress never runs ahead of completed writes (the held-back head aside).
+    for (const e of events.filter((e) => e.phase === 'writing')) {
+      assert.ok(e.position <= e.targets[0]!.bytesWritten + HEAD_SIZE, `position ${e.position} ahead of ${e.targets[0]!.bytesWritten} bytes written`);
+    }
     const unverified = (await flash(image.file, { verify: false })).result;
     assert.equal(unverified.imageSha256, expected, 'no verification: hashed while writing');
     assert.equal(unverified.targets[0]!.verified, false);
