@@ -1,6 +1,7 @@
 // zstd: Node's own zlib decoder where this Node has it (Node 22.15+/Electron), otherwise fzstd
-// (pure JS). Both read concatenated frames. The image size is the sum of the frames' recorded
-// content sizes, found by hopping from block header to block header (no data is read).
+// (pure JS; zstd-frames.ts checks the frame checksums fzstd skips). Both read concatenated
+// frames. The image size is the sum of the frames' recorded content sizes, found by hopping
+// from block header to block header (no data is read).
 
 import { promises as fsp } from 'node:fs';
 import * as zlib from 'node:zlib';
@@ -9,6 +10,7 @@ import { openDecodedFile } from './decoded-file';
 import type { StreamDecoder } from './decoded-source';
 import { throughTransform } from './gzip-source';
 import type { SourceReader } from './source';
+import { checkedFzstdStream } from './zstd-frames';
 
 type ZlibWithZstd = typeof zlib & { createZstdDecompress?: (options?: object) => NodeJS.ReadWriteStream };
 
@@ -16,27 +18,8 @@ export function nodeHasZstd(): boolean {
   return typeof (zlib as ZlibWithZstd).createZstdDecompress === 'function';
 }
 
-/** Pure-JS streaming decoder; pushes to fzstd and yields what it produced for each input chunk. */
-export async function* fzstdStream(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-  const { Decompress } = require('fzstd') as typeof import('fzstd');
-  const out: Buffer[] = [];
-  const decoder = new Decompress((data) => {
-    out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  });
-  let sawInput = false;
-  for await (const chunk of input) {
-    sawInput = true;
-    decoder.push(chunk);
-    while (out.length > 0) yield out.shift()!;
-  }
-  if (!sawInput) throw new Error('unexpected end of zstd data');
-  try {
-    decoder.push(new Uint8Array(0), true);
-  } catch (error) {
-    throw new Error(`unexpected end of zstd data (${(error as Error).message})`);
-  }
-  while (out.length > 0) yield out.shift()!;
-}
+/** Pure-JS streaming decoder (fzstd), with the frame checksums fzstd itself skips checked. */
+export const fzstdStream = checkedFzstdStream;
 
 export const zstdStream: StreamDecoder = (input) => {
   const z = zlib as ZlibWithZstd;
