@@ -35,6 +35,12 @@ test('frames with and without checksums, empty frames and skippable frames decod
   for (const piece of [1, 3, 4096, 1 << 20]) assert.ok((await decode(stored, piece)).equals(expected), `pieces of ${piece}`);
 });
 
+test("frames of every length class pass their checksums (XXH64's tail paths: 0–31 bytes, 8/4/1-byte steps)", async () => {
+  const parts = [0, 1, 3, 4, 7, 8, 15, 31, 32, 33, 63, 64, 100, 65_537, 3_000_001].map((size) => randomBytes(size));
+  const stored = Buffer.concat(parts.map((part) => zstd(part, '--check')));
+  assert.ok((await decode(stored, 65536)).equals(Buffer.concat(parts)));
+});
+
 test('a damaged byte inside a stored block fails the checksum, naming the frame', async () => {
   const first = zstd(random.subarray(0, 100_000));
   const stored = Buffer.concat([first, zstd(random)]);

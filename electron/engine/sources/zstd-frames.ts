@@ -3,9 +3,22 @@
 // written and "verified" against themselves. This splits the stored stream at frame boundaries
 // (hopping header to header, no data is parsed twice), decodes each frame with its own fzstd
 // decoder, and compares XXH64 of the frame's output with its checksum before the last of that
-// frame's bytes is handed on.
+// frame's bytes is handed on. XXH64 comes from xxhash-wasm: ~10 GB/s here, against ~650 MB/s
+// for the best pure-JS version tried, which cost a quarter of the flash speed.
 
-import { Xxh64 } from './xxh64';
+interface Hasher {
+  update(input: Uint8Array): unknown;
+  digest(): bigint;
+}
+
+let hashers: Promise<() => Hasher> | undefined;
+
+/** XXH64 (seed 0) hashers; the WASM module is compiled once, on first use. */
+function xxh64Factory(): Promise<() => Hasher> {
+  const xxhash = require('xxhash-wasm') as () => Promise<{ create64(): Hasher }>;
+  hashers ??= xxhash().then((api) => () => api.create64());
+  return hashers;
+}
 
 const FRAME_MAGIC = 0xfd2fb528;
 
@@ -24,8 +37,9 @@ type Decoder = import('fzstd').Decompress;
 
 export async function* checkedFzstdStream(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   const { Decompress } = require('fzstd') as typeof import('fzstd');
+  const newHash = await xxh64Factory();
   const out: Buffer[] = [];
-  let hash = new Xxh64();
+  let hash = newHash();
   const newDecoder = (): Decoder =>
     new Decompress((data) => {
       if (data.length === 0) return;
@@ -92,7 +106,7 @@ export async function* checkedFzstdStream(input: AsyncIterable<Buffer>): AsyncIt
             need = 4;
           } else if (magic === FRAME_MAGIC) {
             frameStart = chunkStart + i - 4;
-            hash = new Xxh64();
+            hash = newHash();
             decoder = newDecoder();
             decoder.push(Uint8Array.from(header.subarray(0, 4))); // a copy: fzstd keeps short pushes, `header` is reused
             forwardFrom = i;
@@ -138,7 +152,7 @@ export async function* checkedFzstdStream(input: AsyncIterable<Buffer>): AsyncIt
           forwardFrom = i;
           decoder = undefined;
           const expected = header.readUInt32LE(0);
-          const actual = hash.digest()[1];
+          const actual = Number(hash.digest() & 0xffffffffn);
           if (actual !== expected) {
             throw new Error(
               `zstd frame at byte ${frameStart} fails its content checksum (XXH64 low half ${hex(actual)}, the file says ${hex(expected)})`,
