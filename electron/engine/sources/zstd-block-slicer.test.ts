@@ -75,3 +75,18 @@ test('a highly compressible image never decodes to more than a few MiB per slice
   assert.ok(output.equals(zeros));
   assert.ok(largest <= 4 * MiB + 128 * 1024, `one slice decoded to ${largest} bytes`);
 });
+
+test('the builtin zstd decoder keeps memory flat on 1 GiB of zeros', { skip }, async () => {
+  const { fzstdStream } = require('./zstd-source') as typeof import('./zstd-source');
+  const compressed = execFileSync('sh', ['-c', 'head -c 1073741824 /dev/zero | zstd -q -c'], { maxBuffer: 64 * MiB });
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  let total = 0;
+  for await (const piece of fzstdStream(inPieces(compressed, [65536]))) {
+    total += piece.length;
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  assert.equal(total, 1024 * MiB);
+  // Decoding it all at once would hold the whole GiB; bounded slices keep growth to a few MiB.
+  assert.ok(peak - before < 256 * MiB, `RSS grew by ${Math.round((peak - before) / MiB)} MiB`);
+});

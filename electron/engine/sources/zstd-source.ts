@@ -10,6 +10,7 @@ import { openDecodedFile } from './decoded-file';
 import type { StreamDecoder } from './decoded-source';
 import { throughTransform } from './gzip-source';
 import type { SourceReader } from './source';
+import { sliceAtBlocks } from './zstd-block-slicer';
 import { checkedFzstdStream } from './zstd-frames';
 
 type ZlibWithZstd = typeof zlib & { createZstdDecompress?: (options?: object) => NodeJS.ReadWriteStream };
@@ -18,8 +19,13 @@ export function nodeHasZstd(): boolean {
   return typeof (zlib as ZlibWithZstd).createZstdDecompress === 'function';
 }
 
-/** Pure-JS streaming decoder (fzstd), with the frame checksums fzstd itself skips checked. */
-export const fzstdStream = checkedFzstdStream;
+/**
+ * Pure-JS streaming decoder (fzstd), with the frame checksums fzstd itself skips checked, fed in
+ * block-bounded slices so a highly compressible image never decodes all at once in memory.
+ */
+export function fzstdStream(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  return checkedFzstdStream(sliceAtBlocks(input));
+}
 
 export const zstdStream: StreamDecoder = (input) => {
   const z = zlib as ZlibWithZstd;
