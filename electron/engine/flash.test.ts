@@ -111,6 +111,26 @@ describe('flash engine on loop devices', { skip }, () => {
     assert.match(error.message, new RegExp(`byte ${badOffset}`));
   });
 
+  test('a compressed image is checked too: corruption behind the engine is caught at its offset', async () => {
+    const dev = device(32 * MiB);
+    const { file, bytes } = makeImage('corrupt-gz.img', 20 * MiB);
+    const gz = `${file}.gz`;
+    writeFileSync(gz, require('node:zlib').gzipSync(bytes, { level: 1 }));
+    const badOffset = 13 * MiB + 99;
+    const error = await flashExpectingError(
+      { source: { kind: 'file', path: gz }, targets: [{ path: dev.path }], options: { verify: true, full: true } },
+      'VERIFY_MISMATCH',
+      {
+        beforeVerify: async () => {
+          const backing = openSync(dev.backingFile, 'r+');
+          writeSync(backing, Buffer.from([bytes[badOffset]! ^ 0x5a]), 0, 1, badOffset);
+          closeSync(backing);
+        },
+      },
+    );
+    assert.equal(error.details.offset, badOffset);
+  });
+
   test('refuses a read-only device without writing', async () => {
     const dev = device(16 * MiB, { readOnly: true });
     const { file } = makeImage('ro.img', 4 * MiB);

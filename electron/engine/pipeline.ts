@@ -7,9 +7,9 @@
 // tables, boot code) is zeroed at the start and written last, after everything else is on the
 // drive, so an interrupted write never leaves a drive that looks bootable.
 
-import { createHash, type Hash } from 'node:crypto';
 import { BlockwiseError, serializeError, type SerializedError } from '../../shared/errors';
 import type { FlashPhase, TargetProgress } from '../../shared/flash-types';
+import { chunkDigest, loadChunkDigest } from './chunk-digest';
 import { ALIGNMENT, AlignedPool, alignedBuffer } from './aligned-pool';
 import { createImageHasher, type ImageHasher } from './image-hasher';
 import type { MeterSample } from './progress-meter';
@@ -26,7 +26,7 @@ export interface WrittenChunk {
   end: number;
   ranges: Range[];
   /**
-   * SHA-256 of the bytes of `ranges`, concatenated in order. Absent when the image can be re-read
+   * XXH64 (chunk-digest.ts) of the bytes of `ranges`, concatenated in order. Absent when the image can be re-read
    * at random (a raw file): verification then compares the drive with the image's own bytes,
    * which is exact, and saves a second SHA-256 pass over everything while writing. Absent too
    * when verification is off: nothing would read it.
@@ -131,6 +131,7 @@ async function enqueueWrite(state: TargetState, data: Buffer, position: number, 
 }
 
 export async function runPipeline(source: SourceReader, states: TargetState[], options: PipelineOptions): Promise<PipelineResult> {
+  await loadChunkDigest();
   const hasher = options.hashImage === false ? undefined : createImageHasher(options.pool.memory);
   try {
     return await writeImage(source, states, options, hasher);
@@ -238,9 +239,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
       if (rereadable || options.digestChunks === false) {
         chunks.push({ start, end, ranges });
       } else {
-        const chunkHash: Hash = createHash('sha256');
-        for (const r of ranges) chunkHash.update(data.subarray(r.start - start, r.end - start));
-        chunks.push({ start, end, ranges, digest: chunkHash.digest() });
+        chunks.push({ start, end, ranges, digest: chunkDigest(data, start, ranges) });
       }
       mappedBytes += rangesLength(ranges);
 

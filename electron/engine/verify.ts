@@ -2,7 +2,7 @@
 // device's cache) and compare with the hashes taken while writing. The page cache would happily
 // replay what we wrote even if the card threw it away, so it must never answer these reads.
 
-import { createHash } from 'node:crypto';
+import { chunkDigest, loadChunkDigest } from './chunk-digest';
 import { BlockwiseError } from '../../shared/errors';
 import { alignUp, type AlignedPool } from './aligned-pool';
 import { createImageHasher, type ImageHasher } from './image-hasher';
@@ -70,9 +70,7 @@ async function readChunk(reader: TargetReader, chunk: WrittenChunk, buffer: Buff
 }
 
 function digestOf(chunk: WrittenChunk, buffer: Buffer): Buffer {
-  const hash = createHash('sha256');
-  for (const r of chunk.ranges) hash.update(buffer.subarray(r.start - chunk.start, r.end - chunk.start));
-  return hash.digest();
+  return chunkDigest(buffer, chunk.start, chunk.ranges);
 }
 
 /** Finds the first byte of `chunk` where the device differs from the image. */
@@ -163,6 +161,7 @@ function failTarget(state: TargetState, error: unknown): void {
  * by the SHA-256 taken while writing. A failing target gets its own error, the rest carry on.
  */
 export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[], options: VerifyOptions): Promise<VerifyOutcome> {
+  await loadChunkDigest();
   const { pool, signal } = options;
   const readers = new Map<TargetState, TargetReader>();
   const needsImage = options.hashImage === true || chunks.some((c) => !c.digest && c.ranges.length > 0);
