@@ -11,7 +11,8 @@ import type { SourceReader } from './source';
 
 /** Runs a Node transform over the input, pulled by whoever iterates the result. */
 export function throughTransform(input: AsyncIterable<Buffer>, transform: NodeJS.ReadWriteStream): AsyncIterable<Buffer> {
-  pipeline(Readable.from(input), transform, () => undefined);
+  // One input chunk in flight: Readable.from would otherwise read 16 chunks ahead (objectMode).
+  pipeline(Readable.from(input, { highWaterMark: 1 }), transform, () => undefined);
   return transform as unknown as AsyncIterable<Buffer>;
 }
 

@@ -25,7 +25,7 @@ export interface DecoderTool {
  */
 const MAX_QUEUED = 4 * 1024 * 1024;
 /** Largest piece handed on at once. */
-const BATCH = 4 * 1024 * 1024;
+const BATCH = 1024 * 1024;
 
 /** Children started and not yet exited, by pid: tests check that none is left behind. */
 const live = new Map<number, ChildProcessWithoutNullStreams>();
