@@ -14,7 +14,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { ChecksumSpec } from '../../shared/flash-types';
-import { fetchSmallFile } from './sources/url-download';
+import { fetchSmallFile, urlSiblings } from './sources/url-download';
 
 export interface PublishedChecksum {
   spec: ChecksumSpec;
@@ -150,15 +150,9 @@ export async function findPublishedChecksum(imagePath: string): Promise<Publishe
  * folder), or undefined. Lenient: a missing, unreachable or HTML answer just means "none".
  */
 export async function findPublishedChecksumForUrl(address: string): Promise<PublishedChecksum | undefined> {
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch {
-    return undefined;
-  }
-  const imageName = decodeURIComponent(url.pathname.split('/').pop() ?? '');
-  if (imageName === '') return undefined;
-  const sibling = (name: string) => new URL(encodeURIComponent(name), url).href;
+  const here = urlSiblings(address);
+  if (!here) return undefined;
+  const { imageName, sibling } = here;
   return findIn(
     {
       read: async (name) => (await fetchSmallFile(sibling(name), MAX_CHECKSUM_FILE))?.toString('utf8'),

@@ -5,13 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BlockwiseError } from '../../shared/errors';
 import type { FlashJob } from '../../shared/flash-types';
 import { createFaultyDrive, fuseSkipReason, type FaultOptions, type FaultyDrive } from '../test-support/fuse-faults';
-import { createLoopDevice, loopSkipReason, readBacking } from '../test-support/loop-device';
+import { createLoopDevice, loopSkipReason, readBacking, readFileRange } from '../test-support/loop-device';
 import { runFlash } from './flash';
 import { HEAD_SIZE } from './pipeline';
 import './sources/register';
@@ -49,14 +49,7 @@ async function expectFailure(j: FlashJob, signal = new AbortController().signal)
 }
 
 function readStore(drive: FaultyDrive, position: number, length: number): Buffer {
-  const fd = openSync(drive.store, 'r');
-  try {
-    const out = Buffer.alloc(length);
-    readSync(fd, out, 0, length, position);
-    return out;
-  } finally {
-    closeSync(fd);
-  }
+  return readFileRange(drive.store, position, length);
 }
 
 /** Puts an old partition table and garbage in the drive's first MiB, behind the engine's back. */

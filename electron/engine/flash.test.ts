@@ -186,45 +186,43 @@ describe('flash engine on loop devices', { skip }, () => {
     }
   });
 
-  test('refuses a mounted device', async (t) => {
-    const dev = device(32 * MiB);
+  /** Runs `body` with an ext4 made on `dev` and mounted; skips the test where mounting is impossible. */
+  async function withMountedExt4(dev: LoopDevice, t: { skip(message: string): void }, body: (mnt: string) => Promise<void>) {
     execFileSync('mkfs.ext4', ['-q', '-F', dev.path]);
     const mnt = mkdtempSync('/tmp/blockwise-mnt-');
     try {
-      execFileSync('mount', [dev.path, mnt]);
-    } catch (e) {
-      t.skip(`cannot mount here: ${(e as Error).message}`);
+      try {
+        execFileSync('mount', [dev.path, mnt]);
+      } catch (e) {
+        t.skip(`cannot mount here: ${(e as Error).message}`);
+        return;
+      }
+      try {
+        await body(mnt);
+      } finally {
+        execFileSync('umount', [mnt]);
+      }
+    } finally {
       rmSync(mnt, { recursive: true, force: true });
-      return;
     }
-    try {
+  }
+
+  test('refuses a mounted device', async (t) => {
+    const dev = device(32 * MiB);
+    await withMountedExt4(dev, t, async () => {
       const { file } = makeImage('mounted.img', 4 * MiB);
       const error = await flashExpectingError(job(file, dev.path), 'TARGET_BUSY');
       assert.match(error.message, /in use/);
-    } finally {
-      execFileSync('umount', [mnt]);
-      rmSync(mnt, { recursive: true, force: true });
-    }
+    });
   });
 
   test('refuses the drive that holds the image file', async (t) => {
     const dev = device(32 * MiB);
-    execFileSync('mkfs.ext4', ['-q', '-F', dev.path]);
-    const mnt = mkdtempSync('/tmp/blockwise-mnt-');
-    try {
-      execFileSync('mount', [dev.path, mnt]);
-    } catch (e) {
-      t.skip(`cannot mount here: ${(e as Error).message}`);
-      return;
-    }
-    try {
+    await withMountedExt4(dev, t, async (mnt) => {
       const image = path.join(mnt, 'on-target.img');
       writeFileSync(image, randomBytes(MiB));
       await flashExpectingError(job(image, dev.path), 'SOURCE_ON_TARGET');
-    } finally {
-      execFileSync('umount', [mnt]);
-      rmSync(mnt, { recursive: true, force: true });
-    }
+    });
   });
 
   test('loop devices are refused without the explicit opt-in', async () => {

@@ -128,7 +128,12 @@ export function createLoopDevice(size: number, options: LoopOptions = {}): LoopD
 
 /** Reads bytes of a loop device's backing file (what the "drive" really holds). */
 export function readBacking(device: LoopDevice, position: number, length: number): Buffer {
-  const fd = openSync(device.backingFile, 'r');
+  return readFileRange(device.backingFile, position, length);
+}
+
+/** `length` bytes of `file` from `position` (zeros past its end). */
+export function readFileRange(file: string, position: number, length: number): Buffer {
+  const fd = openSync(file, 'r');
   try {
     const out = Buffer.alloc(length);
     readSync(fd, out, 0, length, position);

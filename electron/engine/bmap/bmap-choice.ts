@@ -8,7 +8,7 @@ import { BlockwiseError } from '../../../shared/errors';
 import type { FlashJob } from '../../../shared/flash-types';
 import type { SourceReader } from '../sources/source';
 import type { WritePlanner } from '../write-planner';
-import { fetchSmallFile } from '../sources/url-download';
+import { fetchSmallFile, urlSiblings } from '../sources/url-download';
 import { parseBmap, readBmap, type Bmap } from './bmap-file';
 import { BmapPlanner } from './bmap-planner';
 
@@ -38,15 +38,9 @@ export async function findBmapBeside(imagePath: string): Promise<string | undefi
 
 /** A .bmap beside an image on the web, found the same way (all candidates asked at once). */
 export async function fetchBmapBeside(address: string): Promise<{ url: string; bytes: Buffer } | undefined> {
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch {
-    return undefined;
-  }
-  const imageName = decodeURIComponent(url.pathname.split('/').pop() ?? '');
-  if (imageName === '') return undefined;
-  const urls = bmapCandidates(imageName).map((name) => new URL(encodeURIComponent(name), url).href);
+  const here = urlSiblings(address);
+  if (!here) return undefined;
+  const urls = bmapCandidates(here.imageName).map(here.sibling);
   const found = await Promise.all(urls.map((u) => fetchSmallFile(u, MAX_BMAP_BYTES)));
   const i = found.findIndex((bytes) => bytes !== undefined);
   return i === -1 ? undefined : { url: urls[i]!, bytes: found[i]! };

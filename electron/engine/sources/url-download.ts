@@ -152,3 +152,19 @@ export async function fetchSmallFile(address: string, limit: number): Promise<Bu
     download.cancel();
   }
 }
+
+/**
+ * The file name an http(s) address ends in, and how to address its siblings in the same folder
+ * (where .sha256, SHA256SUMS and .bmap files are published); undefined when there is no name.
+ */
+export function urlSiblings(address: string): { imageName: string; sibling: (name: string) => string } | undefined {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return undefined;
+  }
+  const imageName = decodeURIComponent(url.pathname.split('/').pop() ?? '');
+  if (imageName === '') return undefined;
+  return { imageName, sibling: (name) => new URL(encodeURIComponent(name), url).href };
+}
