@@ -37,6 +37,9 @@ export async function run(): Promise<Row[]> {
     const ddWrite: number[] = [];
     const rawRead: number[] = [];
     const rss: number[] = [];
+    const hashWait: number[] = [];
+    // Whole flash (write + readback + the wait for the image's SHA-256) against dd write + raw read.
+    const totalRatio: number[] = [];
     const blocks = String(size / (4 * MiB));
     for (let round = 1; round <= rounds; round++) {
       resetDevice(device.path);
@@ -44,13 +47,17 @@ export async function run(): Promise<Row[]> {
       engineWrite.push(mbps(size, e.result.writeMs / 1000));
       engineVerify.push(mbps(size, e.result.verifyMs / 1000));
       rss.push(e.peakRss);
+      hashWait.push((e.result.hashWaitMs ?? 0) / 1000);
 
       resetDevice(device.path);
       ddWrite.push(mbps(size, timeCommand('dd', [`if=${image}`, `of=${device.path}`, 'bs=4M', 'oflag=direct', 'conv=fsync'])));
       rawRead.push(mbps(size, timeCommand('dd', [`if=${device.path}`, 'of=/dev/null', 'bs=4M', `count=${blocks}`, 'iflag=direct'])));
+      const engineSeconds = (e.result.writeMs + e.result.verifyMs + (e.result.hashWaitMs ?? 0)) / 1000;
+      // mbps() gives MB/s, so size / 1e6 / MB/s is seconds.
+      totalRatio.push((size / 1e6 / ddWrite.at(-1)! + size / 1e6 / rawRead.at(-1)!) / engineSeconds);
       console.log(
         `raw: round ${round}/${rounds}: engine write ${fmt(engineWrite.at(-1)!)} MB/s, verify ${fmt(engineVerify.at(-1)!)} MB/s, ` +
-          `peak RSS ${fmt(e.peakRss / 1e6)} MB; dd write ${fmt(ddWrite.at(-1)!)} MB/s, raw read ${fmt(rawRead.at(-1)!)} MB/s`,
+          `SHA-256 wait ${fmt(hashWait.at(-1)!, 2)} s, peak RSS ${fmt(e.peakRss / 1e6)} MB; dd write ${fmt(ddWrite.at(-1)!)} MB/s, raw read ${fmt(rawRead.at(-1)!)} MB/s`,
       );
     }
     device.dispose();
@@ -74,6 +81,8 @@ export async function run(): Promise<Row[]> {
       { metric: 'engine verify MB/s', value: fmt(ev) },
       { metric: 'raw O_DIRECT read MB/s (dd iflag=direct)', value: fmt(rr) },
       { metric: 'verify / raw read (median of per-round ratios)', value: fmt(verifyRatio, 2), goal: '≥ 0.90', ok: verifyRatio >= 0.9 },
+      { metric: 'image SHA-256 wait after readback s (median)', value: fmt(median(hashWait), 2) },
+      { metric: '(dd write + raw read) / engine write+verify+SHA-256 wait (median)', value: fmt(median(totalRatio), 2) },
       { metric: `engine peak RSS MB (${size / MiB} MiB image)`, value: fmt(peak / 1e6), goal: '< 150', ok: peak < RSS_GOAL },
       ...big.map((b) => ({ metric: `engine peak RSS MB (${b.label})`, value: fmt(b.peakRss / 1e6), goal: '< 150', ok: b.peakRss < RSS_GOAL })),
     ];

@@ -97,9 +97,12 @@ export interface TargetResult {
 export interface FlashResult {
   /** Uncompressed image size in bytes. */
   imageSize: number;
-  /** SHA-256 of the decompressed image, for comparing by hand. */
-  imageSha256: string;
-  /** SHA-256 of the file or download as stored, when it differs from the image. */
+  /**
+   * SHA-256 of the image as written: always for raw images; for compressed ones only when a
+   * checksum asked for it (see electron/engine/flash-hashes.ts).
+   */
+  imageSha256?: string;
+  /** SHA-256 of the file or download as stored, when it differs from the image (compressed, zip, tar). */
   fileSha256?: string;
   checksumVerified?: boolean;
   /** Bytes the block map said must be written (equals imageSize for a full write). */
@@ -107,6 +110,11 @@ export interface FlashResult {
   durationMs: number;
   writeMs: number;
   verifyMs: number;
+  /**
+   * Local files are hashed by a low-priority thread beside the write and the readback; this is
+   * how long the flash then still waited for that SHA-256 (about 0 when it was ready first).
+   */
+  hashWaitMs?: number;
   targets: TargetResult[];
 }
 

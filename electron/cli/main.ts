@@ -85,12 +85,13 @@ function printFlashSummary(result: FlashResult, verify: boolean): void {
   const seconds = result.durationMs / 1000;
   const lines = [
     '',
-    `Image: ${formatBytes(result.imageSize)}, SHA-256 ${result.imageSha256}`,
+    result.imageSha256 ? `Image: ${formatBytes(result.imageSize)}, SHA-256 ${result.imageSha256}` : `Image: ${formatBytes(result.imageSize)}`,
     result.mappedBytes < result.imageSize
       ? `Wrote ${formatBytes(result.mappedBytes)} of ${formatBytes(result.imageSize)} (the rest is unused filesystem space)`
       : `Wrote ${formatBytes(result.mappedBytes)}`,
     `Took ${formatDuration(seconds)} (${formatBytes(result.imageSize / Math.max(seconds, 0.001))}/s effective)`,
   ];
+  if (result.fileSha256 && result.fileSha256 !== result.imageSha256) lines.splice(2, 0, `File as stored: SHA-256 ${result.fileSha256}`);
   if (result.checksumVerified) lines.push('Checksum: matches');
   for (const t of result.targets) {
     lines.push(t.ok ? `${t.path}: ${verify ? 'written and verified' : 'written (not verified)'}` : `${t.path}: FAILED: ${describeError(t.error!)}`);

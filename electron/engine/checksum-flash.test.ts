@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BlockwiseError } from '../../shared/errors';
@@ -113,6 +113,29 @@ describe('checksums while flashing to loop devices', { skip }, () => {
     const dev3 = device();
     const job3 = job(folder('disk.img'), dev3, { algorithm: 'sha256', hex: sha256(image), of: 'file' });
     assert.equal((await flash(job3)).checksumVerified, true, 'raw file: file and image are the same bytes');
+  });
+
+  test('zip and tar: the checksum of the archive file itself, wherever the image sits inside it', async () => {
+    const dir = path.join(root, String(n++));
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'notes.txt'), 'read me first\n'.repeat(1000));
+    writeFileSync(path.join(dir, 'disk.img'), image);
+    // The image is the second member and the archive goes on after it (zip: a central directory).
+    execFileSync('zip', ['-q', '-1', 'bundle.zip', 'notes.txt', 'disk.img'], { cwd: dir });
+    execFileSync('tar', ['-cf', 'bundle.tar', 'notes.txt', 'disk.img'], { cwd: dir });
+    for (const archive of ['bundle.zip', 'bundle.tar']) {
+      const file = path.join(dir, archive);
+      const stored = sha256(readFileSync(file));
+      const dev = device();
+      const result = await flash(job(file, dev, { algorithm: 'sha256', hex: stored, of: 'auto' }));
+      assert.equal(result.checksumVerified, true, archive);
+      assert.equal(result.fileSha256, stored, archive);
+      assert.ok(readBacking(dev, 0, image.length).equals(image), archive);
+      // Without a checksum: the archive's SHA-256 is still shown, the image inside is not hashed.
+      const plain = await flash(job(file, device()));
+      assert.equal(plain.fileSha256, stored, `${archive}, no checksum`);
+      assert.equal(plain.imageSha256, undefined, `${archive}, no checksum`);
+    }
   });
 
   test('a pasted value that is no SHA-256, or a broken IMAGE.sha256, stops before anything is written', async () => {

@@ -31,12 +31,13 @@ export async function resolveChecksum(job: FlashJob): Promise<ResolvedChecksum |
  * Throws CHECKSUM_MISMATCH unless the image (or the stored file, as the checksum says) hashes
  * to the expected value. Then, the download being complete and correct, a URL source may keep it.
  */
-export async function checkChecksum(checksum: ResolvedChecksum | undefined, source: SourceReader, imageSha256: string): Promise<void> {
+export async function checkChecksum(checksum: ResolvedChecksum | undefined, source: SourceReader, imageSha256: string, storedSha256?: string): Promise<void> {
   if (checksum) {
     const expected = checksum.spec;
     const want = expected.hex.trim().toLowerCase();
     const image = imageSha256;
-    const stored = source.storedSha256?.() ?? image;
+    // The stored file's own SHA-256 where it differs from the image (compressed, zip, tar).
+    const stored = storedSha256 ?? image;
     const candidates = expected.of === 'image' ? [image] : expected.of === 'file' ? [stored] : [image, stored];
     if (!candidates.includes(want)) {
       const from = checksum.origin === 'job' ? 'expected' : `published in ${checksum.origin}`;

@@ -10,11 +10,12 @@ import { choosePlanner } from './planner-choice';
 import { ProgressMeter } from './progress-meter';
 import { guardTarget } from './target-guards';
 import { targetLifecycle } from './target-lifecycle';
+import { planHashes, type FlashHashes } from './flash-hashes';
 import { openSource } from './sources/open-source';
 import type { SourceReader } from './sources/source';
 import { openTarget } from './targets/target';
 import { verifyTargets } from './verify';
-import { rangesLength, type WritePlanner } from './write-planner';
+import { rangesLength } from './write-planner';
 
 /**
  * 2 MiB chunks, 12 in the pool (24 MiB): 1 GiB raw, RAM-backed, write 1.30× dd (4 MiB chunks:
@@ -40,23 +41,6 @@ export interface FlashContext {
   beforeVerify?: () => Promise<void>;
 }
 
-/**
- * The image's SHA-256 costs a whole core (~1.6 GB/s). While a dense write of a raw image already
- * keeps both cores busy (the copy into the pool, the drive's own copy), hashing beside it slowed
- * the write to 0.7× dd; verification reads the image file again anyway, so the hash rides there.
- * Not for streams (decoding sets the pace; their readback uses per-chunk digests), nor for sparse
- * writes: those mostly read, the hash hides behind the reading, and deferring it would make
- * verification re-read and hash the whole image for a small readback. A checksum or --no-verify
- * needs the hash during the write in any case (flash.ts below).
- */
-function deferrableHash(source: SourceReader, planner: WritePlanner): boolean {
-  if (!source.info.randomAccess || typeof source.readAt !== 'function' || source.info.size === undefined) return false;
-  if (planner.name === 'full') return true;
-  // A map built before the write (raw images' filesystems) knows what it skips; others count as sparse.
-  const free = (planner as { freeBytes?: unknown }).freeBytes;
-  return typeof free === 'number' && free < source.info.size / 4;
-}
-
 export async function runFlash(job: FlashJob, context: FlashContext): Promise<FlashResult> {
   const result = await writeAndVerify(job, context);
   // After the targets are closed: re-read partition tables, eject (see target-lifecycle.ts).
@@ -80,6 +64,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   const abortSource = () => source.abort?.();
   context.signal.addEventListener('abort', abortSource, { once: true });
   const states: TargetState[] = [];
+  let hashes: FlashHashes | undefined;
   try {
     for (const spec of job.targets) {
       await guardTarget(spec, job.source, source.info);
@@ -100,7 +85,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     const pool = new AlignedPool(CHUNK_SIZE, Math.max(POOL_CHUNKS, 4 + 2 * states.length));
     const meter = new ProgressMeter(context.onProgress);
     const planner = await choosePlanner(job, source);
-    const hashWhileWriting = checksum !== undefined || !job.options.verify || !deferrableHash(source, planner);
+    hashes = planHashes(source, checksum);
     const pipelineStart = performance.now();
     const written = await runPipeline(source, states, {
       pool,
@@ -108,15 +93,16 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
       planner,
       depth: WRITE_DEPTH,
       report: (sample, force) => meter.update(sample, force),
-      hashImage: hashWhileWriting,
+      hashImage: hashes.inPipeline,
       digestChunks: job.options.verify,
-      // No SHA-256 here means no checksum to check (hashWhileWriting); a download may still be kept.
-      beforeHead: (imageSha256) => checkChecksum(checksum, source, imageSha256 ?? ''),
+      beforeHead: async (imageSha256) => {
+        const stored = checksum ? await hashes!.fileSha256() : undefined;
+        await checkChecksum(checksum, source, imageSha256 ?? '', stored);
+      },
     });
     const writeMs = performance.now() - pipelineStart;
 
     let verifyMs = 0;
-    let imageSha256 = written.imageSha256;
     if (job.options.verify) {
       await context.beforeVerify?.();
       const verifyStart = performance.now();
@@ -133,17 +119,21 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
           force,
         );
       report(true);
-      const verified = await verifyTargets(states, written.chunks, {
+      await verifyTargets(states, written.chunks, {
         pool,
         signal: context.signal,
         depth: WRITE_DEPTH,
         reopenSource: () => openSource(job.source),
         onProgress: () => report(),
-        hashImage: imageSha256 === undefined,
       });
-      imageSha256 ??= verified.imageSha256;
       verifyMs = performance.now() - verifyStart;
     }
+    // The SHA-256s hashed beside the flash: usually ready by now; on a fast drive, the rest of them.
+    const waitStart = performance.now();
+    const live = states.some((s) => !s.error);
+    const imageSha256 = written.imageSha256 ?? (live ? await hashes.imageSha256() : undefined);
+    const fileSha256 = live ? await hashes.fileSha256() : undefined;
+    const hashWaitMs = performance.now() - waitStart;
     for (const s of states) if (!s.error) s.phase = 'done';
     meter.update({ phase: 'done', position: written.imageSize, total: written.imageSize, deviceBytes: 0, targets: targetProgress(states) }, true);
 
@@ -156,24 +146,21 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     if (failed?.error && targets.every((t) => !t.ok)) {
       throw new BlockwiseError(failed.error.code, failed.error.message, failed.error.details ?? {});
     }
-    if (imageSha256 === undefined) {
-      // Only when every drive failed readback, and then the flash has already thrown above.
-      throw new BlockwiseError('INTERNAL', 'The image was written but its SHA-256 could not be computed.');
-    }
     const result: FlashResult = {
       imageSize: written.imageSize,
-      imageSha256,
       mappedBytes: written.mappedBytes,
       durationMs: performance.now() - started,
       writeMs,
       verifyMs,
+      hashWaitMs,
       targets,
     };
-    const fileSha = source.storedSha256?.();
-    if (fileSha) result.fileSha256 = fileSha;
+    if (imageSha256) result.imageSha256 = imageSha256;
+    if (fileSha256) result.fileSha256 = fileSha256;
     if (checksum) result.checksumVerified = true;
     return result;
   } finally {
+    await hashes?.close();
     await Promise.all(states.map((s) => s.target.close()));
     context.signal.removeEventListener('abort', abortSource);
     await source.close();

@@ -42,8 +42,9 @@ export interface PipelineOptions {
   depth: number;
   report: (sample: MeterSample, force?: boolean) => void;
   /**
-   * Hash the whole image while writing (default true). Off only when nothing needs the SHA-256
-   * before the head goes out and verification will hash the image file instead (flash.ts).
+   * Hash the whole image while writing (default true). Off when nothing needs the image's SHA-256
+   * before the head goes out: a raw file is then hashed beside the flash, a compressed image not
+   * at all (flash-hashes.ts).
    */
   hashImage?: boolean;
   /** Take the per-chunk digests readback compares with (default true); off when nothing reads back. */
@@ -64,7 +65,7 @@ export interface TargetState {
 
 export interface PipelineResult {
   imageSize: number;
-  /** Undefined when `hashImage` was off: verification computes it then. */
+  /** Undefined when `hashImage` was off (see flash-hashes.ts). */
   imageSha256?: string;
   mappedBytes: number;
   chunks: WrittenChunk[];

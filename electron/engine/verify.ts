@@ -5,7 +5,6 @@
 import { chunkDigest, loadChunkDigest } from './chunk-digest';
 import { BlockwiseError } from '../../shared/errors';
 import { alignUp, type AlignedPool } from './aligned-pool';
-import { createImageHasher, type ImageHasher } from './image-hasher';
 import type { TargetState, WrittenChunk } from './pipeline';
 import type { SourceReader } from './sources/source';
 import { openTargetReader, type TargetReader } from './targets/target';
@@ -18,40 +17,6 @@ export interface VerifyOptions {
   /** Re-opens the image, to find the exact first differing byte once a chunk mismatches. */
   reopenSource: () => Promise<SourceReader>;
   onProgress: () => void;
-  /**
-   * Also compute the whole image's SHA-256 from the image file's bytes, which verification reads
-   * anyway (raw images, when the write phase skipped hashing to leave the CPU to the write).
-   * Unwritten ranges of a sparse write are read too: the SHA-256 covers the whole image.
-   */
-  hashImage?: boolean;
-}
-
-export interface VerifyOutcome {
-  /** Set when `hashImage` was asked for and every chunk of the image was hashed. */
-  imageSha256?: string;
-}
-
-/** Hands chunks to the hasher in image order, however the parallel reads finish. */
-class OrderedHashing {
-  private tail: Promise<void> = Promise.resolve();
-  hashedChunks = 0;
-  constructor(private readonly hasher: ImageHasher) {}
-
-  /** Takes the next place in line (call in image order); the result supplies that chunk's bytes. */
-  reserve(): (bytes: Promise<Buffer>) => Promise<void> {
-    let supply!: (bytes: Promise<Buffer>) => void;
-    const supplied = new Promise<Buffer>((resolve) => (supply = resolve));
-    const done = this.tail.then(() => supplied).then(async (bytes) => {
-      await this.hasher.update(bytes);
-      this.hashedChunks++;
-    });
-    done.catch(() => undefined); // awaited by the chunk's worker; a failure also fails every later link
-    this.tail = done;
-    return (bytes) => {
-      supply(bytes);
-      return done;
-    };
-  }
 }
 
 /** Reads a chunk's written ranges into `buffer` at their offsets relative to the chunk start. */
@@ -102,12 +67,9 @@ export async function firstDifference(chunk: WrittenChunk, deviceBytes: Buffer, 
   }
 }
 
-/**
- * Reads the image bytes under a chunk's ranges into `into` (offsets relative to the chunk start);
- * with `whole`, every byte of the chunk, written or not (for the image's SHA-256).
- */
-async function readImage(image: SourceReader, chunk: WrittenChunk, into: Buffer, whole: boolean): Promise<Buffer> {
-  const length = (whole ? chunk.end : chunk.ranges[chunk.ranges.length - 1]!.end) - chunk.start;
+/** Reads the image bytes under a chunk's ranges into `into` (offsets relative to the chunk start). */
+async function readImage(image: SourceReader, chunk: WrittenChunk, into: Buffer): Promise<Buffer> {
+  const length = chunk.ranges[chunk.ranges.length - 1]!.end - chunk.start;
   const n = await image.readAt!(into.subarray(0, length), chunk.start);
   if (n < length) {
     throw new BlockwiseError('SOURCE_TRUNCATED', `${image.info.name} got shorter during the flash: it ends at byte ${chunk.start + n}.`, {
@@ -160,13 +122,12 @@ function failTarget(state: TargetState, error: unknown): void {
  * and compared with every drive's readback, drives in parallel; chunks from streams are compared
  * by the SHA-256 taken while writing. A failing target gets its own error, the rest carry on.
  */
-export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[], options: VerifyOptions): Promise<VerifyOutcome> {
+export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[], options: VerifyOptions): Promise<void> {
   await loadChunkDigest();
   const { pool, signal } = options;
   const readers = new Map<TargetState, TargetReader>();
-  const needsImage = options.hashImage === true || chunks.some((c) => !c.digest && c.ranges.length > 0);
+  const needsImage = chunks.some((c) => !c.digest && c.ranges.length > 0);
   let image: SourceReader | undefined;
-  let hasher: ImageHasher | undefined;
   try {
     for (const state of states.filter((s) => !s.error)) {
       try {
@@ -176,13 +137,11 @@ export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[
         failTarget(state, error);
       }
     }
-    if (readers.size === 0) return {};
+    if (readers.size === 0) return;
     if (needsImage) {
       image = await options.reopenSource();
       if (!image.readAt) throw new BlockwiseError('INTERNAL', `${image.info.name} cannot be re-read for verification.`);
     }
-    if (options.hashImage) hasher = createImageHasher(pool.memory);
-    const ordered = hasher && new OrderedHashing(hasher);
     // Each worker holds one buffer per drive plus one for the image: never more than the pool has.
     const perChunk = readers.size + (image ? 1 : 0);
     const workers = Math.max(1, Math.min(options.depth, Math.floor(pool.count / perChunk)));
@@ -217,18 +176,14 @@ export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[
         const live = [...readers.keys()].filter((s) => !s.error);
         if (live.length === 0) return;
         const chunk = chunks[next++]!;
-        const compare = chunk.ranges.length > 0;
-        if (!compare && !ordered) continue;
-        // Taken now, in chunk order, before anything can make workers overtake each other.
-        const hashInOrder = ordered?.reserve();
-        const imageBytes = chunk.digest && !ordered ? undefined : await pool.acquire();
+        if (chunk.ranges.length === 0) continue;
+        const imageBytes = chunk.digest ? undefined : await pool.acquire();
         try {
           // The image's bytes and every drive's are read at the same time, then compared.
-          const imageRead = imageBytes ? readImage(image!, chunk, imageBytes, ordered !== undefined) : Promise.resolve(undefined);
+          const imageRead = imageBytes ? readImage(image!, chunk, imageBytes) : Promise.resolve(undefined);
           const settled = imageRead.then(() => undefined);
-          const hashed = hashInOrder ? hashInOrder(imageRead.then((bytes) => bytes!)) : undefined;
-          const comparing = compare ? live.map((state) => checkOne(state, chunk, chunk.digest ? undefined : imageBytes, settled)) : [];
-          await Promise.all([settled, hashed, ...comparing]);
+          const comparing = live.map((state) => checkOne(state, chunk, imageBytes, settled));
+          await Promise.all([settled, ...comparing]);
         } finally {
           if (imageBytes) pool.release(imageBytes);
         }
@@ -238,11 +193,7 @@ export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[
     const outcomes = await Promise.allSettled(Array.from({ length: workers }, worker));
     const stopped = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (stopped) throw stopped.reason;
-    // Workers stop early once every drive has failed: then the digest would not cover the image.
-    if (!hasher || ordered!.hashedChunks !== chunks.length) return {};
-    return { imageSha256: await hasher.digest() };
   } finally {
-    await hasher?.close();
     await Promise.all([...readers.values()].map((r) => r.close()));
     await image?.close();
   }

@@ -63,10 +63,12 @@ export function SuccessView({ result, imageName, downloaded, targets, onAgain }:
           </div>
         )}
       </dl>
-      <div className="result-hash">
-        <span className="result-hash-label">Image SHA-256</span>
-        <code data-testid="image-sha256">{result.imageSha256}</code>
-      </div>
+      {result.imageSha256 && (
+        <div className="result-hash">
+          <span className="result-hash-label">Image SHA-256</span>
+          <code data-testid="image-sha256">{result.imageSha256}</code>
+        </div>
+      )}
       {result.fileSha256 && result.fileSha256 !== result.imageSha256 && (
         <div className="result-hash">
           <span className="result-hash-label">{downloaded ? 'Download' : 'File'} SHA-256</span>

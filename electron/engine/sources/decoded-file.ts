@@ -30,7 +30,7 @@ export async function readRange(filePath: string, position: number, length: numb
 
 /** Opens a compressed file; `size` is the image size when the format told it up front. */
 export async function openDecodedFile(filePath: string, storedSize: number, spec: SourceSpec, size?: number): Promise<SourceReader> {
-  const meta: Parameters<typeof openDecodedStream>[1] = { name: path.basename(filePath), storedSize, path: filePath };
+  const meta: Parameters<typeof openDecodedStream>[1] = { name: path.basename(filePath), storedSize, path: filePath, storedFile: filePath };
   if (spec.entry !== undefined) meta.entry = spec.entry;
   if (size !== undefined) meta.size = size;
   return openDecodedStream(fileChunks(filePath), meta);

@@ -19,6 +19,11 @@ export interface StreamMeta {
   path?: string;
   /** Uncompressed size already known (e.g. from a file's xz index or zip directory). */
   size?: number;
+  /**
+   * The stored bytes come from this local file, whose SHA-256 is taken from the file itself
+   * (SourceReader.storedFile): the stream is then counted, not hashed.
+   */
+  storedFile?: string;
 }
 
 /** What a stream decoder learned about its contents while starting up. */
@@ -92,16 +97,20 @@ class StoredTap {
   position = 0;
   /** The whole input has been consumed. */
   ended = false;
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash: Hash | undefined;
   private digest: string | undefined;
+
+  constructor(hashing: boolean) {
+    if (hashing) this.hash = createHash('sha256');
+  }
 
   async *wrap(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
     for await (const chunk of input) {
       this.position += chunk.length;
-      this.hash.update(chunk);
+      this.hash?.update(chunk);
       yield chunk;
     }
-    this.digest = this.hash.digest('hex');
+    this.digest = this.hash?.digest('hex');
     this.ended = true;
   }
 
@@ -152,6 +161,7 @@ export function classifyHead(head: Buffer, meta: StreamMeta, inside?: string): S
 
 /** The decoded image, handed out in the caller's buffers. */
 class DecodedReader implements SourceReader {
+  readonly storedFile?: { path: string; size: number };
   private current: Buffer | undefined;
   private offset = 0;
   private finished = false;
@@ -163,7 +173,9 @@ class DecodedReader implements SourceReader {
     private readonly tap: StoredTap,
     private readonly meta: StreamMeta,
     private readonly stream: Peekable,
-  ) {}
+  ) {
+    if (meta.storedFile !== undefined && meta.storedSize !== undefined) this.storedFile = { path: meta.storedFile, size: meta.storedSize };
+  }
 
   get storedPosition(): number {
     return this.tap.position;
@@ -216,7 +228,7 @@ class DecodedReader implements SourceReader {
  * content (raw passes through), chains nested formats, and refuses empty, text and unknown input.
  */
 export async function openDecodedStream(input: AsyncIterable<Buffer>, meta: StreamMeta): Promise<SourceReader> {
-  const tap = new StoredTap();
+  const tap = new StoredTap(meta.storedFile === undefined || meta.storedSize === undefined);
   let stream: Peekable = Peekable.of(tap.wrap(input));
   const formats: SourceFormat[] = [];
   let size: number | undefined = meta.size;

@@ -7,6 +7,7 @@ import type { SourceInfo, SourceReader } from './source';
 
 export class FileSource implements SourceReader {
   readonly info: SourceInfo;
+  readonly backingFile: { path: string; offset: number };
   private position = 0;
 
   private constructor(
@@ -15,6 +16,7 @@ export class FileSource implements SourceReader {
     size: number,
   ) {
     this.info = { name: path.basename(filePath), formats: ['raw'], storedSize: size, size, randomAccess: true };
+    this.backingFile = { path: filePath, offset: 0 };
   }
 
   static async open(filePath: string, handle: fsp.FileHandle, size: number): Promise<FileSource> {

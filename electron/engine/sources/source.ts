@@ -34,12 +34,20 @@ export interface SourceReader {
    */
   storedSha256?(): string | undefined;
   /**
+   * The stored bytes are this whole local file (a compressed file, zip or tar on disk). Its SHA-256
+   * is then taken from the file itself, beside the flash (storedSha256 stays undefined): one pass
+   * over the file, whichever part of it the image came from.
+   */
+  readonly storedFile?: { path: string; size: number };
+  /**
    * Called once the image has streamed to its end and passed its checksum (if any): a download
    * being cached may now be kept for the next flash. Until then a partial cache is discarded.
    */
   keepDownload?(): Promise<void>;
   /** Cancel was pressed: end a pending read now (it rejects with CANCELLED) instead of waiting for data. */
   abort?(): void;
+  /** Where the image's bytes lie unchanged in a local file (raw images), for re-reading elsewhere. */
+  readonly backingFile?: { path: string; offset: number };
   /** Random access into the image, only when `info.randomAccess`. */
   readAt?(into: Buffer, position: number): Promise<number>;
   close(): Promise<void>;

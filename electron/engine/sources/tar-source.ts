@@ -126,7 +126,7 @@ export async function openTarFile(filePath: string, storedSize: number, spec: So
   const name = filePath.split(/[\\/]/).pop() ?? filePath;
   const entries = await scanTarFile(filePath, storedSize, name);
   const chosen = chooseZipEntry(entries, name, spec.entry);
-  const meta: StreamMeta = { name, storedSize, path: filePath, entry: chosen.name, size: chosen.size };
+  const meta: StreamMeta = { name, storedSize, path: filePath, storedFile: filePath, entry: chosen.name, size: chosen.size };
   // From the entry's first header: the stream decoder parses it (and its long name) itself.
   return openDecodedStream(fileChunks(filePath, chosen.headerOffset), meta);
 }

@@ -99,7 +99,7 @@ export async function openZipFile(filePath: string, storedSize: number, spec: So
   const name = filePath.split(/[\\/]/).pop() ?? filePath;
   const entries = await readZipDirectory(filePath, storedSize, name);
   const entry = chooseZipEntry(entries, name, spec.entry);
-  const meta: StreamMeta = { name, storedSize, path: filePath, entry: entry.name, size: entry.size };
+  const meta: StreamMeta = { name, storedSize, path: filePath, storedFile: filePath, entry: entry.name, size: entry.size };
   knownEntries.set(meta, entry);
   return openDecodedStream(fileChunks(filePath, entry.localHeaderOffset), meta);
 }

@@ -1,0 +1,57 @@
+// Which SHA-256s a flash takes, and where. SHA-256 costs a whole core (~1.8 GB/s here), as much
+// as a fast drive takes data, so it is only taken where it is needed, and off the write's path
+// where it can be:
+// - A checksum is known: the image's SHA-256 is taken while writing (in step with it), the
+//   stored file's beside it; both are ready before the head is written, so a mismatch never
+//   leaves a bootable drive.
+// - No checksum: the SHA-256 of the file the user chose, to compare by hand with what its
+//   publisher lists. A local file (raw image, or compressed/zip/tar as a whole) is hashed by a
+//   thread that reads the file itself at the lowest CPU priority: it takes what the write and the
+//   readback leave (on a card or stick, everything it needs), and the flash waits at the end for
+//   whatever is left. Hashed in line, it slowed a RAM-backed write to 0.6–0.8× dd and readback to
+//   0.3× a raw read. A download's bytes are hashed as they arrive (the network sets the pace).
+//   The decompressed image inside a compressed file is not hashed: nobody publishes that hash
+//   without a catalog, and a catalog's checksum takes the first path.
+
+import { BlockwiseError } from '../../shared/errors';
+import type { ResolvedChecksum } from './checksum';
+import { hashFileInBackground, type BackgroundFileHash } from './image-hasher';
+import type { SourceReader } from './sources/source';
+
+export interface FlashHashes {
+  /** The pipeline hashes the image as it writes it (its digest comes with the written result). */
+  readonly inPipeline: boolean;
+  /** The image's SHA-256 from the background hash of a raw file; undefined without one. */
+  imageSha256(): Promise<string | undefined>;
+  /** The stored file's SHA-256 (background hash, or the download's), when it differs from the image. */
+  fileSha256(): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+function digestOf(hash: BackgroundFileHash, path: string): Promise<string> {
+  return hash.digest().catch((error: Error & { offset?: number }) => {
+    throw new BlockwiseError('SOURCE_UNREADABLE', `Could not read ${path} to compute its SHA-256 (${error.message}).`, {
+      path,
+      offset: error.offset ?? 0,
+      driveIncomplete: true,
+    });
+  });
+}
+
+export function planHashes(source: SourceReader, checksum: ResolvedChecksum | undefined): FlashHashes {
+  const raw = source.backingFile;
+  const stored = source.storedFile;
+  // A raw file's stored bytes are the image: one hash serves both.
+  const imageHash = !checksum && raw && source.info.size !== undefined ? hashFileInBackground(raw.path, raw.offset, source.info.size) : undefined;
+  const fileHash = stored ? hashFileInBackground(stored.path, 0, stored.size) : undefined;
+  // Where no thread could start (or for a download), the image is hashed in step with the write.
+  const inPipeline = checksum !== undefined || (source.info.formats[0] === 'raw' && imageHash === undefined);
+  return {
+    inPipeline,
+    imageSha256: async () => (imageHash && raw ? digestOf(imageHash, raw.path) : undefined),
+    fileSha256: async () => (fileHash && stored ? digestOf(fileHash, stored.path) : source.storedSha256?.()),
+    close: async () => {
+      await Promise.all([imageHash?.close(), fileHash?.close()]);
+    },
+  };
+}
