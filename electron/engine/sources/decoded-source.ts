@@ -92,26 +92,58 @@ class Peekable implements AsyncIterable<Buffer> {
   }
 }
 
-/** Counts and hashes the stored bytes as the first decoder consumes them. */
+/**
+ * Counts and hashes the stored bytes as the first decoder consumes them. A decoder may stop
+ * before the stream does (a zip's central directory, a tar's later members): its stopping does not
+ * end the stream, so `drainRest` can hash (and a download cache keep) the stored file whole.
+ */
 class StoredTap {
   position = 0;
   /** The whole input has been consumed. */
   ended = false;
   private readonly hash: Hash | undefined;
   private digest: string | undefined;
+  private iterator: AsyncIterator<Buffer> | undefined;
 
   constructor(hashing: boolean) {
     if (hashing) this.hash = createHash('sha256');
   }
 
-  async *wrap(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-    for await (const chunk of input) {
-      this.position += chunk.length;
-      this.hash?.update(chunk);
-      yield chunk;
+  private take(next: IteratorResult<Buffer>): IteratorResult<Buffer> {
+    if (next.done) {
+      if (!this.ended) this.digest = this.hash?.digest('hex');
+      this.ended = true;
+    } else {
+      this.position += next.value.length;
+      this.hash?.update(next.value);
     }
-    this.digest = this.hash?.digest('hex');
-    this.ended = true;
+    return next;
+  }
+
+  wrap(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+    const iterator = input[Symbol.asyncIterator]();
+    this.iterator = iterator;
+    const done: IteratorResult<Buffer> = { done: true, value: undefined };
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => (this.ended ? done : this.take(await iterator.next())),
+        // A decoder that is done with its input: the stream stays open for drainRest or close.
+        return: async () => done,
+      }),
+    };
+  }
+
+  /** After the image: reads (and hashes) what the decoders left of a stream being hashed. */
+  async drainRest(): Promise<void> {
+    if (!this.hash || !this.iterator) return;
+    while (!this.ended) this.take(await this.iterator.next());
+  }
+
+  /** Ends the stored stream (closes the file, cancels the download). */
+  async close(): Promise<void> {
+    const iterator = this.iterator;
+    this.iterator = undefined;
+    if (iterator && !this.ended) await iterator.return?.();
   }
 
   sha256(): string | undefined {
@@ -202,6 +234,13 @@ class DecodedReader implements SourceReader {
         }
         if (next.done) {
           this.finished = true;
+          try {
+            await this.tap.drainRest();
+          } catch (error) {
+            const mapped = mapDecodeError(error, this.meta, this.tap, this.imagePosition + filled);
+            mapped.details.driveIncomplete = true;
+            throw mapped;
+          }
           break;
         }
         this.current = next.value;
@@ -220,6 +259,7 @@ class DecodedReader implements SourceReader {
     this.finished = true;
     await this.chunks.return?.().catch(() => undefined);
     await this.stream.close().catch(() => undefined);
+    await this.tap.close().catch(() => undefined);
   }
 }
 
@@ -229,7 +269,16 @@ class DecodedReader implements SourceReader {
  */
 export async function openDecodedStream(input: AsyncIterable<Buffer>, meta: StreamMeta): Promise<SourceReader> {
   const tap = new StoredTap(meta.storedFile === undefined || meta.storedSize === undefined);
-  let stream: Peekable = Peekable.of(tap.wrap(input));
+  try {
+    return await openChain(tap, Peekable.of(tap.wrap(input)), meta);
+  } catch (error) {
+    await tap.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function openChain(tap: StoredTap, first: Peekable, meta: StreamMeta): Promise<SourceReader> {
+  let stream = first;
   const formats: SourceFormat[] = [];
   let size: number | undefined = meta.size;
   let entry: string | undefined;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -66,6 +66,11 @@ describe('URL sources on loop devices', { skip }, () => {
     files.set('/bad/disk.img', { body: image });
     files.set('/bad/SHA256SUMS', { body: Buffer.from(`${sha256(gz)}  disk.img.gz\n${'1'.repeat(64)}  disk.img\n`), type: 'text/plain' });
     files.set('/soft/disk.img', { body: image });
+    // The image first, then another member and the central directory: the decoder stops early.
+    writeFileSync(path.join(dir, 'disk.img'), image);
+    writeFileSync(path.join(dir, 'readme.txt'), 'notes\n'.repeat(50_000));
+    execFileSync('zip', ['-q', '-1', 'bundle.zip', 'disk.img', 'readme.txt'], { cwd: dir });
+    files.set('/pub/bundle.zip', { body: readFileSync(path.join(dir, 'bundle.zip')) });
     server = http.createServer((req, res) => {
       const url = req.url ?? '';
       hits.set(url, (hits.get(url) ?? 0) + 1);
@@ -210,6 +215,17 @@ describe('URL sources on loop devices', { skip }, () => {
     assert.ok(readBacking(dev, 0, image.length).equals(image));
     assert.ok(existsSync(cachePath));
   });
+  test('a zip download: its checksum is of the whole zip, and the cache keeps the whole zip', async () => {
+    const zip = files.get('/pub/bundle.zip')!.body;
+    const cachePath = path.join(dir, 'zip-cache', 'bundle.zip');
+    const dev = device();
+    const result = await flash(job(`${base}/pub/bundle.zip`, dev, { cachePath, checksum: { algorithm: 'sha256', hex: sha256(zip), of: 'auto' } }));
+    assert.equal(result.checksumVerified, true);
+    assert.equal(result.fileSha256, sha256(zip));
+    assert.ok(readBacking(dev, 0, image.length).equals(image));
+    assert.ok(readFileSync(cachePath).equals(zip), 'the kept download is the whole zip');
+  });
+
   test('a .bmap named by the job applies to a download: only mapped ranges written and checked', { skip: bmaptoolSkipReason() }, async () => {
     const dev = device();
     const before = readBacking(dev, 0, dev.size);
