@@ -1,19 +1,7 @@
-// Numbers as a person reads them. Sizes use decimal units (GB = 10^9 bytes), as drive makers
-// print on the label, so a "16 GB" card reads 16 GB here too.
+// Numbers as a person reads them. Sizes come from shared/format-bytes.ts (decimal units, as on
+// the drive's label), so the app and the CLI say the same thing.
 
-const UNITS = ['B', 'kB', 'MB', 'GB', 'TB'];
-
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '—';
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : 1;
-  return `${value.toFixed(digits)} ${UNITS[unit]}`;
-}
+export { formatBytes } from '../shared/format-bytes';
 
 export function formatSpeed(bytesPerSecond: number): string {
   if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return '— MB/s';

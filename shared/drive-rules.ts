@@ -3,6 +3,7 @@
 
 import type { DriveInfo } from './drive-types';
 import type { ErrorCode, SerializedError } from './errors';
+import { formatBytes } from './format-bytes';
 
 export type DriveRuleCode =
   | 'SYSTEM_DRIVE'
@@ -49,17 +50,6 @@ export interface AssessOptions {
 export const LARGE_DRIVE_BYTES = 128 * 1024 ** 3;
 
 const SEVERITY_ORDER: ReasonSeverity[] = ['error', 'confirm', 'warning', 'info'];
-
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
-}
 
 /** Comparable form of a path or mount point: forward slashes, Windows drive letters lower-cased. */
 function normalizePath(p: string): string {

@@ -1,7 +1,7 @@
 // `blockwise list`: the drives Blockwise could write, as a table or JSON.
 
 import { listDrives } from '../drives/scanner';
-import { formatBytes } from './terminal';
+import { formatBytes } from '../../shared/format-bytes';
 
 export async function printDrives(options: { json: boolean; all: boolean }): Promise<void> {
   const drives = await listDrives({ includeLoop: process.env.BLOCKWISE_INCLUDE_LOOP === '1' });

@@ -8,7 +8,8 @@ import type { FlashJob, FlashResult, SourceSpec, TargetSpec, VerifyResult } from
 import { EngineClient } from '../engine/engine-client';
 import { planEngine, transportFor, type EnginePlan } from './privileges';
 import { confirmTargets, resolveTargets } from './targets';
-import { formatBytes, formatDuration, ProgressPrinter } from './terminal';
+import { formatBytes } from '../../shared/format-bytes';
+import { formatDuration, ProgressPrinter } from './terminal';
 import { printDrives } from './list-command';
 import { UsageError } from './usage-error';
 

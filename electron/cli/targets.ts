@@ -7,7 +7,7 @@ import * as readline from 'node:readline/promises';
 import { BlockwiseError } from '../../shared/errors';
 import type { SourceSpec, TargetSpec } from '../../shared/flash-types';
 import { listDrives } from '../drives/scanner';
-import { formatBytes } from './terminal';
+import { formatBytes } from '../../shared/format-bytes';
 import { UsageError } from './usage-error';
 
 export interface ResolveOptions {

@@ -1,17 +1,7 @@
 // Human output for a terminal: sizes, durations and a one-line progress bar redrawn in place.
 
 import type { FlashProgress } from '../../shared/flash-types';
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value >= 100 || unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
-}
+import { formatBytes } from '../../shared/format-bytes';
 
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
