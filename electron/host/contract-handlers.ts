@@ -29,7 +29,7 @@ export function createContractHandlers(services: HostServices, specific: HostSpe
       return specific.pickImage();
     },
     // The schema let exactly one of path and url through.
-    'image.inspect': (args) => (args.url !== undefined ? inspectUrl(args.url) : inspectImage(args.path ?? '', args.entry)),
+    'image.inspect': (args) => (args.url !== undefined ? inspectUrl(args.url, args.entry) : inspectImage(args.path ?? '', args.entry)),
     'image.browse': (args) => browseFolder(args.dir, services.browseStart),
     'flash.start': (args) => services.flash.start(args),
     'flash.cancel': async (args) => services.flash.cancel(args.jobId),

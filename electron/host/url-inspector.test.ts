@@ -3,17 +3,37 @@
 // image itself is not downloaded.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { BlockwiseError } from '../../shared/errors';
+import { sendWithRanges } from '../test-support/http-ranges';
 import { dispositionName, inspectUrl, urlName } from './url-inspector';
 
 const RAW = randomBytes(4 * 1024 * 1024);
 const GZ = gzipSync(RAW);
 let sentBytes = 0;
+
+/** A zip holding notes and two images (the second 1.5 MiB), made with Info-ZIP's zip. */
+function twoImageZip(): Buffer {
+  const dir = mkdtempSync(path.join(tmpdir(), 'blockwise-url-zip-'));
+  try {
+    writeFileSync(path.join(dir, 'notes.txt'), 'read me\n');
+    writeFileSync(path.join(dir, 'a.img'), randomBytes(1024 * 1024));
+    writeFileSync(path.join(dir, 'b.img'), randomBytes(1536 * 1024));
+    execFileSync('zip', ['-q', '-0', 'two.zip', 'notes.txt', 'a.img', 'b.img'], { cwd: dir });
+    return readFileSync(path.join(dir, 'two.zip'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const TWO = twoImageZip();
 
 const server = http.createServer((req, res) => {
   const url = req.url ?? '/';
@@ -36,6 +56,8 @@ const server = http.createServer((req, res) => {
   if (url === '/os.img.gz') return send(GZ);
   if (url === '/os.img.gz.sha256') return send(Buffer.from(`${createHash('sha256').update(GZ).digest('hex')}  os.img.gz\n`));
   if (url === '/os.img') return send(RAW);
+  if (url === '/two.zip') return sendWithRanges(req, res, TWO);
+  if (url === '/no-ranges/two.zip') return send(TWO);
   if (url === '/get?id=7') return send(GZ, { 'content-disposition': 'attachment; filename="armbian.img.gz"' });
   if (url === '/page.img') return send(Buffer.from('<html>hello</html>'), { 'content-type': 'text/html; charset=utf-8' });
   if (url === '/notes.img') return send(Buffer.from('just some text\n'.repeat(100)), { 'content-type': 'application/octet-stream' });
@@ -72,6 +94,21 @@ describe('inspectUrl', () => {
     assert.equal(info.imageSize, RAW.length);
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.ok(sentBytes < RAW.length, `the server sent ${sentBytes} of ${RAW.length} bytes: inspecting downloaded the image`);
+  });
+
+  it('a zip with several images: listed from its directory by range requests, then the chosen one sized', async () => {
+    const listed = await inspectUrl(`${base}/two.zip`);
+    assert.deepEqual(listed.formats, ['zip']);
+    assert.deepEqual(listed.entries, ['a.img', 'b.img']);
+    assert.equal(listed.entry, undefined);
+    const chosen = await inspectUrl(`${base}/two.zip`, 'b.img');
+    assert.equal(chosen.entry, 'b.img');
+    assert.equal(chosen.imageSize, 1536 * 1024);
+    await assert.rejects(inspectUrl(`${base}/two.zip`, 'c.img'), (error: unknown) => error instanceof BlockwiseError && error.code === 'ARCHIVE_NO_IMAGE');
+    // A server without ranges: no listing (the flash will decide as it streams), no error.
+    const plain = await inspectUrl(`${base}/no-ranges/two.zip`);
+    assert.deepEqual(plain.formats, ['zip']);
+    assert.equal(plain.entries, undefined);
   });
 
   it('Content-Disposition names the file when the address does not', async () => {

@@ -9,6 +9,8 @@ import { BlockwiseError } from '../../shared/errors';
 import { findPublishedChecksumForUrl } from '../engine/checksum-files';
 import { detectFormat } from '../engine/sources/detect';
 import { startDownload } from '../engine/sources/url-download';
+import { listZipAtUrl } from '../engine/sources/url-zip';
+import { chooseZipEntry, imageCandidates } from '../engine/sources/zip-directory';
 
 /** Enough for every magic number detectFormat knows (ISO's is at 32 KiB). */
 const HEAD_BYTES = 64 * 1024;
@@ -62,7 +64,25 @@ async function readHead(body: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts).subarray(0, HEAD_BYTES);
 }
 
-export async function inspectUrl(address: string): Promise<ImageInfo> {
+/**
+ * A zip's images, listed from its directory (HTTP ranges): several to choose from, the chosen or
+ * only one with its size. Nothing is added when the server does not serve ranges.
+ */
+async function describeZip(info: ImageInfo, downloadUrl: string, storedSize: number, entry: string | undefined): Promise<void> {
+  const entries = await listZipAtUrl(downloadUrl, storedSize, info.name);
+  if (!entries) return;
+  const candidates = imageCandidates(entries);
+  if (entry === undefined && candidates.length > 1) {
+    info.entries = candidates.map((e) => e.name);
+    return;
+  }
+  const chosen = chooseZipEntry(entries, info.name, entry);
+  info.entry = chosen.name;
+  // Its size is the image's unless it is compressed itself (a zip of an .img.xz).
+  if (!/\.(gz|xz|zst|bz2|zip|tar)$/i.test(chosen.name)) info.imageSize = chosen.size;
+}
+
+export async function inspectUrl(address: string, entry?: string): Promise<ImageInfo> {
   // The checksum lookup runs alongside; it is lenient and never fails the inspection.
   const published = findPublishedChecksumForUrl(address).catch(() => undefined);
   const download = await startDownload(address, INSPECT_TIMEOUT_MS);
@@ -95,6 +115,7 @@ export async function inspectUrl(address: string): Promise<ImageInfo> {
   const formats = head.length >= 512 ? [detected.format] : formatsByName(name);
   const info: ImageInfo = { url: address, name, storedSize: download.contentLength ?? 0, formats };
   if (download.contentLength !== undefined && detected.format === 'raw') info.imageSize = download.contentLength;
+  if (download.contentLength !== undefined && detected.format === 'zip') await describeZip(info, download.url, download.contentLength, entry);
   const checksum = await published;
   if (checksum) {
     info.checksum = checksum.spec.hex;

@@ -160,11 +160,13 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
 
     async chooseEntry(entry) {
       const current = get().image;
-      if (!current?.path || !current.entries?.includes(entry)) return;
+      if (!current || !current.entries?.includes(entry)) return;
+      const location = current.url !== undefined ? { url: current.url } : current.path !== undefined ? { path: current.path } : undefined;
+      if (!location) return;
       const mine = ++generation;
       set({ loading: true, error: null });
       try {
-        const image = await api.request('image.inspect', { path: current.path, entry });
+        const image = await api.request('image.inspect', { ...location, entry });
         if (mine !== generation) return;
         // The list stays, so the choice can be changed.
         set({ image: { ...image, entries: current.entries, entry }, loading: false });

@@ -33,10 +33,11 @@ function failed(message: string, url: string, details: Record<string, string | n
   return new BlockwiseError('DOWNLOAD_FAILED', message, { path: url, ...details });
 }
 
-function get(url: URL, idleTimeoutMs: number): Promise<IncomingMessage> {
+function get(url: URL, idleTimeoutMs: number, extraHeaders: Record<string, string> = {}): Promise<IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const request = client.get(url, { headers: { 'user-agent': 'Blockwise', 'accept-encoding': 'identity' }, timeout: idleTimeoutMs }, resolve);
+    const headers = { 'user-agent': 'Blockwise', 'accept-encoding': 'identity', ...extraHeaders };
+    const request = client.get(url, { headers, timeout: idleTimeoutMs }, resolve);
     request.on('timeout', () => request.destroy(new Error(`no data for ${idleTimeoutMs / 1000} s`)));
     request.on('error', reject);
   });
@@ -151,6 +152,61 @@ export async function fetchSmallFile(address: string, limit: number): Promise<Bu
   } finally {
     download.cancel();
   }
+}
+
+/**
+ * `length` bytes at `start` of the file at `address`, by an HTTP range request (redirects
+ * followed); undefined when the server does not serve ranges (or anything fails): callers then do
+ * without (a zip's directory read from its end, before anything is written).
+ */
+export async function fetchRange(address: string, start: number, length: number): Promise<Buffer | undefined> {
+  if (length <= 0 || length > 64 * 1024 * 1024) return undefined;
+  let url: URL;
+  try {
+    url = parseUrl(address);
+  } catch {
+    return undefined;
+  }
+  for (let hops = 0; hops <= MAX_REDIRECTS; hops++) {
+    let response: IncomingMessage;
+    try {
+      response = await get(url, SMALL_FILE_TIMEOUT_MS, { range: `bytes=${start}-${start + length - 1}` });
+    } catch {
+      return undefined;
+    }
+    const status = response.statusCode ?? 0;
+    const location = response.headers.location;
+    if (status >= 300 && status < 400 && location) {
+      response.destroy();
+      try {
+        url = parseUrl(location, url);
+      } catch {
+        return undefined;
+      }
+      continue;
+    }
+    // 200 is the whole file: a server without ranges. Only the exact range asked for is used.
+    const range = /^bytes (\d+)-(\d+)\//.exec(response.headers['content-range'] ?? '');
+    if (status !== 206 || !range || Number(range[1]) !== start || Number(range[2]) !== start + length - 1) {
+      response.destroy();
+      return undefined;
+    }
+    try {
+      const parts: Buffer[] = [];
+      let received = 0;
+      for await (const chunk of response) {
+        parts.push(chunk as Buffer);
+        received += (chunk as Buffer).length;
+        if (received > length) return undefined;
+      }
+      return received === length ? Buffer.concat(parts) : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      response.destroy();
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { BlockwiseError } from '../../../shared/errors';
 import type { ChecksumSpec, FlashJob, FlashProgress } from '../../../shared/flash-types';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
+import { sendWithRanges } from '../../test-support/http-ranges';
 import './register';
 import { runFlash } from '../flash';
 import { bmaptoolCreate, bmaptoolSkipReason, makeSparseImage } from '../bmap/bmap-fixtures';
@@ -44,6 +45,7 @@ describe('URL sources on loop devices', { skip }, () => {
     return d;
   };
 
+  const otherImage = randomBytes(3 * MiB);
   const send = (res: http.ServerResponse, body: Buffer, type = 'application/octet-stream') => {
     res.writeHead(200, { 'content-type': type, 'content-length': body.length });
     res.end(body);
@@ -71,11 +73,14 @@ describe('URL sources on loop devices', { skip }, () => {
     writeFileSync(path.join(dir, 'readme.txt'), 'notes\n'.repeat(50_000));
     execFileSync('zip', ['-q', '-1', 'bundle.zip', 'disk.img', 'readme.txt'], { cwd: dir });
     files.set('/pub/bundle.zip', { body: readFileSync(path.join(dir, 'bundle.zip')) });
+    writeFileSync(path.join(dir, 'other.img'), otherImage);
+    execFileSync('zip', ['-q', '-1', 'two.zip', 'readme.txt', 'disk.img', 'other.img'], { cwd: dir });
+    files.set('/pub/two.zip', { body: readFileSync(path.join(dir, 'two.zip')) });
     server = http.createServer((req, res) => {
       const url = req.url ?? '';
       hits.set(url, (hits.get(url) ?? 0) + 1);
       const file = files.get(url);
-      if (file) return send(res, file.body, file.type);
+      if (file) return sendWithRanges(req, res, file.body, { 'content-type': file.type ?? 'application/octet-stream' });
       if (url.startsWith('/soft/')) return send(res, Buffer.from('<html><body>No such page</body></html>'), 'text/html');
       switch (url) {
         case '/raw.img':
@@ -224,6 +229,19 @@ describe('URL sources on loop devices', { skip }, () => {
     assert.equal(result.fileSha256, sha256(zip));
     assert.ok(readBacking(dev, 0, image.length).equals(image));
     assert.ok(readFileSync(cachePath).equals(zip), 'the kept download is the whole zip');
+  });
+
+  test('a zip download with two images: refused before writing unless one is chosen, then that one is written', async () => {
+    const dev = device();
+    const before = readBacking(dev, 0, 8 * MiB);
+    const error = await expectError(job(`${base}/pub/two.zip`, dev), 'ARCHIVE_AMBIGUOUS', /disk\.img, other\.img/);
+    assert.notEqual(error.details.driveIncomplete, true);
+    assert.ok(readBacking(dev, 0, 8 * MiB).equals(before), 'nothing was written');
+    const chosen = job(`${base}/pub/two.zip`, dev);
+    if (chosen.source.kind === 'url') chosen.source.entry = 'other.img';
+    const result = await flash(chosen);
+    assert.equal(result.imageSize, otherImage.length);
+    assert.ok(readBacking(dev, 0, otherImage.length).equals(otherImage));
   });
 
   test('a .bmap named by the job applies to a download: only mapped ranges written and checked', { skip: bmaptoolSkipReason() }, async () => {

@@ -10,6 +10,8 @@ import { openSource } from './open-source';
 import type { SourceInfo, SourceReader } from './source';
 import { DownloadCache } from './url-cache';
 import { startDownload, type Download } from './url-download';
+import { listZipAtUrl } from './url-zip';
+import { chooseZipEntry } from './zip-directory';
 
 export type UrlSpec = Extract<SourceSpec, { kind: 'url' }>;
 
@@ -73,6 +75,19 @@ function refuseWebPage(download: Download): void {
   }
 }
 
+/**
+ * A zip download: its directory (range requests) says before anything is written whether it holds
+ * exactly the image wanted, and that image's size. Without ranges the stream decides, as it goes.
+ */
+async function checkZipEntry(inner: SourceReader, download: Download, spec: UrlSpec): Promise<void> {
+  const entries = await listZipAtUrl(download.url, download.contentLength!, spec.url);
+  if (!entries) return;
+  const chosen = chooseZipEntry(entries, spec.url, spec.entry);
+  // The entry's size is the image's unless the entry is itself compressed (a zip of an .img.xz).
+  if (inner.info.size === undefined && inner.info.formats.length === 1) inner.info.size = chosen.size;
+  inner.info.entry ??= chosen.name;
+}
+
 export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
   if (spec.cachePath) {
     const cached = await DownloadCache.existing(spec.cachePath);
@@ -92,6 +107,12 @@ export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
     if (download.contentLength !== undefined) meta.storedSize = download.contentLength;
     if (spec.entry !== undefined) meta.entry = spec.entry;
     const inner = await openDecodedStream(bytes, meta);
+    try {
+      if (inner.info.formats[0] === 'zip' && download.contentLength !== undefined) await checkZipEntry(inner, download, spec);
+    } catch (error) {
+      await inner.close();
+      throw error;
+    }
     return new UrlSource(inner, download, cache);
   } catch (error) {
     download.cancel();

@@ -42,9 +42,17 @@ function applyZip64(extra: Buffer, entry: ZipEntry): void {
   }
 }
 
-export async function readZipDirectory(filePath: string, storedSize: number, name: string): Promise<ZipEntry[]> {
+/** Reads `length` bytes at `position` of the archive (fewer only at its end). */
+export type RangeReader = (position: number, length: number) => Promise<Buffer>;
+
+export function readZipDirectory(filePath: string, storedSize: number, name: string): Promise<ZipEntry[]> {
+  return readZipDirectoryWith((position, length) => readRange(filePath, position, length), storedSize, name, filePath);
+}
+
+/** The central directory of a zip of `storedSize` bytes, read through `read` (a file, or HTTP ranges). */
+export async function readZipDirectoryWith(read: RangeReader, storedSize: number, name: string, filePath: string): Promise<ZipEntry[]> {
   const tailLength = Math.min(storedSize, 65557);
-  const tail = await readRange(filePath, storedSize - tailLength, tailLength);
+  const tail = await read(storedSize - tailLength, tailLength);
   const eocdAt = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   if (eocdAt < 0) {
     throw new BlockwiseError('SOURCE_TRUNCATED', `${name} is a zip archive without its directory at the end: the download is probably incomplete.`, {
@@ -58,14 +66,17 @@ export async function readZipDirectory(filePath: string, storedSize: number, nam
   const locatorAt = eocdAt - 20;
   if (locatorAt >= 0 && tail.readUInt32LE(locatorAt) === 0x07064b50) {
     const zip64At = Number(tail.readBigUInt64LE(locatorAt + 8));
-    const zip64 = await readRange(filePath, zip64At, 56);
+    const zip64 = await read(zip64At, 56);
     if (zip64.readUInt32LE(0) === 0x06064b50) {
       count = Number(zip64.readBigUInt64LE(32));
       cdSize = Number(zip64.readBigUInt64LE(40));
       cdOffset = Number(zip64.readBigUInt64LE(48));
     }
   }
-  const cd = await readRange(filePath, cdOffset, cdSize);
+  if (cdOffset + cdSize > storedSize) {
+    throw new BlockwiseError('SOURCE_CORRUPT', `The directory of ${name} points past its end.`, { path: filePath, offset: cdOffset });
+  }
+  const cd = await read(cdOffset, cdSize);
   const entries: ZipEntry[] = [];
   let at = 0;
   for (let i = 0; i < count; i++) {
