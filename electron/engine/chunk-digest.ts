@@ -2,8 +2,11 @@
 // did not keep what it was sent (flaky, failing or counterfeit cards), not an attacker, so a fast
 // 64-bit hash is enough: XXH64 (xxhash-wasm, ~10 GB/s) instead of SHA-256 (~1.8 GB/s), which was
 // a second full SHA-256 pass over every byte of a compressed image next to the image's own.
+// Bytes in the pool are hashed where they lie (xxh64-in-place.ts); xxhash-wasm, which copies its
+// input first, takes chunks of several ranges (the same XXH64 of their concatenation).
 
 import type { Range } from './write-planner';
+import { hashInPlaceFrom, xxh64InPlace } from './xxh64-in-place';
 
 interface Hasher64 {
   update(data: Uint8Array): Hasher64;
@@ -12,8 +15,9 @@ interface Hasher64 {
 
 let create64: (() => Hasher64) | undefined;
 
-/** Loads the WASM hasher once; call before chunkDigest. */
-export async function loadChunkDigest(): Promise<void> {
+/** Loads the WASM hashers once, and lets them read `pool` in place; call before chunkDigest. */
+export async function loadChunkDigest(pool?: WebAssembly.Memory): Promise<void> {
+  if (pool) hashInPlaceFrom(pool);
   if (create64) return;
   const xxhash = require('xxhash-wasm') as () => Promise<{ create64(): Hasher64 }>;
   const api = await xxhash();
@@ -23,9 +27,15 @@ export async function loadChunkDigest(): Promise<void> {
 /** XXH64 of the bytes of `ranges` (image offsets) within `data`, which starts at image offset `start`. */
 export function chunkDigest(data: Buffer, start: number, ranges: Range[]): Buffer {
   if (!create64) throw new Error('chunk digests used before loadChunkDigest()');
+  const out = Buffer.alloc(8);
+  const only = ranges.length === 1 ? ranges[0]! : undefined;
+  const inPlace = only && xxh64InPlace(data.subarray(only.start - start, only.end - start));
+  if (inPlace !== undefined) {
+    out.writeBigUInt64BE(inPlace);
+    return out;
+  }
   const hasher = create64();
   for (const r of ranges) hasher.update(data.subarray(r.start - start, r.end - start));
-  const out = Buffer.alloc(8);
   out.writeBigUInt64BE(hasher.digest());
   return out;
 }

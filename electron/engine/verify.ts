@@ -123,7 +123,7 @@ function failTarget(state: TargetState, error: unknown): void {
  * by the SHA-256 taken while writing. A failing target gets its own error, the rest carry on.
  */
 export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[], options: VerifyOptions): Promise<void> {
-  await loadChunkDigest();
+  await loadChunkDigest(options.pool.memory);
   const { pool, signal } = options;
   const readers = new Map<TargetState, TargetReader>();
   const needsImage = chunks.some((c) => !c.digest && c.ranges.length > 0);
