@@ -25,6 +25,8 @@ export interface FlashHashes {
   imageSha256(): Promise<string | undefined>;
   /** The stored file's SHA-256 (background hash, or the download's), when it differs from the image. */
   fileSha256(): Promise<string | undefined>;
+  /** Holds the background hashing (while the drive is read back); asking for a digest resumes it. */
+  pause(): void;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,10 @@ export function planHashes(source: SourceReader, checksum: ResolvedChecksum | un
     inPipeline,
     imageSha256: async () => (imageHash && raw ? digestOf(imageHash, raw.path) : undefined),
     fileSha256: async () => (fileHash && stored ? digestOf(fileHash, stored.path) : source.storedSha256?.()),
+    pause: () => {
+      imageHash?.pause();
+      fileHash?.pause();
+    },
     close: async () => {
       await Promise.all([imageHash?.close(), fileHash?.close()]);
     },

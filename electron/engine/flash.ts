@@ -119,6 +119,10 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
           force,
         );
       report(true);
+      // Readback gets the machine to itself: beside it the hashing thread cost a third of its
+      // speed on two cores (a core, memory traffic, every read completion preempting it). The
+      // SHA-256 is only shown at the end, so it resumes when the flash asks for it, just after.
+      hashes.pause();
       await verifyTargets(states, written.chunks, {
         pool,
         signal: context.signal,

@@ -112,7 +112,8 @@ try {
     require('node:child_process').spawnSync('chrt', ['--idle', '-p', '0', tid[1]], { stdio: 'ignore', timeout: 2000 });
   }
 } catch {}
-const { path, offset, length } = workerData;
+const { path, offset, length, paused } = workerData;
+const flag = new Int32Array(paused);
 const hash = createHash('sha256');
 const buffer = Buffer.allocUnsafe(1 << 20);
 let fd;
@@ -120,6 +121,7 @@ let done = 0;
 try {
   fd = fs.openSync(path, 'r');
   while (done < length) {
+    while (Atomics.load(flag, 0) === 1) Atomics.wait(flag, 0, 1);
     const n = fs.readSync(fd, buffer, 0, Math.min(buffer.length, length - done), offset + done);
     if (n === 0) break;
     hash.update(n === buffer.length ? buffer : buffer.subarray(0, n));
@@ -135,8 +137,10 @@ try {
 `;
 
 export interface BackgroundFileHash {
-  /** The SHA-256 (hex) of the range, once read to its end; rejects with the read's failure. */
+  /** The SHA-256 (hex) of the range, once read to its end (resumes a paused thread); rejects with the read's failure. */
   digest(): Promise<string>;
+  /** Holds the thread between two reads of 1 MiB, until `digest` or `close`. */
+  pause(): void;
   close(): Promise<void>;
 }
 
@@ -146,8 +150,14 @@ export interface BackgroundFileHash {
  */
 export function hashFileInBackground(filePath: string, offset: number, length: number): BackgroundFileHash | undefined {
   let worker: Worker;
+  const paused = new SharedArrayBuffer(4);
+  const flag = new Int32Array(paused);
+  const resume = () => {
+    Atomics.store(flag, 0, 0);
+    Atomics.notify(flag, 0);
+  };
   try {
-    worker = new Worker(FILE_HASH_THREAD, { eval: true, workerData: { path: filePath, offset, length } });
+    worker = new Worker(FILE_HASH_THREAD, { eval: true, workerData: { path: filePath, offset, length, paused } });
   } catch {
     return undefined;
   }
@@ -161,8 +171,13 @@ export function hashFileInBackground(filePath: string, offset: number, length: n
   });
   result.catch(() => undefined); // observed by digest(); a closed hasher's rejection is expected
   return {
-    digest: () => result,
+    digest: () => {
+      resume();
+      return result;
+    },
+    pause: () => Atomics.store(flag, 0, 1),
     close: async () => {
+      resume();
       await worker.terminate();
     },
   };

@@ -236,11 +236,8 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
       throwIfAllFailed(states);
 
       const ranges = alignRanges(planner.rangesToWrite(start, end), ALIGNMENT, start, end);
-      if (options.digestChunks === false) {
-        chunks.push({ start, end, ranges });
-      } else {
-        chunks.push({ start, end, ranges, digest: chunkDigest(data, start, ranges) });
-      }
+      const chunk: WrittenChunk = { start, end, ranges };
+      chunks.push(chunk);
       mappedBytes += rangesLength(ranges);
 
       // Bytes of the head are kept aside and written at the very end.
@@ -257,6 +254,8 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
           writes.push((await enqueueWrite(state, data.subarray(r.start - start, r.end - start), r.start, depth)).done);
         }
       }
+      // The digest is taken while this chunk's writes are under way (they only read the buffer).
+      if (options.digestChunks !== false) chunk.digest = chunkDigest(data, start, ranges);
       offset = end;
       const chunkLength = n;
       const completed: Promise<void> = Promise.allSettled([...writes, hashed]).then(() => {
