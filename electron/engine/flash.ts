@@ -15,7 +15,7 @@ import { openSource } from './sources/open-source';
 import type { SourceReader } from './sources/source';
 import { openTarget } from './targets/target';
 import { verifyTargets } from './verify';
-import { rangesLength } from './write-planner';
+import { rangesLength, type WritePlanner } from './write-planner';
 
 /**
  * 2 MiB chunks, 12 in the pool (24 MiB): 1 GiB raw, RAM-backed, write 1.30× dd (4 MiB chunks:
@@ -39,6 +39,13 @@ export interface FlashContext {
   onProgress: (progress: FlashProgress) => void;
   /** Test hook: runs after the write is durable and before readback. */
   beforeVerify?: () => Promise<void>;
+}
+
+/** The write covers all of the image, or all but under a quarter (a map built before the write says). */
+function denseWrite(source: SourceReader, planner: WritePlanner): boolean {
+  if (planner.name === 'full') return true;
+  const free = (planner as { freeBytes?: unknown }).freeBytes;
+  return source.info.size !== undefined && typeof free === 'number' && free < source.info.size / 4;
 }
 
 export async function runFlash(job: FlashJob, context: FlashContext): Promise<FlashResult> {
@@ -85,7 +92,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     const pool = new AlignedPool(CHUNK_SIZE, Math.max(POOL_CHUNKS, 4 + 2 * states.length));
     const meter = new ProgressMeter(context.onProgress);
     const planner = await choosePlanner(job, source);
-    hashes = planHashes(source, checksum);
+    hashes = planHashes(source, checksum, denseWrite(source, planner));
     const pipelineStart = performance.now();
     const written = await runPipeline(source, states, {
       pool,
