@@ -17,3 +17,4 @@ fi
 # Electron's binary cannot be downloaded everywhere; the app runs in the browser host without it.
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1
 npm ci --no-audit --no-fund
+bash scripts/fetch-node22.sh

@@ -1,4 +1,5 @@
-// zstd: Node's own zlib decoder where this Node has it (Node 22.15+/Electron), otherwise fzstd
+// zstd: Node's own zlib decoder where this Node has it (Node 22.15+/Electron; frame by frame,
+// zstd-node.ts), otherwise fzstd
 // (pure JS; zstd-frames.ts checks the frame checksums fzstd skips). Both read concatenated
 // frames. The image size is the sum of the frames' recorded content sizes, found by hopping
 // from block header to block header (no data is read).
@@ -8,10 +9,10 @@ import * as zlib from 'node:zlib';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { openDecodedFile } from './decoded-file';
 import type { StreamDecoder } from './decoded-source';
-import { throughTransform } from './gzip-source';
 import type { SourceReader } from './source';
 import { sliceAtBlocks } from './zstd-block-slicer';
 import { checkedFzstdStream } from './zstd-frames';
+import { zstdFramesThrough } from './zstd-node';
 
 type ZlibWithZstd = typeof zlib & { createZstdDecompress?: (options?: object) => NodeJS.ReadWriteStream };
 
@@ -29,7 +30,12 @@ export function fzstdStream(input: AsyncIterable<Buffer>): AsyncIterable<Buffer>
 
 export const zstdStream: StreamDecoder = (input) => {
   const z = zlib as ZlibWithZstd;
-  if (z.createZstdDecompress) return throughTransform(input, z.createZstdDecompress({ chunkSize: 1 << 20 }));
+  // Images made with --long=31 need a 2 GiB window; libzstd refuses more than 128 MiB by default.
+  const windowLogMax = (z.constants as Record<string, number>).ZSTD_d_windowLogMax;
+  const params = windowLogMax === undefined ? {} : { params: { [windowLogMax]: 31 } };
+  const create = z.createZstdDecompress;
+  // Frame by frame: Node's decoder alone stops after the first frame and ignores a cut-off one.
+  if (create) return zstdFramesThrough(input, () => create({ chunkSize: 1 << 20, ...params }));
   return fzstdStream(input);
 };
 
