@@ -81,9 +81,14 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     const size = source.info.size;
     for (const { target } of states) {
       if (size !== undefined && size > target.capacity) {
+        // gzip records the size only in its last four bytes, which a cut-off download fills with whatever came last.
+        const gzipNote =
+          source.info.formats[0] === 'gzip'
+            ? ' That size is the one the gzip trailer records: if the file is a download cut short, it means nothing, so check the file (gzip -t) or download it again.'
+            : '';
         throw new BlockwiseError(
           'IMAGE_TOO_LARGE',
-          `The image (${size} bytes) is larger than ${target.path} (${target.capacity} bytes). Nothing was written.`,
+          `The image (${size} bytes) is larger than ${target.path} (${target.capacity} bytes). Nothing was written.${gzipNote}`,
           { path: target.path },
         );
       }

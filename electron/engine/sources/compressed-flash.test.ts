@@ -12,6 +12,7 @@ import type { FlashJob } from '../../../shared/flash-types';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
 import { runFlash } from '../flash';
 import './register';
+import { gzipSizeFromTrailer } from './gzip-source';
 import { openDecodedStream } from './decoded-source';
 import { inspectImage } from './inspect';
 import { liveToolPids, toolRunsStarted } from './tool-decoder';
@@ -84,7 +85,17 @@ if (!skip) {
     sh('zstd -q -T2 disk.img -o pigz.img.zst');
     // Cut late, so the error comes while writing, not while opening.
     sh('head -c -1000 blocks.img.xz > truncated.img.xz && head -c 2000000 single.img.xz > truncated1.img.xz');
-    sh('head -c 2000000 pigz.img.gz > truncated.img.gz && head -c 2000000 multi.img.zst > truncated.img.zst');
+    // The last four bytes of a cut .gz read as a size; 1 time in ~140 that size is believable and
+    // larger than the device (IMAGE_TOO_LARGE, checked below). Cut where it is not, for a fixed test.
+    const gz = readFileSync(file('pigz.img.gz'));
+    let cut = 2_000_000;
+    for (;;) {
+      const size = gzipSizeFromTrailer(gz.readUInt32LE(cut - 4), cut);
+      if (size === undefined || size <= 32 * MiB) break;
+      cut++;
+    }
+    writeFileSync(file('truncated.img.gz'), gz.subarray(0, cut));
+    sh('head -c 2000000 multi.img.zst > truncated.img.zst');
     sh('head -c 1000000 multi.img.bz2 > truncated.img.bz2 && : > empty.img && seq 1 100000 > text.img && seq 1 100000 | gzip > text.img.gz');
     sh('cp pigz.img.gz corrupt.img.gz && printf "\\xde\\xad\\xbe\\xef\\xde\\xad\\xbe\\xef" | dd of=corrupt.img.gz bs=1 seek=3000000 conv=notrunc 2>/dev/null');
     sh('cp blocks.img.xz corrupt.img.xz && printf "\\xde\\xad\\xbe\\xef\\xde\\xad\\xbe\\xef" | dd of=corrupt.img.xz bs=1 seek=$(( $(stat -c%s blocks.img.xz) - 3000 )) conv=notrunc 2>/dev/null');
@@ -92,6 +103,8 @@ if (!skip) {
     sh('cp multi.img.bz2 corrupt.img.bz2 && printf "\\xde\\xad\\xbe\\xef\\xde\\xad\\xbe\\xef" | dd of=corrupt.img.bz2 bs=1 seek=1500000 conv=notrunc 2>/dev/null');
     // A truncated .gz whose last four bytes read as a 100 MiB ISIZE (the device has 32 MiB): the
     // truncation must be reported, not "image too large".
+    // …and one where it is: 40 MiB, believable for 2 MB of gzip, more than the device's 32 MiB.
+    sh('head -c 2000000 pigz.img.gz > big-trailer.img.gz && printf "\\x00\\x00\\x80\\x02" | dd of=big-trailer.img.gz bs=1 seek=1999996 conv=notrunc 2>/dev/null');
     sh('head -c 2000000 pigz.img.gz > garbage-trailer.img.gz && printf "\\x00\\x00\\x40\\x06" | dd of=garbage-trailer.img.gz bs=1 seek=1999996 conv=notrunc 2>/dev/null');
   });
   after(() => {
@@ -157,6 +170,14 @@ for (const family of ['builtin', 'system'] as const) describe(`compressed images
     assert.ok(error instanceof BlockwiseError, `expected CANCELLED, got ${String(error)}`);
     assert.equal(error.code, 'CANCELLED', error.message);
     usedTools(['xz']);
+  });
+
+  test('a cut .gz whose last bytes read as a believable size beyond the drive: refused before writing, saying the size may be meaningless', async () => {
+    const before = readBacking(dev, 0, 65536);
+    const error = await expectError(job('big-trailer.img.gz', dev.path), 'IMAGE_TOO_LARGE');
+    assert.match(error.message, /gzip trailer/);
+    assert.match(error.message, /download/i);
+    assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing written');
   });
 
   test('a zip with several images lists them and refuses to guess', async () => {
