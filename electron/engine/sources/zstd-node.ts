@@ -34,8 +34,21 @@ class ByteQueue {
 
   /** The first `n` buffered bytes (ensured), not consumed. */
   peek(n: number): Buffer {
-    const first = this.chunks[0]!;
-    return first.length >= n ? first.subarray(0, n) : Buffer.concat(this.chunks).subarray(0, n);
+    return this.peekAt(0, n);
+  }
+
+  /** `n` buffered bytes from `offset` (ensured up to offset + n), not consumed. */
+  peekAt(offset: number, n: number): Buffer {
+    let within = offset;
+    for (const chunk of this.chunks) {
+      if (within < chunk.length) {
+        if (within + n <= chunk.length) return chunk.subarray(within, within + n);
+        break;
+      }
+      within -= chunk.length;
+    }
+    // Straddles chunks: rare (a header across a chunk boundary), so a copy is fine.
+    return Buffer.concat(this.chunks).subarray(offset, offset + n);
   }
 
   /** Consumes up to `n` buffered bytes, as the pieces they are buffered in. */
@@ -68,29 +81,38 @@ function frameHeaderSize(descriptor: number): number {
   return 1 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][descriptor & 3]! + fcsBytes;
 }
 
-/** The stored bytes of one zstd frame (the queue is at its magic), block by block. */
+/** Bytes handed to a decoder at once: one zlib job each, so not block by block (~50 KiB). */
+const BATCH = 1 << 20;
+
+/**
+ * The stored bytes of one zstd frame (the queue is at its magic), in pieces of about BATCH: the
+ * block headers are walked ahead, and what they cover is handed on.
+ */
 async function* frameBytes(q: ByteQueue): AsyncIterable<Buffer> {
   if (!(await q.ensure(5))) throw endedEarly(q);
   const descriptor = q.peek(5)[4]!;
-  const header = 4 + frameHeaderSize(descriptor);
-  if (!(await q.ensure(header))) throw endedEarly(q);
-  yield* q.take(header);
+  let parsed = 4 + frameHeaderSize(descriptor);
+  if (!(await q.ensure(parsed))) throw endedEarly(q);
   for (;;) {
-    if (!(await q.ensure(3))) throw endedEarly(q);
-    const b = q.peek(3);
+    if (!(await q.ensure(parsed + 3))) throw endedEarly(q);
+    const b = q.peekAt(parsed, 3);
     const block = b[0]! | (b[1]! << 8) | (b[2]! << 16);
     const type = (block >> 1) & 3;
-    if (type === 3) throw new Error(`corrupt zstd data: reserved block type at byte ${q.position}`);
-    const body = type === 1 ? 1 : block >>> 3;
-    // Blocks are at most 128 KiB: taken whole, so a frame cut inside one is caught here.
-    if (!(await q.ensure(3 + body))) throw endedEarly(q);
-    yield* q.take(3 + body);
+    if (type === 3) throw new Error(`corrupt zstd data: reserved block type at byte ${q.position + parsed}`);
+    // Blocks are at most 128 KiB: a frame cut inside one is caught here.
+    parsed += 3 + (type === 1 ? 1 : block >>> 3);
+    if (!(await q.ensure(parsed))) throw endedEarly(q);
     if (block & 1) break;
+    if (parsed >= BATCH) {
+      yield* q.take(parsed);
+      parsed = 0;
+    }
   }
   if ((descriptor >> 2) & 1) {
-    if (!(await q.ensure(4))) throw endedEarly(q);
-    yield* q.take(4);
+    parsed += 4;
+    if (!(await q.ensure(parsed))) throw endedEarly(q);
   }
+  yield* q.take(parsed);
 }
 
 /** Decodes every frame of `input` with a fresh decoder from `createDecoder`, in order. */
