@@ -7,20 +7,25 @@ import type { SourceInfo, SourceReader } from './source';
 
 export class FileSource implements SourceReader {
   readonly info: SourceInfo;
-  readonly backingFile: { path: string; offset: number };
+  /**
+   * Regular files only: a drive being cloned is read once, by the writer (a second reader on the
+   * same card or disk would compete with it for the device), and hashed in step with the write.
+   */
+  readonly backingFile?: { path: string; offset: number };
   private position = 0;
 
   private constructor(
     private readonly handle: fsp.FileHandle,
     private readonly filePath: string,
     size: number,
+    regularFile: boolean,
   ) {
     this.info = { name: path.basename(filePath), formats: ['raw'], storedSize: size, size, randomAccess: true };
-    this.backingFile = { path: filePath, offset: 0 };
+    if (regularFile) this.backingFile = { path: filePath, offset: 0 };
   }
 
-  static async open(filePath: string, handle: fsp.FileHandle, size: number): Promise<FileSource> {
-    return new FileSource(handle, filePath, size);
+  static async open(filePath: string, handle: fsp.FileHandle, size: number, regularFile = true): Promise<FileSource> {
+    return new FileSource(handle, filePath, size, regularFile);
   }
 
   get storedPosition(): number {

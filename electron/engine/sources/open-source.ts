@@ -85,7 +85,7 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
     }
     if (detected.format === 'raw') {
       if (spec.entry !== undefined) throw notAnArchive(name, spec.entry, filePath);
-      const source = await FileSource.open(filePath, handle, size);
+      const source = await FileSource.open(filePath, handle, size, stat.isFile());
       // A drive being cloned is whatever size it is; a file may be a download cut short.
       if (stat.isFile()) await checkRawImageComplete((into, at) => source.readAt(into, at), size, name, filePath);
       return source;
