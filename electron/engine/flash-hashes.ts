@@ -5,14 +5,15 @@
 //   stored file's beside it; both are ready before the head is written, so a mismatch never
 //   leaves a bootable drive.
 // - No checksum: the SHA-256 of the file the user chose, to compare by hand with what its
-//   publisher lists. A local file (a raw image written whole or nearly, or a compressed/zip/tar
-//   file as a whole) is hashed by a thread that reads the file itself at the lowest CPU priority:
+//   publisher lists. A local file (a raw image file written whole or nearly, or a compressed/zip/
+//   tar file as a whole) is hashed by a thread that reads the file itself at the lowest CPU priority:
 //   it takes what the write leaves (on a card or stick, everything it needs), pauses during
 //   readback, and the flash waits at the end for whatever is left. Hashed in step with a dense
 //   write it slowed a RAM-backed write to 0.6–0.8× dd. A raw image written sparsely is hashed in
 //   step with the write instead: the write is then mostly reading, the hash keeps up with it, and
 //   deferring it made a bmap flash wait 0.5 s per GiB at the end (1.19× bmaptool instead of
-//   0.85–0.98). A download's bytes are hashed as they arrive (the network sets the pace).
+//   0.85–0.98). So is a drive being cloned: a second reader would compete with the writer for the
+//   source device. A download's bytes are hashed as they arrive (the network sets the pace).
 //   The decompressed image inside a compressed file is not hashed: nobody publishes that hash
 //   without a catalog, and a catalog's checksum takes the first path.
 
