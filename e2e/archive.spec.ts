@@ -1,11 +1,12 @@
-// A zip holding two images: the image step asks which one, and the chosen one (not the other, not
-// the first) is what ends up on the drive.
+// A zip holding two images, on disk or at a web address: the image step asks which one, and the
+// chosen one (not the other, not the first) is what ends up on the drive.
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { readBacking } from '../electron/test-support/loop-device';
 import { expect, test } from './fixtures';
+import { serveFolder } from './support/image-server';
 
 const MiB = 1024 * 1024;
 
@@ -32,4 +33,31 @@ test('a zip with two images asks which one, and writes the chosen one', async ({
     const image = readFileSync(chosen);
     expect(readBacking(drive, 0, image.length).equals(image)).toBe(true);
   });
+});
+
+test('a zip at a web address with two images asks which one before downloading, and writes the chosen one', async ({ app, loops, images }) => {
+  const drive = loops.create(32 * MiB, { fill: 'garbage' });
+  const first = images.random('first.img', 5 * MiB, 0x33);
+  const chosen = images.random('second.img', 6 * MiB, 0x44);
+  const zipPath = path.join(images.dir, 'bundle.zip');
+  execFileSync('zip', ['-q', '-j', zipPath, first, chosen]);
+  const server = await serveFolder(images.dir);
+  try {
+    await app.useUrl(server.url('bundle.zip'), 'bundle.zip');
+    await app.step('the list comes from the directory at the end of the zip (range requests), before any download', async () => {
+      const select = app.page.getByRole('combobox', { name: 'Image in the archive' });
+      await expect(select.getByRole('option')).toHaveText(['Choose one of 2 images…', 'first.img', 'second.img']);
+    });
+    // The second one: the download streams past the first to reach it.
+    await app.chooseArchiveEntry('second.img');
+    await app.selectDrive(drive.path);
+    await app.flash();
+    await app.waitForSuccess();
+    await test.step('the drive holds second.img', async () => {
+      const image = readFileSync(chosen);
+      expect(readBacking(drive, 0, image.length).equals(image)).toBe(true);
+    });
+  } finally {
+    await server.stop();
+  }
 });

@@ -1,6 +1,6 @@
 // A small web server for the URL specs: serves the files of one folder on 127.0.0.1 at a random
-// port, as a download site would (Content-Length, octet-stream), optionally paced so a download
-// lasts long enough to be watched. Counts requests per path, so a spec can tell what was fetched.
+// port, as a download site would (Content-Length, octet-stream, byte ranges), optionally paced so
+// a download lasts long enough to be watched. Counts requests per path, so a spec can tell what was fetched.
 
 import { createReadStream, statSync } from 'node:fs';
 import * as http from 'node:http';
@@ -29,7 +29,15 @@ export async function serveFolder(dir: string, options: { bytesPerSecond?: numbe
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+    // A range (a zip's directory, read from its end) is answered at once, unpaced.
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    if (range && Number(range[1]) <= Number(range[2]) && Number(range[2]) < size) {
+      const [start, end] = [Number(range[1]), Number(range[2])];
+      res.writeHead(206, { 'content-type': 'application/octet-stream', 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${size}` });
+      createReadStream(file, { start, end }).pipe(res);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size, 'accept-ranges': 'bytes' });
     const rate = options.bytesPerSecond;
     const stream = createReadStream(file, { highWaterMark: 256 * 1024 });
     if (!rate) {
