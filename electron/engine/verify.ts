@@ -67,29 +67,6 @@ export async function firstDifference(chunk: WrittenChunk, deviceBytes: Buffer, 
   }
 }
 
-/** Reads the image bytes under a chunk's ranges into `into` (offsets relative to the chunk start). */
-async function readImage(image: SourceReader, chunk: WrittenChunk, into: Buffer): Promise<Buffer> {
-  const length = chunk.ranges[chunk.ranges.length - 1]!.end - chunk.start;
-  const n = await image.readAt!(into.subarray(0, length), chunk.start);
-  if (n < length) {
-    throw new BlockwiseError('SOURCE_TRUNCATED', `${image.info.name} got shorter during the flash: it ends at byte ${chunk.start + n}.`, {
-      offset: chunk.start + n,
-    });
-  }
-  return into.subarray(0, length);
-}
-
-/** First byte of `chunk` where the device bytes differ from the image bytes, or -1. */
-function firstDifferenceIn(chunk: WrittenChunk, device: Buffer, image: Buffer): number {
-  for (const r of chunk.ranges) {
-    const a = r.start - chunk.start;
-    const b = r.end - chunk.start;
-    if (device.subarray(a, b).equals(image.subarray(a, b))) continue;
-    for (let i = a; i < b; i++) if (device[i] !== image[i]) return chunk.start + i;
-  }
-  return -1;
-}
-
 function mismatch(state: TargetState, offset: number): BlockwiseError {
   return new BlockwiseError('VERIFY_MISMATCH', `Verification failed: ${state.target.path} differs from the image at byte ${offset}.`, {
     path: state.target.path,
@@ -118,16 +95,17 @@ function failTarget(state: TargetState, error: unknown): void {
 }
 
 /**
- * Verifies every live target, chunk by chunk: each chunk's image bytes are read once (raw images)
- * and compared with every drive's readback, drives in parallel; chunks from streams are compared
- * by the SHA-256 taken while writing. A failing target gets its own error, the rest carry on.
+ * Verifies every live target, chunk by chunk, drives in parallel: each drive's bytes are compared
+ * with the chunk's XXH64 taken while writing; only a mismatch re-reads the image, to name the
+ * first differing byte. A failing target gets its own error, the rest carry on.
  */
 export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[], options: VerifyOptions): Promise<void> {
   await loadChunkDigest(options.pool.memory);
   const { pool, signal } = options;
   const readers = new Map<TargetState, TargetReader>();
-  const needsImage = chunks.some((c) => !c.digest && c.ranges.length > 0);
-  let image: SourceReader | undefined;
+  if (chunks.some((c) => !c.digest && c.ranges.length > 0)) {
+    throw new BlockwiseError('INTERNAL', 'Verification needs the digests taken while writing, and some are missing.');
+  }
   try {
     for (const state of states.filter((s) => !s.error)) {
       try {
@@ -138,25 +116,16 @@ export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[
       }
     }
     if (readers.size === 0) return;
-    if (needsImage) {
-      image = await options.reopenSource();
-      if (!image.readAt) throw new BlockwiseError('INTERNAL', `${image.info.name} cannot be re-read for verification.`);
-    }
-    // Each worker holds one buffer per drive plus one for the image: never more than the pool has.
-    const perChunk = readers.size + (image ? 1 : 0);
-    const workers = Math.max(1, Math.min(options.depth, Math.floor(pool.count / perChunk)));
+    // Each worker holds one buffer per drive: never more than the pool has.
+    const workers = Math.max(1, Math.min(options.depth, Math.floor(pool.count / readers.size)));
     let next = 0;
 
-    const checkOne = async (state: TargetState, chunk: WrittenChunk, imageBytes: Buffer | undefined, imageRead: Promise<void>): Promise<void> => {
+    const checkOne = async (state: TargetState, chunk: WrittenChunk): Promise<void> => {
       const buffer = await pool.acquire();
       try {
         await readChunk(readers.get(state)!, chunk, buffer, Math.max(512, state.target.logicalBlockSize));
-        if (await imageRead.then(() => false, () => true)) return; // the worker reports the image's own error
         if (state.error && state.error.code !== 'VERIFY_MISMATCH') return;
-        if (imageBytes) {
-          const offset = firstDifferenceIn(chunk, buffer, imageBytes);
-          if (offset >= 0) return recordMismatch(state, offset);
-        } else if (!digestOf(chunk, buffer).equals(chunk.digest!)) {
+        if (!digestOf(chunk, buffer).equals(chunk.digest!)) {
           return recordMismatch(state, await firstDifference(chunk, buffer, options.reopenSource));
         }
         if (state.error) return;
@@ -177,16 +146,7 @@ export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[
         if (live.length === 0) return;
         const chunk = chunks[next++]!;
         if (chunk.ranges.length === 0) continue;
-        const imageBytes = chunk.digest ? undefined : await pool.acquire();
-        try {
-          // The image's bytes and every drive's are read at the same time, then compared.
-          const imageRead = imageBytes ? readImage(image!, chunk, imageBytes) : Promise.resolve(undefined);
-          const settled = imageRead.then(() => undefined);
-          const comparing = live.map((state) => checkOne(state, chunk, imageBytes, settled));
-          await Promise.all([settled, ...comparing]);
-        } finally {
-          if (imageBytes) pool.release(imageBytes);
-        }
+        await Promise.all(live.map((state) => checkOne(state, chunk)));
       }
     };
     // Let every worker stop before the readers close; then report the first reason to stop.
@@ -195,6 +155,5 @@ export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[
     if (stopped) throw stopped.reason;
   } finally {
     await Promise.all([...readers.values()].map((r) => r.close()));
-    await image?.close();
   }
 }
