@@ -51,11 +51,13 @@ export function planHashes(source: SourceReader, checksum: ResolvedChecksum | un
   // A raw file's stored bytes are the image: one hash serves both.
   const imageHash = !checksum && denseWrite && raw && source.info.size !== undefined ? hashFileInBackground(raw.path, raw.offset, source.info.size) : undefined;
   const fileHash = stored ? hashFileInBackground(stored.path, 0, stored.size) : undefined;
-  // Where no thread could start (or for a download), the image is hashed in step with the write.
-  const inPipeline = checksum !== undefined || (source.info.formats[0] === 'raw' && imageHash === undefined);
+  // A raw download is hashed as it arrives (storedSha256): that is the image's SHA-256 too.
+  const rawDownload = source.info.formats[0] === 'raw' && !raw && !stored && typeof source.storedSha256 === 'function';
+  // Where no thread could start, a raw image is hashed in step with the write.
+  const inPipeline = checksum !== undefined || (source.info.formats[0] === 'raw' && imageHash === undefined && !rawDownload);
   return {
     inPipeline,
-    imageSha256: async () => (imageHash && raw ? digestOf(imageHash, raw.path) : undefined),
+    imageSha256: async () => (imageHash && raw ? digestOf(imageHash, raw.path) : rawDownload ? source.storedSha256!() : undefined),
     fileSha256: async () => (fileHash && stored ? digestOf(fileHash, stored.path) : source.storedSha256?.()),
     pause: () => {
       imageHash?.pause();
