@@ -16,6 +16,8 @@ import { gzipSizeFromTrailer } from './gzip-source';
 import { openDecodedStream } from './decoded-source';
 import { inspectImage } from './inspect';
 import { liveToolPids, toolRunsStarted } from './tool-decoder';
+import { nodeHasZstd } from './zstd-source';
+import { zstdThreadRuns } from './zstd-thread';
 
 const skip = loopSkipReason();
 if (skip) console.log(`# skipping compressed-image loop-device tests: ${skip}`);
@@ -115,9 +117,11 @@ if (!skip) {
 
 for (const family of ['builtin', 'system'] as const) describe(`compressed images on loop devices (${family} decoders)`, { skip }, () => {
   let runsBefore = 0;
+  let threadsBefore = 0;
   beforeEach(() => {
     process.env.BLOCKWISE_DECODER = family;
     runsBefore = toolRunsStarted();
+    threadsBefore = zstdThreadRuns();
   });
   afterEach(async () => {
     delete process.env.BLOCKWISE_DECODER;
@@ -127,6 +131,9 @@ for (const family of ['builtin', 'system'] as const) describe(`compressed images
   const usedTools = (formats: string[]) => {
     const toolFormat = formats.some((f) => f !== 'zip' && f !== 'raw');
     assert.equal(toolRunsStarted() > runsBefore, family === 'system' && toolFormat, `decoder family ${family}`);
+    // A local .zst is decoded by Node's libzstd on a thread of its own where Node has it.
+    const zstdThread = family === 'builtin' && formats[0] === 'zstd' && nodeHasZstd();
+    assert.equal(zstdThreadRuns() > threadsBefore, zstdThread, `zstd thread (${family}, ${formats.join('+')})`);
   };
 
   const good: Array<[string, string | undefined, string[], boolean]> = [

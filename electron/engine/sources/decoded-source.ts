@@ -152,7 +152,15 @@ class StoredTap {
 }
 
 function mapDecodeError(error: unknown, meta: StreamMeta, tap: StoredTap, imageOffset: number): BlockwiseError {
-  const storedOffset = tap.position;
+  return decodeFailure(error, meta, tap.position, tap.ended, imageOffset);
+}
+
+/**
+ * A decoder's failure as the error a person reads: SOURCE_TRUNCATED when the data ran out
+ * (`inputEnded`: every stored byte had been given to the decoder), else SOURCE_CORRUPT, with the
+ * stored and image offsets reached.
+ */
+export function decodeFailure(error: unknown, meta: StreamMeta, storedOffset: number, inputEnded: boolean, imageOffset: number): BlockwiseError {
   const where = { path: meta.path ?? meta.name, offset: storedOffset, imageOffset };
   const at = `at byte ${storedOffset} of the file, ${imageOffset} image bytes decoded`;
   if (error instanceof BlockwiseError) {
@@ -164,7 +172,7 @@ function mapDecodeError(error: unknown, meta: StreamMeta, tap: StoredTap, imageO
   const message = (error as Error)?.message ?? String(error);
   // A decoder that fails once all input is in, for a reason other than a failed check, ran out of data.
   const checkFailed = /check|crc|checksum/i.test(message);
-  const ranOut = /unexpected end|truncat|ended early|premature|incomplete/i.test(message) || (tap.ended && !checkFailed);
+  const ranOut = /unexpected end|truncat|ended early|premature|incomplete/i.test(message) || (inputEnded && !checkFailed);
   if (ranOut) {
     return new BlockwiseError('SOURCE_TRUNCATED', `${meta.name} ends early: the compressed data stops at byte ${storedOffset} (${imageOffset} image bytes decoded).`, where);
   }

@@ -5,14 +5,17 @@
 // from block header to block header (no data is read).
 
 import { promises as fsp, readSync } from 'node:fs';
+import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { openDecodedFile } from './decoded-file';
+import { forcedFamily } from './decoder-choice';
 import type { StreamDecoder } from './decoded-source';
 import type { SourceReader } from './source';
 import { sliceAtBlocks } from './zstd-block-slicer';
 import { checkedFzstdStream } from './zstd-frames';
 import { zstdFramesThrough } from './zstd-node';
+import { openZstdThread } from './zstd-thread';
 
 type ZlibWithZstd = typeof zlib & { createZstdDecompress?: (options?: object) => NodeJS.ReadWriteStream };
 
@@ -102,5 +105,13 @@ export async function zstdSizeFromFrames(filePath: string, storedSize: number): 
 }
 
 export async function openZstdFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {
-  return openDecodedFile(filePath, storedSize, spec, await zstdSizeFromFrames(filePath, storedSize).catch(() => undefined));
+  const sizing = zstdSizeFromFrames(filePath, storedSize).catch(() => undefined);
+  // Node's own libzstd on a thread of its own, decoding into the writer's buffers (zstd-thread.ts),
+  // unless the zstd tool is asked for or an archive entry is (the stream path handles those). The
+  // thread starts while the frames are summed.
+  if (nodeHasZstd() && forcedFamily() !== 'system' && spec.entry === undefined) {
+    const reader = await openZstdThread(filePath, path.basename(filePath), storedSize, sizing);
+    if (reader) return reader;
+  }
+  return openDecodedFile(filePath, storedSize, spec, await sizing);
 }

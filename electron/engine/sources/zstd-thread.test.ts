@@ -1,0 +1,145 @@
+// A local .zst decoded on its own thread into the caller's buffers (zstd-thread.ts), through
+// openSource as the flash opens it: frames, skippable frames, checksums, cut and damaged files,
+// images inside that are not raw, and both shared (pool) and plain buffers. Needs a Node with zlib
+// zstd (22.15+, Electron's line): `npm test` runs this file again under Node 22.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { BlockwiseError } from '../../../shared/errors';
+import './register';
+import { openSource } from './open-source';
+import type { SourceReader } from './source';
+import { nodeHasZstd } from './zstd-source';
+import { zstdThreadRuns } from './zstd-thread';
+
+const skip = nodeHasZstd() ? false : `Node ${process.version} has no zlib zstd (22.15+ has); the Node 22 run of npm test covers this`;
+if (skip) console.log(`# skipping zstd-thread tests: ${skip}`);
+
+const MiB = 1024 * 1024;
+let dir = '';
+const file = (name: string) => path.join(dir, name);
+const zstd = (data: Buffer, ...args: string[]) => execFileSync('zstd', ['-q', '-c', ...args], { input: data, maxBuffer: 256 * MiB });
+
+function skippable(length: number): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(0x184d2a50, 0);
+  head.writeUInt32LE(length, 4);
+  return Buffer.concat([head, randomBytes(length)]);
+}
+
+/** An image that is neither text nor all alike: random runs, zero runs and a partition-table-ish head. */
+function image(size: number): Buffer {
+  const out = Buffer.alloc(size);
+  for (let at = 0; at < size; at += 3 * 65536) randomBytes(Math.min(65536, size - at)).copy(out, at);
+  return out;
+}
+
+/** Reads the whole image through `reader` in pieces of `chunk`, into shared or plain memory. */
+async function readAll(reader: SourceReader, chunk: number, shared: boolean): Promise<Buffer> {
+  const into = shared ? Buffer.from(new SharedArrayBuffer(chunk)) : Buffer.alloc(chunk);
+  const out: Buffer[] = [];
+  for (let n; (n = await reader.read(into)) > 0; ) out.push(Buffer.from(into.subarray(0, n)));
+  return Buffer.concat(out);
+}
+
+async function open(name: string): Promise<SourceReader> {
+  return openSource({ kind: 'file', path: file(name) });
+}
+
+async function failure(name: string): Promise<BlockwiseError> {
+  const reader = await open(name);
+  try {
+    await readAll(reader, 2 * MiB, true);
+  } catch (error) {
+    assert.ok(error instanceof BlockwiseError, String(error));
+    return error;
+  } finally {
+    await reader.close();
+  }
+  assert.fail(`${name} was read to its end without an error`);
+}
+
+const a = image(5 * MiB + 12345);
+const b = image(3 * MiB);
+before(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'blockwise-zstd-thread-'));
+  // Two frames (no content size: streamed), a skippable frame between them, checksums on.
+  writeFileSync(file('frames.img.zst'), Buffer.concat([zstd(a, '--check'), skippable(4000), zstd(b, '--no-check')]));
+  writeFileSync(file('disk.img'), a);
+  // From a file, zstd records the content size in the frame header.
+  execFileSync('zstd', ['-q', '-T2', file('disk.img'), '-o', file('one.img.zst')]);
+  writeFileSync(file('tiny.img.zst'), zstd(a.subarray(0, 1000)));
+  const one = readFileSync(file('one.img.zst'));
+  writeFileSync(file('cut.img.zst'), one.subarray(0, Math.floor(one.length * 0.7)));
+  writeFileSync(file('cut-magic.img.zst'), Buffer.concat([one, Buffer.from([0x28, 0xb5])]));
+  writeFileSync(file('trailing.img.zst'), Buffer.concat([one, Buffer.from('these are not zstd frames')]));
+  const damaged = Buffer.from(one);
+  damaged.fill(0x5a, Math.floor(damaged.length / 2), Math.floor(damaged.length / 2) + 64);
+  writeFileSync(file('damaged.img.zst'), damaged);
+  execFileSync('tar', ['-cf', file('disk.tar'), '-C', dir, 'disk.img']);
+  writeFileSync(file('disk.tar.zst'), zstd(readFileSync(file('disk.tar'))));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('frames with a skippable one between them: every byte, into shared and plain buffers, on the thread', { skip }, async () => {
+  for (const shared of [true, false]) {
+    const runs = zstdThreadRuns();
+    const reader = await open('frames.img.zst');
+    assert.equal(zstdThreadRuns(), runs + 1, 'decoded on the zstd thread');
+    assert.deepEqual(reader.info.formats, ['zstd']);
+    assert.equal(reader.info.size, undefined, 'streamed frames record no size');
+    const out = await readAll(reader, shared ? 2 * MiB : 777_777, shared);
+    assert.ok(out.equals(Buffer.concat([a, b])), `${shared ? 'shared' : 'plain'} buffers`);
+    assert.equal(reader.storedPosition, reader.info.storedSize, 'every stored byte consumed');
+    assert.deepEqual(reader.storedFile, { path: file('frames.img.zst'), size: reader.info.storedSize });
+    await reader.close();
+  }
+});
+
+test('one frame with its size recorded, and an image smaller than the first look at it', { skip }, async () => {
+  const reader = await open('one.img.zst');
+  assert.equal(reader.info.size, a.length);
+  assert.ok((await readAll(reader, 4 * MiB, true)).equals(a));
+  await reader.close();
+  const tiny = await open('tiny.img.zst');
+  const out = await readAll(tiny, 2 * MiB, true);
+  assert.equal(createHash('sha256').update(out).digest('hex'), createHash('sha256').update(a.subarray(0, 1000)).digest('hex'));
+  await tiny.close();
+});
+
+test('cut inside a frame, or inside the next magic number: SOURCE_TRUNCATED at the end of the file, after the bytes before it', { skip }, async () => {
+  for (const name of ['cut.img.zst', 'cut-magic.img.zst']) {
+    const error = await failure(name);
+    assert.equal(error.code, 'SOURCE_TRUNCATED', error.message);
+    assert.match(error.message, new RegExp(`^${name.replace(/\./g, '\\.')} ends early`));
+    assert.equal(error.details.driveIncomplete, true);
+    assert.ok((error.details.offset as number) > 0, 'stored offset reached');
+  }
+  const cutAfter = await failure('cut-magic.img.zst');
+  assert.equal(cutAfter.details.imageOffset, a.length, 'the whole first frame was handed on before the cut was reported');
+});
+
+test('data that is no frame after a good one, or a damaged block: SOURCE_CORRUPT naming the file and offset', { skip }, async () => {
+  const trailing = await failure('trailing.img.zst');
+  assert.equal(trailing.code, 'SOURCE_CORRUPT', trailing.message);
+  assert.match(trailing.message, /trailing\.img\.zst is damaged .*no frame starts at byte \d+/);
+  assert.equal(trailing.details.imageOffset, a.length);
+  const damaged = await failure('damaged.img.zst');
+  assert.equal(damaged.code, 'SOURCE_CORRUPT', damaged.message);
+  assert.ok((damaged.details.imageOffset as number) < a.length, 'stopped before the end of the image');
+});
+
+test('a tar inside a .zst goes the stream way (the tar reader picks the image)', { skip }, async () => {
+  const runs = zstdThreadRuns();
+  const reader = await open('disk.tar.zst');
+  assert.deepEqual(reader.info.formats, ['zstd', 'tar']);
+  assert.equal(reader.info.entry, 'disk.img');
+  assert.ok((await readAll(reader, 2 * MiB, true)).equals(a));
+  await reader.close();
+  assert.equal(zstdThreadRuns(), runs + 1, 'the thread looked, then handed the file over');
+});
