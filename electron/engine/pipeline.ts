@@ -116,6 +116,32 @@ async function settle(state: TargetState): Promise<void> {
   await Promise.allSettled([...state.inFlight]);
 }
 
+/**
+ * Makes the drive's first HEAD_SIZE bytes read as zeros, writing zeros only over the blocks that
+ * are not zero already: a card whose start is blank costs a 1 MiB read instead of a 1 MiB write
+ * (0.05 s at 20 MB/s, and one more erase). One that used to hold an image typically has a few
+ * KiB of partition table and boot code there. A target that cannot read back gets all of it.
+ */
+export async function clearHead(target: Target): Promise<void> {
+  const zeros = alignedBuffer(HEAD_SIZE);
+  const current = alignedBuffer(HEAD_SIZE);
+  const n = target.read ? await target.read(current, 0).catch(() => -1) : -1;
+  if (n < 0) return target.write(zeros, 0);
+  // Past the end of a short file target there is nothing to clear.
+  const blocks = Math.ceil(Math.min(n, HEAD_SIZE) / ALIGNMENT);
+  const blank = (i: number) => current.subarray(i * ALIGNMENT, (i + 1) * ALIGNMENT).equals(zeros.subarray(0, ALIGNMENT));
+  for (let i = 0; i < blocks; ) {
+    if (blank(i)) {
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    while (end < blocks && !blank(end)) end++;
+    await target.write(zeros.subarray(0, (end - i) * ALIGNMENT), i * ALIGNMENT);
+    i = end;
+  }
+}
+
 /** Queue one write on a target, waiting while it already has `depth` writes in flight. */
 /** Resolves once the write is queued, with a handle whose `done` settles when it completes. */
 async function enqueueWrite(state: TargetState, data: Buffer, position: number, depth: number): Promise<{ done: Promise<void> }> {
@@ -174,8 +200,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   // Zero the head first: until the real one is written last, the drive has no partition table.
   for (const state of live(states)) {
     state.phase = 'writing';
-    const zeros = alignedBuffer(HEAD_SIZE);
-    await state.target.write(zeros, 0).catch((error) => fail(state, error));
+    await clearHead(state.target).catch((error) => fail(state, error));
   }
   throwIfAllFailed(states);
   report(sample('writing'), true);

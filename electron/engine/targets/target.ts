@@ -23,6 +23,11 @@ export interface Target {
   /** Writes `data` at `position`. Position and length must be multiples of ALIGNMENT unless the
    * range ends at the end of the image (the tail is handled by read-modify-write). */
   write(data: Buffer, position: number): Promise<void>;
+  /**
+   * Reads what the drive holds at `position` (aligned, as for write), bypassing the cache where
+   * writes do; fewer bytes only past the end. Absent where a target cannot read back.
+   */
+  read?(into: Buffer, position: number): Promise<number>;
   /** fsync: the only point at which a buffered write's I/O error is guaranteed to surface. */
   flush(): Promise<void>;
   /** For a file target: cut it to the image size so the file equals the image. */
@@ -148,6 +153,14 @@ class FdTarget implements Target {
     } catch (error) {
       const eio = (error as NodeJS.ErrnoException).code === 'EIO';
       throw ioError(error, this.path, eio ? await this.firstFailingByte(data, position) : position, true);
+    }
+  }
+
+  async read(into: Buffer, position: number): Promise<number> {
+    try {
+      return await readFully(this.handle, into, position);
+    } catch (error) {
+      throw ioError(error, this.path, position, false);
     }
   }
 
