@@ -4,7 +4,7 @@
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import type { FlashJob, FlashResult } from '../shared/flash-types';
 import { createLoopDevice, type LoopDevice, type LoopOptions } from '../electron/test-support/loop-device';
@@ -151,11 +151,14 @@ export interface EngineRun {
   seconds: number;
 }
 
-/** Runs one runFlash in a fresh Node process (bench/flash-child.js) and collects its result and peak RSS. */
-export async function runEngine(job: FlashJob, env: Record<string, string> = {}): Promise<EngineRun> {
+/**
+ * Runs one runFlash in a fresh Node process (bench/flash-child.js) and collects its result and
+ * peak RSS; `node` picks another Node than this one (Electron's line, otherNode()).
+ */
+export async function runEngine(job: FlashJob, env: Record<string, string> = {}, node = process.execPath): Promise<EngineRun> {
   const child = path.join(__dirname, 'flash-child.js');
   const started = performance.now();
-  const proc = spawn(process.execPath, [child, JSON.stringify(job)], {
+  const proc = spawn(node, [child, JSON.stringify(job)], {
     env: { ...process.env, BLOCKWISE_INCLUDE_LOOP: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -175,6 +178,19 @@ export async function runEngine(job: FlashJob, env: Record<string, string> = {})
   }
   if (parsed.error || !parsed.result) throw new Error(`engine failed: ${parsed.error?.code} ${parsed.error?.message ?? err}`);
   return { result: parsed.result, peakRss: parsed.peakRss ?? 0, seconds };
+}
+
+/**
+ * A Node of Electron's line to run the engine under beside this one, when this one is older:
+ * BLOCKWISE_BENCH_NODE, else the Node 22 that scripts/fetch-node22.sh puts in .node22/. The app
+ * runs the engine in Electron's Node, which has what Node 20 lacks (zlib zstd).
+ */
+export function otherNode(): { path: string; version: string } | undefined {
+  const candidate = process.env.BLOCKWISE_BENCH_NODE ?? path.join(__dirname, '..', '..', '.node22', 'bin', 'node');
+  if (!existsSync(candidate)) return undefined;
+  const version = spawnSync(candidate, ['-v'], { encoding: 'utf8' }).stdout?.trim();
+  if (!version || version === process.version) return undefined;
+  return { path: candidate, version };
 }
 
 // ---- sections -----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import {
   median,
   MiB,
   option,
+  otherNode,
   printTable,
   runEngine,
   throttleAvailable,
@@ -40,13 +41,18 @@ interface Format {
   decode: string;
   /** Extra pipelines reported for information (not the goal's reference). */
   extra?: Record<string, string>;
+  /**
+   * Also timed under Electron's Node line (otherNode()) when this Node is older: where the
+   * decoder differs between the two (zstd: the zstd tool under Node 20, libzstd in-process under 22+).
+   */
+  otherNode?: boolean;
 }
 
 const FORMATS: Format[] = [
   // Multi-block, as `xz -T0` makes it; the reference is the single-threaded decoder.
   { label: '.img.xz (multi-block)', file: 'img.xz', make: 'xz -T2 -1 -c img > img.xz', decode: 'xz -dc -T1 img.xz', extra: { 'xz -dc -T0': 'xz -dc -T0 img.xz' } },
   { label: '.img.gz', file: 'img.gz', make: 'pigz -6 -c img > img.gz', decode: 'gzip -dc img.gz' },
-  { label: '.img.zst', file: 'img.zst', make: 'zstd -q -T2 -3 -c img > img.zst', decode: 'zstd -dcq img.zst' },
+  { label: '.img.zst', file: 'img.zst', make: 'zstd -q -T2 -3 -c img > img.zst', decode: 'zstd -dcq img.zst', otherNode: true },
   { label: '.zip', file: 'img.zip', make: 'zip -q -3 img.zip img', decode: 'unzip -p img.zip img' },
 ];
 
@@ -69,7 +75,11 @@ interface Measured {
   pipeline: number;
   sparse: number;
   extra: Record<string, number>;
+  /** runFlash's duration under Electron's Node line (otherNode()), when timed. */
+  engineOtherNode?: number;
 }
+
+const other = otherNode();
 
 async function measure(dir: string, device: string, rounds: number, log: string, throttled = false): Promise<Map<string, Measured>> {
   const out = new Map<string, Measured>();
@@ -84,6 +94,8 @@ async function measure(dir: string, device: string, rounds: number, log: string,
     const pipeline: number[] = [];
     const sparse: number[] = [];
     const extra: Record<string, number[]> = {};
+    const engineOther: number[] = [];
+    const timeOther = f.otherNode === true && other !== undefined;
     for (let round = 1; round <= rounds; round++) {
       // Alternate who goes first, so neither always gets the warmer machine.
       const runEngineOnce = async () => {
@@ -92,19 +104,26 @@ async function measure(dir: string, device: string, rounds: number, log: string,
         engineProcess.push(e.seconds);
       };
       const runPipeline = () => pipeline.push(timeShell(`${f.decode} | ${DD.replace('DEV', device)}`, dir));
+      const runOtherOnce = async () => {
+        if (timeOther) engineOther.push((await runEngine(job(true), {}, other.path)).result.durationMs / 1000);
+      };
       if (round % 2) {
         await runEngineOnce();
+        await runOtherOnce();
         runPipeline();
       } else {
         runPipeline();
+        await runOtherOnce();
         await runEngineOnce();
       }
       // Information only, and only where the CPU decides (a throttled device hides it).
       if (!throttled) for (const [name, cmd] of Object.entries(f.extra ?? {})) (extra[name] ??= []).push(timeShell(`${cmd} | ${DD.replace('DEV', device)}`, dir));
       if (round === 1) sparse.push((await runEngine(job(false))).seconds);
-      console.log(`${log} ${f.label} round ${round}/${rounds}: Blockwise ${fmt(engine.at(-1)!, 2)} s (process ${fmt(engineProcess.at(-1)!, 2)} s), pipeline ${fmt(pipeline.at(-1)!, 2)} s`);
+      const onOther = timeOther ? `, on ${other.version} ${fmt(engineOther.at(-1)!, 2)} s` : '';
+      console.log(`${log} ${f.label} round ${round}/${rounds}: Blockwise ${fmt(engine.at(-1)!, 2)} s (process ${fmt(engineProcess.at(-1)!, 2)} s${onOther}), pipeline ${fmt(pipeline.at(-1)!, 2)} s`);
     }
     const m: Measured = { engine: median(engine), engineProcess: median(engineProcess), pipeline: median(pipeline), sparse: median(sparse), extra: {} };
+    if (engineOther.length > 0) m.engineOtherNode = median(engineOther);
     for (const [name, values] of Object.entries(extra)) m.extra[name] = median(values);
     out.set(f.label, m);
   }
@@ -123,6 +142,18 @@ function rowsFor(where: string, imageBytes: number, results: Map<string, Measure
       goal: '≤ 1.00',
       ok: ratio <= 1,
     });
+    if (m.engineOtherNode !== undefined && other) {
+      const r = m.engineOtherNode / m.pipeline;
+      rows.push({
+        metric: `${where} ${f.label}: same, engine under ${other.version} (Electron's Node line, as in the app)`,
+        value: `${fmt(m.engineOtherNode, 2)} s / ${fmt(m.pipeline, 2)} s = ${fmt(r, 2)}`,
+        goal: '≤ 1.00',
+        ok: r <= 1,
+      });
+      if (limitSeconds !== undefined) {
+        rows.push({ metric: `${where} ${f.label}: same under ${other.version} / device limit`, value: fmt(m.engineOtherNode / limitSeconds, 3), goal: '≤ 1.05', ok: m.engineOtherNode / limitSeconds <= 1.05 });
+      }
+    }
     rows.push({
       metric: `${where} ${f.label}: same, Blockwise as a whole process (Node start included)`,
       value: `${fmt(m.engineProcess, 2)} s / ${fmt(m.pipeline, 2)} s = ${fmt(m.engineProcess / m.pipeline, 2)}`,
