@@ -206,10 +206,17 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   report(sample('writing'), true);
 
   // Read-ahead: the next chunk is read while this one is hashed and queued, so the source never
-  // waits for the hash and the hash never waits for the source.
-  const readNext = (): Promise<{ buffer: Buffer; n: number; storedPosition: number }> => {
-    const read = (async () => {
-      const buffer = await pool.acquire();
+  // waits for the hash and the hash never waits for the source. A source that takes several reads
+  // at once (a decoding thread: it then never idles between two) gets that many.
+  type Read = { buffer: Buffer; n: number; storedPosition: number };
+  const readsAhead = Math.max(1, Math.min(source.concurrentReads ?? 1, pool.count - 2));
+  const ahead: Array<Promise<Read>> = [];
+  // Reads are issued in order: each waits for the one before it to have its buffer.
+  let issuing: Promise<unknown> = Promise.resolve();
+  const issue = () => {
+    const acquired = issuing.then(() => pool.acquire());
+    issuing = acquired.catch(() => undefined);
+    const read = acquired.then(async (buffer): Promise<Read> => {
       try {
         const n = await source.read(buffer);
         return { buffer, n, storedPosition: source.storedPosition };
@@ -217,26 +224,24 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
         pool.release(buffer);
         throw error;
       }
-    })();
+    });
     read.catch(() => undefined); // handled where it is awaited; not an unhandled rejection meanwhile
-    return read;
+    ahead.push(read);
   };
-  let pending: Promise<{ buffer: Buffer; n: number; storedPosition: number }> | undefined = readNext();
   const abandonReadAhead = () => {
-    pending?.then(({ buffer }) => pool.release(buffer), () => undefined);
-    pending = undefined;
+    for (const read of ahead.splice(0)) read.then(({ buffer }) => pool.release(buffer), () => undefined);
   };
+  for (let i = 0; i < readsAhead; i++) issue();
 
   try {
     for (;;) {
       if (signal.aborted) throw cancelled();
-      const { buffer, n, storedPosition } = await pending!;
-      pending = undefined;
+      const { buffer, n, storedPosition } = await ahead.shift()!;
       if (n === 0) {
         pool.release(buffer);
         break;
       }
-      pending = readNext();
+      issue();
       const data = buffer.subarray(0, n);
       const start = offset;
       const end = offset + n;

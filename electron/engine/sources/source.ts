@@ -26,6 +26,12 @@ export interface SourceReader {
    * number of bytes placed; less than `into.length` only at the end of the image, 0 after it.
    */
   read(into: Buffer): Promise<number>;
+  /**
+   * How many reads may be outstanding at once (default 1: each waits for the one before). Reads
+   * are still issued in order and answered in order; a decoding thread given the next buffer
+   * before it finishes the last never idles between two.
+   */
+  readonly concurrentReads?: number;
   /** Bytes of the stored file/download consumed so far (for progress on compressed sources). */
   readonly storedPosition: number;
   /**

@@ -6,9 +6,9 @@
 // before it, zlib's decoder handing each MiB back to the flashing thread: 1.13 s).
 //
 // Node's zstd stream stops after the first frame and ends quietly on a frame cut short
-// (zstd-node.ts), so the thread does what the stream does not: it finds each frame's end by its
-// block headers before decoding it, gives each frame a decoder of its own, and reports data that
-// ends inside a frame (after decoding what is there) or that is not a frame at all.
+// (zstd-node.ts). Driven directly, libzstd goes on from frame to frame by itself; what it cannot
+// tell is input that ends inside a frame, so the thread walks the block headers just ahead of the
+// decoder and reports a cut (after decoding what is there) or data that is not a frame at all.
 //
 // The decoder is driven through the handle under Node's zlib stream (`_handle.writeSync`, the
 // call zlib's own synchronous API makes). That is not public API: the thread checks it is there
@@ -59,73 +59,85 @@ function endedEarly() {
   return new Failure('zstd data ended early, inside a frame (unexpected end at byte ' + fileSize + ')', true);
 }
 
-/** End of the frame at start, from its block headers: { end }, { cut: true } or { bad }. */
-function frameEnd(start) {
-  const h = at(start + 4, 1);
-  if (!h) return { cut: true };
-  const d = h[0];
-  const single = (d >> 5) & 1;
-  let p = start + 5 + (single ? 0 : 1) + [0, 1, 2, 4][d & 3] + [single, 2, 4, 8][d >> 6];
-  for (;;) {
-    const b = at(p, 3);
-    if (!b) return { cut: true };
-    const header = b[0] | (b[1] << 8) | (b[2] << 16);
-    const type = (header >> 1) & 3;
-    if (type === 3) return { bad: 'corrupt zstd data: reserved block type at byte ' + p };
-    p += 3 + (type === 1 ? 1 : header >>> 3);
-    if (header & 1) break;
-  }
-  if ((d >> 2) & 1) p += 4;
-  return p > fileSize ? { cut: true } : { end: p };
-}
+// The file's structure, walked block header by block header just ahead of the decoder (libzstd
+// itself carries on from frame to frame and over skippable frames, but cannot say that the input
+// ended inside a frame): what the walk finds wrong is reported once the decoder has used the
+// bytes before it.
+const walk = { pos: 0, inFrame: false, hasChecksum: false, verdict: undefined };
 
-/** Decodes the file frame by frame; yields when the output it was given is full, and is given the next. */
-function* decodeFile() {
-  let out = yield;
-  let pos = 0;
-  while (pos < fileSize) {
+function walkStep() {
+  const pos = walk.pos;
+  if (!walk.inFrame) {
     const m = at(pos, 4);
-    if (!m) throw endedEarly();
+    if (!m) return (walk.verdict = endedEarly());
     const magic = m.readUInt32LE(0);
     if (((magic & 0xfffffff0) >>> 0) === 0x184d2a50) {
       const s = at(pos + 4, 4);
-      if (!s || pos + 8 + s.readUInt32LE(0) > fileSize) throw endedEarly();
-      pos += 8 + s.readUInt32LE(0);
-      stored = pos;
-      continue;
+      if (!s) return (walk.verdict = endedEarly());
+      walk.pos = pos + 8 + s.readUInt32LE(0);
+      return;
     }
-    if (magic !== FRAME_MAGIC) throw new Failure('corrupt zstd data: no frame starts at byte ' + pos, false);
-    const frame = frameEnd(pos);
-    if (frame.bad) throw new Failure(frame.bad, false);
-    // A frame cut short is decoded as far as it goes, then reported.
-    const end = frame.cut ? fileSize : frame.end;
-    const decoder = newDecoder();
-    let next = pos;
-    let inOff = 0;
-    let inLen = 0;
-    for (;;) {
-      if (inLen === 0 && next < end) {
-        inLen = fs.readSync(fd, input, 0, Math.min(READ, end - next), next);
-        if (inLen === 0) throw endedEarly(); // the file shrank under us
-        inOff = 0;
-        next += inLen;
-      }
-      const room = out.length - out.filled;
-      decoder.handle.writeSync(0, input, inOff, inLen, out.view, out.offset + out.filled, room);
-      if (decoder.error !== undefined) throw new Failure(decoder.error, false);
-      const used = inLen - decoder.state[1];
-      inOff += used;
-      inLen -= used;
-      stored += used;
-      out.filled += room - decoder.state[0];
-      if (out.filled === out.length) out = yield;
-      // All of the frame is in and the output has room left: the decoder has given all it had.
-      else if (inLen === 0 && next >= end) break;
-    }
-    decoder.handle.close();
-    if (frame.cut) throw endedEarly();
-    pos = end;
+    if (magic !== FRAME_MAGIC) return (walk.verdict = new Failure('corrupt zstd data: no frame starts at byte ' + pos, false));
+    const h = at(pos + 4, 1);
+    if (!h) return (walk.verdict = endedEarly());
+    const d = h[0];
+    const single = (d >> 5) & 1;
+    walk.pos = pos + 5 + (single ? 0 : 1) + [0, 1, 2, 4][d & 3] + [single, 2, 4, 8][d >> 6];
+    walk.hasChecksum = ((d >> 2) & 1) === 1;
+    walk.inFrame = true;
+    return;
   }
+  const b = at(pos, 3);
+  if (!b) return (walk.verdict = endedEarly());
+  const header = b[0] | (b[1] << 8) | (b[2] << 16);
+  const type = (header >> 1) & 3;
+  if (type === 3) return (walk.verdict = new Failure('corrupt zstd data: reserved block type at byte ' + pos, false));
+  walk.pos = pos + 3 + (type === 1 ? 1 : header >>> 3);
+  if (header & 1) {
+    if (walk.hasChecksum) walk.pos += 4;
+    walk.inFrame = false;
+  }
+}
+
+/** Walks every header that starts before limit (the whole file: Infinity), and checks the end. */
+function walkTo(limit) {
+  while (walk.verdict === undefined && walk.pos < limit && walk.pos < fileSize) walkStep();
+  if (walk.verdict === undefined && walk.pos >= fileSize && (walk.pos > fileSize || walk.inFrame)) walk.verdict = endedEarly();
+}
+
+/** Decodes the file; yields when the output it was given is full, and is given the next. */
+function* decodeFile() {
+  let out = yield;
+  const decoder = newDecoder();
+  let next = 0;
+  let inOff = 0;
+  let inLen = 0;
+  for (;;) {
+    if (inLen === 0 && next < fileSize) {
+      inLen = fs.readSync(fd, input, 0, Math.min(READ, fileSize - next), next);
+      if (inLen === 0) throw endedEarly(); // the file shrank under us
+      inOff = 0;
+      next += inLen;
+      walkTo(next);
+    }
+    const room = out.length - out.filled;
+    decoder.handle.writeSync(0, input, inOff, inLen, out.view, out.offset + out.filled, room);
+    if (decoder.error !== undefined) {
+      // The walk may know better what is wrong (data that is no frame, a reserved block type).
+      throw walk.verdict && !walk.verdict.truncated ? walk.verdict : new Failure(decoder.error, false);
+    }
+    const used = inLen - decoder.state[1];
+    inOff += used;
+    inLen -= used;
+    stored += used;
+    out.filled += room - decoder.state[0];
+    if (out.filled === out.length) out = yield;
+    // All input is in and the output has room left: the decoder has given all it had.
+    else if (inLen === 0 && next >= fileSize) break;
+  }
+  decoder.handle.close();
+  walkTo(Infinity);
+  if (walk.verdict) throw walk.verdict;
 }
 
 const memories = new Map();
@@ -138,7 +150,8 @@ parentPort.on('message', (m) => {
     memories.set(m.attach, Buffer.from(m.memory));
     return;
   }
-  const out = { view: memories.get(m.memory), offset: m.offset, length: m.length, filled: 0 };
+  const view = typeof m.memory === 'number' ? memories.get(m.memory) : Buffer.from(m.memory);
+  const out = { view, offset: m.offset, length: m.length, filled: 0 };
   try {
     if (!decoding) {
       decoding = decodeFile();
@@ -178,9 +191,11 @@ class ZstdThreadReader implements SourceReader {
   private head: Buffer | undefined;
   private finished = false;
   private failure: Error | undefined;
-  private waiting: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
+  /** Two reads outstanding: the thread has the next buffer before it fills the last. */
+  readonly concurrentReads = 2;
+  /** Requests posted to the thread, answered in order. */
+  private readonly waiting: Array<{ resolve: (reply: Reply) => void; reject: (error: Error) => void }> = [];
   private readonly attached = new Map<SharedArrayBuffer, number>();
-  private scratch: Buffer | undefined;
 
   constructor(
     private readonly worker: Worker,
@@ -192,38 +207,32 @@ class ZstdThreadReader implements SourceReader {
     this.storedFile = { path: meta.path, size: meta.storedSize };
     worker.on('message', (m: Reply | { ready: boolean }) => {
       if ('ready' in m) return;
-      const w = this.waiting;
-      this.waiting = undefined;
-      w?.resolve(m);
+      this.waiting.shift()?.resolve(m);
     });
     const stop = (error: Error) => {
       this.failure ??= error;
-      const w = this.waiting;
-      this.waiting = undefined;
-      w?.reject(error);
+      for (const w of this.waiting.splice(0)) w.reject(error);
     };
     worker.on('error', stop);
     worker.on('exit', (code) => stop(new Error(`the decoding thread stopped (exit code ${code})`)));
   }
 
-  /** Has the thread decode into `into` (pool memory directly when it is shared, else via a scratch buffer). */
+  /** Has the thread decode into `into`: the pool's shared memory directly, other memory through a copy. */
   async decodeInto(into: Buffer): Promise<number> {
     if (this.failure) throw this.failure;
-    let target = into;
-    if (!(into.buffer instanceof SharedArrayBuffer)) {
-      if (!this.scratch || this.scratch.length < into.length) this.scratch = Buffer.from(new SharedArrayBuffer(into.length));
-      target = this.scratch.subarray(0, into.length);
-    }
+    const shared = into.buffer instanceof SharedArrayBuffer;
+    // Plain memory (not the pool's): decoded into a shared buffer of its own, then copied.
+    const target = shared ? into : Buffer.from(new SharedArrayBuffer(into.length));
     const memory = target.buffer as SharedArrayBuffer;
     let id = this.attached.get(memory);
-    if (id === undefined) {
+    if (shared && id === undefined) {
       id = this.attached.size;
       this.attached.set(memory, id);
       this.worker.postMessage({ attach: id, memory });
     }
     const reply = await new Promise<Reply>((resolve, reject) => {
-      this.waiting = { resolve, reject };
-      this.worker.postMessage({ memory: id, offset: target.byteOffset, length: target.length });
+      this.waiting.push({ resolve, reject });
+      this.worker.postMessage({ memory: id ?? memory, offset: target.byteOffset, length: target.length });
     });
     this.storedPosition = reply.stored;
     if (reply.error !== undefined) {
@@ -232,6 +241,7 @@ class ZstdThreadReader implements SourceReader {
       throw error;
     }
     if (target !== into) target.copy(into, 0, 0, reply.n);
+    this.imagePosition += reply.n;
     return reply.n;
   }
 
@@ -239,16 +249,19 @@ class ZstdThreadReader implements SourceReader {
   async readHead(): Promise<Buffer> {
     const head = Buffer.from(new SharedArrayBuffer(HEAD_BYTES));
     const n = await this.decodeInto(head);
+    this.imagePosition = 0; // handed out by read(), counted there
     this.head = head.subarray(0, n);
     if (n < HEAD_BYTES) this.finished = true;
     return this.head;
   }
 
+  /** Reads may overlap (concurrentReads): each takes its place in line before its first await. */
   async read(into: Buffer): Promise<number> {
     let filled = 0;
     if (this.head && this.head.length > 0) {
       filled = this.head.copy(into);
       this.head = this.head.subarray(filled);
+      this.imagePosition += filled;
     }
     if (filled < into.length && !this.finished) {
       try {
@@ -260,7 +273,6 @@ class ZstdThreadReader implements SourceReader {
         throw error;
       }
     }
-    this.imagePosition += filled;
     return filled;
   }
 
