@@ -1,9 +1,12 @@
 #!/bin/bash
 # .deb post-install (electron-builder fills in ${executable} and ${sanitizedProductName}): the
-# usual command link and sandbox mode, plus the polkit policy that lets pkexec start the helper.
+# command on the PATH, the sandbox mode, and the polkit policy that lets pkexec start the helper.
 app='/opt/${sanitizedProductName}'
 
-ln -sf "$app/${executable}" '/usr/bin/${executable}'
+# Not a link to the app binary itself: blockwise-command opens the app, or runs the CLI when given a
+# command (`blockwise flash …`) on the app's own Node.
+chmod 0755 "$app/resources/linux/blockwise-command"
+ln -sf "$app/resources/linux/blockwise-command" '/usr/bin/${executable}'
 
 # chrome-sandbox needs setuid only where unprivileged user namespaces are unavailable.
 if unshare --user true 2>/dev/null; then

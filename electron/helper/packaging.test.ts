@@ -5,7 +5,7 @@
 // (run here in a miniature /opt/Blockwise whose "Electron" is this Node).
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -93,6 +93,53 @@ test('the launcher starts the helper with the arguments it was given (miniature 
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.stdin.end();
     assert.equal(await exited, 0);
+  } finally {
+    rmSync(tree, { recursive: true, force: true });
+  }
+});
+
+test('/usr/bin/blockwise opens the app without a command and runs the CLI on the app\'s own Node with one', async () => {
+  const config = builderConfig();
+  const entry = config.extraResources.find((r) => r.from.replace(/\/$/, '') === 'assets/linux');
+  assert.ok(entry?.filter.includes('blockwise-command'), 'the command launcher is not shipped');
+  const install = readFileSync(path.join(ROOT, config.deb!.afterInstall!), 'utf8');
+  assert.match(install, /ln -sf "\$app\/resources\/linux\/blockwise-command" '\/usr\/bin\/\$\{executable\}'/);
+  const launcherText = readFileSync(path.join(LINUX_ASSETS, 'blockwise-command'), 'utf8');
+  assert.match(launcherText, /^#!\/bin\/sh\n/);
+  assert.match(launcherText, new RegExp(`"\\$app/${config.linux.executableName}" "\\$app/resources/app\\.asar/bin/blockwise\\.js" "\\$@"`));
+
+  const tree = mkdtempSync(path.join(os.tmpdir(), 'blockwise-opt-'));
+  try {
+    const app = path.join(tree, 'opt', 'Blockwise');
+    const asar = path.join(app, 'resources', 'app.asar');
+    mkdirSync(path.join(app, 'resources', 'linux'), { recursive: true });
+    mkdirSync(asar);
+    for (const part of ['dist', 'bin', 'package.json']) symlinkSync(path.join(ROOT, part), path.join(asar, part));
+    // Electron stands in as this Node when told to run as Node, and otherwise says it is the app.
+    writeFileSync(
+      path.join(app, 'blockwise'),
+      `#!/bin/sh\nif [ "\${ELECTRON_RUN_AS_NODE-}" = 1 ]; then exec ${process.execPath} "$@"; fi\necho "desktop app: $*"\n`,
+      { mode: 0o755 },
+    );
+    const launcher = path.join(app, 'resources', 'linux', 'blockwise-command');
+    writeFileSync(launcher, readFileSync(path.join(LINUX_ASSETS, 'blockwise-command')), { mode: 0o755 });
+    // Run as the .deb does: through /usr/bin/blockwise, a link to the launcher.
+    mkdirSync(path.join(tree, 'usr', 'bin'), { recursive: true });
+    const command = path.join(tree, 'usr', 'bin', 'blockwise');
+    symlinkSync(launcher, command);
+    const run = (...args: string[]) => spawnSync(command, args, { encoding: 'utf8', env: { PATH: process.env.PATH } });
+
+    const version = run('--version');
+    assert.equal(version.status, 0, version.stderr);
+    assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+    assert.equal(run().stdout, 'desktop app: \n');
+    assert.equal(run('--no-sandbox').stdout, 'desktop app: --no-sandbox\n', 'a Chromium switch is the app\'s');
+    const typo = run('flsh', 'x.img');
+    assert.equal(typo.status, 2);
+    assert.match(typo.stderr, /blockwise: unknown command "flsh"/);
+    const help = run('--help');
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /blockwise flash/);
   } finally {
     rmSync(tree, { recursive: true, force: true });
   }
