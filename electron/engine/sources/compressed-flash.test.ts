@@ -83,7 +83,12 @@ if (!skip) {
     sh('zip -q deflate.zip disk.img && zip -q -0 stored.zip disk.img');
     sh('cp disk.img other.img && zip -q two.zip disk.img other.img && cp blocks.img.xz inner.img.xz && zip -q -0 nested.zip inner.img.xz');
     sh('cp blocks.img.xz really-xz.img && echo hello > a.txt && echo world > b.txt && zip -q noimage.zip a.txt b.txt');
+    // pzstd puts a skippable frame (its own size note) before every frame: still zstd.
+    sh('pzstd -q -p 2 -c disk.img > pzstd.img.zst');
     // Bad input.
+    // Made with a dictionary the file does not carry; and a .zst of nothing but a skippable frame.
+    sh('mkdir samples && for i in $(seq 1 64); do seq $i 7 $((i * 40 + 2000)) > samples/$i; done && zstd -q --train samples/* -o zdict 2>/dev/null');
+    sh('zstd -q -D zdict -c disk.img > dictionary.img.zst && printf "\\x50\\x2a\\x4d\\x18\\x04\\x00\\x00\\x00abcd" > skippable-only.img.zst');
     sh('zstd -q -T2 disk.img -o pigz.img.zst');
     // Cut late, so the error comes while writing, not while opening.
     sh('head -c -1000 blocks.img.xz > truncated.img.xz && head -c 2000000 single.img.xz > truncated1.img.xz');
@@ -143,6 +148,7 @@ for (const family of ['builtin', 'system'] as const) describe(`compressed images
     ['single.img.xz', undefined, ['xz'], true],
     ['multi.img.zst', undefined, ['zstd'], false], // frames piped through zstd record no content size
     ['pigz.img.zst', undefined, ['zstd'], true],
+    ['pzstd.img.zst', undefined, ['zstd'], false], // pzstd's frames record no content size either
     ['multi.img.bz2', undefined, ['bzip2'], false],
     ['deflate.zip', undefined, ['zip'], true],
     ['stored.zip', undefined, ['zip'], true],
@@ -223,6 +229,8 @@ for (const family of ['builtin', 'system'] as const) describe(`compressed images
     ['empty.img', 'SOURCE_EMPTY'],
     ['text.img', 'SOURCE_NOT_IMAGE'],
     ['text.img.gz', 'SOURCE_NOT_IMAGE'],
+    ['dictionary.img.zst', 'SOURCE_UNSUPPORTED'],
+    ['skippable-only.img.zst', 'SOURCE_NOT_IMAGE'],
   ];
   for (const [name, code] of refused) {
     test(`${name}: refused with ${code} before writing`, async () => {

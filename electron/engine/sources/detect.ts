@@ -17,7 +17,7 @@ interface Magic {
 const SUPPORTED: Array<{ format: SourceFormat; magic: Magic }> = [
   { format: 'gzip', magic: { bytes: [0x1f, 0x8b] } },
   { format: 'xz', magic: { bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] } },
-  { format: 'zstd', magic: { bytes: [0x28, 0xb5, 0x2f, 0xfd] } },
+  // zstd: zstdFrameStart() (its frames may follow skippable ones).
   { format: 'zip', magic: { bytes: [0x50, 0x4b, 0x03, 0x04] } },
   // "ustar" (POSIX "ustar\0", GNU "ustar ") at 257; pre-POSIX tars have no magic and are not detected.
   { format: 'tar', magic: { bytes: [0x75, 0x73, 0x74, 0x61, 0x72], offset: 257 } },
@@ -54,6 +54,39 @@ function isBzip2(head: Uint8Array): boolean {
 }
 
 /**
+ * Where the first zstd frame starts: 0, or past the skippable frames (magic 0x184D2A50-5F, then a
+ * 4-byte length) that pzstd writes before every frame and other tools fill with metadata. Written
+ * raw, such a file's compressed bytes would have "verified" perfectly. A head that is nothing but
+ * skippable frames counts as zstd too (it then decodes to nothing, and is refused as empty).
+ * undefined: not zstd; at or past the head's end: skippable frames run beyond what was read.
+ */
+function zstdFrameStart(head: Uint8Array): number | undefined {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let pos = 0;
+  while (pos + 8 <= head.length && (view.getUint32(pos, true) & 0xfffffff0) >>> 0 === 0x184d2a50) {
+    pos += 8 + view.getUint32(pos + 4, true);
+  }
+  // After a skippable frame, whatever follows is the zstd decoder's to judge (and name, if damaged).
+  if (pos > 0) return pos;
+  return head.length >= 4 && view.getUint32(0, true) === 0xfd2fb528 ? 0 : undefined;
+}
+
+/**
+ * The dictionary a zstd frame was made with (0: none). Such a frame decodes only with that
+ * dictionary, which no image file carries: refused by name rather than reported as damage.
+ */
+function zstdDictionaryId(head: Uint8Array, frame: number): number {
+  const descriptor = head[frame + 4];
+  if (descriptor === undefined) return 0;
+  const size = [0, 1, 2, 4][descriptor & 3]!;
+  const at = frame + 5 + ((descriptor >> 5) & 1 ? 0 : 1);
+  if (size === 0 || at + size > head.length) return 0;
+  let id = 0;
+  for (let i = size - 1; i >= 0; i--) id = id * 256 + head[at + i]!;
+  return id;
+}
+
+/**
  * The legacy .lzma ("LZMA alone") header has no magic: properties byte, dictionary size, then the
  * uncompressed size (all ones when unknown), and the range coder's first byte is always 0. Checked
  * strictly, so a raw image is never mistaken for one; an .lzma renamed .xz must not be written raw.
@@ -87,6 +120,12 @@ export function looksLikeText(head: Uint8Array): boolean {
 /** Classify a source by its first bytes (give at least 512; 64 KiB is better). */
 export function detectFormat(head: Uint8Array, totalSize?: number): DetectedFormat {
   if (head.length === 0 || totalSize === 0) return { kind: 'empty' };
+  const zstdFrame = zstdFrameStart(head);
+  if (zstdFrame !== undefined) {
+    const dictionary = zstdDictionaryId(head, zstdFrame);
+    if (dictionary !== 0) return { kind: 'unsupported', name: `zstd stream made with a dictionary (ID ${dictionary}) that is not inside it` };
+    return { kind: 'supported', format: 'zstd' };
+  }
   for (const { format, magic } of SUPPORTED) if (matches(head, magic)) return { kind: 'supported', format };
   if (isBzip2(head)) return { kind: 'supported', format: 'bzip2' };
   for (const { name, magic } of UNSUPPORTED) if (matches(head, magic)) return { kind: 'unsupported', name };

@@ -83,6 +83,23 @@ describe('sources that are not image files', () => {
     }
   });
 
+  test('zstd after skippable frames is zstd; a dictionary frame is refused by name', () => {
+    const frame = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58, 0x01, 0x00, 0x00]);
+    const skippable = (n: number, nibble = 0) => Buffer.concat([Buffer.from([0x50 + nibble, 0x2a, 0x4d, 0x18]), Buffer.from(Uint32Array.of(n).buffer), Buffer.alloc(n, 0xab)]);
+    const zstd = { kind: 'supported', format: 'zstd' };
+    assert.deepEqual(detectFormat(frame), zstd);
+    assert.deepEqual(detectFormat(Buffer.concat([skippable(4), skippable(100, 15), frame])), zstd);
+    assert.deepEqual(detectFormat(skippable(1 << 20).subarray(0, 65536)), zstd, 'skippable frame longer than the head');
+    assert.deepEqual(detectFormat(Buffer.concat([skippable(4), Buffer.alloc(600)])), zstd, 'what follows is the decoder\'s to judge');
+    // Frame header descriptor 0x03: 4-byte dictionary ID, here 0x12345678, after the window byte.
+    const withDictionary = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x03, 0x58, 0x78, 0x56, 0x34, 0x12, 0, 0, 0]);
+    const detected = detectFormat(Buffer.concat([skippable(4), withDictionary]));
+    assert.equal(detected.kind, 'unsupported');
+    assert.match(detected.kind === 'unsupported' ? detected.name : '', /dictionary \(ID 305419896\)/);
+    // A dictionary ID field of 0 means none.
+    assert.deepEqual(detectFormat(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x01, 0x58, 0x00, 0, 0, 0])), zstd);
+  });
+
   test('filesystem and partition-table heads are still raw images', () => {
     const mbr = Buffer.alloc(4096);
     mbr.set([0xeb, 0x3c, 0x90], 0); // FAT boot sector jump
