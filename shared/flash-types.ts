@@ -27,6 +27,11 @@ export interface TargetSpec {
   /** Device path (/dev/sdb, /dev/loop3, \\.\PhysicalDrive2) or a regular file's path. */
   path: string;
   identity?: DriveIdentity;
+  /**
+   * A regular file to create if it is missing (the CLI's `--to new.img`). Never set for drives:
+   * a mistyped device path must fail, not become a file.
+   */
+  createFile?: boolean;
 }
 
 export interface FlashOptions {

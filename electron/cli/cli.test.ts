@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
@@ -94,6 +94,25 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     assert.equal(done.type, 'done');
     assert.equal(done.result.targets[0].verified, true);
     assert.ok(readBacking(dev, 0, bytes.length).equals(bytes));
+  });
+
+  test('--to a new file creates it as a byte-exact copy of the image, verified', () => {
+    const out = path.join(dir, 'copy.img');
+    const r = cli(['flash', image, '--to', out, '--yes', '--json'], LOOP);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(JSON.parse(r.stdout.trim().split('\n').at(-1)!).result.targets[0].verified, true);
+    assert.ok(readFileSync(out).equals(bytes), 'the file holds the image');
+  });
+
+  test('--to a bare drive name (loopN for /dev/loopN) is a usage error naming the full path; no file, no write', () => {
+    const dev = device(16 * MiB);
+    const before = readBacking(dev, 0, 65536);
+    const name = path.basename(dev.path);
+    const r = spawnSync(process.execPath, [BIN, 'flash', image, '--to', name, '--yes'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...LOOP } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`--to /dev/${name}`));
+    assert.equal(existsSync(path.join(dir, name)), false, 'no file made');
+    assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing written');
   });
 
   test('without --yes and no terminal it refuses and writes nothing', () => {

@@ -17,6 +17,11 @@ export interface ResolveOptions {
 
 const labels = new Map<string, string>();
 
+/** A missing path here is a mistyped or unplugged drive, never a file to create; /dev/shm is RAM for files. */
+function isDevicePath(resolved: string): boolean {
+  return resolved.startsWith('/dev/') && !resolved.startsWith('/dev/shm/');
+}
+
 export async function resolveTargets(paths: string[], _source: SourceSpec, options: ResolveOptions = {}): Promise<TargetSpec[]> {
   const includeLoop = process.env.BLOCKWISE_INCLUDE_LOOP === '1';
   let drives: Awaited<ReturnType<typeof listDrives>> | undefined;
@@ -24,19 +29,23 @@ export async function resolveTargets(paths: string[], _source: SourceSpec, optio
   for (const given of paths) {
     const stat = await fsp.stat(given).catch(() => undefined);
     if (!stat) {
-      if (options.forReading || given.startsWith('/dev/') || given.startsWith('\\\\.\\')) {
+      if (options.forReading || isDevicePath(path.resolve(given)) || given.startsWith('\\\\.\\')) {
         throw new BlockwiseError('TARGET_NOT_FOUND', `${given} does not exist. Run "blockwise list" to see the drives.`, { path: given });
+      }
+      // `--to sdb` for /dev/sdb: a file named sdb would be made here, so ask rather than guess.
+      if (!given.includes(path.sep) && (await fsp.stat(path.join('/dev', given)).then((s) => s.isBlockDevice(), () => false))) {
+        throw new UsageError(`--to ${given}: there is no file "${given}" here. For the drive, give its full path: --to /dev/${given} (see "blockwise list"); to create an image file, --to ./${given}`);
       }
       const folder = path.dirname(path.resolve(given));
       if (!(await fsp.stat(folder).then((s) => s.isDirectory(), () => false))) {
         throw new UsageError(`--to ${given}: the folder ${folder} does not exist, so the image file cannot be created there`);
       }
-      labels.set(given, 'new file');
-      out.push({ path: path.resolve(given) });
+      labels.set(path.resolve(given), 'new file');
+      out.push({ path: path.resolve(given), createFile: true });
       continue;
     }
     if (stat.isFile()) {
-      labels.set(given, `file, ${formatBytes(stat.size)}`);
+      labels.set(path.resolve(given), `file, ${formatBytes(stat.size)}`);
       out.push({ path: path.resolve(given) });
       continue;
     }

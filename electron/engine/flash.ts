@@ -76,7 +76,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     for (const spec of job.targets) {
       await guardTarget(spec, job.source, source.info);
       await targetLifecycle().prepare(spec);
-      states.push(newTargetState(await openTarget(spec.path)));
+      states.push(newTargetState(await openTarget(spec.path, { allowCreateFile: spec.createFile === true })));
     }
     const size = source.info.size;
     for (const { target } of states) {
