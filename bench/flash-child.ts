@@ -1,6 +1,8 @@
 // One flash in a process of its own, so the benchmark can report the engine's peak RSS and not its
 // own. Usage: node dist/bench/flash-child.js '<FlashJob as JSON>'; prints one JSON line.
 
+// First: sizes libuv's thread pool before anything uses it (io-threads.ts).
+import '../electron/engine/io-threads';
 import { readFileSync } from 'node:fs';
 import { serializeError } from '../shared/errors';
 import type { FlashJob } from '../shared/flash-types';

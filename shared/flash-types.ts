@@ -70,6 +70,12 @@ export interface TargetProgress {
   bytesVerified: number;
   /** Set once the drive has failed; the others carry on. */
   error?: SerializedError;
+  /**
+   * Seconds this drive has had I/O outstanding and finished none, once that passes ~10 s: it has
+   * stopped answering (a failing card, a loose adapter). The flash keeps waiting; the user may
+   * cancel or unplug it.
+   */
+  stalledSeconds?: number;
 }
 
 export interface FlashProgress {

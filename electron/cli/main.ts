@@ -2,6 +2,8 @@
 // It drives the very same engine (in a worker thread) as the app and the browser host; when the user
 // may not open the drive, through the elevated helper under sudo (privileges.ts).
 
+// First: sizes libuv's thread pool before anything uses it (io-threads.ts).
+import '../engine/io-threads';
 import { parseArgs } from 'node:util';
 import { BlockwiseError, describeError, serializeError, type SerializedError } from '../../shared/errors';
 import type { FlashJob, FlashResult, SourceSpec, TargetSpec, VerifyResult } from '../../shared/flash-types';

@@ -29,6 +29,7 @@ export function progressLine(p: FlashProgress, width = 30): string {
   if (p.eta !== undefined && p.phase !== 'done') parts.push(`ETA ${formatDuration(p.eta)}`);
   const failed = p.targets.filter((t) => t.error).length;
   if (failed > 0) parts.push(`${failed} drive(s) failed`);
+  for (const t of p.targets) if (t.stalledSeconds !== undefined) parts.push(`${t.path} not responding for ${t.stalledSeconds} s (Ctrl-C stops)`);
   return parts.join('  ');
 }
 
@@ -36,6 +37,8 @@ export function progressLine(p: FlashProgress, width = 30): string {
 export class ProgressPrinter {
   private lastPhase: string | undefined;
   private drawn = false;
+  /** Drives already said to be silent, on a pipe (one line each time one goes silent). */
+  private readonly silent = new Set<string>();
 
   constructor(private readonly out: NodeJS.WriteStream) {}
 
@@ -43,8 +46,15 @@ export class ProgressPrinter {
     if (this.out.isTTY) {
       this.out.write(`\r${progressLine(progress)}\x1b[K`);
       this.drawn = true;
-    } else if (progress.phase !== this.lastPhase) {
-      this.out.write(`${PHASE_LABEL[progress.phase].trim()}…\n`);
+    } else {
+      if (progress.phase !== this.lastPhase) this.out.write(`${PHASE_LABEL[progress.phase].trim()}…\n`);
+      for (const t of progress.targets) {
+        if (t.stalledSeconds === undefined) this.silent.delete(t.path);
+        else if (!this.silent.has(t.path)) {
+          this.silent.add(t.path);
+          this.out.write(`${t.path} has not responded for ${t.stalledSeconds} s; still waiting (Ctrl-C stops).\n`);
+        }
+      }
     }
     this.lastPhase = progress.phase;
   }

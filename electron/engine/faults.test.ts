@@ -9,10 +9,10 @@ import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, wr
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BlockwiseError } from '../../shared/errors';
-import type { FlashJob } from '../../shared/flash-types';
+import type { FlashJob, FlashProgress } from '../../shared/flash-types';
 import { createFaultyDrive, fuseSkipReason, type FaultOptions, type FaultyDrive } from '../test-support/fuse-faults';
 import { createLoopDevice, loopSkipReason, readBacking, readFileRange } from '../test-support/loop-device';
-import { runFlash } from './flash';
+import { runFlash, type FlashContext } from './flash';
 import { HEAD_SIZE } from './pipeline';
 import './sources/register';
 
@@ -38,9 +38,10 @@ function job(image: string, ...targets: string[]): FlashJob {
   return { source: { kind: 'file', path: image }, targets: targets.map((p) => ({ path: p })), options: { verify: true, full: true } };
 }
 
-async function expectFailure(j: FlashJob, signal = new AbortController().signal): Promise<BlockwiseError> {
+async function expectFailure(j: FlashJob, context: Partial<FlashContext> | AbortSignal = {}): Promise<BlockwiseError> {
+  const given = context instanceof AbortSignal ? { signal: context } : context;
   try {
-    await runFlash(j, { signal, onProgress: () => {} });
+    await runFlash(j, { signal: new AbortController().signal, onProgress: () => {}, ...given });
   } catch (error) {
     assert.ok(error instanceof BlockwiseError, `expected a BlockwiseError, got ${String(error)}`);
     return error;
@@ -111,6 +112,67 @@ describe('flash engine on faulty drives (FUSE)', { skip }, () => {
     assert.match(error.message, new RegExp(drive.path));
     assert.match(error.message, /byte \d+/);
     assertHeadZeroed(readStore(drive, 0, HEAD_SIZE), 'after the drive vanished');
+  });
+
+  test('a drive that stops answering is reported as not responding while the flash waits, and the flash ends well once it answers', async () => {
+    const release = path.join(workDir, 'release-stall');
+    const drive = await faulty({ size: 32 * MiB, stallAfter: 6 * MiB, stallUntil: release });
+    const { file, bytes } = makeImage('stall.img', 16 * MiB);
+    const seen: FlashProgress[] = [];
+    // Released 2.5 s after the first notice; at 30 s regardless, so a missing notice fails the test instead of hanging it.
+    const safety = setTimeout(() => writeFileSync(release, ''), 30_000);
+    let released = false;
+    try {
+      const result = await runFlash(job(file, drive.path), {
+        signal: new AbortController().signal,
+        stallNoticeMs: 1000,
+        onProgress: (p) => {
+          seen.push(p);
+          if (!released && p.targets[0]?.stalledSeconds !== undefined) {
+            released = true;
+            setTimeout(() => writeFileSync(release, ''), 2500);
+          }
+        },
+      });
+      assert.ok(result.targets[0]!.ok && result.targets[0]!.verified, 'written and verified once the drive answered');
+      assert.ok(readStore(drive, 0, bytes.length).equals(bytes));
+    } finally {
+      clearTimeout(safety);
+    }
+    const notices = seen.map((p) => p.targets[0]?.stalledSeconds).filter((s): s is number => s !== undefined);
+    assert.ok(released, 'no progress event said the drive was not responding');
+    assert.ok(notices.length >= 2, `said once a second while silent, not once: ${notices.join(', ')}`);
+    assert.ok(notices.at(-1)! > notices[0]!, `the silence grows: ${notices.join(', ')}`);
+    assert.equal(seen.at(-1)!.targets[0]!.stalledSeconds, undefined, 'no notice once it answered');
+  });
+
+  test('cancel while a drive is silent ends in seconds, not when the drive answers, and says it has a write pending', async () => {
+    const release = path.join(workDir, 'release-dead');
+    // This drive would stay silent for 120 s: far past the test's 30 s bound below.
+    const drive = await faulty({ size: 32 * MiB, stallAfter: 6 * MiB, stallUntil: release });
+    const { file } = makeImage('dead.img', 16 * MiB);
+    const controller = new AbortController();
+    let cancelledAt = 0;
+    try {
+      const error = await expectFailure(job(file, drive.path), {
+        signal: controller.signal,
+        stallNoticeMs: 1000,
+        onProgress: (p) => {
+          if (!cancelledAt && p.targets[0]?.stalledSeconds !== undefined) {
+            cancelledAt = performance.now();
+            controller.abort();
+          }
+        },
+      });
+      const took = (performance.now() - cancelledAt) / 1000;
+      assert.ok(cancelledAt > 0, 'the drive was never reported silent');
+      assert.equal(error.code, 'CANCELLED', error.message);
+      assert.ok(took < 30, `the cancel took ${took.toFixed(1)} s: it waited for the drive`);
+      assert.match(error.message, new RegExp(`${drive.path} is not responding and still has a write pending: unplug it`));
+      assert.equal(error.details.driveIncomplete, true);
+    } finally {
+      writeFileSync(release, ''); // let the pending write end, so the drive can be detached
+    }
   });
 
   test('a counterfeit card (stores 16 MiB, claims 64 MiB) fails verification at the first bad byte', async () => {

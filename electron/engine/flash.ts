@@ -1,6 +1,8 @@
 // One flash from start to finish: open the image and the drives, refuse what must be refused,
 // run the pipeline, check the checksum before the head is written, then read everything back.
 
+// First: sizes libuv's thread pool before anything uses it (io-threads.ts).
+import './io-threads';
 import { BlockwiseError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, FlashResult, TargetResult } from '../../shared/flash-types';
 import { AlignedPool } from './aligned-pool';
@@ -39,6 +41,8 @@ export interface FlashContext {
   onProgress: (progress: FlashProgress) => void;
   /** Test hook: runs after the write is durable and before readback. */
   beforeVerify?: () => Promise<void>;
+  /** Silence after which a drive counts as not responding (io-watch.ts); tests shorten it. */
+  stallNoticeMs?: number;
 }
 
 /** The write covers all of the image, or all but under a quarter (a map built before the write says). */
@@ -72,11 +76,12 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   context.signal.addEventListener('abort', abortSource, { once: true });
   const states: TargetState[] = [];
   let hashes: FlashHashes | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
   try {
     for (const spec of job.targets) {
       await guardTarget(spec, job.source, source.info);
       await targetLifecycle().prepare(spec);
-      states.push(newTargetState(await openTarget(spec.path, { allowCreateFile: spec.createFile === true })));
+      states.push(newTargetState(await openTarget(spec.path, { allowCreateFile: spec.createFile === true }), { noticeMs: context.stallNoticeMs, signal: context.signal }));
     }
     const size = source.info.size;
     for (const { target } of states) {
@@ -96,6 +101,11 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
 
     const pool = new AlignedPool(CHUNK_SIZE, Math.max(POOL_CHUNKS, 4 + 2 * states.length));
     const meter = new ProgressMeter(context.onProgress);
+    // Progress is sent as I/O completes; a drive that stopped answering completes nothing, so
+    // once a second the latest figures go out again, saying which drive is silent.
+    heartbeat = setInterval(() => {
+      if (states.some((s) => !s.error && s.watch.stalledSeconds() !== undefined)) meter.refresh(targetProgress(states));
+    }, 1000);
     const planner = await choosePlanner(job, source);
     hashes = planHashes(source, checksum, denseWrite(source, planner));
     const pipelineStart = performance.now();
@@ -176,6 +186,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     if (checksum) result.checksumVerified = true;
     return result;
   } finally {
+    clearInterval(heartbeat);
     await hashes?.close();
     await Promise.all(states.map((s) => s.target.close()));
     context.signal.removeEventListener('abort', abortSource);

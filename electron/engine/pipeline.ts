@@ -15,6 +15,7 @@ import { createImageHasher, type ImageHasher } from './image-hasher';
 import type { MeterSample } from './progress-meter';
 import type { SourceReader } from './sources/source';
 import type { Target } from './targets/target';
+import { IoWatch, watchTarget, type IoWatchOptions } from './targets/io-watch';
 import { alignRanges, clipRanges, rangesLength, type Range, type WritePlanner } from './write-planner';
 
 export const HEAD_SIZE = 1024 * 1024;
@@ -61,6 +62,8 @@ export interface TargetState {
   phase: FlashPhase;
   error?: SerializedError;
   inFlight: Set<Promise<void>>;
+  /** Counts this drive's I/O, to tell a drive that stopped answering (io-watch.ts). */
+  watch: IoWatch;
 }
 
 export interface PipelineResult {
@@ -72,8 +75,9 @@ export interface PipelineResult {
   states: TargetState[];
 }
 
-export function newTargetState(target: Target): TargetState {
-  return { target, bytesWritten: 0, position: 0, bytesVerified: 0, phase: 'starting', inFlight: new Set() };
+export function newTargetState(target: Target, watchOptions: IoWatchOptions = {}): TargetState {
+  const watch = new IoWatch(watchOptions);
+  return { target: watchTarget(target, watch), bytesWritten: 0, position: 0, bytesVerified: 0, phase: 'starting', inFlight: new Set(), watch };
 }
 
 export function targetProgress(states: TargetState[]): TargetProgress[] {
@@ -86,6 +90,8 @@ export function targetProgress(states: TargetState[]): TargetProgress[] {
       bytesVerified: s.bytesVerified,
     };
     if (s.error) p.error = s.error;
+    const stalled = s.error ? undefined : s.watch.stalledSeconds();
+    if (stalled !== undefined) p.stalledSeconds = stalled;
     return p;
   });
 }

@@ -102,3 +102,24 @@ test('speeds never go negative when a phase restarts its counters', () => {
   m.update({ phase: 'verifying', position: 50 * MB, total: 100 * MB, deviceBytes: 50 * MB, targets: [] });
   assert.ok(out.every((p) => p.speed >= 0 && p.effectiveSpeed >= 0));
 });
+
+test('a drive that stopped answering: the last figures go out again with it named, speed falling, and no ETA', () => {
+  const { m, out, at } = meter();
+  at(0);
+  m.update(writing(0));
+  for (let t = 100; t <= 4000; t += 100) {
+    at(t);
+    m.update(writing((t / 1000) * 50 * MB));
+  }
+  const before = out.at(-1)!;
+  assert.ok(before.eta !== undefined);
+  for (let t = 5000; t <= 8000; t += 1000) {
+    at(t);
+    m.refresh([{ path: '/dev/sdb', phase: 'writing', position: 200 * MB, bytesWritten: 200 * MB, bytesVerified: 0, stalledSeconds: (t - 4000) / 1000 }]);
+  }
+  const silent = out.slice(out.indexOf(before) + 1);
+  assert.equal(silent.length, 4, 'one message per refresh');
+  assert.deepEqual(silent.map((p) => p.targets[0]!.stalledSeconds), [1, 2, 3, 4]);
+  assert.ok(silent.every((p) => p.eta === undefined && p.position === before.position), 'no estimate, no movement');
+  assert.ok(silent.at(-1)!.speed < before.speed / 2, `speed falls while nothing moves: ${silent.at(-1)!.speed}`);
+});

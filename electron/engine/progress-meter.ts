@@ -26,6 +26,7 @@ export class ProgressMeter {
   private lastTime = 0;
   private lastPosition = 0;
   private lastDeviceBytes = 0;
+  private lastSample: MeterSample | undefined;
   private speed = 0;
   private effectiveSpeed = 0;
   private phase: FlashPhase | undefined;
@@ -40,6 +41,7 @@ export class ProgressMeter {
 
   /** Offer a sample; it is emitted if the phase changed, `force` is set, or enough time passed. */
   update(sample: MeterSample, force = false): void {
+    this.lastSample = sample;
     const t = this.now();
     if (sample.phase !== this.phase) {
       this.phase = sample.phase;
@@ -73,6 +75,14 @@ export class ProgressMeter {
     this.emit(this.snapshot(sample, t));
   }
 
+  /**
+   * Sends the latest figures again with the drives' state as it is now: nothing moved, so the
+   * speeds fall toward zero as they should. For a drive that stopped answering (io-watch.ts).
+   */
+  refresh(targets: TargetProgress[]): void {
+    if (this.lastSample) this.update({ ...this.lastSample, targets }, true);
+  }
+
   private snapshot(sample: MeterSample, t: number): FlashProgress {
     const progress: FlashProgress = {
       phase: sample.phase,
@@ -92,7 +102,9 @@ export class ProgressMeter {
       progress.percent = Math.min(100, Math.max(0, fraction * 100));
       const warm = t - this.phaseStart >= WARMUP_MS;
       const rate = sample.total && warm ? this.effectiveSpeed : 0;
-      if (rate > 0 && sample.total) progress.eta = Math.max(0, (sample.total - sample.position) / rate);
+      // No estimate while a drive is not answering: its silence could end in a second or never.
+      const silent = sample.targets.some((drive) => drive.stalledSeconds !== undefined);
+      if (rate > 0 && sample.total && !silent) progress.eta = Math.max(0, (sample.total - sample.position) / rate);
     }
     return progress;
   }

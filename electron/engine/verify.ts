@@ -7,6 +7,7 @@ import { BlockwiseError } from '../../shared/errors';
 import { alignUp, type AlignedPool } from './aligned-pool';
 import type { TargetState, WrittenChunk } from './pipeline';
 import type { SourceReader } from './sources/source';
+import { watchReader } from './targets/io-watch';
 import { openTargetReader, type TargetReader } from './targets/target';
 import { rangesLength } from './write-planner';
 
@@ -109,7 +110,7 @@ export async function verifyTargets(states: TargetState[], chunks: WrittenChunk[
   try {
     for (const state of states.filter((s) => !s.error)) {
       try {
-        readers.set(state, await openTargetReader(state.target.path));
+        readers.set(state, watchReader(await openTargetReader(state.target.path), state.target.path, state.watch));
         state.phase = 'verifying';
       } catch (error) {
         failTarget(state, error);

@@ -1,5 +1,7 @@
 // worker_threads entry: the engine runs here so no host's event loop ever waits on a disk.
 
+// First: sizes libuv's thread pool before anything uses it (io-threads.ts).
+import './io-threads';
 import { parentPort } from 'node:worker_threads';
 import { createEngineService } from './engine-service';
 import type { EngineRequest } from './protocol';

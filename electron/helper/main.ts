@@ -6,6 +6,8 @@
 //   node dist/electron/helper/main.js --device /dev/sdb [--device /dev/sdc] [--include-loop]
 //        [--uid 1000] [--allow-device-source] [--connect /tmp/x.sock]
 
+// First: sizes libuv's thread pool before anything uses it (io-threads.ts).
+import '../engine/io-threads';
 import * as net from 'node:net';
 import * as readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';

@@ -1,6 +1,8 @@
 // Electron's entry point (package.json "main"). Everything testable lives in app-shell.ts and
 // host/; this file only hands Electron's real modules to it. Run through `npm start`.
 
+// First: sizes libuv's thread pool before anything uses it (io-threads.ts).
+import '../engine/io-threads';
 import type * as ElectronModule from 'electron';
 import * as path from 'node:path';
 import { createHostServices } from '../host/host-services';

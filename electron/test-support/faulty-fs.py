@@ -6,6 +6,9 @@
 #   --eio-read A:B    reads touching bytes [A, B) fail with EIO
 #   --wrap N          stores only N bytes: offset X lands at X mod N (a counterfeit card)
 #   --yank-after N    once N bytes were written in total, every read and write fails (unplugged)
+#   --stall-after N --stall-until FILE
+#                     once N bytes were written, writes hang (a card that stops answering) until
+#                     FILE exists, then go on normally; never longer than 120 s
 # Data lives in a sparse backing file (--backing), so the test can inspect what was "stored".
 # Run with /usr/bin/python3 (Debian's python3-fusepy); prints "ready" once mounted.
 
@@ -41,6 +44,8 @@ class FaultyDisk(Operations):
         self.eio_read = args.eio_read or []
         self.wrap = args.wrap
         self.yank_after = args.yank_after
+        self.stall_after = args.stall_after
+        self.stall_until = args.stall_until
         self.written = 0
         self.lock = threading.Lock()
         self.fd = os.open(args.backing, os.O_RDWR | os.O_CREAT, 0o600)
@@ -100,7 +105,16 @@ class FaultyDisk(Operations):
                 out += chunk + bytes(n - len(chunk))
             return bytes(out)
 
+    def _stall(self):
+        # Outside the lock: reads (and the test's own probes) still answer while writes hang.
+        if self.stall_after is None or self.written < self.stall_after:
+            return
+        deadline = time.monotonic() + 120
+        while not os.path.exists(self.stall_until) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def write(self, path, data, offset, fh):
+        self._stall()
         with self.lock:
             if self._yanked():
                 raise FuseOSError(errno.ENODEV)
@@ -136,6 +150,8 @@ def main():
     parser.add_argument('--eio-read', type=byte_range, action='append')
     parser.add_argument('--wrap', type=int)
     parser.add_argument('--yank-after', type=int)
+    parser.add_argument('--stall-after', type=int)
+    parser.add_argument('--stall-until')
     args = parser.parse_args()
     ops = FaultyDisk(args)
 

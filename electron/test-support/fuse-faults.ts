@@ -21,6 +21,9 @@ export interface FaultOptions {
   wrap?: number;
   /** After this many bytes were written, every request fails (the stick was pulled out). */
   yankAfter?: number;
+  /** After this many bytes were written, writes hang until the file `stallUntil` exists (at most 120 s). */
+  stallAfter?: number;
+  stallUntil?: string;
 }
 
 export interface FaultyDrive {
@@ -83,6 +86,7 @@ export async function createFaultyDrive(options: FaultOptions): Promise<FaultyDr
   for (const [a, b] of options.eioRead ?? []) args.push('--eio-read', `${a}:${b}`);
   if (options.wrap !== undefined) args.push('--wrap', String(options.wrap));
   if (options.yankAfter !== undefined) args.push('--yank-after', String(options.yankAfter));
+  if (options.stallAfter !== undefined) args.push('--stall-after', String(options.stallAfter), '--stall-until', options.stallUntil ?? path.join(dir, 'release'));
 
   const server = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

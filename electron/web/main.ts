@@ -1,6 +1,8 @@
 // `npm run start:web`: the browser host as a program. Prints the URL (with its token) once it
 // listens; Ctrl-C cancels running flashes (the engine reports the drive incomplete) and exits.
 
+// First: sizes libuv's thread pool before anything uses it (io-threads.ts).
+import '../engine/io-threads';
 import { READY_PREFIX } from '../../shared/ws-protocol';
 import { createHostServices } from '../host/host-services';
 import { startWebHost } from './web-host';

@@ -20,6 +20,8 @@ interface FailureViewProps {
 export function FailureView({ kind, error, targets, results, onRetry, onBack }: FailureViewProps) {
   const cancelled = kind === 'cancelled';
   const incomplete = cancelled || error?.details?.driveIncomplete;
+  // Cancelled with a drive that had stopped answering: it still holds a write, and must be unplugged.
+  const unresponsive = cancelled && error?.details?.unresponsive === true;
   const nameOf = (path: string) => {
     const drive = targets.find((d) => d.path === path);
     return drive ? `${driveTitle(drive)} (${path})` : path;
@@ -35,7 +37,7 @@ export function FailureView({ kind, error, targets, results, onRetry, onBack }: 
           {failureHeadline(error.code)}
         </p>
       )}
-      {!cancelled && error && (
+      {(!cancelled || unresponsive) && error && (
         <p className="result-error" role="alert" data-testid="error-text">
           {error.message}
         </p>
@@ -44,7 +46,11 @@ export function FailureView({ kind, error, targets, results, onRetry, onBack }: 
       {error && (
         <p className="result-advice">
           <strong>What to do next: </strong>
-          {cancelled ? 'Flash the drive again before using it.' : (ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL)}
+          {unresponsive
+            ? 'Unplug the drive, plug it back in (another port or reader if it keeps going silent), and flash it again.'
+            : cancelled
+              ? 'Flash the drive again before using it.'
+              : (ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL)}
         </p>
       )}
       {results.length > 1 && (

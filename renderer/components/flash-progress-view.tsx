@@ -24,6 +24,12 @@ export function FlashProgressView() {
   const phase = progress?.phase ?? 'starting';
   const label = status === 'cancelling' ? 'Cancelling' : PHASE_LABEL[phase];
   const percent = progress?.percent ?? 0;
+  // Drives that stopped answering (the engine says so after ~10 s of silence): named, not guessed at.
+  const silent = (progress?.targets ?? []).filter((t) => t.stalledSeconds !== undefined);
+  const driveName = (path: string) => {
+    const drive = targets.find((d) => d.path === path);
+    return drive?.model ? `${drive.model} (${path})` : path;
+  };
 
   // The window title carries the progress, so it shows in the taskbar or a background tab.
   useEffect(() => {
@@ -50,6 +56,12 @@ export function FlashProgressView() {
         <span aria-hidden="true">·</span>
         <span>{formatEta(progress?.eta)}</span>
       </p>
+      {silent.length > 0 && (
+        <p className="inline-warning stall-notice" role="status" data-testid="stall-notice">
+          {silent.map((t) => `${driveName(t.path)} has not responded for ${t.stalledSeconds} s.`).join(' ')} Still waiting: some cards pause
+          for a while. If it stays silent, cancel and try another port, reader or card.
+        </p>
+      )}
       {downloading && progress?.sourcePosition !== undefined && (
         <div className="progress-source" data-testid="download-progress">
           <span>
@@ -72,7 +84,7 @@ export function FlashProgressView() {
               <li key={drive.id} className={row?.error ? 'target-failed' : undefined}>
                 <span className="target-name">{drive.path}</span>
                 <ProgressBar label={`${drive.path}: ${row?.error ? 'failed' : formatPercent(pct)}`} percent={pct} tone={row?.error ? 'error' : 'write'} thin />
-                <span className="target-state">{row?.error ? 'failed' : formatPercent(pct)}</span>
+                <span className="target-state">{row?.error ? 'failed' : row?.stalledSeconds !== undefined ? 'not responding' : formatPercent(pct)}</span>
               </li>
             );
           })}

@@ -1,0 +1,121 @@
+// Which drives have stopped answering. A write to a dying card, or through a bad hub or adapter,
+// can sit in the kernel for minutes with no error; the bar then just stops, which a person reads
+// as Blockwise hanging. Every operation on a drive is counted as it starts and ends: a drive with
+// one outstanding and nothing finished for STALL_NOTICE_MS is reported as not responding
+// (TargetProgress.stalledSeconds), so the app and the CLI can say so while they keep waiting —
+// many cards pause for seconds to reorganise themselves and then carry on. And a cancel never
+// waits on such a drive for more than CANCEL_GRACE_MS.
+
+import { BlockwiseError } from '../../../shared/errors';
+import type { Target, TargetReader } from './target';
+
+/** Silence after which a drive with outstanding I/O is reported as not responding. */
+export const STALL_NOTICE_MS = 10_000;
+/** After a cancel, how long an outstanding operation may still take before it is given up on. */
+export const CANCEL_GRACE_MS = 2_000;
+
+export interface IoWatchOptions {
+  noticeMs?: number;
+  /** The flash's cancel: operations outstanding past CANCEL_GRACE_MS after it are abandoned. */
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+export class IoWatch {
+  private pending = 0;
+  private lastActivity: number;
+  private readonly noticeMs: number;
+  private readonly now: () => number;
+  /** Set once an operation was given up on after a cancel; the kernel may still finish it. */
+  abandoned = false;
+
+  constructor(private readonly options: IoWatchOptions = {}) {
+    this.noticeMs = options.noticeMs ?? STALL_NOTICE_MS;
+    this.now = options.now ?? (() => performance.now());
+    this.lastActivity = this.now();
+  }
+
+  /** Operations started and not yet finished (abandoned ones included, until the kernel ends them). */
+  get outstanding(): number {
+    return this.pending;
+  }
+
+  track<T>(path: string, operation: () => Promise<T>): Promise<T> {
+    // Idle time before the first outstanding operation is not the drive's silence.
+    if (this.pending++ === 0) this.lastActivity = this.now();
+    const done = operation().finally(() => {
+      this.pending--;
+      this.lastActivity = this.now();
+    });
+    const signal = this.options.signal;
+    if (!signal) return done;
+    // A drive that stopped answering must not hold a cancel hostage: a write to a dead stick can
+    // stay in the kernel until the stick is pulled.
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const givenUp = new Promise<never>((_, reject) => {
+      const giveUp = () => {
+        timer = setTimeout(() => {
+          this.abandoned = true;
+          reject(
+            new BlockwiseError('CANCELLED', `The flash was cancelled. ${path} is not responding and still has a write pending: unplug it, and flash it again before using it.`, {
+              path,
+              driveIncomplete: true,
+              unresponsive: true,
+            }),
+          );
+        }, CANCEL_GRACE_MS);
+      };
+      if (signal.aborted) giveUp();
+      else signal.addEventListener('abort', (onAbort = giveUp), { once: true });
+    });
+    givenUp.catch(() => undefined);
+    return Promise.race([done, givenUp]).finally(() => {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    });
+  }
+
+  /** Whole seconds the drive has been silent with work outstanding, once past the notice; else undefined. */
+  stalledSeconds(): number | undefined {
+    if (this.pending === 0) return undefined;
+    const silent = this.now() - this.lastActivity;
+    return silent >= this.noticeMs ? Math.floor(silent / 1000) : undefined;
+  }
+}
+
+/** Closes now, or, with abandoned I/O still in the kernel, in the background: closing waits for it. */
+function closeWhenFree(watch: IoWatch, close: () => Promise<void>): Promise<void> {
+  if (watch.abandoned && watch.outstanding > 0) {
+    close().catch(() => undefined);
+    return Promise.resolve();
+  }
+  return close();
+}
+
+/** The same target, with each write, read, flush and finish counted by `watch`. */
+export function watchTarget(target: Target, watch: IoWatch): Target {
+  const watched: Target = {
+    path: target.path,
+    kind: target.kind,
+    capacity: target.capacity,
+    logicalBlockSize: target.logicalBlockSize,
+    direct: target.direct,
+    write: (data, position) => watch.track(target.path, () => target.write(data, position)),
+    flush: () => watch.track(target.path, () => target.flush()),
+    finish: (imageSize) => watch.track(target.path, () => target.finish(imageSize)),
+    close: () => closeWhenFree(watch, () => target.close()),
+  };
+  const read = target.read?.bind(target);
+  if (read) watched.read = (into, position) => watch.track(target.path, () => read(into, position));
+  return watched;
+}
+
+/** A readback reader of the drive at `path`, whose reads are counted by `watch`. */
+export function watchReader(reader: TargetReader, path: string, watch: IoWatch): TargetReader {
+  return {
+    direct: reader.direct,
+    read: (into, position) => watch.track(path, () => reader.read(into, position)),
+    close: () => closeWhenFree(watch, () => reader.close()),
+  };
+}
