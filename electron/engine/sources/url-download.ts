@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { BlockwiseError } from '../../../shared/errors';
+import { decodesToGzip, isUndoable, namedGzip, transferCoding, undoCoding } from './url-encoding';
 
 export const MAX_REDIRECTS = 10;
 /** No byte for this long (connecting or mid-body) ends the download instead of hanging forever. */
@@ -81,36 +82,70 @@ export async function startDownload(address: string, idleTimeoutMs = IDLE_TIMEOU
     break;
   }
   const lengthHeader = response.headers['content-length'];
-  const contentLength = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+  const wireLength = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
   const href = url.href;
+  const coding = transferCoding(response.headers);
+  if (coding !== 'identity' && !isUndoable(coding)) {
+    response.destroy();
+    throw failed(`The server sent ${href} compressed as "${coding}" (Content-Encoding), which Blockwise cannot undo.`, href, { offset: 0 });
+  }
+  const chunks = response[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  // A stored .gz labelled gzip on the way is the file itself; look at its first bytes to tell.
+  let peeked: Buffer | undefined;
+  if (coding === 'gzip' && namedGzip(response.headers, url)) {
+    try {
+      const first = await chunks.next();
+      peeked = first.done ? undefined : first.value;
+    } catch (error) {
+      response.destroy();
+      throw failed(`Could not download ${href}: ${(error as Error).message}.`, href, { offset: 0 });
+    }
+  }
+  const undo = isUndoable(coding) && !(coding === 'gzip' && namedGzip(response.headers, url) && !decodesToGzip(peeked)) ? coding : undefined;
+  // The announced length is of the bytes on the wire; undone, the file's own size is unknown.
+  const contentLength = undo ? undefined : wireLength;
   let received = 0;
 
-  async function* body(): AsyncIterable<Buffer> {
+  async function* wire(): AsyncIterable<Buffer> {
     try {
-      for await (const chunk of response) {
-        received += (chunk as Buffer).length;
-        yield chunk as Buffer;
+      if (peeked) {
+        received += peeked.length;
+        yield peeked;
+      }
+      for (;;) {
+        const next = await chunks.next();
+        if (next.done) break;
+        received += next.value.length;
+        yield next.value;
       }
     } catch (error) {
       const why = (error as Error).message === 'aborted' ? 'the connection was closed' : (error as Error).message;
-      throw failed(`The download of ${href} broke off at byte ${received}${contentLength ? ` of ${contentLength}` : ''}: ${why}.`, href, {
+      throw failed(`The download of ${href} broke off at byte ${received}${wireLength ? ` of ${wireLength}` : ''}: ${why}.`, href, {
         offset: received,
         driveIncomplete: true,
       });
     } finally {
       response.destroy();
     }
-    if (contentLength !== undefined && received !== contentLength) {
-      throw failed(`The download of ${href} ended at byte ${received}, but the server announced ${contentLength} bytes.`, href, {
+    if (wireLength !== undefined && received !== wireLength) {
+      throw failed(`The download of ${href} ended at byte ${received}, but the server announced ${wireLength} bytes.`, href, {
         offset: received,
         driveIncomplete: true,
       });
     }
   }
+  const body = undo
+    ? undoCoding(undo, wire(), (error) =>
+        failed(`The ${undo} compression the server applied to ${href} is damaged at byte ${received} of the download: ${error.message}.`, href, {
+          offset: received,
+          driveIncomplete: true,
+        }),
+      )
+    : wire();
 
   const download: Download = {
     url: href,
-    body: body(),
+    body,
     get received() {
       return received;
     },
@@ -185,7 +220,12 @@ export async function fetchRange(address: string, start: number, length: number)
       }
       continue;
     }
-    // 200 is the whole file: a server without ranges. Only the exact range asked for is used.
+    // 200 is the whole file: a server without ranges. Only the exact range asked for is used, and
+    // only of the file itself (a range of a compressed transfer is not the file's bytes).
+    if (transferCoding(response.headers) !== 'identity') {
+      response.destroy();
+      return undefined;
+    }
     const range = /^bytes (\d+)-(\d+)\//.exec(response.headers['content-range'] ?? '');
     if (status !== 206 || !range || Number(range[1]) !== start || Number(range[2]) !== start + length - 1) {
       response.destroy();

@@ -1,0 +1,95 @@
+// Downloads from servers that behave like real hosting does, flashed to real loop devices: bodies
+// compressed on the way (Content-Encoding) although identity was asked for.
+
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import * as zlib from 'node:zlib';
+import { BlockwiseError } from '../../../shared/errors';
+import type { FlashJob, FlashResult } from '../../../shared/flash-types';
+import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
+import './register';
+import { runFlash } from '../flash';
+
+const skip = loopSkipReason();
+if (skip) console.log(`# skipping URL hosting tests: ${skip}`);
+
+const MiB = 1024 * 1024;
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('URL sources from real-world hosting', { skip }, () => {
+  const image = randomBytes(3 * MiB + 512);
+  const gz = zlib.gzipSync(image);
+  /** path → what the server answers: status 200 with these headers and body. */
+  const routes = new Map<string, { headers: http.OutgoingHttpHeaders; body: Buffer }>();
+  const text = (s: string) => ({ headers: { 'content-type': 'text/plain' }, body: Buffer.from(s) });
+  let server: http.Server;
+  let base = '';
+  const devices: LoopDevice[] = [];
+  const device = () => {
+    const d = createLoopDevice(4 * MiB, { fill: 'garbage' });
+    devices.push(d);
+    return d;
+  };
+
+  before(async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    // A raw image compressed by a server that ignores Accept-Encoding: identity.
+    const onTheWay = zlib.gzipSync(image);
+    routes.set('/enc/disk.img', { headers: { 'content-encoding': 'gzip', 'content-length': onTheWay.length }, body: onTheWay });
+    routes.set('/enc/disk.img.sha256', text(`${sha256(image)}  disk.img\n`));
+    routes.set('/br/disk.img', { headers: { 'content-encoding': 'br' }, body: zlib.brotliCompressSync(image) });
+    routes.set('/br/disk.img.sha256', text(`${sha256(image)}  disk.img\n`));
+    // A stored .gz labelled gzip (S3 metadata, gzip_static): the body is the file itself.
+    routes.set('/label/disk.img.gz', { headers: { 'content-encoding': 'gzip', 'content-type': 'application/gzip', 'content-length': gz.length }, body: gz });
+    routes.set('/label/disk.img.gz.sha256', text(`${sha256(gz)}  disk.img.gz\n`));
+    // A stored .gz compressed once more on the way.
+    const twice = zlib.gzipSync(gz);
+    routes.set('/twice/disk.img.gz', { headers: { 'content-encoding': 'gzip', 'content-length': twice.length }, body: twice });
+    routes.set('/twice/disk.img.gz.sha256', text(`${sha256(gz)}  disk.img.gz\n`));
+    routes.set('/zstd/disk.img', { headers: { 'content-encoding': 'zstd' }, body: image });
+    server = http.createServer((req, res) => {
+      const route = routes.get(req.url ?? '');
+      if (!route) {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        return res.end('not found');
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream', ...route.headers });
+      res.end(route.body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    for (const d of devices) d.dispose();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const job = (url: string, dev: LoopDevice): FlashJob => ({ source: { kind: 'url', url }, targets: [{ path: dev.path }], options: { verify: true, full: true } });
+  const flash = (j: FlashJob): Promise<FlashResult> => runFlash(j, { signal: new AbortController().signal, onProgress: () => {} });
+
+  test('Content-Encoding is undone, so the published checksum of the file as stored matches', async () => {
+    for (const url of ['/enc/disk.img', '/br/disk.img', '/label/disk.img.gz', '/twice/disk.img.gz']) {
+      const dev = device();
+      const result = await flash(job(`${base}${url}`, dev));
+      assert.equal(result.checksumVerified, true, url);
+      assert.equal(result.fileSha256 ?? result.imageSha256, sha256(url.endsWith('.gz') ? gz : image), url);
+      assert.ok(readBacking(dev, 0, image.length).equals(image), `${url}: the image on the drive`);
+    }
+  });
+
+  test('a Content-Encoding Blockwise cannot undo is refused before anything is written', async () => {
+    const dev = device();
+    const before = readBacking(dev, 0, 8192);
+    const error = await flash(job(`${base}/zstd/disk.img`, dev)).then(
+      () => assert.fail('expected DOWNLOAD_FAILED'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof BlockwiseError && error.code === 'DOWNLOAD_FAILED', String(error));
+    assert.match(error.message, /compressed as "zstd" \(Content-Encoding\)/);
+    assert.ok(readBacking(dev, 0, 8192).equals(before), 'nothing written');
+  });
+});
