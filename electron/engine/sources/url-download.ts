@@ -22,12 +22,21 @@ export interface Download {
   contentType?: string;
   /** The Content-Disposition header, which may name the file better than the address does. */
   contentDisposition?: string;
+  /** What identifies this version of the file (a kept download is reused only while they match). */
+  validators: Validators;
   /** The body; errors are DOWNLOAD_FAILED with `offset` = bytes received before the failure. */
   body: AsyncIterable<Buffer>;
   /** Bytes of the body received so far. */
   readonly received: number;
   /** Stops the download (idempotent). */
   cancel(): void;
+}
+
+/** ETag and Last-Modified as the server sent them, and the size of the file as stored. */
+export interface Validators {
+  etag?: string;
+  lastModified?: string;
+  size?: number;
 }
 
 function failed(message: string, url: string, details: Record<string, string | number | boolean> = {}): BlockwiseError {
@@ -59,11 +68,26 @@ function parseUrl(address: string, base?: URL): URL {
 
 /** Connects, follows redirects and checks the status; the body is not read yet. */
 export async function startDownload(address: string, idleTimeoutMs = IDLE_TIMEOUT_MS): Promise<Download> {
+  return (await connect(address, idleTimeoutMs)) as Download;
+}
+
+/**
+ * The download, or 'unchanged' when the server says (304) the file still is the version `known`
+ * describes: a conditional GET, so a changed file costs no second request.
+ */
+export async function startDownloadIfChanged(address: string, known: Validators): Promise<Download | 'unchanged'> {
+  const conditions: Record<string, string> = {};
+  if (known.etag) conditions['if-none-match'] = known.etag;
+  if (known.lastModified) conditions['if-modified-since'] = known.lastModified;
+  return connect(address, IDLE_TIMEOUT_MS, conditions);
+}
+
+async function connect(address: string, idleTimeoutMs: number, conditions: Record<string, string> = {}): Promise<Download | 'unchanged'> {
   let url = parseUrl(address);
   let response: IncomingMessage;
   for (let hops = 0; ; hops++) {
     try {
-      response = await get(url, idleTimeoutMs);
+      response = await get(url, idleTimeoutMs, conditions);
     } catch (error) {
       throw failed(`Could not download ${url.href}: ${(error as Error).message}.`, url.href, { offset: 0 });
     }
@@ -74,6 +98,10 @@ export async function startDownload(address: string, idleTimeoutMs = IDLE_TIMEOU
       if (hops >= MAX_REDIRECTS) throw failed(`${address} redirects more than ${MAX_REDIRECTS} times; giving up.`, address, { status });
       url = parseUrl(location, url);
       continue;
+    }
+    if (status === 304 && Object.keys(conditions).length > 0) {
+      response.destroy();
+      return 'unchanged';
     }
     if (status !== 200) {
       response.destroy();
@@ -143,9 +171,14 @@ export async function startDownload(address: string, idleTimeoutMs = IDLE_TIMEOU
       )
     : wire();
 
+  const validators: Validators = {};
+  if (typeof response.headers.etag === 'string') validators.etag = response.headers.etag;
+  if (response.headers['last-modified']) validators.lastModified = response.headers['last-modified'];
+  if (contentLength !== undefined) validators.size = contentLength;
   const download: Download = {
     url: href,
     body,
+    validators,
     get received() {
       return received;
     },

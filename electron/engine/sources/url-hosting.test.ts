@@ -1,10 +1,13 @@
 // Downloads from servers that behave like real hosting does, flashed to real loop devices: bodies
-// compressed on the way (Content-Encoding) although identity was asked for.
+// compressed on the way (Content-Encoding) although identity was asked for; a kept download whose
+// file changed on the server, or was cut short on disk since.
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as zlib from 'node:zlib';
 import { BlockwiseError } from '../../../shared/errors';
@@ -27,6 +30,10 @@ describe('URL sources from real-world hosting', { skip }, () => {
   const text = (s: string) => ({ headers: { 'content-type': 'text/plain' }, body: Buffer.from(s) });
   let server: http.Server;
   let base = '';
+  let dir = '';
+  /** The file at /changing/disk.img: its version (ETag), whether the server is up, full answers. */
+  const versions = [image, randomBytes(3 * MiB + 512)];
+  const changing = { version: 0, down: false, bodies: 0 };
   const devices: LoopDevice[] = [];
   const device = () => {
     const d = createLoopDevice(4 * MiB, { fill: 'garbage' });
@@ -50,7 +57,20 @@ describe('URL sources from real-world hosting', { skip }, () => {
     routes.set('/twice/disk.img.gz', { headers: { 'content-encoding': 'gzip', 'content-length': twice.length }, body: twice });
     routes.set('/twice/disk.img.gz.sha256', text(`${sha256(gz)}  disk.img.gz\n`));
     routes.set('/zstd/disk.img', { headers: { 'content-encoding': 'zstd' }, body: image });
+    dir = mkdtempSync('/dev/shm/blockwise-hosting-');
     server = http.createServer((req, res) => {
+      if (req.url === '/changing/disk.img') {
+        const etag = `"v${changing.version}"`;
+        if (changing.down) res.writeHead(503, { 'retry-after': '60' }).end();
+        else if (req.headers['if-none-match'] === etag) res.writeHead(304, { etag }).end();
+        else {
+          changing.bodies++;
+          const body = versions[changing.version]!;
+          res.writeHead(200, { etag, 'last-modified': new Date(Date.UTC(2024, 0, 1 + changing.version)).toUTCString(), 'content-length': body.length });
+          res.end(body);
+        }
+        return;
+      }
       const route = routes.get(req.url ?? '');
       if (!route) {
         res.writeHead(404, { 'content-type': 'text/plain' });
@@ -66,9 +86,14 @@ describe('URL sources from real-world hosting', { skip }, () => {
     for (const d of devices) d.dispose();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  const job = (url: string, dev: LoopDevice): FlashJob => ({ source: { kind: 'url', url }, targets: [{ path: dev.path }], options: { verify: true, full: true } });
+  const job = (url: string, dev: LoopDevice, cachePath?: string): FlashJob => ({
+    source: { kind: 'url', url, ...(cachePath ? { cachePath } : {}) },
+    targets: [{ path: dev.path }],
+    options: { verify: true, full: true },
+  });
   const flash = (j: FlashJob): Promise<FlashResult> => runFlash(j, { signal: new AbortController().signal, onProgress: () => {} });
 
   test('Content-Encoding is undone, so the published checksum of the file as stored matches', async () => {
@@ -91,5 +116,25 @@ describe('URL sources from real-world hosting', { skip }, () => {
     assert.ok(error instanceof BlockwiseError && error.code === 'DOWNLOAD_FAILED', String(error));
     assert.match(error.message, /compressed as "zstd" \(Content-Encoding\)/);
     assert.ok(readBacking(dev, 0, 8192).equals(before), 'nothing written');
+  });
+
+  test('a kept download is reused only while the server has that version and the file is whole', async () => {
+    const url = `${base}/changing/disk.img`;
+    const cachePath = path.join(dir, 'downloads', 'disk.img');
+    const flashed = async (expected: Buffer, bodies: number, why: string) => {
+      const dev = device();
+      await flash(job(url, dev, cachePath));
+      assert.ok(readBacking(dev, 0, expected.length).equals(expected), `${why}: the drive holds the right version`);
+      assert.equal(changing.bodies, bodies, `${why}: full downloads so far`);
+      assert.ok(readFileSync(cachePath).equals(expected), `${why}: the kept file`);
+    };
+    await flashed(versions[0]!, 1, 'first flash');
+    await flashed(versions[0]!, 1, 'unchanged (304)');
+    changing.version = 1;
+    await flashed(versions[1]!, 2, 'changed on the server');
+    truncateSync(cachePath, MiB);
+    await flashed(versions[1]!, 3, 'kept file cut short');
+    changing.down = true;
+    await flashed(versions[1]!, 3, 'server down: the kept, checked copy serves');
   });
 });

@@ -86,7 +86,13 @@ describe('URL sources on loop devices', { skip }, () => {
         case '/raw.img':
           return send(res, image);
         case '/disk.img.gz':
-          return send(res, gz);
+          // A kept download is reused only while the server still has that version.
+          if (req.headers['if-none-match'] === '"gz-1"') {
+            res.writeHead(304, { etag: '"gz-1"' });
+            return res.end();
+          }
+          res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': gz.length, etag: '"gz-1"' });
+          return res.end(gz);
         case '/sparse.img':
           return send(res, sparse);
         case '/start':
@@ -212,10 +218,10 @@ describe('URL sources on loop devices', { skip }, () => {
     const first = hits.get('/disk.img.gz') ?? 0;
     await flash(job(`${base}/disk.img.gz`, device(), { cachePath }));
     assert.ok(readFileSync(cachePath).equals(gz), 'the download was kept as it was stored');
-    assert.deepEqual(readdirSync(path.dirname(cachePath)), ['disk.img.gz']);
+    assert.deepEqual(readdirSync(path.dirname(cachePath)), ['disk.img.gz', 'disk.img.gz.json'], 'the download and its record');
     const dev = device();
     const again = await flash(job(`${base}/disk.img.gz`, dev, { cachePath, checksum: { algorithm: 'sha256', hex: sha256(image), of: 'image' } }));
-    assert.equal(hits.get('/disk.img.gz'), first + 1, 'the second flash did not download');
+    assert.equal(hits.get('/disk.img.gz'), first + 2, 'the second flash only asked whether it changed');
     assert.equal(again.checksumVerified, true);
     assert.ok(readBacking(dev, 0, image.length).equals(image));
     assert.ok(existsSync(cachePath));

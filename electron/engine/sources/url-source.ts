@@ -1,15 +1,16 @@
 // An image at an http(s) address, streamed straight to the drive(s) while it downloads: no
 // temporary file. The stored bytes go through the same content detection and decoders as a file
 // (openDecodedStream), so a .img.xz link and an .img link work alike and a web page is refused.
-// With `cachePath`, a complete, checksum-correct download is kept and used instead next time.
+// With `cachePath`, a complete, checksum-correct download is kept and used instead next time, as
+// long as the server still has that version of the file (asked with a conditional GET).
 
 import { BlockwiseError } from '../../../shared/errors';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { openDecodedStream } from './decoded-source';
 import { openSource } from './open-source';
 import type { SourceInfo, SourceReader } from './source';
-import { DownloadCache } from './url-cache';
-import { startDownload, type Download } from './url-download';
+import { DownloadCache, type KeptDownload } from './url-cache';
+import { startDownload, startDownloadIfChanged, type Download, type Validators } from './url-download';
 import { listZipAtUrl } from './url-zip';
 import { chooseZipEntry } from './zip-directory';
 
@@ -88,20 +89,45 @@ async function checkZipEntry(inner: SourceReader, download: Download, spec: UrlS
   inner.info.entry ??= chosen.name;
 }
 
-export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
-  if (spec.cachePath) {
-    const cached = await DownloadCache.existing(spec.cachePath);
-    if (cached) {
-      const fileSpec: SourceSpec = { kind: 'file', path: cached };
-      if (spec.entry !== undefined) fileSpec.entry = spec.entry;
-      return openSource(fileSpec);
-    }
+/** Whether a 200 answer is the very file that was kept (a server ignoring the conditions). */
+function sameVersion(kept: Validators, now: Validators): boolean {
+  if (kept.size !== undefined && now.size !== undefined && kept.size !== now.size) return false;
+  if (kept.etag && now.etag) return kept.etag === now.etag && !kept.etag.startsWith('W/');
+  return kept.lastModified !== undefined && kept.lastModified === now.lastModified;
+}
+
+/**
+ * The kept download when the server still has that version (304, or the same validators), or when
+ * the server cannot be asked (offline: the kept copy was complete and checked); else the download
+ * of the new version. Without ETag or Last-Modified nothing tells the version: download again.
+ */
+async function keptOrFresh(spec: UrlSpec, kept: KeptDownload): Promise<string | Download> {
+  if (!kept.validators.etag && !kept.validators.lastModified) return startDownload(spec.url);
+  let answer: Download | 'unchanged';
+  try {
+    answer = await startDownloadIfChanged(spec.url, kept.validators);
+  } catch {
+    return kept.path;
   }
-  const download = await startDownload(spec.url);
+  if (answer === 'unchanged') return kept.path;
+  if (!sameVersion(kept.validators, answer.validators)) return answer;
+  answer.cancel();
+  return kept.path;
+}
+
+export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
+  const kept = spec.cachePath ? await DownloadCache.existing(spec.cachePath, spec.url) : undefined;
+  const fresh = kept ? await keptOrFresh(spec, kept) : await startDownload(spec.url);
+  if (typeof fresh === 'string') {
+    const fileSpec: SourceSpec = { kind: 'file', path: fresh };
+    if (spec.entry !== undefined) fileSpec.entry = spec.entry;
+    return openSource(fileSpec);
+  }
+  const download = fresh;
   let cache: DownloadCache | undefined;
   try {
     refuseWebPage(download);
-    cache = spec.cachePath ? await DownloadCache.start(spec.cachePath) : undefined;
+    cache = spec.cachePath ? await DownloadCache.start(spec.cachePath, spec.url, download.validators) : undefined;
     const bytes = cache ? cache.tee(download.body) : download.body;
     const meta: Parameters<typeof openDecodedStream>[1] = { name: spec.url, path: spec.url };
     if (download.contentLength !== undefined) meta.storedSize = download.contentLength;
