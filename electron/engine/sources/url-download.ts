@@ -47,10 +47,38 @@ function get(url: URL, idleTimeoutMs: number, extraHeaders: Record<string, strin
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const headers = { 'user-agent': 'Blockwise', 'accept-encoding': 'identity', ...extraHeaders };
-    const request = client.get(url, { headers, timeout: idleTimeoutMs }, resolve);
-    request.on('timeout', () => request.destroy(new Error(`no data for ${idleTimeoutMs / 1000} s`)));
+    let response: IncomingMessage | undefined;
+    const request = client.get(url, { headers, timeout: idleTimeoutMs }, (answer) => resolve((response = answer)));
+    request.on('timeout', () => {
+      // The body is read from the response: it must fail with this reason, not a bare "aborted".
+      const silent = new Error(`the server sent nothing for ${idleTimeoutMs / 1000} s`);
+      response?.destroy(silent);
+      request.destroy(silent);
+    });
     request.on('error', reject);
   });
+}
+
+/** TLS failures that mean the server's certificate is not one to trust (a stack trace helps nobody). */
+const UNTRUSTED_CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+
+/** Why connecting failed, in words; the address is named by the caller. */
+function connectFailure(error: Error & { code?: string }, url: URL): string {
+  if (error.code && UNTRUSTED_CERTIFICATE.test(error.code)) {
+    return `the server's certificate is not trusted (${error.message}), so Blockwise does not download from it: the connection could be intercepted. Use an address whose server has a valid certificate`;
+  }
+  if (error.code === 'ENOTFOUND') return `no server named ${url.hostname} was found`;
+  return error.message;
+}
+
+/** What a failing status usually means for a download link. */
+function statusHint(status: number, headers: IncomingMessage['headers']): string {
+  const retry = headers['retry-after'];
+  const wait = retry && /^\d+$/.test(retry) ? ` and asks to try again in ${Number(retry) < 120 ? `${retry} s` : `${Math.round(Number(retry) / 60)} min`}` : '';
+  if (status === 503 || status === 429) return `: the server is busy${wait}`;
+  if (status === 401 || status === 403) return ': the server refuses to give the file (the link may have expired, or need a login)';
+  if (status === 404 || status === 410) return ': there is no file at that address';
+  return '';
 }
 
 function parseUrl(address: string, base?: URL): URL {
@@ -89,7 +117,7 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
     try {
       response = await get(url, idleTimeoutMs, conditions);
     } catch (error) {
-      throw failed(`Could not download ${url.href}: ${(error as Error).message}.`, url.href, { offset: 0 });
+      throw failed(`Could not download ${url.href}: ${connectFailure(error as Error, url)}.`, url.href, { offset: 0 });
     }
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
@@ -105,7 +133,8 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
     }
     if (status !== 200) {
       response.destroy();
-      throw failed(`The server answered ${status} ${response.statusMessage ?? ''} for ${url.href}.`.replace(/\s+\./, '.'), url.href, { status });
+      const answered = `${status} ${response.statusMessage ?? ''}`.trim();
+      throw failed(`The server answered ${answered} for ${url.href}${statusHint(status, response.headers)}.`, url.href, { status });
     }
     break;
   }

@@ -1,11 +1,14 @@
 // Downloads from servers that behave like real hosting does, flashed to real loop devices: bodies
 // compressed on the way (Content-Encoding) although identity was asked for; a kept download whose
-// file changed on the server, or was cut short on disk since.
+// file changed on the server, or was cut short on disk since; a server that goes silent; https
+// with a certificate nobody trusts; busy and refusing servers.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +18,7 @@ import type { FlashJob, FlashResult } from '../../../shared/flash-types';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
 import './register';
 import { runFlash } from '../flash';
+import { startDownload } from './url-download';
 
 const skip = loopSkipReason();
 if (skip) console.log(`# skipping URL hosting tests: ${skip}`);
@@ -30,6 +34,8 @@ describe('URL sources from real-world hosting', { skip }, () => {
   const text = (s: string) => ({ headers: { 'content-type': 'text/plain' }, body: Buffer.from(s) });
   let server: http.Server;
   let base = '';
+  let tls: https.Server | undefined;
+  let tlsBase = '';
   let dir = '';
   /** The file at /changing/disk.img: its version (ETag), whether the server is up, full answers. */
   const versions = [image, randomBytes(3 * MiB + 512)];
@@ -71,6 +77,15 @@ describe('URL sources from real-world hosting', { skip }, () => {
         }
         return;
       }
+      if (req.url === '/stall/disk.img') {
+        // Headers and a MiB, then silence (the connection stays open).
+        res.writeHead(200, { 'content-length': image.length });
+        res.write(image.subarray(0, MiB));
+        return;
+      }
+      if (req.url === '/silent/disk.img') return;
+      if (req.url === '/busy/disk.img') return res.writeHead(503, { 'retry-after': '60' }).end();
+      if (req.url === '/expired/disk.img') return res.writeHead(403).end();
       const route = routes.get(req.url ?? '');
       if (!route) {
         res.writeHead(404, { 'content-type': 'text/plain' });
@@ -81,11 +96,25 @@ describe('URL sources from real-world hosting', { skip }, () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`], {
+        stdio: 'ignore',
+      });
+      tls = https.createServer({ key: readFileSync(`${dir}/key.pem`), cert: readFileSync(`${dir}/cert.pem`) }, (_req, res) => res.end(image));
+      await new Promise<void>((resolve) => tls!.listen(0, '127.0.0.1', resolve));
+      tlsBase = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`;
+    } catch {
+      tls = undefined; // no openssl: the certificate test is skipped
+    }
   });
   after(async () => {
     for (const d of devices) d.dispose();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
+    if (tls) {
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls!.close(resolve));
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -136,5 +165,44 @@ describe('URL sources from real-world hosting', { skip }, () => {
     await flashed(versions[1]!, 3, 'kept file cut short');
     changing.down = true;
     await flashed(versions[1]!, 3, 'server down: the kept, checked copy serves');
+  });
+
+  async function failure(promise: Promise<unknown>): Promise<BlockwiseError> {
+    const error = await promise.then(
+      () => assert.fail('expected a failure'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof BlockwiseError, String(error));
+    return error;
+  }
+
+  test('a server that goes silent ends the download after the idle timeout, saying so and where', async () => {
+    const download = await startDownload(`${base}/stall/disk.img`, 400);
+    const drained = (async () => {
+      for await (const chunk of download.body) assert.ok(chunk.length > 0);
+    })();
+    const error = await failure(drained);
+    assert.equal(error.code, 'DOWNLOAD_FAILED');
+    assert.match(error.message, new RegExp(`broke off at byte ${MiB} of ${image.length}: the server sent nothing for 0\\.4 s`));
+    assert.equal(error.details.offset, MiB);
+    const silent = await failure(startDownload(`${base}/silent/disk.img`, 400));
+    assert.match(silent.message, /the server sent nothing for 0\.4 s/);
+  });
+
+  test('https with a certificate nobody trusts is refused in words, before anything is written', async (t) => {
+    if (!tls) return t.skip('openssl is not installed');
+    const dev = device();
+    const before = readBacking(dev, 0, 8192);
+    const error = await failure(flash(job(`${tlsBase}/disk.img`, dev)));
+    assert.equal(error.code, 'DOWNLOAD_FAILED');
+    assert.match(error.message, /certificate is not trusted \(self-signed certificate\)/);
+    assert.ok(readBacking(dev, 0, 8192).equals(before), 'nothing written');
+  });
+
+  test('a busy or refusing server: the status and what it usually means', async () => {
+    const busy = await failure(startDownload(`${base}/busy/disk.img`));
+    assert.match(busy.message, /answered 503 Service Unavailable for .*: the server is busy and asks to try again in 60 s\./);
+    const expired = await failure(startDownload(`${base}/expired/disk.img`));
+    assert.match(expired.message, /answered 403 Forbidden .*the link may have expired/);
   });
 });
