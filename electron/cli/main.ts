@@ -2,6 +2,7 @@
 // It drives the very same engine (in a worker thread) as the app and the browser host; when the user
 // may not open the drive, through the elevated helper under sudo (privileges.ts).
 
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BlockwiseError, describeError, serializeError, type SerializedError } from '../../shared/errors';
 import type { FlashJob, FlashResult, SourceSpec, TargetSpec, VerifyResult } from '../../shared/flash-types';
@@ -37,8 +38,24 @@ flash options:
 Exit codes: 0 written and verified, 1 failed, 2 bad arguments, 130 cancelled.
 Loop devices are listed and accepted only with BLOCKWISE_INCLUDE_LOOP=1 (for tests).`;
 
+/**
+ * IMAGE as given: an http(s) address, a path, or a file:// address (what a browser shows for a
+ * local file). Other schemes are refused by name, not looked for as a file that "does not exist".
+ */
 function imageSpec(image: string, entry: string | undefined): SourceSpec {
-  const spec: SourceSpec = /^https?:\/\//i.test(image) ? { kind: 'url', url: image } : { kind: 'file', path: image };
+  const address = image.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address)?.[1]?.toLowerCase();
+  let spec: SourceSpec;
+  if (scheme === 'http' || scheme === 'https') spec = { kind: 'url', url: address };
+  else if (scheme === 'file') {
+    try {
+      spec = { kind: 'file', path: fileURLToPath(address) };
+    } catch (error) {
+      throw new UsageError(`${address} is not a file on this computer (${(error as Error).message})`);
+    }
+  } else if (scheme) {
+    throw new UsageError(`${address}: Blockwise downloads only http:// and https:// addresses, not ${scheme}://. Download the file first and give its path`);
+  } else spec = { kind: 'file', path: image };
   if (entry) spec.entry = entry;
   return spec;
 }
