@@ -4,6 +4,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseChecksumInput } from '../../shared/checksum-input';
 import { BlockwiseError, describeError, serializeError, type SerializedError } from '../../shared/errors';
 import type { FlashJob, FlashResult, SourceSpec, TargetSpec, VerifyResult } from '../../shared/flash-types';
 import { EngineClient } from '../engine/engine-client';
@@ -134,8 +135,10 @@ async function flashCommand(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError('flash takes exactly one IMAGE');
   if (!values.to?.length) throw new UsageError('flash needs a target: --to DEVICE');
-  if (values.sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(values.sha256.trim())) {
-    throw new UsageError(`--sha256 must be 64 hexadecimal characters, not "${values.sha256}"`);
+  // The same forms the app's checksum field takes: a bare hash, "sha256:HEX", a SHA256SUMS line.
+  const checksum = values.sha256 === undefined ? undefined : parseChecksumInput(values.sha256);
+  if (checksum?.kind === 'invalid' || checksum?.kind === 'none') {
+    throw new UsageError(`--sha256 "${values.sha256}": ${checksum.kind === 'none' ? 'give the SHA-256 (64 hexadecimal digits)' : checksum.reason}`);
   }
   const json = values.json ?? false;
   const verify = !values['no-verify'];
@@ -149,7 +152,7 @@ async function flashCommand(argv: string[]): Promise<number> {
   if (!values.yes) await confirmTargets(targets);
 
   const job: FlashJob = { source, targets, options: { verify, full: values.full ?? false } };
-  if (values.sha256) job.options.checksum = { algorithm: 'sha256', hex: values.sha256.trim().toLowerCase(), of: 'auto' };
+  if (checksum?.kind === 'valid') job.options.checksum = { algorithm: 'sha256', hex: checksum.hex, of: 'auto' };
   if (values['no-bmap']) job.options.bmapPath = null;
 
   const printer = json ? undefined : new ProgressPrinter(process.stderr);
