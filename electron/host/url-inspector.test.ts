@@ -60,6 +60,7 @@ const server = http.createServer((req, res) => {
   if (url === '/no-ranges/two.zip') return send(TWO);
   if (url === '/get?id=7') return send(GZ, { 'content-disposition': 'attachment; filename="armbian.img.gz"' });
   if (url === '/page.img') return send(Buffer.from('<html>hello</html>'), { 'content-type': 'text/html; charset=utf-8' });
+  if (url === '/signin.img') return send(Buffer.from('<!DOCTYPE html>\n<html><title>Sign in</title></html>'), { 'content-type': 'application/octet-stream' });
   if (url === '/notes.img') return send(Buffer.from('just some text\n'.repeat(100)), { 'content-type': 'application/octet-stream' });
   res.writeHead(404, { 'content-type': 'text/plain' }).end('no');
 });
@@ -121,6 +122,7 @@ describe('inspectUrl', () => {
     const cases: Array<[string, string, RegExp]> = [
       [`${base}/missing.img`, 'DOWNLOAD_FAILED', /answered 404/],
       [`${base}/page.img`, 'SOURCE_NOT_IMAGE', /web page/],
+      [`${base}/signin.img`, 'SOURCE_NOT_IMAGE', /is a web page \(HTML\), not a disk image\. Copy the link/],
       [`${base}/notes.img`, 'SOURCE_NOT_IMAGE', /is text/],
       ['http://127.0.0.1:9/os.img', 'DOWNLOAD_FAILED', /Could not download http:\/\/127\.0\.0\.1:9\/os\.img/],
     ];
