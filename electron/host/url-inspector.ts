@@ -105,6 +105,13 @@ export async function inspectUrl(address: string, entry?: string): Promise<Image
   const detected = detectFormat(head, download.contentLength);
   if (detected.kind === 'empty') throw new BlockwiseError('SOURCE_EMPTY', `${address} is empty (0 bytes).`, { path: address });
   if (detected.kind === 'text') {
+    // A sign-in or "you are being redirected" page sent as octet-stream: say what the flash would say.
+    if (/<html|<!doctype html/i.test(head.toString('utf8', 0, 1024))) {
+      throw new BlockwiseError('SOURCE_NOT_IMAGE', `${address} is a web page (HTML), not a disk image. Copy the link of the image file itself, not of the page offering it.`, {
+        path: address,
+        offset: 0,
+      });
+    }
     throw new BlockwiseError('SOURCE_NOT_IMAGE', `${address} is text, not a disk image (its first bytes are readable characters).`, { path: address, offset: 0 });
   }
   if (detected.kind === 'unsupported') {
