@@ -88,25 +88,19 @@ export async function inspectUrl(address: string, entry?: string): Promise<Image
   const download = await startDownload(address, INSPECT_TIMEOUT_MS);
   let head: Buffer;
   try {
-    const type = (download.contentType ?? '').toLowerCase();
-    if (type.startsWith('text/html') || type.startsWith('application/xhtml')) {
-      throw new BlockwiseError(
-        'SOURCE_NOT_IMAGE',
-        `${address} is a web page (${type.split(';')[0]}), not a disk image. Copy the link of the image file itself, not of the page offering it.`,
-        { path: address, offset: 0 },
-      );
-    }
     head = await readHead(download.body);
   } finally {
     download.cancel();
   }
+  // The bytes decide: download scripts send images as text/html; the type only names what text is.
+  const typedAsPage = /^(text\/html|application\/xhtml)/i.test(download.contentType ?? '');
 
   const name = dispositionName(download.contentDisposition) ?? urlName(download.url);
   const detected = detectFormat(head, download.contentLength);
   if (detected.kind === 'empty') throw new BlockwiseError('SOURCE_EMPTY', `${address} is empty (0 bytes).`, { path: address });
   if (detected.kind === 'text') {
     // A sign-in or "you are being redirected" page sent as octet-stream: say what the flash would say.
-    if (/<html|<!doctype html/i.test(head.toString('utf8', 0, 1024))) {
+    if (typedAsPage || /<html|<!doctype html/i.test(head.toString('utf8', 0, 1024))) {
       throw new BlockwiseError('SOURCE_NOT_IMAGE', `${address} is a web page (HTML), not a disk image. Copy the link of the image file itself, not of the page offering it.`, {
         path: address,
         offset: 0,

@@ -1,7 +1,7 @@
 // Downloads from servers that behave like real hosting does, flashed to real loop devices: bodies
 // compressed on the way (Content-Encoding) although identity was asked for; a kept download whose
 // file changed on the server, or was cut short on disk since; a server that goes silent; https
-// with a certificate nobody trusts; busy and refusing servers.
+// with a certificate nobody trusts; busy and refusing servers; images labelled text/html.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -62,6 +62,9 @@ describe('URL sources from real-world hosting', { skip }, () => {
     const twice = zlib.gzipSync(gz);
     routes.set('/twice/disk.img.gz', { headers: { 'content-encoding': 'gzip', 'content-length': twice.length }, body: twice });
     routes.set('/twice/disk.img.gz.sha256', text(`${sha256(gz)}  disk.img.gz\n`));
+    // A download script (PHP's default type) sending the image as text/html; and a real sign-in page.
+    routes.set('/script/disk.img.gz', { headers: { 'content-type': 'text/html; charset=UTF-8' }, body: gz });
+    routes.set('/script/login', { headers: { 'content-type': 'text/html' }, body: Buffer.from('Please sign in to download.\n') });
     routes.set('/zstd/disk.img', { headers: { 'content-encoding': 'zstd' }, body: image });
     dir = mkdtempSync('/dev/shm/blockwise-hosting-');
     server = http.createServer((req, res) => {
@@ -204,5 +207,14 @@ describe('URL sources from real-world hosting', { skip }, () => {
     assert.match(busy.message, /answered 503 Service Unavailable for .*: the server is busy and asks to try again in 60 s\./);
     const expired = await failure(startDownload(`${base}/expired/disk.img`));
     assert.match(expired.message, /answered 403 Forbidden .*the link may have expired/);
+  });
+
+  test('the bytes decide, not Content-Type: an image sent as text/html is written; a text page is refused as a web page', async () => {
+    const dev = device();
+    await flash(job(`${base}/script/disk.img.gz`, dev));
+    assert.ok(readBacking(dev, 0, image.length).equals(image));
+    const page = await failure(flash(job(`${base}/script/login`, device())));
+    assert.equal(page.code, 'SOURCE_NOT_IMAGE');
+    assert.match(page.message, /returned a web page, not a disk image/);
   });
 });

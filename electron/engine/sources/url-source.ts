@@ -1,6 +1,7 @@
 // An image at an http(s) address, streamed straight to the drive(s) while it downloads: no
 // temporary file. The stored bytes go through the same content detection and decoders as a file
-// (openDecodedStream), so a .img.xz link and an .img link work alike and a web page is refused.
+// (openDecodedStream), so a .img.xz link and an .img link work alike and a web page is refused —
+// by its bytes: a download script's image labelled text/html is still an image.
 // With `cachePath`, a complete, checksum-correct download is kept and used instead next time, as
 // long as the server still has that version of the file (asked with a conditional GET).
 
@@ -64,16 +65,9 @@ class UrlSource implements SourceReader {
   }
 }
 
-function refuseWebPage(download: Download): void {
-  const type = (download.contentType ?? '').toLowerCase();
-  if (type.startsWith('text/html') || type.startsWith('application/xhtml')) {
-    download.cancel();
-    throw new BlockwiseError(
-      'SOURCE_NOT_IMAGE',
-      `The URL returned a web page (${type.split(';')[0]}), not a disk image: ${download.url}. Copy the link of the image file itself, not of the page offering it.`,
-      { path: download.url, offset: 0 },
-    );
-  }
+/** Whether the server calls its answer a web page (a hint only: download scripts send images as text/html). */
+function typedAsPage(download: Download): boolean {
+  return /^(text\/html|application\/xhtml)/i.test(download.contentType ?? '');
 }
 
 /**
@@ -126,7 +120,6 @@ export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
   const download = fresh;
   let cache: DownloadCache | undefined;
   try {
-    refuseWebPage(download);
     cache = spec.cachePath ? await DownloadCache.start(spec.cachePath, spec.url, download.validators) : undefined;
     const bytes = cache ? cache.tee(download.body) : download.body;
     const meta: Parameters<typeof openDecodedStream>[1] = { name: spec.url, path: spec.url };
@@ -143,7 +136,9 @@ export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
   } catch (error) {
     download.cancel();
     await cache?.discard();
-    if (error instanceof BlockwiseError && error.code === 'SOURCE_NOT_IMAGE' && /web page/.test(error.message)) {
+    // The content decides; a text answer the server calls a page is one (a sign-in page, a listing).
+    const page = error instanceof BlockwiseError && (/web page/.test(error.message) || (typedAsPage(download) && error.message.startsWith(`${spec.url} is a text file`)));
+    if (error instanceof BlockwiseError && error.code === 'SOURCE_NOT_IMAGE' && page) {
       throw new BlockwiseError('SOURCE_NOT_IMAGE', `The URL returned a web page, not a disk image: ${spec.url}. Copy the link of the image file itself.`, {
         ...error.details,
       });
