@@ -91,6 +91,11 @@ function parseUrl(address: string, base?: URL): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw failed(`${url.href} is not an http:// or https:// address.`, url.href);
   }
+  // Browsers block this too: what a secure link promises must not come over a plain connection,
+  // where anyone on the way could swap the image.
+  if (base?.protocol === 'https:' && url.protocol === 'http:') {
+    throw failed(`${base.href} redirects to ${url.href}, an unencrypted address; Blockwise does not follow a secure link to an insecure one. Use the http:// address yourself if you trust the network.`, base.href);
+  }
   return url;
 }
 

@@ -100,10 +100,13 @@ describe('URL sources from real-world hosting', { skip }, () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`], {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`], {
         stdio: 'ignore',
       });
-      tls = https.createServer({ key: readFileSync(`${dir}/key.pem`), cert: readFileSync(`${dir}/cert.pem`) }, (_req, res) => res.end(image));
+      tls = https.createServer({ key: readFileSync(`${dir}/key.pem`), cert: readFileSync(`${dir}/cert.pem`) }, (req, res) => {
+        if (req.url === '/to-http') return res.writeHead(302, { location: `${base}/enc/disk.img` }).end();
+        res.end(image);
+      });
       await new Promise<void>((resolve) => tls!.listen(0, '127.0.0.1', resolve));
       tlsBase = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`;
     } catch {
@@ -216,5 +219,18 @@ describe('URL sources from real-world hosting', { skip }, () => {
     const page = await failure(flash(job(`${base}/script/login`, device())));
     assert.equal(page.code, 'SOURCE_NOT_IMAGE');
     assert.match(page.message, /returned a web page, not a disk image/);
+  });
+
+  test('a secure link that redirects to a plain http:// address is refused, naming both', async (t) => {
+    if (!tls) return t.skip('openssl is not installed');
+    // Trusted for this test only, so the redirect itself is reached.
+    https.globalAgent.options.ca = readFileSync(`${dir}/cert.pem`);
+    try {
+      const error = await failure(startDownload(`${tlsBase}/to-http`));
+      assert.equal(error.code, 'DOWNLOAD_FAILED');
+      assert.match(error.message, /\/to-http redirects to http:\/\/127\.0\.0\.1:\d+\/enc\/disk\.img, an unencrypted address/);
+    } finally {
+      delete https.globalAgent.options.ca;
+    }
   });
 });
