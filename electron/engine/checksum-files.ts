@@ -14,7 +14,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { ChecksumSpec } from '../../shared/flash-types';
-import { fetchSmallFile, urlSiblings } from './sources/url-download';
+import { fetchSmallFile, shownUrl, urlSiblings } from './sources/url-download';
 
 export interface PublishedChecksum {
   spec: ChecksumSpec;
@@ -169,7 +169,7 @@ export async function findPublishedChecksumForUrl(address: string): Promise<Publ
   return findIn(
     {
       read: async (name) => (await fetchSmallFile(sibling(name), MAX_CHECKSUM_FILE))?.toString('utf8'),
-      where: sibling,
+      where: (name) => shownUrl(sibling(name)),
       strict: false,
     },
     imageName,

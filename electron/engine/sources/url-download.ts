@@ -39,8 +39,24 @@ export interface Validators {
   size?: number;
 }
 
+/**
+ * An address as messages show it: a password in it (`https://user:secret@host/…`, private
+ * mirrors) is masked, since messages end up on screens, in terminals and in bug reports.
+ */
+export function shownUrl(address: string | URL): string {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return String(address);
+  }
+  if (url.password === '') return url.href;
+  url.password = '***';
+  return url.href;
+}
+
 function failed(message: string, url: string, details: Record<string, string | number | boolean> = {}): BlockwiseError {
-  return new BlockwiseError('DOWNLOAD_FAILED', message, { path: url, ...details });
+  return new BlockwiseError('DOWNLOAD_FAILED', message, { path: shownUrl(url), ...details });
 }
 
 function get(url: URL, idleTimeoutMs: number, extraHeaders: Record<string, string> = {}): Promise<IncomingMessage> {
@@ -86,15 +102,15 @@ function parseUrl(address: string, base?: URL): URL {
   try {
     url = new URL(address, base);
   } catch {
-    throw failed(`"${address}" is not a web address.`, address);
+    throw failed(`"${shownUrl(address)}" is not a web address.`, address);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw failed(`${url.href} is not an http:// or https:// address.`, url.href);
+    throw failed(`${shownUrl(url)} is not an http:// or https:// address.`, url.href);
   }
   // Browsers block this too: what a secure link promises must not come over a plain connection,
   // where anyone on the way could swap the image.
   if (base?.protocol === 'https:' && url.protocol === 'http:') {
-    throw failed(`${base.href} redirects to ${url.href}, an unencrypted address; Blockwise does not follow a secure link to an insecure one. Use the http:// address yourself if you trust the network.`, base.href);
+    throw failed(`${shownUrl(base)} redirects to ${shownUrl(url)}, an unencrypted address; Blockwise does not follow a secure link to an insecure one. Use the http:// address yourself if you trust the network.`, base.href);
   }
   return url;
 }
@@ -122,13 +138,13 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
     try {
       response = await get(url, idleTimeoutMs, conditions);
     } catch (error) {
-      throw failed(`Could not download ${url.href}: ${connectFailure(error as Error, url)}.`, url.href, { offset: 0 });
+      throw failed(`Could not download ${shownUrl(url)}: ${connectFailure(error as Error, url)}.`, url.href, { offset: 0 });
     }
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
     if (status >= 300 && status < 400 && location) {
       response.destroy();
-      if (hops >= MAX_REDIRECTS) throw failed(`${address} redirects more than ${MAX_REDIRECTS} times; giving up.`, address, { status });
+      if (hops >= MAX_REDIRECTS) throw failed(`${shownUrl(address)} redirects more than ${MAX_REDIRECTS} times; giving up.`, address, { status });
       url = parseUrl(location, url);
       continue;
     }
@@ -139,17 +155,18 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
     if (status !== 200) {
       response.destroy();
       const answered = `${status} ${response.statusMessage ?? ''}`.trim();
-      throw failed(`The server answered ${answered} for ${url.href}${statusHint(status, response.headers)}.`, url.href, { status });
+      throw failed(`The server answered ${answered} for ${shownUrl(url)}${statusHint(status, response.headers)}.`, url.href, { status });
     }
     break;
   }
   const lengthHeader = response.headers['content-length'];
   const wireLength = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
   const href = url.href;
+  const shown = shownUrl(url);
   const coding = transferCoding(response.headers);
   if (coding !== 'identity' && !isUndoable(coding)) {
     response.destroy();
-    throw failed(`The server sent ${href} compressed as "${coding}" (Content-Encoding), which Blockwise cannot undo.`, href, { offset: 0 });
+    throw failed(`The server sent ${shown} compressed as "${coding}" (Content-Encoding), which Blockwise cannot undo.`, href, { offset: 0 });
   }
   const chunks = response[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   // A stored .gz labelled gzip on the way is the file itself; look at its first bytes to tell.
@@ -160,7 +177,7 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
       peeked = first.done ? undefined : first.value;
     } catch (error) {
       response.destroy();
-      throw failed(`Could not download ${href}: ${(error as Error).message}.`, href, { offset: 0 });
+      throw failed(`Could not download ${shown}: ${(error as Error).message}.`, href, { offset: 0 });
     }
   }
   const undo = isUndoable(coding) && !(coding === 'gzip' && namedGzip(response.headers, url) && !decodesToGzip(peeked)) ? coding : undefined;
@@ -182,7 +199,7 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
       }
     } catch (error) {
       const why = (error as Error).message === 'aborted' ? 'the connection was closed' : (error as Error).message;
-      throw failed(`The download of ${href} broke off at byte ${received}${wireLength ? ` of ${wireLength}` : ''}: ${why}.`, href, {
+      throw failed(`The download of ${shown} broke off at byte ${received}${wireLength ? ` of ${wireLength}` : ''}: ${why}.`, href, {
         offset: received,
         driveIncomplete: true,
       });
@@ -190,7 +207,7 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
       response.destroy();
     }
     if (wireLength !== undefined && received !== wireLength) {
-      throw failed(`The download of ${href} ended at byte ${received}, but the server announced ${wireLength} bytes.`, href, {
+      throw failed(`The download of ${shown} ended at byte ${received}, but the server announced ${wireLength} bytes.`, href, {
         offset: received,
         driveIncomplete: true,
       });
@@ -198,7 +215,7 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
   }
   const body = undo
     ? undoCoding(undo, wire(), (error) =>
-        failed(`The ${undo} compression the server applied to ${href} is damaged at byte ${received} of the download: ${error.message}.`, href, {
+        failed(`The ${undo} compression the server applied to ${shown} is damaged at byte ${received} of the download: ${error.message}.`, href, {
           offset: received,
           driveIncomplete: true,
         }),

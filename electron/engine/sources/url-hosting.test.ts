@@ -86,6 +86,12 @@ describe('URL sources from real-world hosting', { skip }, () => {
         res.write(image.subarray(0, MiB));
         return;
       }
+      if (req.url?.startsWith('/private/')) {
+        // A private mirror: basic auth from the address's user:password.
+        if (req.headers.authorization !== `Basic ${Buffer.from('user:s3cret').toString('base64')}`) return res.writeHead(401).end();
+        if (req.url === '/private/disk.img') return res.writeHead(200, { 'content-length': image.length }).end(image);
+        if (req.url === '/private/disk.img.sha256') return res.writeHead(200, { 'content-type': 'text/plain' }).end(`${'0'.repeat(64)}  disk.img\n`);
+      }
       if (req.url === '/silent/disk.img') return;
       if (req.url === '/busy/disk.img') return res.writeHead(503, { 'retry-after': '60' }).end();
       if (req.url === '/expired/disk.img') return res.writeHead(403).end();
@@ -231,6 +237,19 @@ describe('URL sources from real-world hosting', { skip }, () => {
       assert.match(error.message, /\/to-http redirects to http:\/\/127\.0\.0\.1:\d+\/enc\/disk\.img, an unencrypted address/);
     } finally {
       delete https.globalAgent.options.ca;
+    }
+  });
+
+  test('a password in the address is used, and masked in every message', async () => {
+    const secret = (port: string, p: string) => `http://user:s3cret@127.0.0.1:${port}${p}`;
+    const port = new URL(base).port;
+    const mismatch = await failure(flash(job(secret(port, '/private/disk.img'), device())));
+    assert.equal(mismatch.code, 'CHECKSUM_MISMATCH', 'the image and its checksum file were fetched with the credentials');
+    assert.match(mismatch.message, /user:\*\*\*@127\.0\.0\.1:\d+\/private\/disk\.img\.sha256/);
+    const missing = await failure(flash(job(secret(port, '/private/gone.img'), device())));
+    assert.equal(missing.code, 'DOWNLOAD_FAILED');
+    for (const error of [mismatch, missing]) {
+      assert.doesNotMatch(JSON.stringify({ message: error.message, details: error.details }), /s3cret/);
     }
   });
 });

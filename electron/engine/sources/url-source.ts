@@ -11,7 +11,7 @@ import { openDecodedStream } from './decoded-source';
 import { openSource } from './open-source';
 import type { SourceInfo, SourceReader } from './source';
 import { DownloadCache, type KeptDownload } from './url-cache';
-import { startDownload, startDownloadIfChanged, type Download, type Validators } from './url-download';
+import { shownUrl, startDownload, startDownloadIfChanged, type Download, type Validators } from './url-download';
 import { listZipAtUrl } from './url-zip';
 import { chooseZipEntry } from './zip-directory';
 
@@ -75,9 +75,9 @@ function typedAsPage(download: Download): boolean {
  * exactly the image wanted, and that image's size. Without ranges the stream decides, as it goes.
  */
 async function checkZipEntry(inner: SourceReader, download: Download, spec: UrlSpec): Promise<void> {
-  const entries = await listZipAtUrl(download.url, download.contentLength!, spec.url);
+  const entries = await listZipAtUrl(download.url, download.contentLength!, shownUrl(spec.url));
   if (!entries) return;
-  const chosen = chooseZipEntry(entries, spec.url, spec.entry);
+  const chosen = chooseZipEntry(entries, shownUrl(spec.url), spec.entry);
   // The entry's size is the image's unless the entry is itself compressed (a zip of an .img.xz).
   if (inner.info.size === undefined && inner.info.formats.length === 1) inner.info.size = chosen.size;
   inner.info.entry ??= chosen.name;
@@ -122,7 +122,8 @@ export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
   try {
     cache = spec.cachePath ? await DownloadCache.start(spec.cachePath, spec.url, download.validators) : undefined;
     const bytes = cache ? cache.tee(download.body) : download.body;
-    const meta: Parameters<typeof openDecodedStream>[1] = { name: spec.url, path: spec.url };
+    // Messages name the address with any password in it masked.
+    const meta: Parameters<typeof openDecodedStream>[1] = { name: shownUrl(spec.url), path: shownUrl(spec.url) };
     if (download.contentLength !== undefined) meta.storedSize = download.contentLength;
     if (spec.entry !== undefined) meta.entry = spec.entry;
     const inner = await openDecodedStream(bytes, meta);
@@ -137,9 +138,9 @@ export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
     download.cancel();
     await cache?.discard();
     // The content decides; a text answer the server calls a page is one (a sign-in page, a listing).
-    const page = error instanceof BlockwiseError && (/web page/.test(error.message) || (typedAsPage(download) && error.message.startsWith(`${spec.url} is a text file`)));
+    const page = error instanceof BlockwiseError && (/web page/.test(error.message) || (typedAsPage(download) && error.message.startsWith(`${shownUrl(spec.url)} is a text file`)));
     if (error instanceof BlockwiseError && error.code === 'SOURCE_NOT_IMAGE' && page) {
-      throw new BlockwiseError('SOURCE_NOT_IMAGE', `The URL returned a web page, not a disk image: ${spec.url}. Copy the link of the image file itself.`, {
+      throw new BlockwiseError('SOURCE_NOT_IMAGE', `The URL returned a web page, not a disk image: ${shownUrl(spec.url)}. Copy the link of the image file itself.`, {
         ...error.details,
       });
     }

@@ -3,7 +3,7 @@
 // size is known up front, and a zip with several images (or none) is refused before the drive is
 // touched. Servers that do not serve ranges get no listing; the flash then streams as before.
 
-import { fetchRange } from './url-download';
+import { fetchRange, shownUrl } from './url-download';
 import { readZipDirectoryWith, type ZipEntry } from './zip-directory';
 
 class NoRanges extends Error {}
@@ -16,7 +16,7 @@ export async function listZipAtUrl(address: string, storedSize: number, name: st
     return bytes;
   };
   try {
-    return await readZipDirectoryWith(read, storedSize, name, address);
+    return await readZipDirectoryWith(read, storedSize, name, shownUrl(address));
   } catch (error) {
     if (error instanceof NoRanges) return undefined;
     throw error;
