@@ -183,7 +183,8 @@ describe('URL sources on loop devices', { skip }, () => {
   test('a connection cut mid-body names the byte reached and leaves the drive incomplete', async () => {
     for (const url of ['/cut', '/cut-chunked']) {
       const dev = device();
-      const error = await expectError(job(`${base}${url}`, dev), 'DOWNLOAD_FAILED', new RegExp(`at byte ${CUT_AT}`));
+      const error = await expectError(job(`${base}${url}`, dev), 'DOWNLOAD_FAILED', new RegExp(`^The download of ${base}${url} broke off at byte ${CUT_AT}`));
+      assert.equal(error.message.split(`${base}${url}`).length, 2, `${url}: the address is named once: ${error.message}`);
       assert.equal(error.details.offset, CUT_AT, url);
       assert.equal(error.details.driveIncomplete, true, url);
       assert.ok(readBacking(dev, 0, 8192).equals(Buffer.alloc(8192)), `${url}: no partition table`);
