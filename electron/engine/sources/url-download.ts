@@ -155,7 +155,9 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
     if (status !== 200) {
       response.destroy();
       const answered = `${status} ${response.statusMessage ?? ''}`.trim();
-      throw failed(`The server answered ${answered} for ${shownUrl(url)}${statusHint(status, response.headers)}.`, url.href, { status });
+      // After redirects the address failing is not the one the person gave: name both.
+      const from = url.href === parseUrl(address).href ? '' : ` (redirected from ${shownUrl(address)})`;
+      throw failed(`The server answered ${answered} for ${shownUrl(url)}${from}${statusHint(status, response.headers)}.`, url.href, { status });
     }
     break;
   }

@@ -92,6 +92,7 @@ describe('URL sources from real-world hosting', { skip }, () => {
         if (req.url === '/private/disk.img') return res.writeHead(200, { 'content-length': image.length }).end(image);
         if (req.url === '/private/disk.img.sha256') return res.writeHead(200, { 'content-type': 'text/plain' }).end(`${'0'.repeat(64)}  disk.img\n`);
       }
+      if (req.url === '/moved/disk.img') return res.writeHead(302, { location: '/gone/disk.img' }).end();
       if (req.url === '/silent/disk.img') return;
       if (req.url === '/busy/disk.img') return res.writeHead(503, { 'retry-after': '60' }).end();
       if (req.url === '/expired/disk.img') return res.writeHead(403).end();
@@ -211,11 +212,13 @@ describe('URL sources from real-world hosting', { skip }, () => {
     assert.ok(readBacking(dev, 0, 8192).equals(before), 'nothing written');
   });
 
-  test('a busy or refusing server: the status and what it usually means', async () => {
+  test('a busy, refusing or missing file: the status, what it usually means, and the address redirected from', async () => {
     const busy = await failure(startDownload(`${base}/busy/disk.img`));
     assert.match(busy.message, /answered 503 Service Unavailable for .*: the server is busy and asks to try again in 60 s\./);
     const expired = await failure(startDownload(`${base}/expired/disk.img`));
     assert.match(expired.message, /answered 403 Forbidden .*the link may have expired/);
+    const moved = await failure(startDownload(`${base}/moved/disk.img`));
+    assert.match(moved.message, /answered 404 Not Found for http:\/\/127\.0\.0\.1:\d+\/gone\/disk\.img \(redirected from http:\/\/127\.0\.0\.1:\d+\/moved\/disk\.img\): there is no file/);
   });
 
   test('the bytes decide, not Content-Type: an image sent as text/html is written; a text page is refused as a web page', async () => {
