@@ -87,6 +87,12 @@ function connectFailure(error: Error & { code?: string }, url: URL): string {
   return error.message;
 }
 
+/** A 206 nobody asked for that still carries the whole file (`bytes 0-(N-1)/N`: some CDNs and proxies). */
+function wholeFileRange(contentRange: string | undefined): boolean {
+  const range = /^bytes 0-(\d+)\/(\d+)$/.exec(contentRange ?? '');
+  return range !== null && Number(range[1]) + 1 === Number(range[2]);
+}
+
 /** What a failing status usually means for a download link. */
 function statusHint(status: number, headers: IncomingMessage['headers']): string {
   const retry = headers['retry-after'];
@@ -152,7 +158,7 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
       response.destroy();
       return 'unchanged';
     }
-    if (status !== 200) {
+    if (status !== 200 && !(status === 206 && wholeFileRange(response.headers['content-range']))) {
       response.destroy();
       const answered = `${status} ${response.statusMessage ?? ''}`.trim();
       // After redirects the address failing is not the one the person gave: name both.

@@ -92,6 +92,10 @@ describe('URL sources from real-world hosting', { skip }, () => {
         if (req.url === '/private/disk.img') return res.writeHead(200, { 'content-length': image.length }).end(image);
         if (req.url === '/private/disk.img.sha256') return res.writeHead(200, { 'content-type': 'text/plain' }).end(`${'0'.repeat(64)}  disk.img\n`);
       }
+      if (req.url === '/whole-206/disk.img') {
+        return res.writeHead(206, { 'content-range': `bytes 0-${image.length - 1}/${image.length}`, 'content-length': image.length }).end(image);
+      }
+      if (req.url === '/part-206/disk.img') return res.writeHead(206, { 'content-range': `bytes 0-99/${image.length}`, 'content-length': 100 }).end(image.subarray(0, 100));
       if (req.url === '/moved/disk.img') return res.writeHead(302, { location: '/gone/disk.img' }).end();
       if (req.url === '/silent/disk.img') return;
       if (req.url === '/busy/disk.img') return res.writeHead(503, { 'retry-after': '60' }).end();
@@ -254,5 +258,13 @@ describe('URL sources from real-world hosting', { skip }, () => {
     for (const error of [mismatch, missing]) {
       assert.doesNotMatch(JSON.stringify({ message: error.message, details: error.details }), /s3cret/);
     }
+  });
+
+  test('a 206 nobody asked for: the whole file in it is written, a part of it is refused before writing', async () => {
+    const dev = device();
+    await flash(job(`${base}/whole-206/disk.img`, dev));
+    assert.ok(readBacking(dev, 0, image.length).equals(image));
+    const part = await failure(startDownload(`${base}/part-206/disk.img`));
+    assert.match(part.message, /answered 206 Partial Content/);
   });
 });
