@@ -14,7 +14,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { ChecksumSpec } from '../../shared/flash-types';
-import { fetchSmallFile, shownUrl, urlSiblings } from './sources/url-download';
+import { fetchSmallFile, urlSiblings } from './sources/url-download';
+import { shownUrl } from './sources/url-messages';
 
 export interface PublishedChecksum {
   spec: ChecksumSpec;

@@ -8,7 +8,8 @@ import type { ImageInfo } from '../../shared/contract';
 import { BlockwiseError } from '../../shared/errors';
 import { findPublishedChecksumForUrl } from '../engine/checksum-files';
 import { detectFormat } from '../engine/sources/detect';
-import { shownUrl, startDownload } from '../engine/sources/url-download';
+import { startDownload } from '../engine/sources/url-download';
+import { shownUrl } from '../engine/sources/url-messages';
 import { listZipAtUrl } from '../engine/sources/url-zip';
 import { chooseZipEntry, imageCandidates } from '../engine/sources/zip-directory';
 

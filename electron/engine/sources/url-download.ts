@@ -1,12 +1,14 @@
 // One HTTP(S) download as a stream of stored bytes, pulled by the writer: backpressure comes from
 // the drive, so nothing is buffered beyond the socket's own window. Redirects are followed (up to
 // a limit); every failure is DOWNLOAD_FAILED naming the address, the HTTP status or the byte the
-// connection broke at. Node's own http/https: no dependency, same behaviour in Electron's Node.
+// connection broke at (in words: url-messages.ts). Node's own http/https: no dependency, same
+// behaviour in Electron's Node.
 
 import type { IncomingMessage } from 'node:http';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { BlockwiseError } from '../../../shared/errors';
+import { connectFailure, shownUrl, statusHint } from './url-messages';
 import { decodesToGzip, isUndoable, namedGzip, transferCoding, undoCoding } from './url-encoding';
 
 export const MAX_REDIRECTS = 10;
@@ -39,22 +41,6 @@ export interface Validators {
   size?: number;
 }
 
-/**
- * An address as messages show it: a password in it (`https://user:secret@host/…`, private
- * mirrors) is masked, since messages end up on screens, in terminals and in bug reports.
- */
-export function shownUrl(address: string | URL): string {
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch {
-    return String(address);
-  }
-  if (url.password === '') return url.href;
-  url.password = '***';
-  return url.href;
-}
-
 function failed(message: string, url: string, details: Record<string, string | number | boolean> = {}): BlockwiseError {
   return new BlockwiseError('DOWNLOAD_FAILED', message, { path: shownUrl(url), ...details });
 }
@@ -75,32 +61,10 @@ function get(url: URL, idleTimeoutMs: number, extraHeaders: Record<string, strin
   });
 }
 
-/** TLS failures that mean the server's certificate is not one to trust (a stack trace helps nobody). */
-const UNTRUSTED_CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
-
-/** Why connecting failed, in words; the address is named by the caller. */
-function connectFailure(error: Error & { code?: string }, url: URL): string {
-  if (error.code && UNTRUSTED_CERTIFICATE.test(error.code)) {
-    return `the server's certificate is not trusted (${error.message}), so Blockwise does not download from it: the connection could be intercepted. Use an address whose server has a valid certificate`;
-  }
-  if (error.code === 'ENOTFOUND') return `no server named ${url.hostname} was found`;
-  return error.message;
-}
-
 /** A 206 nobody asked for that still carries the whole file (`bytes 0-(N-1)/N`: some CDNs and proxies). */
 function wholeFileRange(contentRange: string | undefined): boolean {
   const range = /^bytes 0-(\d+)\/(\d+)$/.exec(contentRange ?? '');
   return range !== null && Number(range[1]) + 1 === Number(range[2]);
-}
-
-/** What a failing status usually means for a download link. */
-function statusHint(status: number, headers: IncomingMessage['headers']): string {
-  const retry = headers['retry-after'];
-  const wait = retry && /^\d+$/.test(retry) ? ` and asks to try again in ${Number(retry) < 120 ? `${retry} s` : `${Math.round(Number(retry) / 60)} min`}` : '';
-  if (status === 503 || status === 429) return `: the server is busy${wait}`;
-  if (status === 401 || status === 403) return ': the server refuses to give the file (the link may have expired, or need a login)';
-  if (status === 404 || status === 410) return ': there is no file at that address';
-  return '';
 }
 
 function parseUrl(address: string, base?: URL): URL {

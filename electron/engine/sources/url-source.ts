@@ -11,7 +11,8 @@ import { openDecodedStream } from './decoded-source';
 import { openSource } from './open-source';
 import type { SourceInfo, SourceReader } from './source';
 import { DownloadCache, type KeptDownload } from './url-cache';
-import { shownUrl, startDownload, startDownloadIfChanged, type Download, type Validators } from './url-download';
+import { startDownload, startDownloadIfChanged, type Download, type Validators } from './url-download';
+import { shownUrl } from './url-messages';
 import { listZipAtUrl } from './url-zip';
 import { chooseZipEntry } from './zip-directory';
 

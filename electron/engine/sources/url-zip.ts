@@ -3,7 +3,8 @@
 // size is known up front, and a zip with several images (or none) is refused before the drive is
 // touched. Servers that do not serve ranges get no listing; the flash then streams as before.
 
-import { fetchRange, shownUrl } from './url-download';
+import { fetchRange } from './url-download';
+import { shownUrl } from './url-messages';
 import { readZipDirectoryWith, type ZipEntry } from './zip-directory';
 
 class NoRanges extends Error {}
