@@ -1,6 +1,6 @@
 // "Keep downloads for the next flash": the first flash of an address downloads it and keeps it;
-// flashing the same address again reads the kept copy (the server sees no second download), and
-// the drive still ends up with the image.
+// flashing the same address again reads the kept copy (the server is only asked whether the file
+// changed, and answers 304), and the drive still ends up with the image.
 
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -44,7 +44,7 @@ test('with "Keep downloads" on, the second flash of a URL needs no download', as
     await app.flash();
     await app.waitForSuccess();
 
-    await test.step('the server was not asked for the image again, and the drive holds it', async () => {
+    await test.step('the server did not send the image again, and the drive holds it', async () => {
       expect(server.hits('kept.img.gz')).toBe(afterFirst);
       expect(readBacking(drive, 0, image.length).equals(image)).toBe(true);
     });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseChecksumInput } from './checksum-input';
+import { parseChecksumInput } from '../shared/checksum-input';
 
 const HEX = 'a'.repeat(32) + '0123456789ABCDEF'.repeat(2);
 

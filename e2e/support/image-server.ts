@@ -1,6 +1,8 @@
 // A small web server for the URL specs: serves the files of one folder on 127.0.0.1 at a random
 // port, as a download site would (Content-Length, octet-stream, byte ranges), optionally paced so
-// a download lasts long enough to be watched. Counts requests per path, so a spec can tell what was fetched.
+// a download lasts long enough to be watched. Like real servers it sends ETag and Last-Modified and
+// answers a conditional GET for an unchanged file with 304. Counts requests per path that it
+// answered with the file, so a spec can tell what was fetched.
 
 import { createReadStream, statSync } from 'node:fs';
 import * as http from 'node:http';
@@ -9,7 +11,7 @@ import * as path from 'node:path';
 
 export interface ImageServer {
   url(name: string): string;
-  /** Requests for `name` so far (GET only; the app also asks for .sha256 / SHA256SUMS beside it). */
+  /** Requests for `name` answered with (part of) the file so far, not 304 (the app also asks for .sha256 / SHA256SUMS beside it). */
   hits(name: string): number;
   stop(): Promise<void>;
 }
@@ -18,17 +20,26 @@ export async function serveFolder(dir: string, options: { bytesPerSecond?: numbe
   const hits = new Map<string, number>();
   const server = http.createServer((req, res) => {
     const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
-    hits.set(name, (hits.get(name) ?? 0) + 1);
     const file = path.join(dir, path.basename(name));
     let size: number;
+    let etag: string;
+    let lastModified: string;
     try {
       const stat = statSync(file);
       if (!stat.isFile()) throw new Error('not a file');
       size = stat.size;
+      etag = `"${stat.mtimeMs.toString(16)}-${size.toString(16)}"`;
+      lastModified = stat.mtime.toUTCString();
     } catch {
+      hits.set(name, (hits.get(name) ?? 0) + 1);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { etag, 'last-modified': lastModified }).end();
+      return;
+    }
+    hits.set(name, (hits.get(name) ?? 0) + 1);
     // A range (a zip's directory, read from its end) is answered at once, unpaced.
     const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
     if (range && Number(range[1]) <= Number(range[2]) && Number(range[2]) < size) {
@@ -37,7 +48,7 @@ export async function serveFolder(dir: string, options: { bytesPerSecond?: numbe
       createReadStream(file, { start, end }).pipe(res);
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size, 'accept-ranges': 'bytes' });
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size, 'accept-ranges': 'bytes', etag, 'last-modified': lastModified });
     const rate = options.bytesPerSecond;
     const stream = createReadStream(file, { highWaterMark: 256 * 1024 });
     if (!rate) {

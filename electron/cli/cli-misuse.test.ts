@@ -1,10 +1,12 @@
-// The CLI used the wrong way: a drive named twice, SIGTERM mid-write. Real process, real loop devices.
+// The CLI used the wrong way: a drive named twice, SIGTERM mid-write, an ftp:// or file:// IMAGE, a
+// --sha256 pasted the way release pages show it. Real process, real loop devices.
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
 
@@ -26,6 +28,49 @@ describe('blockwise CLI misuse', () => {
     assert.equal(far.code, 2);
     assert.match(far.stderr, /unknown option --verfy for flash; it takes .*--no-verify/);
     assert.doesNotMatch(far.stderr, /positional argument/);
+  });
+
+  test('IMAGE as a file:// address is that file; ftp:// and other schemes are refused by name (exit 2)', () => {
+    const dir = mkdtempSync('/dev/shm/blockwise-cli-scheme-');
+    try {
+      const image = randomBytes(MiB);
+      writeFileSync(path.join(dir, 'my disk.img'), image);
+      const out = path.join(dir, 'out.img');
+      writeFileSync(out, Buffer.alloc(MiB));
+      const r = cli(['flash', pathToFileURL(path.join(dir, 'my disk.img')).href, '--to', out, '--yes', '--full']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(readFileSync(out).subarray(0, MiB).equals(image));
+      const ftp = cli(['flash', 'ftp://127.0.0.1/os.img', '--to', out, '--yes']);
+      assert.equal(ftp.code, 2, ftp.stderr);
+      assert.match(ftp.stderr, /downloads only http:\/\/ and https:\/\/ addresses, not ftp:\/\//);
+      assert.doesNotMatch(ftp.stderr, /does not exist/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--sha256 takes what a release page shows ("sha256:HEX") or a SHA256SUMS line, as the app does', () => {
+    const dir = mkdtempSync('/dev/shm/blockwise-cli-sha-');
+    try {
+      const image = randomBytes(MiB);
+      const hex = createHash('sha256').update(image).digest('hex');
+      writeFileSync(path.join(dir, 'os.img'), image);
+      const out = path.join(dir, 'out.img');
+      writeFileSync(out, Buffer.alloc(MiB));
+      for (const given of [`sha256:${hex}`, `${hex.toUpperCase()}  os.img`]) {
+        const r = cli(['flash', path.join(dir, 'os.img'), '--to', out, '--yes', '--sha256', given]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /Checksum: matches/);
+      }
+      const wrong = cli(['flash', path.join(dir, 'os.img'), '--to', out, '--yes', '--sha256', `sha256:${'0'.repeat(64)}`]);
+      assert.equal(wrong.code, 1, wrong.stderr);
+      assert.match(wrong.stderr, /not the expected 0{64}/);
+      const sha512 = cli(['flash', path.join(dir, 'os.img'), '--to', out, '--yes', '--sha256', 'ab'.repeat(64)]);
+      assert.equal(sha512.code, 2);
+      assert.match(sha512.stderr, /looks like a SHA-512/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('--to a file in a folder that does not exist: exit 2 naming the folder, not "the drive is gone"', () => {

@@ -4,7 +4,9 @@
 
 // First: sizes libuv's thread pool before anything uses it (io-threads.ts).
 import '../engine/io-threads';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseChecksumInput } from '../../shared/checksum-input';
 import { BlockwiseError, describeError, serializeError, type SerializedError } from '../../shared/errors';
 import type { FlashJob, FlashResult, SourceSpec, TargetSpec, VerifyResult } from '../../shared/flash-types';
 import { EngineClient } from '../engine/engine-client';
@@ -39,8 +41,24 @@ flash options:
 Exit codes: 0 written and verified, 1 failed, 2 bad arguments, 130 cancelled.
 Loop devices are listed and accepted only with BLOCKWISE_INCLUDE_LOOP=1 (for tests).`;
 
+/**
+ * IMAGE as given: an http(s) address, a path, or a file:// address (what a browser shows for a
+ * local file). Other schemes are refused by name, not looked for as a file that "does not exist".
+ */
 function imageSpec(image: string, entry: string | undefined): SourceSpec {
-  const spec: SourceSpec = /^https?:\/\//i.test(image) ? { kind: 'url', url: image } : { kind: 'file', path: image };
+  const address = image.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address)?.[1]?.toLowerCase();
+  let spec: SourceSpec;
+  if (scheme === 'http' || scheme === 'https') spec = { kind: 'url', url: address };
+  else if (scheme === 'file') {
+    try {
+      spec = { kind: 'file', path: fileURLToPath(address) };
+    } catch (error) {
+      throw new UsageError(`${address} is not a file on this computer (${(error as Error).message})`);
+    }
+  } else if (scheme) {
+    throw new UsageError(`${address}: Blockwise downloads only http:// and https:// addresses, not ${scheme}://. Download the file first and give its path`);
+  } else spec = { kind: 'file', path: image };
   if (entry) spec.entry = entry;
   return spec;
 }
@@ -119,8 +137,10 @@ async function flashCommand(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError('flash takes exactly one IMAGE');
   if (!values.to?.length) throw new UsageError('flash needs a target: --to DEVICE');
-  if (values.sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(values.sha256.trim())) {
-    throw new UsageError(`--sha256 must be 64 hexadecimal characters, not "${values.sha256}"`);
+  // The same forms the app's checksum field takes: a bare hash, "sha256:HEX", a SHA256SUMS line.
+  const checksum = values.sha256 === undefined ? undefined : parseChecksumInput(values.sha256);
+  if (checksum?.kind === 'invalid' || checksum?.kind === 'none') {
+    throw new UsageError(`--sha256 "${values.sha256}": ${checksum.kind === 'none' ? 'give the SHA-256 (64 hexadecimal digits)' : checksum.reason}`);
   }
   const json = values.json ?? false;
   const verify = !values['no-verify'];
@@ -134,7 +154,7 @@ async function flashCommand(argv: string[]): Promise<number> {
   if (!values.yes) await confirmTargets(targets);
 
   const job: FlashJob = { source, targets, options: { verify, full: values.full ?? false } };
-  if (values.sha256) job.options.checksum = { algorithm: 'sha256', hex: values.sha256.trim().toLowerCase(), of: 'auto' };
+  if (checksum?.kind === 'valid') job.options.checksum = { algorithm: 'sha256', hex: checksum.hex, of: 'auto' };
   if (values['no-bmap']) job.options.bmapPath = null;
 
   const printer = json ? undefined : new ProgressPrinter(process.stderr);

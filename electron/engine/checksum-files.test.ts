@@ -61,6 +61,15 @@ describe('published checksum files', () => {
     assert.equal(await findPublishedChecksum(folder('z.img', {})), undefined);
   });
 
+  test('SHA256SUMS naming the file in subfolders: the line for this folder wins; disagreeing subfolders give none', async () => {
+    const own = await findPublishedChecksum(folder('x.img.xz', { SHA256SUMS: `${A}  arm64/x.img.xz\n${B}  x.img.xz\n` }));
+    assert.equal(own?.spec.hex, B, 'the line without a folder is this file');
+    const one = await findPublishedChecksum(folder('x.img.xz', { SHA256SUMS: `${A}  images/x.img.xz\n` }));
+    assert.equal(one?.spec.hex, A, 'a single line in a subfolder is taken (lists made before uploading flat)');
+    const two = await findPublishedChecksum(folder('x.img.xz', { SHA256SUMS: `${A}  arm64/x.img.xz\n${B}  amd64/x.img.xz\n` }));
+    assert.equal(two, undefined, 'which of two different files is this one cannot be told');
+  });
+
   test('an IMAGE.sha256 holding no hash for the image is an error, not "no checksum"', async () => {
     for (const text of ['not a hash\n', `${A}  other.img\n${B}  another.img\n`]) {
       await assert.rejects(findPublishedChecksum(folder('x.img', { 'x.img.sha256': text })), (error: unknown) => {

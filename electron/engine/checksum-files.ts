@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { ChecksumSpec } from '../../shared/flash-types';
 import { fetchSmallFile, urlSiblings } from './sources/url-download';
+import { shownUrl } from './sources/url-messages';
 
 export interface PublishedChecksum {
   spec: ChecksumSpec;
@@ -64,9 +65,22 @@ function describedNames(base: string): Array<{ name: string; of: ChecksumSpec['o
   return names;
 }
 
+/**
+ * The line for `name`: one naming it as it is (or `./name`) first; else one naming it in a
+ * subfolder, but only when all such lines agree — `arm64/x.img.xz` and `amd64/x.img.xz` are
+ * different files, and taking the first would report a false mismatch for the other.
+ */
+function lineFor(entries: Entry[], name: string): Entry | undefined {
+  const normal = (listed: string) => listed.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
+  const exact = entries.find((e) => e.name !== undefined && normal(e.name) === name);
+  if (exact) return exact;
+  const inFolders = entries.filter((e) => e.name !== undefined && path.posix.basename(normal(e.name)) === name);
+  return inFolders.length > 0 && inFolders.every((e) => e.hex === inFolders[0]!.hex) ? inFolders[0] : undefined;
+}
+
 function matchEntry(entries: Entry[], names: Array<{ name: string; of: ChecksumSpec['of'] }>): { entry: Entry; of: ChecksumSpec['of']; name: string } | undefined {
   for (const { name, of } of names) {
-    const entry = entries.find((e) => e.name !== undefined && path.basename(e.name.replace(/\\/g, '/')) === name);
+    const entry = lineFor(entries, name);
     if (entry) return { entry, of, name };
   }
   return undefined;
@@ -156,7 +170,7 @@ export async function findPublishedChecksumForUrl(address: string): Promise<Publ
   return findIn(
     {
       read: async (name) => (await fetchSmallFile(sibling(name), MAX_CHECKSUM_FILE))?.toString('utf8'),
-      where: sibling,
+      where: (name) => shownUrl(sibling(name)),
       strict: false,
     },
     imageName,

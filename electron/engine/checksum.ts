@@ -40,14 +40,15 @@ export async function checkChecksum(checksum: ResolvedChecksum | undefined, sour
     const stored = storedSha256 ?? image;
     const candidates = expected.of === 'image' ? [image] : expected.of === 'file' ? [stored] : [image, stored];
     if (!candidates.includes(want)) {
-      const from = checksum.origin === 'job' ? 'expected' : `published in ${checksum.origin}`;
+      const published = checksum.origin === 'job' ? undefined : checksum.origin;
+      const wanted = published ? `${want}, published in ${published}` : `the expected ${want}`;
       const what =
         expected.of === 'image'
-          ? `The SHA-256 of the image in ${source.info.name} is ${image}`
+          ? `The SHA-256 of the image in ${source.info.name} is ${image}, not ${wanted}`
           : expected.of === 'file' || stored === image
-            ? `The SHA-256 of ${source.info.name} is ${stored}`
-            : `Neither the SHA-256 of ${source.info.name} (${stored}) nor that of the image inside (${image}) is`;
-      throw new BlockwiseError('CHECKSUM_MISMATCH', `${what}, not the ${from} ${want}. The partition table was not written.`, {
+            ? `The SHA-256 of ${source.info.name} is ${stored}, not ${wanted}`
+            : `Neither the SHA-256 of ${source.info.name} (${stored}) nor that of the image inside (${image}) is ${wanted}`;
+      throw new BlockwiseError('CHECKSUM_MISMATCH', `${what}. The partition table was not written.`, {
         driveIncomplete: true,
         expected: want,
         actual: expected.of === 'image' ? image : stored,

@@ -60,6 +60,9 @@ const server = http.createServer((req, res) => {
   if (url === '/no-ranges/two.zip') return send(TWO);
   if (url === '/get?id=7') return send(GZ, { 'content-disposition': 'attachment; filename="armbian.img.gz"' });
   if (url === '/page.img') return send(Buffer.from('<html>hello</html>'), { 'content-type': 'text/html; charset=utf-8' });
+  if (url === '/script.img.gz') return send(gzipSync(Buffer.alloc(1024 * 1024, 1)), { 'content-type': 'text/html; charset=UTF-8' });
+  if (url === '/login') return send(Buffer.from('Please log in to continue.\n'), { 'content-type': 'text/html' });
+  if (url === '/signin.img') return send(Buffer.from('<!DOCTYPE html>\n<html><title>Sign in</title></html>'), { 'content-type': 'application/octet-stream' });
   if (url === '/notes.img') return send(Buffer.from('just some text\n'.repeat(100)), { 'content-type': 'application/octet-stream' });
   res.writeHead(404, { 'content-type': 'text/plain' }).end('no');
 });
@@ -111,6 +114,11 @@ describe('inspectUrl', () => {
     assert.equal(plain.entries, undefined);
   });
 
+  it('an image a download script labels text/html is an image: the bytes decide', async () => {
+    const info = await inspectUrl(`${base}/script.img.gz`);
+    assert.deepEqual(info.formats, ['gzip']);
+  });
+
   it('Content-Disposition names the file when the address does not', async () => {
     const info = await inspectUrl(`${base}/get?id=7`);
     assert.equal(info.name, 'armbian.img.gz');
@@ -121,6 +129,8 @@ describe('inspectUrl', () => {
     const cases: Array<[string, string, RegExp]> = [
       [`${base}/missing.img`, 'DOWNLOAD_FAILED', /answered 404/],
       [`${base}/page.img`, 'SOURCE_NOT_IMAGE', /web page/],
+      [`${base}/login`, 'SOURCE_NOT_IMAGE', /is a web page \(HTML\)/],
+      [`${base}/signin.img`, 'SOURCE_NOT_IMAGE', /is a web page \(HTML\), not a disk image\. Copy the link/],
       [`${base}/notes.img`, 'SOURCE_NOT_IMAGE', /is text/],
       ['http://127.0.0.1:9/os.img', 'DOWNLOAD_FAILED', /Could not download http:\/\/127\.0\.0\.1:9\/os\.img/],
     ];

@@ -9,6 +9,7 @@ import { BlockwiseError } from '../../shared/errors';
 import { findPublishedChecksumForUrl } from '../engine/checksum-files';
 import { detectFormat } from '../engine/sources/detect';
 import { startDownload } from '../engine/sources/url-download';
+import { shownUrl } from '../engine/sources/url-messages';
 import { listZipAtUrl } from '../engine/sources/url-zip';
 import { chooseZipEntry, imageCandidates } from '../engine/sources/zip-directory';
 
@@ -88,28 +89,31 @@ export async function inspectUrl(address: string, entry?: string): Promise<Image
   const download = await startDownload(address, INSPECT_TIMEOUT_MS);
   let head: Buffer;
   try {
-    const type = (download.contentType ?? '').toLowerCase();
-    if (type.startsWith('text/html') || type.startsWith('application/xhtml')) {
-      throw new BlockwiseError(
-        'SOURCE_NOT_IMAGE',
-        `${address} is a web page (${type.split(';')[0]}), not a disk image. Copy the link of the image file itself, not of the page offering it.`,
-        { path: address, offset: 0 },
-      );
-    }
     head = await readHead(download.body);
   } finally {
     download.cancel();
   }
+  // Messages name the address with any password in it masked.
+  const shown = shownUrl(address);
+  // The bytes decide: download scripts send images as text/html; the type only names what text is.
+  const typedAsPage = /^(text\/html|application\/xhtml)/i.test(download.contentType ?? '');
 
   const name = dispositionName(download.contentDisposition) ?? urlName(download.url);
   const detected = detectFormat(head, download.contentLength);
-  if (detected.kind === 'empty') throw new BlockwiseError('SOURCE_EMPTY', `${address} is empty (0 bytes).`, { path: address });
+  if (detected.kind === 'empty') throw new BlockwiseError('SOURCE_EMPTY', `${shown} is empty (0 bytes).`, { path: shown });
   if (detected.kind === 'text') {
-    throw new BlockwiseError('SOURCE_NOT_IMAGE', `${address} is text, not a disk image (its first bytes are readable characters).`, { path: address, offset: 0 });
+    // A sign-in or "you are being redirected" page sent as octet-stream: say what the flash would say.
+    if (typedAsPage || /<html|<!doctype html/i.test(head.toString('utf8', 0, 1024))) {
+      throw new BlockwiseError('SOURCE_NOT_IMAGE', `${shown} is a web page (HTML), not a disk image. Copy the link of the image file itself, not of the page offering it.`, {
+        path: shown,
+        offset: 0,
+      });
+    }
+    throw new BlockwiseError('SOURCE_NOT_IMAGE', `${shown} is text, not a disk image (its first bytes are readable characters).`, { path: shown, offset: 0 });
   }
   if (detected.kind === 'unsupported') {
-    throw new BlockwiseError('SOURCE_UNSUPPORTED', `${address} is a ${detected.name}, which Blockwise cannot write. Use an .img, .iso, or one compressed with gzip, xz, zstd, bzip2, zip or tar.`, {
-      path: address,
+    throw new BlockwiseError('SOURCE_UNSUPPORTED', `${shown} is a ${detected.name}, which Blockwise cannot write. Use an .img, .iso, or one compressed with gzip, xz, zstd, bzip2, zip or tar.`, {
+      path: shown,
     });
   }
   const formats = head.length >= 512 ? [detected.format] : formatsByName(name);

@@ -1,7 +1,7 @@
 // "Expected SHA-256": folded away until wanted (most people have none to paste), open while it
 // holds text. The hash is checked against the download or the image inside, whichever it matches.
 
-import type { ChecksumInput } from '../checksum-input';
+import type { ChecksumInput } from '../../shared/checksum-input';
 
 interface ChecksumFieldProps {
   text: string;

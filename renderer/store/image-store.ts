@@ -5,7 +5,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { BlockwiseApi, BrowseEntry, ImageInfo } from '../../shared/contract';
 import type { SerializedError } from '../../shared/errors';
-import { parseChecksumInput, type ChecksumInput } from '../checksum-input';
+import { parseChecksumInput, type ChecksumInput } from '../../shared/checksum-input';
 import { toSerializedError } from '../request-failed';
 
 export interface FileBrowserState {

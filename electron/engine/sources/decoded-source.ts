@@ -152,6 +152,8 @@ class StoredTap {
 }
 
 function mapDecodeError(error: unknown, meta: StreamMeta, tap: StoredTap, imageOffset: number): BlockwiseError {
+  // A broken download already names its address and the byte it broke at: said once, not wrapped.
+  if (error instanceof BlockwiseError && error.code === 'DOWNLOAD_FAILED') return new BlockwiseError(error.code, error.message, { ...error.details, imageOffset });
   return decodeFailure(error, meta, tap.position, tap.ended, imageOffset);
 }
 

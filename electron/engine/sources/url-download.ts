@@ -1,12 +1,15 @@
 // One HTTP(S) download as a stream of stored bytes, pulled by the writer: backpressure comes from
 // the drive, so nothing is buffered beyond the socket's own window. Redirects are followed (up to
 // a limit); every failure is DOWNLOAD_FAILED naming the address, the HTTP status or the byte the
-// connection broke at. Node's own http/https: no dependency, same behaviour in Electron's Node.
+// connection broke at (in words: url-messages.ts). Node's own http/https: no dependency, same
+// behaviour in Electron's Node.
 
 import type { IncomingMessage } from 'node:http';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { BlockwiseError } from '../../../shared/errors';
+import { connectFailure, shownUrl, statusHint } from './url-messages';
+import { decodesToGzip, isUndoable, namedGzip, transferCoding, undoCoding } from './url-encoding';
 
 export const MAX_REDIRECTS = 10;
 /** No byte for this long (connecting or mid-body) ends the download instead of hanging forever. */
@@ -21,6 +24,8 @@ export interface Download {
   contentType?: string;
   /** The Content-Disposition header, which may name the file better than the address does. */
   contentDisposition?: string;
+  /** What identifies this version of the file (a kept download is reused only while they match). */
+  validators: Validators;
   /** The body; errors are DOWNLOAD_FAILED with `offset` = bytes received before the failure. */
   body: AsyncIterable<Buffer>;
   /** Bytes of the body received so far. */
@@ -29,18 +34,37 @@ export interface Download {
   cancel(): void;
 }
 
+/** ETag and Last-Modified as the server sent them, and the size of the file as stored. */
+export interface Validators {
+  etag?: string;
+  lastModified?: string;
+  size?: number;
+}
+
 function failed(message: string, url: string, details: Record<string, string | number | boolean> = {}): BlockwiseError {
-  return new BlockwiseError('DOWNLOAD_FAILED', message, { path: url, ...details });
+  return new BlockwiseError('DOWNLOAD_FAILED', message, { path: shownUrl(url), ...details });
 }
 
 function get(url: URL, idleTimeoutMs: number, extraHeaders: Record<string, string> = {}): Promise<IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const headers = { 'user-agent': 'Blockwise', 'accept-encoding': 'identity', ...extraHeaders };
-    const request = client.get(url, { headers, timeout: idleTimeoutMs }, resolve);
-    request.on('timeout', () => request.destroy(new Error(`no data for ${idleTimeoutMs / 1000} s`)));
+    let response: IncomingMessage | undefined;
+    const request = client.get(url, { headers, timeout: idleTimeoutMs }, (answer) => resolve((response = answer)));
+    request.on('timeout', () => {
+      // The body is read from the response: it must fail with this reason, not a bare "aborted".
+      const silent = new Error(`the server sent nothing for ${idleTimeoutMs / 1000} s`);
+      response?.destroy(silent);
+      request.destroy(silent);
+    });
     request.on('error', reject);
   });
+}
+
+/** A 206 nobody asked for that still carries the whole file (`bytes 0-(N-1)/N`: some CDNs and proxies). */
+function wholeFileRange(contentRange: string | undefined): boolean {
+  const range = /^bytes 0-(\d+)\/(\d+)$/.exec(contentRange ?? '');
+  return range !== null && Number(range[1]) + 1 === Number(range[2]);
 }
 
 function parseUrl(address: string, base?: URL): URL {
@@ -48,69 +72,136 @@ function parseUrl(address: string, base?: URL): URL {
   try {
     url = new URL(address, base);
   } catch {
-    throw failed(`"${address}" is not a web address.`, address);
+    throw failed(`"${shownUrl(address)}" is not a web address.`, address);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw failed(`${url.href} is not an http:// or https:// address.`, url.href);
+    throw failed(`${shownUrl(url)} is not an http:// or https:// address.`, url.href);
+  }
+  // Browsers block this too: what a secure link promises must not come over a plain connection,
+  // where anyone on the way could swap the image.
+  if (base?.protocol === 'https:' && url.protocol === 'http:') {
+    throw failed(`${shownUrl(base)} redirects to ${shownUrl(url)}, an unencrypted address; Blockwise does not follow a secure link to an insecure one. Use the http:// address yourself if you trust the network.`, base.href);
   }
   return url;
 }
 
 /** Connects, follows redirects and checks the status; the body is not read yet. */
 export async function startDownload(address: string, idleTimeoutMs = IDLE_TIMEOUT_MS): Promise<Download> {
+  return (await connect(address, idleTimeoutMs)) as Download;
+}
+
+/**
+ * The download, or 'unchanged' when the server says (304) the file still is the version `known`
+ * describes: a conditional GET, so a changed file costs no second request.
+ */
+export async function startDownloadIfChanged(address: string, known: Validators): Promise<Download | 'unchanged'> {
+  const conditions: Record<string, string> = {};
+  if (known.etag) conditions['if-none-match'] = known.etag;
+  if (known.lastModified) conditions['if-modified-since'] = known.lastModified;
+  return connect(address, IDLE_TIMEOUT_MS, conditions);
+}
+
+async function connect(address: string, idleTimeoutMs: number, conditions: Record<string, string> = {}): Promise<Download | 'unchanged'> {
   let url = parseUrl(address);
   let response: IncomingMessage;
   for (let hops = 0; ; hops++) {
     try {
-      response = await get(url, idleTimeoutMs);
+      response = await get(url, idleTimeoutMs, conditions);
     } catch (error) {
-      throw failed(`Could not download ${url.href}: ${(error as Error).message}.`, url.href, { offset: 0 });
+      throw failed(`Could not download ${shownUrl(url)}: ${connectFailure(error as Error, url)}.`, url.href, { offset: 0 });
     }
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
     if (status >= 300 && status < 400 && location) {
       response.destroy();
-      if (hops >= MAX_REDIRECTS) throw failed(`${address} redirects more than ${MAX_REDIRECTS} times; giving up.`, address, { status });
+      if (hops >= MAX_REDIRECTS) throw failed(`${shownUrl(address)} redirects more than ${MAX_REDIRECTS} times; giving up.`, address, { status });
       url = parseUrl(location, url);
       continue;
     }
-    if (status !== 200) {
+    if (status === 304 && Object.keys(conditions).length > 0) {
       response.destroy();
-      throw failed(`The server answered ${status} ${response.statusMessage ?? ''} for ${url.href}.`.replace(/\s+\./, '.'), url.href, { status });
+      return 'unchanged';
+    }
+    if (status !== 200 && !(status === 206 && wholeFileRange(response.headers['content-range']))) {
+      response.destroy();
+      const answered = `${status} ${response.statusMessage ?? ''}`.trim();
+      // After redirects the address failing is not the one the person gave: name both.
+      const from = url.href === parseUrl(address).href ? '' : ` (redirected from ${shownUrl(address)})`;
+      throw failed(`The server answered ${answered} for ${shownUrl(url)}${from}${statusHint(status, response.headers)}.`, url.href, { status });
     }
     break;
   }
   const lengthHeader = response.headers['content-length'];
-  const contentLength = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
+  const wireLength = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
   const href = url.href;
+  const shown = shownUrl(url);
+  const coding = transferCoding(response.headers);
+  if (coding !== 'identity' && !isUndoable(coding)) {
+    response.destroy();
+    throw failed(`The server sent ${shown} compressed as "${coding}" (Content-Encoding), which Blockwise cannot undo.`, href, { offset: 0 });
+  }
+  const chunks = response[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  // A stored .gz labelled gzip on the way is the file itself; look at its first bytes to tell.
+  let peeked: Buffer | undefined;
+  if (coding === 'gzip' && namedGzip(response.headers, url)) {
+    try {
+      const first = await chunks.next();
+      peeked = first.done ? undefined : first.value;
+    } catch (error) {
+      response.destroy();
+      throw failed(`Could not download ${shown}: ${(error as Error).message}.`, href, { offset: 0 });
+    }
+  }
+  const undo = isUndoable(coding) && !(coding === 'gzip' && namedGzip(response.headers, url) && !decodesToGzip(peeked)) ? coding : undefined;
+  // The announced length is of the bytes on the wire; undone, the file's own size is unknown.
+  const contentLength = undo ? undefined : wireLength;
   let received = 0;
 
-  async function* body(): AsyncIterable<Buffer> {
+  async function* wire(): AsyncIterable<Buffer> {
     try {
-      for await (const chunk of response) {
-        received += (chunk as Buffer).length;
-        yield chunk as Buffer;
+      if (peeked) {
+        received += peeked.length;
+        yield peeked;
+      }
+      for (;;) {
+        const next = await chunks.next();
+        if (next.done) break;
+        received += next.value.length;
+        yield next.value;
       }
     } catch (error) {
       const why = (error as Error).message === 'aborted' ? 'the connection was closed' : (error as Error).message;
-      throw failed(`The download of ${href} broke off at byte ${received}${contentLength ? ` of ${contentLength}` : ''}: ${why}.`, href, {
+      throw failed(`The download of ${shown} broke off at byte ${received}${wireLength ? ` of ${wireLength}` : ''}: ${why}.`, href, {
         offset: received,
         driveIncomplete: true,
       });
     } finally {
       response.destroy();
     }
-    if (contentLength !== undefined && received !== contentLength) {
-      throw failed(`The download of ${href} ended at byte ${received}, but the server announced ${contentLength} bytes.`, href, {
+    if (wireLength !== undefined && received !== wireLength) {
+      throw failed(`The download of ${shown} ended at byte ${received}, but the server announced ${wireLength} bytes.`, href, {
         offset: received,
         driveIncomplete: true,
       });
     }
   }
+  const body = undo
+    ? undoCoding(undo, wire(), (error) =>
+        failed(`The ${undo} compression the server applied to ${shown} is damaged at byte ${received} of the download: ${error.message}.`, href, {
+          offset: received,
+          driveIncomplete: true,
+        }),
+      )
+    : wire();
 
+  const validators: Validators = {};
+  if (typeof response.headers.etag === 'string') validators.etag = response.headers.etag;
+  if (response.headers['last-modified']) validators.lastModified = response.headers['last-modified'];
+  if (contentLength !== undefined) validators.size = contentLength;
   const download: Download = {
     url: href,
-    body: body(),
+    body,
+    validators,
     get received() {
       return received;
     },
@@ -185,7 +276,12 @@ export async function fetchRange(address: string, start: number, length: number)
       }
       continue;
     }
-    // 200 is the whole file: a server without ranges. Only the exact range asked for is used.
+    // 200 is the whole file: a server without ranges. Only the exact range asked for is used, and
+    // only of the file itself (a range of a compressed transfer is not the file's bytes).
+    if (transferCoding(response.headers) !== 'identity') {
+      response.destroy();
+      return undefined;
+    }
     const range = /^bytes (\d+)-(\d+)\//.exec(response.headers['content-range'] ?? '');
     if (status !== 206 || !range || Number(range[1]) !== start || Number(range[2]) !== start + length - 1) {
       response.destroy();

@@ -1,15 +1,18 @@
 // An image at an http(s) address, streamed straight to the drive(s) while it downloads: no
 // temporary file. The stored bytes go through the same content detection and decoders as a file
-// (openDecodedStream), so a .img.xz link and an .img link work alike and a web page is refused.
-// With `cachePath`, a complete, checksum-correct download is kept and used instead next time.
+// (openDecodedStream), so a .img.xz link and an .img link work alike and a web page is refused —
+// by its bytes: a download script's image labelled text/html is still an image.
+// With `cachePath`, a complete, checksum-correct download is kept and used instead next time, as
+// long as the server still has that version of the file (asked with a conditional GET).
 
 import { BlockwiseError } from '../../../shared/errors';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { openDecodedStream } from './decoded-source';
 import { openSource } from './open-source';
 import type { SourceInfo, SourceReader } from './source';
-import { DownloadCache } from './url-cache';
-import { startDownload, type Download } from './url-download';
+import { DownloadCache, type KeptDownload } from './url-cache';
+import { startDownload, startDownloadIfChanged, type Download, type Validators } from './url-download';
+import { shownUrl } from './url-messages';
 import { listZipAtUrl } from './url-zip';
 import { chooseZipEntry } from './zip-directory';
 
@@ -63,16 +66,9 @@ class UrlSource implements SourceReader {
   }
 }
 
-function refuseWebPage(download: Download): void {
-  const type = (download.contentType ?? '').toLowerCase();
-  if (type.startsWith('text/html') || type.startsWith('application/xhtml')) {
-    download.cancel();
-    throw new BlockwiseError(
-      'SOURCE_NOT_IMAGE',
-      `The URL returned a web page (${type.split(';')[0]}), not a disk image: ${download.url}. Copy the link of the image file itself, not of the page offering it.`,
-      { path: download.url, offset: 0 },
-    );
-  }
+/** Whether the server calls its answer a web page (a hint only: download scripts send images as text/html). */
+function typedAsPage(download: Download): boolean {
+  return /^(text\/html|application\/xhtml)/i.test(download.contentType ?? '');
 }
 
 /**
@@ -80,30 +76,55 @@ function refuseWebPage(download: Download): void {
  * exactly the image wanted, and that image's size. Without ranges the stream decides, as it goes.
  */
 async function checkZipEntry(inner: SourceReader, download: Download, spec: UrlSpec): Promise<void> {
-  const entries = await listZipAtUrl(download.url, download.contentLength!, spec.url);
+  const entries = await listZipAtUrl(download.url, download.contentLength!, shownUrl(spec.url));
   if (!entries) return;
-  const chosen = chooseZipEntry(entries, spec.url, spec.entry);
+  const chosen = chooseZipEntry(entries, shownUrl(spec.url), spec.entry);
   // The entry's size is the image's unless the entry is itself compressed (a zip of an .img.xz).
   if (inner.info.size === undefined && inner.info.formats.length === 1) inner.info.size = chosen.size;
   inner.info.entry ??= chosen.name;
 }
 
-export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
-  if (spec.cachePath) {
-    const cached = await DownloadCache.existing(spec.cachePath);
-    if (cached) {
-      const fileSpec: SourceSpec = { kind: 'file', path: cached };
-      if (spec.entry !== undefined) fileSpec.entry = spec.entry;
-      return openSource(fileSpec);
-    }
+/** Whether a 200 answer is the very file that was kept (a server ignoring the conditions). */
+function sameVersion(kept: Validators, now: Validators): boolean {
+  if (kept.size !== undefined && now.size !== undefined && kept.size !== now.size) return false;
+  if (kept.etag && now.etag) return kept.etag === now.etag && !kept.etag.startsWith('W/');
+  return kept.lastModified !== undefined && kept.lastModified === now.lastModified;
+}
+
+/**
+ * The kept download when the server still has that version (304, or the same validators), or when
+ * the server cannot be asked (offline: the kept copy was complete and checked); else the download
+ * of the new version. Without ETag or Last-Modified nothing tells the version: download again.
+ */
+async function keptOrFresh(spec: UrlSpec, kept: KeptDownload): Promise<string | Download> {
+  if (!kept.validators.etag && !kept.validators.lastModified) return startDownload(spec.url);
+  let answer: Download | 'unchanged';
+  try {
+    answer = await startDownloadIfChanged(spec.url, kept.validators);
+  } catch {
+    return kept.path;
   }
-  const download = await startDownload(spec.url);
+  if (answer === 'unchanged') return kept.path;
+  if (!sameVersion(kept.validators, answer.validators)) return answer;
+  answer.cancel();
+  return kept.path;
+}
+
+export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
+  const kept = spec.cachePath ? await DownloadCache.existing(spec.cachePath, spec.url) : undefined;
+  const fresh = kept ? await keptOrFresh(spec, kept) : await startDownload(spec.url);
+  if (typeof fresh === 'string') {
+    const fileSpec: SourceSpec = { kind: 'file', path: fresh };
+    if (spec.entry !== undefined) fileSpec.entry = spec.entry;
+    return openSource(fileSpec);
+  }
+  const download = fresh;
   let cache: DownloadCache | undefined;
   try {
-    refuseWebPage(download);
-    cache = spec.cachePath ? await DownloadCache.start(spec.cachePath) : undefined;
+    cache = spec.cachePath ? await DownloadCache.start(spec.cachePath, spec.url, download.validators) : undefined;
     const bytes = cache ? cache.tee(download.body) : download.body;
-    const meta: Parameters<typeof openDecodedStream>[1] = { name: spec.url, path: spec.url };
+    // Messages name the address with any password in it masked.
+    const meta: Parameters<typeof openDecodedStream>[1] = { name: shownUrl(spec.url), path: shownUrl(spec.url) };
     if (download.contentLength !== undefined) meta.storedSize = download.contentLength;
     if (spec.entry !== undefined) meta.entry = spec.entry;
     const inner = await openDecodedStream(bytes, meta);
@@ -117,8 +138,10 @@ export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
   } catch (error) {
     download.cancel();
     await cache?.discard();
-    if (error instanceof BlockwiseError && error.code === 'SOURCE_NOT_IMAGE' && /web page/.test(error.message)) {
-      throw new BlockwiseError('SOURCE_NOT_IMAGE', `The URL returned a web page, not a disk image: ${spec.url}. Copy the link of the image file itself.`, {
+    // The content decides; a text answer the server calls a page is one (a sign-in page, a listing).
+    const page = error instanceof BlockwiseError && (/web page/.test(error.message) || (typedAsPage(download) && error.message.startsWith(`${shownUrl(spec.url)} is a text file`)));
+    if (error instanceof BlockwiseError && error.code === 'SOURCE_NOT_IMAGE' && page) {
+      throw new BlockwiseError('SOURCE_NOT_IMAGE', `The URL returned a web page, not a disk image: ${shownUrl(spec.url)}. Copy the link of the image file itself.`, {
         ...error.details,
       });
     }

@@ -4,6 +4,7 @@
 // touched. Servers that do not serve ranges get no listing; the flash then streams as before.
 
 import { fetchRange } from './url-download';
+import { shownUrl } from './url-messages';
 import { readZipDirectoryWith, type ZipEntry } from './zip-directory';
 
 class NoRanges extends Error {}
@@ -16,7 +17,7 @@ export async function listZipAtUrl(address: string, storedSize: number, name: st
     return bytes;
   };
   try {
-    return await readZipDirectoryWith(read, storedSize, name, address);
+    return await readZipDirectoryWith(read, storedSize, name, shownUrl(address));
   } catch (error) {
     if (error instanceof NoRanges) return undefined;
     throw error;

@@ -1,5 +1,6 @@
-// What the person pasted into "Expected SHA-256": a bare hash, or a line copied from a SHA256SUMS
-// file ("HEX  name", "SHA256 (name) = HEX"). Only a whole 64-digit hex run counts, so a SHA-512
+// What the person pasted into "Expected SHA-256" (or gave the CLI's --sha256): a bare hash, a
+// digest as release pages show it ("sha256:HEX"), or a line copied from a SHA256SUMS file
+// ("HEX  name", "SHA256 (name) = HEX"). Only a whole 64-digit hex run counts, so a SHA-512
 // or a truncated copy is refused with a reason instead of silently never matching.
 
 export type ChecksumInput = { kind: 'none' } | { kind: 'valid'; hex: string } | { kind: 'invalid'; reason: string };
