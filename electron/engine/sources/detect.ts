@@ -54,6 +54,25 @@ function isBzip2(head: Uint8Array): boolean {
 }
 
 /**
+ * zstd files may start with skippable frames (magic 0x184D2A50–5F, a length, that many bytes):
+ * pzstd puts one before every frame, the first too. Followed through the head, the chain must
+ * reach a zstd frame (or run past the head), so a raw image that merely starts with these four
+ * bytes is not taken for one.
+ */
+function isZstdAfterSkippableFrames(head: Uint8Array): boolean {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let at = 0;
+  let frames = 0;
+  while (at + 8 <= head.length && (view.getUint32(at, true) & 0xfffffff0) >>> 0 === 0x184d2a50) {
+    at += 8 + view.getUint32(at + 4, true);
+    frames++;
+  }
+  if (frames === 0) return false;
+  if (at + 4 > head.length) return true;
+  return view.getUint32(at, true) === 0xfd2fb528;
+}
+
+/**
  * The legacy .lzma ("LZMA alone") header has no magic: properties byte, dictionary size, then the
  * uncompressed size (all ones when unknown), and the range coder's first byte is always 0. Checked
  * strictly, so a raw image is never mistaken for one; an .lzma renamed .xz must not be written raw.
@@ -89,6 +108,7 @@ export function detectFormat(head: Uint8Array, totalSize?: number): DetectedForm
   if (head.length === 0 || totalSize === 0) return { kind: 'empty' };
   for (const { format, magic } of SUPPORTED) if (matches(head, magic)) return { kind: 'supported', format };
   if (isBzip2(head)) return { kind: 'supported', format: 'bzip2' };
+  if (isZstdAfterSkippableFrames(head)) return { kind: 'supported', format: 'zstd' };
   for (const { name, magic } of UNSUPPORTED) if (matches(head, magic)) return { kind: 'unsupported', name };
   if (isLzmaAlone(head)) return { kind: 'unsupported', name: 'legacy LZMA (.lzma) stream' };
   if (looksLikeText(head)) return { kind: 'text' };

@@ -93,5 +93,9 @@ describe('sources that are not image files', () => {
     lzmaLike.set([0x5d, 0x00, 0x00, 0x80, 0x00], 0); // valid props and dictionary…
     lzmaLike.fill(0x11, 5, 13); // …but an implausible size (not a stream header)
     assert.deepEqual(detectFormat(lzmaLike), { kind: 'supported', format: 'raw' });
+    const skippableLike = Buffer.alloc(4096);
+    skippableLike.set([0x50, 0x2a, 0x4d, 0x18, 0x04, 0, 0, 0], 0); // a zstd skippable frame's header…
+    skippableLike.fill(0x11, 8, 16); // …not followed by a frame
+    assert.deepEqual(detectFormat(skippableLike), { kind: 'supported', format: 'raw' });
   });
 });

@@ -1,0 +1,80 @@
+// Compressed files and archives as other tools make them — pzstd's leading skippable frames, zips
+// from macOS Finder — flashed to a real loop device with both decoder families. Each of these was
+// once written raw or refused; the device must hold the image, byte for byte.
+
+import assert from 'node:assert/strict';
+import { execSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
+import type { FlashJob } from '../../../shared/flash-types';
+import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
+import { runFlash } from '../flash';
+import './register';
+import { inspectImage } from './inspect';
+
+const skip = loopSkipReason();
+const MiB = 1024 * 1024;
+let dir = '';
+let dev: LoopDevice;
+/** Half random, half text: every codec has something to do. */
+const image = Buffer.concat([randomBytes(2 * MiB), Buffer.from('a line of an image\n'.repeat(110_000))]).subarray(0, 4 * MiB);
+
+const sh = (command: string) => execSync(command, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], shell: '/bin/bash' });
+const file = (name: string) => path.join(dir, name);
+const has = (tool: string) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0 || spawnSync(tool, ['-h'], { stdio: 'ignore' }).status === 0;
+
+function job(name: string): FlashJob {
+  return { source: { kind: 'file', path: file(name) }, targets: [{ path: dev.path }], options: { verify: true, full: true } };
+}
+
+const flash = (j: FlashJob) => runFlash(j, { signal: new AbortController().signal, onProgress: () => {} });
+
+async function flashedExactly(name: string): Promise<void> {
+  const result = await flash(job(name));
+  assert.equal(result.imageSize, image.length);
+  assert.ok(result.targets[0]!.ok && result.targets[0]!.verified);
+  assert.ok(readBacking(dev, 0, image.length).equals(image), 'the device holds the image, not the compressed file');
+}
+
+if (!skip) {
+  before(() => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    dir = mkdtempSync('/dev/shm/blockwise-quirks-test-');
+    dev = createLoopDevice(8 * MiB, { fill: 'garbage' });
+    writeFileSync(file('os.img'), image);
+    // pzstd puts a skippable frame (the next frame's size) before every frame, the first one too.
+    if (has('pzstd')) sh('pzstd -q -p 2 -c os.img > pzstd.img.zst');
+    // The same by hand, for machines without pzstd: a skippable frame, then zstd's own output.
+    sh(`{ printf 'P*M\\x18\\x04\\x00\\x00\\x00abcd'; zstd -q -c os.img; } > skippable-first.img.zst`);
+  });
+  after(() => {
+    dev?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+for (const family of ['builtin', 'system'] as const) {
+  describe(`archives as other tools make them (${family} decoders)`, { skip }, () => {
+    before(() => {
+      process.env.BLOCKWISE_DECODER = family;
+    });
+    afterEach(() => {
+      process.env.BLOCKWISE_DECODER = family;
+    });
+    after(() => {
+      delete process.env.BLOCKWISE_DECODER;
+    });
+
+    test('a .zst made by pzstd (a skippable frame first) is decompressed, not written raw', { skip: has('pzstd') ? undefined : 'pzstd is not installed' }, async () => {
+      assert.deepEqual((await inspectImage(file('pzstd.img.zst'))).formats, ['zstd']);
+      await flashedExactly('pzstd.img.zst');
+    });
+
+    test('a .zst that starts with any skippable frame is zstd', async () => {
+      assert.deepEqual((await inspectImage(file('skippable-first.img.zst'))).formats, ['zstd']);
+      await flashedExactly('skippable-first.img.zst');
+    });
+  });
+}
