@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { ImageInfo } from '../../shared/contract';
 import { BlockwiseError } from '../../shared/errors';
 import { findPublishedChecksumForUrl } from '../engine/checksum-files';
-import { detectFormat } from '../engine/sources/detect';
+import { detectFormat, unsupportedMessage } from '../engine/sources/detect';
 import { startDownload } from '../engine/sources/url-download';
 import { listZipAtUrl } from '../engine/sources/url-zip';
 import { chooseZipEntry, imageCandidates } from '../engine/sources/zip-directory';
@@ -108,7 +108,8 @@ export async function inspectUrl(address: string, entry?: string): Promise<Image
     throw new BlockwiseError('SOURCE_NOT_IMAGE', `${address} is text, not a disk image (its first bytes are readable characters).`, { path: address, offset: 0 });
   }
   if (detected.kind === 'unsupported') {
-    throw new BlockwiseError('SOURCE_UNSUPPORTED', `${address} is a ${detected.name}, which Blockwise cannot write. Use an .img, .iso, or one compressed with gzip, xz, zstd, bzip2, zip or tar.`, {
+    const instead = detected.advice ? '' : ' Use an .img, .iso, or one compressed with gzip, xz, zstd, bzip2, zip or tar.';
+    throw new BlockwiseError('SOURCE_UNSUPPORTED', `${unsupportedMessage(address, name, detected)}${instead}`, {
       path: address,
     });
   }

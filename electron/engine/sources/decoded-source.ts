@@ -5,7 +5,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { BlockwiseError } from '../../../shared/errors';
-import { detectFormat } from './detect';
+import { detectFormat, unsupportedMessage } from './detect';
 import { notAnArchive } from './open-source';
 import type { SourceFormat, SourceInfo, SourceReader } from './source';
 
@@ -179,6 +179,9 @@ export function decodeFailure(error: unknown, meta: StreamMeta, storedOffset: nu
   return new BlockwiseError('SOURCE_CORRUPT', `${meta.name} is damaged (${at}): ${message}.`, where);
 }
 
+/** What `classifyHead` calls the inside of a compressed file that is no archive. */
+export const DECOMPRESSED = 'the decompressed data';
+
 /** Refuses what is not an image; returns the format to decode (or 'raw'). */
 export function classifyHead(head: Buffer, meta: StreamMeta, inside?: string): SourceFormat {
   const detected = detectFormat(head, head.length === 0 ? 0 : meta.storedSize);
@@ -192,8 +195,11 @@ export function classifyHead(head: Buffer, meta: StreamMeta, inside?: string): S
       const kind = html ? 'a web page (HTML)' : 'a text file';
       throw new BlockwiseError('SOURCE_NOT_IMAGE', `${what} is ${kind}, not a disk image.`, details);
     }
-    case 'unsupported':
-      throw new BlockwiseError('SOURCE_UNSUPPORTED', `${what} is a ${detected.name}, which Blockwise cannot write.`, details);
+    case 'unsupported': {
+      // Advice names the file the person will have: the entry, or the file minus its compression suffix.
+      const fileName = inside === undefined ? meta.name : inside === DECOMPRESSED ? meta.name.replace(/\.[^./]+$/, '') : inside;
+      throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(what, fileName, detected), details);
+    }
     case 'supported':
       return detected.format;
   }
@@ -297,7 +303,7 @@ async function openChain(tap: StoredTap, first: Peekable, meta: StreamMeta): Pro
     } catch (error) {
       throw mapDecodeError(error, meta, tap, 0);
     }
-    const format = classifyHead(head, meta, depth > 0 ? (entry ?? 'the decompressed data') : undefined);
+    const format = classifyHead(head, meta, depth > 0 ? (entry ?? DECOMPRESSED) : undefined);
     if (format === 'raw') {
       if (formats.length === 0) formats.push('raw');
       break;

@@ -2,10 +2,12 @@
 // magic bytes don't. Anything compressed that we cannot decode is refused, never written raw.
 
 import type { SourceFormat } from './source';
+import { vmDiskFromHead } from './vm-disks';
 
 export type DetectedFormat =
   | { kind: 'supported'; format: SourceFormat }
-  | { kind: 'unsupported'; name: string }
+  /** `advice`: what to do instead, when there is more to say than "pick another file". */
+  | { kind: 'unsupported'; name: string; advice?: (fileName: string) => string }
   | { kind: 'text' }
   | { kind: 'empty' };
 
@@ -103,6 +105,16 @@ export function looksLikeText(head: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * "WHAT is a NAME, which Blockwise cannot write." and what to do instead, for a refused format.
+ * `fileName` is the file's base name, used in the advice's commands.
+ */
+export function unsupportedMessage(what: string, fileName: string, detected: { name: string; advice?: (fileName: string) => string }): string {
+  const article = /^[aeiou]/i.test(detected.name) ? 'an' : 'a';
+  const advice = detected.advice ? ` ${detected.advice(fileName)}` : '';
+  return `${what} is ${article} ${detected.name}, which Blockwise cannot write.${advice}`;
+}
+
 /** Classify a source by its first bytes (give at least 512; 64 KiB is better). */
 export function detectFormat(head: Uint8Array, totalSize?: number): DetectedFormat {
   if (head.length === 0 || totalSize === 0) return { kind: 'empty' };
@@ -110,6 +122,8 @@ export function detectFormat(head: Uint8Array, totalSize?: number): DetectedForm
   if (isBzip2(head)) return { kind: 'supported', format: 'bzip2' };
   if (isZstdAfterSkippableFrames(head)) return { kind: 'supported', format: 'zstd' };
   for (const { name, magic } of UNSUPPORTED) if (matches(head, magic)) return { kind: 'unsupported', name };
+  const vmDisk = vmDiskFromHead(head);
+  if (vmDisk) return { kind: 'unsupported', name: vmDisk.name, advice: vmDisk.advice };
   if (isLzmaAlone(head)) return { kind: 'unsupported', name: 'legacy LZMA (.lzma) stream' };
   if (looksLikeText(head)) return { kind: 'text' };
   return { kind: 'supported', format: 'raw' };

@@ -5,10 +5,11 @@ import * as path from 'node:path';
 import { BlockwiseError } from '../../../shared/errors';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { deviceGeometry } from '../targets/device-geometry';
-import { detectFormat } from './detect';
+import { detectFormat, unsupportedMessage } from './detect';
 import { FileSource } from './file-source';
 import type { SourceFormat, SourceReader } from './source';
 import { checkRawImageComplete } from './truncation-check';
+import { vmDiskFromTrailer } from './vm-disks';
 
 /** Opens a decoder for a compressed/archived file; registered per format by the sources module. */
 export type FileDecoderFactory = (filePath: string, size: number, spec: SourceSpec) => Promise<SourceReader>;
@@ -79,11 +80,14 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
         );
       }
       case 'unsupported':
-        throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name} is a ${detected.name}, which Blockwise cannot write.`, { path: filePath });
+        throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(name, name, detected), { path: filePath });
       case 'supported':
         break;
     }
     if (detected.format === 'raw') {
+      // A fixed VHD or a .dmg looks raw from its start; its footer gives it away.
+      const vmDisk = stat.isFile() && size >= 1024 ? vmDiskFromTrailer(await readAt(handle, size - 512, 512)) : undefined;
+      if (vmDisk) throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(name, name, vmDisk), { path: filePath, offset: size - 512 });
       if (spec.entry !== undefined) throw notAnArchive(name, spec.entry, filePath);
       const source = await FileSource.open(filePath, handle, size, stat.isFile());
       // A drive being cloned is whatever size it is; a file may be a download cut short.
@@ -102,6 +106,12 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
     await handle.close().catch(() => undefined);
     throw error;
   }
+}
+
+async function readAt(handle: fsp.FileHandle, position: number, length: number): Promise<Buffer> {
+  const out = Buffer.alloc(length);
+  const { bytesRead } = await handle.read(out, 0, length, position);
+  return out.subarray(0, bytesRead);
 }
 
 /** An entry was asked for, but the image holds no archive to take it from: writing it anyway would be a guess. */
