@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import type { FlashJob } from '../../../shared/flash-types';
@@ -48,6 +48,15 @@ if (!skip) {
     if (has('pzstd')) sh('pzstd -q -p 2 -c os.img > pzstd.img.zst');
     // The same by hand, for machines without pzstd: a skippable frame, then zstd's own output.
     sh(`{ printf 'P*M\\x18\\x04\\x00\\x00\\x00abcd'; zstd -q -c os.img; } > skippable-first.img.zst`);
+    // macOS: Finder's "Compress" adds __MACOSX/._os.img after os.img; its tar puts ._os.img
+    // first. Both are AppleDouble files (magic 00 05 16 07) a few KiB long, named like the image.
+    mkdirSync(file('__MACOSX'));
+    const appleDouble = Buffer.alloc(4096);
+    appleDouble.set([0x00, 0x05, 0x16, 0x07, 0x00, 0x02, 0x00, 0x00], 0);
+    appleDouble.write('Mac OS X        ', 8, 'latin1');
+    writeFileSync(file('__MACOSX/._os.img'), appleDouble);
+    writeFileSync(file('._os.img'), appleDouble);
+    sh('zip -q finder.zip os.img __MACOSX/._os.img && tar -cf mac.tar ._os.img os.img && xz -T2 -c mac.tar > mac.tar.xz');
   });
   after(() => {
     dev?.dispose();
@@ -75,6 +84,19 @@ for (const family of ['builtin', 'system'] as const) {
     test('a .zst that starts with any skippable frame is zstd', async () => {
       assert.deepEqual((await inspectImage(file('skippable-first.img.zst'))).formats, ['zstd']);
       await flashedExactly('skippable-first.img.zst');
+    });
+
+    test('a zip made by macOS Finder (with __MACOSX/._os.img) writes os.img, not "several images"', async () => {
+      const info = await inspectImage(file('finder.zip'));
+      assert.equal(info.entry, 'os.img');
+      assert.equal(info.entries, undefined, 'nothing to choose');
+      await flashedExactly('finder.zip');
+    });
+
+    test('a tar made on macOS (._os.img before os.img) writes os.img, at rest and as a stream', async () => {
+      assert.equal((await inspectImage(file('mac.tar'))).entry, 'os.img');
+      await flashedExactly('mac.tar');
+      await flashedExactly('mac.tar.xz');
     });
   });
 }

@@ -16,8 +16,17 @@ export interface ZipEntry {
 
 const IMAGE_NAME = /\.(img|iso|raw|bin|wic|hdd|hddimg|sdcard|dmg|vhd)(\.(xz|gz|zst|bz2))?$/i;
 
+/**
+ * macOS metadata that Finder's "Compress" and bsdtar add beside every file: `__MACOSX/` folders and
+ * AppleDouble `._NAME` files (a few KiB of resource fork, named like the image). Never the image.
+ */
+export function isMacMetadata(name: string): boolean {
+  const parts = name.split('/');
+  return parts.includes('__MACOSX') || parts.some((part) => part.startsWith('._'));
+}
+
 export function looksLikeImageName(name: string): boolean {
-  return IMAGE_NAME.test(name) && !name.endsWith('/');
+  return IMAGE_NAME.test(name) && !name.endsWith('/') && !isMacMetadata(name);
 }
 
 /** zip64 extended information: the fields that were 0xFFFFFFFF in the header, in order. */
@@ -104,7 +113,7 @@ export async function readZipDirectoryWith(read: RangeReader, storedSize: number
 
 /** Entries that could be the disk image: by extension, else any file of 1 MiB or more. */
 export function imageCandidates<E extends { name: string; size: number }>(entries: E[]): E[] {
-  const files = entries.filter((e) => !e.name.endsWith('/'));
+  const files = entries.filter((e) => !e.name.endsWith('/') && !isMacMetadata(e.name));
   const named = files.filter((e) => looksLikeImageName(e.name));
   return named.length > 0 ? named : files.filter((e) => e.size >= 1 << 20);
 }
