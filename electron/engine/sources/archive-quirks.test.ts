@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
+import { BlockwiseError } from '../../../shared/errors';
 import type { FlashJob } from '../../../shared/flash-types';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
 import { runFlash } from '../flash';
@@ -57,6 +58,24 @@ if (!skip) {
     writeFileSync(file('__MACOSX/._os.img'), appleDouble);
     writeFileSync(file('._os.img'), appleDouble);
     sh('zip -q finder.zip os.img __MACOSX/._os.img && tar -cf mac.tar ._os.img os.img && xz -T2 -c mac.tar > mac.tar.xz');
+    // Zip methods other than deflate: bzip2 (Info-ZIP's -Z bzip2), LZMA (Python's zipfile, as
+    // 7-Zip makes it), and xz (method 95: no tool here writes it, so a stored entry is relabelled).
+    sh('zip -q -Z bzip2 bzip2-method.zip os.img');
+    sh(`python3 -c "import zipfile; zipfile.ZipFile('lzma-method.zip', 'w', zipfile.ZIP_LZMA).write('os.img')"`);
+    sh('xz -c os.img > os.img.xz-data');
+    sh(`python3 - <<'PY'
+import struct, zipfile, zlib
+data = open('os.img', 'rb').read()
+with zipfile.ZipFile('xz-method.zip', 'w', zipfile.ZIP_STORED) as z:
+    z.writestr('os.img', open('os.img.xz-data', 'rb').read())
+b = bytearray(open('xz-method.zip', 'rb').read())
+for sig, method_at, crc_at in ((b'PK\\x03\\x04', 8, 14), (b'PK\\x01\\x02', 10, 16)):
+    at = b.index(sig)
+    struct.pack_into('<H', b, at + method_at, 95)
+    struct.pack_into('<I', b, at + crc_at, zlib.crc32(data))
+    struct.pack_into('<I', b, at + crc_at + 8, len(data))  # uncompressed size
+open('xz-method.zip', 'wb').write(b)
+PY`);
   });
   after(() => {
     dev?.dispose();
@@ -91,6 +110,23 @@ for (const family of ['builtin', 'system'] as const) {
       assert.equal(info.entry, 'os.img');
       assert.equal(info.entries, undefined, 'nothing to choose');
       await flashedExactly('finder.zip');
+    });
+
+    test('zip entries compressed with bzip2 or xz are decoded by the same decoders as .bz2 and .xz files', async () => {
+      assert.equal((await inspectImage(file('bzip2-method.zip'))).imageSize, image.length);
+      await flashedExactly('bzip2-method.zip');
+      await flashedExactly('xz-method.zip');
+    });
+
+    test('a zip entry compressed with LZMA is refused before writing, naming the method and what to do', async () => {
+      const before = readBacking(dev, 0, 65536);
+      await assert.rejects(flash(job('lzma-method.zip')), (error: unknown) => {
+        assert.ok(error instanceof BlockwiseError);
+        assert.equal(error.code, 'SOURCE_UNSUPPORTED');
+        assert.equal(error.message, 'lzma-method.zip: the entry os.img is compressed with LZMA (zip method 14), which Blockwise cannot decompress; extract it with 7-Zip (7z x) and open the image.');
+        return true;
+      });
+      assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing was written');
     });
 
     test('a tar made on macOS (._os.img before os.img) writes os.img, at rest and as a stream', async () => {

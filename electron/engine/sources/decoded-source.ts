@@ -43,6 +43,11 @@ export function registerStreamDecoder(format: SourceFormat, decoder: StreamDecod
   streamDecoders.set(format, decoder);
 }
 
+/** The decoder registered for `format` (an archive whose entries use it: a zip's bzip2 method). */
+export function streamDecoderFor(format: SourceFormat): StreamDecoder | undefined {
+  return streamDecoders.get(format);
+}
+
 const HEAD_BYTES = 65536;
 /** Formats nested deeper than this are refused: a zip bomb of zips is not an image. */
 const MAX_DEPTH = 3;
