@@ -49,6 +49,9 @@ if (!skip) {
     if (has('pzstd')) sh('pzstd -q -p 2 -c os.img > pzstd.img.zst');
     // The same by hand, for machines without pzstd: a skippable frame, then zstd's own output.
     sh(`{ printf 'P*M\\x18\\x04\\x00\\x00\\x00abcd'; zstd -q -c os.img; } > skippable-first.img.zst`);
+    // A frame that needs a dictionary the file does not carry (zstd --train, then -D).
+    sh('mkdir samples && for i in $(seq 1 40); do head -c $((i * 50000)) os.img | tail -c 20000 > samples/$i; done');
+    sh('zstd -q --train samples/* --maxdict=8192 -o dictionary && zstd -q -D dictionary -c os.img > dictionary.img.zst');
     // macOS: Finder's "Compress" adds __MACOSX/._os.img after os.img; its tar puts ._os.img
     // first. Both are AppleDouble files (magic 00 05 16 07) a few KiB long, named like the image.
     mkdirSync(file('__MACOSX'));
@@ -103,6 +106,17 @@ for (const family of ['builtin', 'system'] as const) {
     test('a .zst that starts with any skippable frame is zstd', async () => {
       assert.deepEqual((await inspectImage(file('skippable-first.img.zst'))).formats, ['zstd']);
       await flashedExactly('skippable-first.img.zst');
+    });
+
+    test('a .zst that needs a dictionary is refused before writing, saying so (not "damaged")', async () => {
+      const before = readBacking(dev, 0, 65536);
+      await assert.rejects(flash(job('dictionary.img.zst')), (error: unknown) => {
+        assert.ok(error instanceof BlockwiseError);
+        assert.equal(error.code, 'SOURCE_UNSUPPORTED', error.message);
+        assert.match(error.message, /^dictionary\.img\.zst is a zstd file compressed with a dictionary \(ID \d+\).*zstd -d -D DICTIONARY "dictionary\.img\.zst"/);
+        return true;
+      });
+      assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing was written');
     });
 
     test('a zip made by macOS Finder (with __MACOSX/._os.img) writes os.img, not "several images"', async () => {

@@ -19,7 +19,6 @@ interface Magic {
 const SUPPORTED: Array<{ format: SourceFormat; magic: Magic }> = [
   { format: 'gzip', magic: { bytes: [0x1f, 0x8b] } },
   { format: 'xz', magic: { bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] } },
-  { format: 'zstd', magic: { bytes: [0x28, 0xb5, 0x2f, 0xfd] } },
   { format: 'zip', magic: { bytes: [0x50, 0x4b, 0x03, 0x04] } },
   // "ustar" (POSIX "ustar\0", GNU "ustar ") at 257; pre-POSIX tars have no magic and are not detected.
   { format: 'tar', magic: { bytes: [0x75, 0x73, 0x74, 0x61, 0x72], offset: 257 } },
@@ -56,12 +55,12 @@ function isBzip2(head: Uint8Array): boolean {
 }
 
 /**
- * zstd files may start with skippable frames (magic 0x184D2A50–5F, a length, that many bytes):
- * pzstd puts one before every frame, the first too. Followed through the head, the chain must
- * reach a zstd frame (or run past the head), so a raw image that merely starts with these four
- * bytes is not taken for one.
+ * Where the first zstd frame starts, or undefined when this is not zstd. zstd files may start with
+ * skippable frames (magic 0x184D2A50–5F, a length, that many bytes): pzstd puts one before every
+ * frame, the first too. Followed through the head, the chain must reach a zstd frame (or run past
+ * the head), so a raw image that merely starts with these four bytes is not taken for one.
  */
-function isZstdAfterSkippableFrames(head: Uint8Array): boolean {
+function zstdFrameStart(head: Uint8Array): number | undefined {
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   let at = 0;
   let frames = 0;
@@ -69,9 +68,30 @@ function isZstdAfterSkippableFrames(head: Uint8Array): boolean {
     at += 8 + view.getUint32(at + 4, true);
     frames++;
   }
-  if (frames === 0) return false;
-  if (at + 4 > head.length) return true;
-  return view.getUint32(at, true) === 0xfd2fb528;
+  if (at + 4 > head.length) return frames > 0 ? at : undefined;
+  return view.getUint32(at, true) === 0xfd2fb528 ? at : undefined;
+}
+
+/**
+ * The dictionary a zstd frame at `at` needs (its ID), or 0. Such a frame decodes only with that
+ * dictionary, which the file does not carry: every decoder fails on it as if it were damaged.
+ */
+function zstdDictionaryId(head: Uint8Array, at: number): number {
+  if (head.length < at + 10) return 0;
+  const descriptor = head[at + 4]!;
+  const idBytes = [0, 1, 2, 4][descriptor & 3]!;
+  const idAt = at + 5 + ((descriptor >> 5) & 1 ? 0 : 1); // the window byte, unless single-segment
+  let id = 0;
+  for (let i = idBytes - 1; i >= 0; i--) id = id * 256 + head[idAt + i]!;
+  return id;
+}
+
+function zstdWithDictionary(id: number): DetectedFormat {
+  return {
+    kind: 'unsupported',
+    name: `zstd file compressed with a dictionary (ID ${id})`,
+    advice: (fileName) => `It can only be decompressed with that dictionary: zstd -d -D DICTIONARY "${fileName}", then write the result.`,
+  };
 }
 
 /**
@@ -118,9 +138,13 @@ export function unsupportedMessage(what: string, fileName: string, detected: { n
 /** Classify a source by its first bytes (give at least 512; 64 KiB is better). */
 export function detectFormat(head: Uint8Array, totalSize?: number): DetectedFormat {
   if (head.length === 0 || totalSize === 0) return { kind: 'empty' };
+  const firstZstdFrame = zstdFrameStart(head);
+  if (firstZstdFrame !== undefined) {
+    const dictionary = zstdDictionaryId(head, firstZstdFrame);
+    return dictionary === 0 ? { kind: 'supported', format: 'zstd' } : zstdWithDictionary(dictionary);
+  }
   for (const { format, magic } of SUPPORTED) if (matches(head, magic)) return { kind: 'supported', format };
   if (isBzip2(head)) return { kind: 'supported', format: 'bzip2' };
-  if (isZstdAfterSkippableFrames(head)) return { kind: 'supported', format: 'zstd' };
   for (const { name, magic } of UNSUPPORTED) if (matches(head, magic)) return { kind: 'unsupported', name };
   const vmDisk = vmDiskFromHead(head);
   if (vmDisk) return { kind: 'unsupported', name: vmDisk.name, advice: vmDisk.advice };
