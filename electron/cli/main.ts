@@ -49,7 +49,16 @@ function emitJson(value: unknown): void {
 
 function reportError(error: SerializedError, json: boolean): void {
   if (json) emitJson({ type: 'error', error });
-  else process.stderr.write(`\nError: ${describeError(error)}\n`);
+  else process.stderr.write(`\nError: ${describeError(error)}\n${cliHint(error)}`);
+}
+
+/** What the app does with a click, said in this command's terms. */
+function cliHint(error: SerializedError): string {
+  const entries = error.details?.entries;
+  if (error.code === 'ARCHIVE_AMBIGUOUS' && typeof entries === 'string') {
+    return `Choose with --entry, e.g. --entry ${JSON.stringify(entries.split('\n')[0])}.\n`;
+  }
+  return '';
 }
 
 function exitCodeFor(error: SerializedError): number {
