@@ -6,6 +6,7 @@ import { BlockwiseError } from '../../../shared/errors';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { deviceGeometry } from '../targets/device-geometry';
 import { detectFormat, unsupportedMessage } from './detect';
+import { looksLikeImageName } from './image-names';
 import { FileSource } from './file-source';
 import type { SourceFormat, SourceReader } from './source';
 import { checkRawImageComplete } from './truncation-check';
@@ -41,11 +42,21 @@ export async function openSource(spec: SourceSpec): Promise<SourceReader> {
 /** Refuses what is not a file of bytes at rest, before opening it: opening a FIFO waits for a writer forever. */
 async function refuseSpecialFile(filePath: string): Promise<void> {
   const stat = await fsp.stat(filePath).catch(() => undefined);
-  if (!stat || stat.isFile() || stat.isBlockDevice() || stat.isDirectory()) return;
+  if (stat?.isDirectory()) throw await folderRefusal(filePath);
+  if (!stat || stat.isFile() || stat.isBlockDevice()) return;
   const kind = stat.isFIFO() ? 'a named pipe (FIFO)' : stat.isCharacterDevice() ? 'a character device' : stat.isSocket() ? 'a socket' : 'not a regular file';
   throw new BlockwiseError('SOURCE_NOT_IMAGE', `${filePath} is ${kind}, not an image file: it has no fixed size to write. Save the image to a file and pick that.`, {
     path: filePath,
   });
+}
+
+/** A folder picked as the image (an archive extracted, say): name the images in it, if any. */
+async function folderRefusal(folder: string): Promise<BlockwiseError> {
+  const names = await fsp.readdir(folder).catch(() => [] as string[]);
+  const images = names.filter(looksLikeImageName).sort();
+  const inside =
+    images.length === 0 ? '' : images.length === 1 ? `; the image in it is probably ${images[0]}: pick that file` : `; it holds ${images.slice(0, 5).join(', ')}: pick one of these files`;
+  return new BlockwiseError('SOURCE_NOT_IMAGE', `${folder} is a folder, not an image file${inside}.`, { path: folder });
 }
 
 async function openFileSource(filePath: string, spec: SourceSpec): Promise<SourceReader> {
@@ -60,9 +71,6 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
   }
   try {
     const stat = await handle.stat();
-    if (stat.isDirectory()) {
-      throw new BlockwiseError('SOURCE_UNREADABLE', `${filePath} is a folder, not an image file.`, { path: filePath });
-    }
     const size = stat.isBlockDevice() ? await blockDeviceSize(filePath) : stat.size;
     const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
     if (head.length > 0) await handle.read(head, 0, head.length, 0);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -38,6 +38,19 @@ describe('sources that are not image files', () => {
     assert.equal(error.code, 'SOURCE_NOT_IMAGE');
     assert.match(error.message, /named pipe/);
     assert.equal(error.details.path, fifo);
+  });
+
+  test('a folder is refused as not an image, naming the images inside it', async () => {
+    const folder = path.join(dir, 'raspios-extracted');
+    mkdirSync(folder);
+    const empty = await refusal(folder);
+    assert.equal(empty.code, 'SOURCE_NOT_IMAGE');
+    assert.equal(empty.message, `${folder} is a folder, not an image file.`);
+    writeFileSync(path.join(folder, '2024-raspios.img'), randomBytes(4096));
+    writeFileSync(path.join(folder, '._2024-raspios.img'), randomBytes(512));
+    writeFileSync(path.join(folder, 'README.txt'), 'hello');
+    const one = await refusal(folder);
+    assert.equal(one.message, `${folder} is a folder, not an image file; the image in it is probably 2024-raspios.img: pick that file.`);
   });
 
   test('/dev/zero and /dev/urandom are character devices, not empty images', async () => {

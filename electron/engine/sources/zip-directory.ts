@@ -3,6 +3,9 @@
 
 import { BlockwiseError } from '../../../shared/errors';
 import { readRange } from './decoded-file';
+import { isMacMetadata, looksLikeImageName } from './image-names';
+
+export { isMacMetadata, looksLikeImageName };
 
 export interface ZipEntry {
   name: string;
@@ -12,21 +15,6 @@ export interface ZipEntry {
   compressedSize: number;
   size: number;
   localHeaderOffset: number;
-}
-
-const IMAGE_NAME = /\.(img|iso|raw|bin|wic|hdd|hddimg|sdcard|dmg|vhd)(\.(xz|gz|zst|bz2))?$/i;
-
-/**
- * macOS metadata that Finder's "Compress" and bsdtar add beside every file: `__MACOSX/` folders and
- * AppleDouble `._NAME` files (a few KiB of resource fork, named like the image). Never the image.
- */
-export function isMacMetadata(name: string): boolean {
-  const parts = name.split('/');
-  return parts.includes('__MACOSX') || parts.some((part) => part.startsWith('._'));
-}
-
-export function looksLikeImageName(name: string): boolean {
-  return IMAGE_NAME.test(name) && !name.endsWith('/') && !isMacMetadata(name);
 }
 
 /** zip64 extended information: the fields that were 0xFFFFFFFF in the header, in order. */
