@@ -172,7 +172,9 @@ export function decodeFailure(error: unknown, meta: StreamMeta, storedOffset: nu
     // Decoders may name the archive themselves and end with a period; say each once.
     const said = error.message.replace(/\.$/, '');
     const named = said.startsWith(meta.name) ? said : `${meta.name}: ${said}`;
-    return new BlockwiseError(error.code, `${named} (${at}).`, { ...where, ...error.details });
+    // What an archive holds is no place in its bytes: the offset stays in the details, not the words.
+    const place = error.code === 'ARCHIVE_AMBIGUOUS' || error.code === 'ARCHIVE_NO_IMAGE' ? '' : ` (${at})`;
+    return new BlockwiseError(error.code, `${named}${place}.`, { ...where, ...error.details });
   }
   const message = (error as Error)?.message ?? String(error);
   // A decoder that fails once all input is in, for a reason other than a failed check, ran out of data.
