@@ -110,6 +110,16 @@ function isLzmaAlone(head: Uint8Array): boolean {
 }
 
 /**
+ * A .torrent (bencoded: "d", then keys such as "8:announce" or "4:info") is the ticket to an image,
+ * not the image: its binary piece hashes keep it from reading as text, so without this it was
+ * written to the drive as a few KiB of "image".
+ */
+function isTorrent(head: Uint8Array): boolean {
+  const start = Buffer.from(head.subarray(0, 64)).toString('latin1');
+  return /^d\d{1,2}:(announce|announce-list|comment|created by|creation date|encoding|info|url-list)/.test(start);
+}
+
+/**
  * Text has no NUL bytes and decodes as UTF-8; every disk image, ISO and filesystem we know has
  * NULs in its first sectors. Only whole-text heads count, so a binary image with a text boot
  * message is still an image.
@@ -146,6 +156,13 @@ export function detectFormat(head: Uint8Array, totalSize?: number): DetectedForm
   for (const { format, magic } of SUPPORTED) if (matches(head, magic)) return { kind: 'supported', format };
   if (isBzip2(head)) return { kind: 'supported', format: 'bzip2' };
   for (const { name, magic } of UNSUPPORTED) if (matches(head, magic)) return { kind: 'unsupported', name };
+  if (isTorrent(head)) {
+    return {
+      kind: 'unsupported',
+      name: 'BitTorrent file (.torrent)',
+      advice: () => 'It only tells a BitTorrent client where to download the image: open it in one, then pick the image it downloads.',
+    };
+  }
   const vmDisk = vmDiskFromHead(head);
   if (vmDisk) return { kind: 'unsupported', name: vmDisk.name, advice: vmDisk.advice };
   if (isLzmaAlone(head)) return { kind: 'unsupported', name: 'legacy LZMA (.lzma) stream' };

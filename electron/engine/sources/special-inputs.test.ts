@@ -81,6 +81,20 @@ describe('sources that are not image files', () => {
     assert.doesNotMatch(error.message, /\. \(at/);
   });
 
+  test('a .torrent is refused as what it is, not written as a tiny image', async () => {
+    // Bencoded as transmission-create and mktorrent write it: binary SHA-1 piece hashes inside.
+    const pieces = randomBytes(20 * 8);
+    const info = Buffer.concat([Buffer.from('d6:lengthi33554432e4:name6:os.img12:piece lengthi4194304e6:pieces160:'), pieces, Buffer.from('e')]);
+    const file = path.join(dir, 'os.img.torrent');
+    writeFileSync(file, Buffer.concat([Buffer.from('d8:announce30:http://tracker.example/announce4:info'), info, Buffer.from('e')]));
+    const error = await refusal(file);
+    assert.equal(error.code, 'SOURCE_UNSUPPORTED');
+    assert.match(error.message, /^os\.img\.torrent is a BitTorrent file \(\.torrent\).*open it in one, then pick the image it downloads\.$/);
+    const bare = Buffer.concat([Buffer.from('d4:info'), info, Buffer.from('e')]); // a magnet's metadata, saved
+    writeFileSync(file, bare);
+    assert.equal((await refusal(file)).code, 'SOURCE_UNSUPPORTED');
+  });
+
   test('an entry asked of an image that is no archive is refused, not silently ignored', async () => {
     const raw = path.join(dir, 'plain.img');
     writeFileSync(raw, randomBytes(100_000));
