@@ -35,6 +35,9 @@ const UNSUPPORTED: Array<{ name: string; magic: Magic }> = [
   { name: 'PNG picture', magic: { bytes: [0x89, 0x50, 0x4e, 0x47] } },
   { name: 'JPEG picture', magic: { bytes: [0xff, 0xd8, 0xff] } },
   { name: 'ELF program', magic: { bytes: [0x7f, 0x45, 0x4c, 0x46] } },
+  // Installers people download beside an image (an imager's .exe, a .deb, a .msi) and pick instead.
+  { name: 'Debian package or ar archive', magic: { bytes: [0x21, 0x3c, 0x61, 0x72, 0x63, 0x68, 0x3e, 0x0a] } },
+  { name: 'Windows Installer (.msi) or Office document', magic: { bytes: [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1] } },
 ];
 
 function matches(head: Uint8Array, magic: Magic): boolean {
@@ -119,6 +122,13 @@ function isTorrent(head: Uint8Array): boolean {
   return /^d\d{1,2}:(announce|announce-list|comment|created by|creation date|encoding|info|url-list)/.test(start);
 }
 
+/** A Windows program: "MZ", and at the offset stored at byte 60 the "PE\0\0" signature. */
+function isWindowsProgram(head: Uint8Array): boolean {
+  if (head.length < 64 || head[0] !== 0x4d || head[1] !== 0x5a) return false;
+  const pe = new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(60, true);
+  return pe + 4 <= head.length && head[pe] === 0x50 && head[pe + 1] === 0x45 && head[pe + 2] === 0 && head[pe + 3] === 0;
+}
+
 /**
  * Text has no NUL bytes and decodes as UTF-8; every disk image, ISO and filesystem we know has
  * NULs in its first sectors. Only whole-text heads count, so a binary image with a text boot
@@ -156,6 +166,7 @@ export function detectFormat(head: Uint8Array, totalSize?: number): DetectedForm
   for (const { format, magic } of SUPPORTED) if (matches(head, magic)) return { kind: 'supported', format };
   if (isBzip2(head)) return { kind: 'supported', format: 'bzip2' };
   for (const { name, magic } of UNSUPPORTED) if (matches(head, magic)) return { kind: 'unsupported', name };
+  if (isWindowsProgram(head)) return { kind: 'unsupported', name: 'Windows program (.exe)' };
   if (isTorrent(head)) {
     return {
       kind: 'unsupported',

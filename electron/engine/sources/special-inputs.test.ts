@@ -95,6 +95,22 @@ describe('sources that are not image files', () => {
     assert.equal((await refusal(file)).code, 'SOURCE_UNSUPPORTED');
   });
 
+  test('installers downloaded beside an image (.exe, .deb) are refused, not written', async () => {
+    const exe = path.join(dir, 'imager-setup.exe');
+    // The DOS stub of every PE file ("MZ"), pointing at byte 60 to the "PE\0\0" header.
+    const pe = randomBytes(60_000);
+    pe.write('MZ', 0, 'latin1');
+    pe.writeUInt32LE(128, 60);
+    pe.write('PE\0\0', 128, 'latin1');
+    writeFileSync(exe, pe);
+    assert.match((await refusal(exe)).message, /^imager-setup\.exe is a Windows program \(\.exe\)/);
+    const deb = path.join(dir, 'imager.deb');
+    // A .deb's first member, as dpkg-deb writes it: the ar magic, a 60-byte header, "2.0\n".
+    const member = `${'debian-binary'.padEnd(16)}${'1700000000'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'100644'.padEnd(8)}${'4'.padEnd(10)}\`\n2.0\n`;
+    writeFileSync(deb, Buffer.concat([Buffer.from(`!<arch>\n${member}`), randomBytes(50_000)]));
+    assert.match((await refusal(deb)).message, /^imager\.deb is a Debian package or ar archive/);
+  });
+
   test('an entry asked of an image that is no archive is refused, not silently ignored', async () => {
     const raw = path.join(dir, 'plain.img');
     writeFileSync(raw, randomBytes(100_000));
