@@ -68,7 +68,7 @@ export const ERROR_ADVICE: Record<ErrorCode, string> = {
   VERIFY_MISMATCH: 'The drive did not keep what was written. It may be failing or counterfeit; try another drive.',
   SOURCE_UNREADABLE: 'Check that the image file exists and that you may read it.',
   SOURCE_EMPTY: 'The image file is empty. Download it again.',
-  SOURCE_UNSUPPORTED: 'Decompress the image first, or pick a supported format (.img, .iso, .gz, .xz, .zst, .bz2, .zip, .tar).',
+  SOURCE_UNSUPPORTED: 'Blockwise writes raw disk images (.img, .iso), also compressed (.gz, .xz, .zst, .bz2) or inside a .zip or .tar: extract or convert the image to one of these first.',
   SOURCE_CORRUPT: 'The image is damaged. Download it again.',
   SOURCE_TRUNCATED: 'The image ends early. The download was probably incomplete: download it again.',
   SOURCE_NOT_IMAGE: 'This file is not a disk image. Pick the .img, .iso or compressed image you downloaded.',

@@ -73,6 +73,21 @@ describe('blockwise CLI misuse', () => {
     }
   });
 
+  test('an archive with several images: the error says how to choose one here (--entry), not only "choose"', () => {
+    const dir = mkdtempSync('/tmp/blockwise-cli-entries-');
+    try {
+      writeFileSync(path.join(dir, 'a.img'), randomBytes(4096));
+      writeFileSync(path.join(dir, 'b.img'), randomBytes(4096));
+      spawnSync('zip', ['-q', 'two.zip', 'a.img', 'b.img'], { cwd: dir });
+      const r = cli(['flash', path.join(dir, 'two.zip'), '--to', path.join(dir, 'out.img'), '--yes']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /two\.zip holds several images: a\.img, b\.img/);
+      assert.match(r.stderr, /Choose with --entry, e\.g\. --entry "a\.img"\./);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('--to a file in a folder that does not exist: exit 2 naming the folder, not "the drive is gone"', () => {
     const r = cli(['flash', __filename, '--to', '/nonexistent-blockwise-dir/sub/out.img', '--yes']);
     assert.equal(r.code, 2, r.stderr);

@@ -157,6 +157,10 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     const last = JSON.parse(bad.stdout.trim().split('\n').at(-1)!);
     assert.equal(last.error.code, 'VERIFY_MISMATCH');
     assert.equal(last.error.details.offset, 5 * MiB + 3);
+    const said = cli(['verify', other, '--against', dev.path], LOOP);
+    assert.equal(said.code, 1);
+    assert.match(said.stderr, new RegExp(`${dev.path} differs from the image at byte ${5 * MiB + 3}\\. The drive does not hold this image`));
+    assert.doesNotMatch(said.stderr, /did not keep what was written|counterfeit/, 'nothing was written by verify');
   });
 
   test('Ctrl-C cancels: exit 130 and the drive is reported incomplete', async () => {

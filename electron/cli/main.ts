@@ -69,7 +69,16 @@ function emitJson(value: unknown): void {
 
 function reportError(error: SerializedError, json: boolean): void {
   if (json) emitJson({ type: 'error', error });
-  else process.stderr.write(`\nError: ${describeError(error)}\n`);
+  else process.stderr.write(`\nError: ${describeError(error)}\n${cliHint(error)}`);
+}
+
+/** What the app does with a click, said in this command's terms. */
+function cliHint(error: SerializedError): string {
+  const entries = error.details?.entries;
+  if (error.code === 'ARCHIVE_AMBIGUOUS' && typeof entries === 'string') {
+    return `Choose with --entry, e.g. --entry ${JSON.stringify(entries.split('\n')[0])}.\n`;
+  }
+  return '';
 }
 
 function exitCodeFor(error: SerializedError): number {
@@ -198,7 +207,12 @@ async function verifyCommand(argv: string[]): Promise<number> {
   } catch (error) {
     printer?.finish();
     const serialized = serializeError(error);
-    reportError(serialized, json);
+    // Nothing was just written: the flash's advice ("did not keep what was written… counterfeit") would mislead.
+    if (!json && serialized.code === 'VERIFY_MISMATCH') {
+      process.stderr.write(
+        `\nError: ${serialized.message} The drive does not hold this image: it holds another one, was changed since, or is failing. To write this image, use blockwise flash.\n`,
+      );
+    } else reportError(serialized, json);
     return exitCodeFor(serialized);
   }
 }

@@ -30,9 +30,10 @@ export async function runCompare(job: VerifyJob, context: CompareContext): Promi
   const started = performance.now();
   const source = await openSource(job.source);
   const capacity = await capacityOf(job.target.path);
-  if (source.info.size !== undefined && source.info.size > capacity) {
+  const size = source.info.size ?? source.info.sizeAtLeast;
+  if (size !== undefined && size > capacity) {
     await source.close();
-    throw new BlockwiseError('IMAGE_TOO_LARGE', `The image (${source.info.size} bytes) is larger than ${job.target.path} (${capacity} bytes).`, {
+    throw new BlockwiseError('IMAGE_TOO_LARGE', `The image (${size} bytes) is larger than ${job.target.path} (${capacity} bytes).`, {
       path: job.target.path,
     });
   }

@@ -83,7 +83,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
       await targetLifecycle().prepare(spec);
       states.push(newTargetState(await openTarget(spec.path, { allowCreateFile: spec.createFile === true }), { noticeMs: context.stallNoticeMs, signal: context.signal }));
     }
-    const size = source.info.size;
+    const size = source.info.size ?? source.info.sizeAtLeast;
     for (const { target } of states) {
       if (size !== undefined && size > target.capacity) {
         // gzip records the size only in its last four bytes, which a cut-off download fills with whatever came last.

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { ImageInfo } from '../../shared/contract';
 import { BlockwiseError } from '../../shared/errors';
 import { findPublishedChecksumForUrl } from '../engine/checksum-files';
-import { detectFormat } from '../engine/sources/detect';
+import { detectFormat, unsupportedMessage } from '../engine/sources/detect';
 import { startDownload } from '../engine/sources/url-download';
 import { shownUrl } from '../engine/sources/url-messages';
 import { listZipAtUrl } from '../engine/sources/url-zip';
@@ -112,7 +112,8 @@ export async function inspectUrl(address: string, entry?: string): Promise<Image
     throw new BlockwiseError('SOURCE_NOT_IMAGE', `${shown} is text, not a disk image (its first bytes are readable characters).`, { path: shown, offset: 0 });
   }
   if (detected.kind === 'unsupported') {
-    throw new BlockwiseError('SOURCE_UNSUPPORTED', `${shown} is a ${detected.name}, which Blockwise cannot write. Use an .img, .iso, or one compressed with gzip, xz, zstd, bzip2, zip or tar.`, {
+    const instead = detected.advice ? '' : ' Use an .img, .iso, or one compressed with gzip, xz, zstd, bzip2, zip or tar.';
+    throw new BlockwiseError('SOURCE_UNSUPPORTED', `${unsupportedMessage(shown, name, detected)}${instead}`, {
       path: shown,
     });
   }

@@ -5,7 +5,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { BlockwiseError } from '../../../shared/errors';
-import { detectFormat } from './detect';
+import { detectFormat, unsupportedMessage } from './detect';
 import { notAnArchive } from './open-source';
 import type { SourceFormat, SourceInfo, SourceReader } from './source';
 
@@ -41,6 +41,11 @@ const streamDecoders = new Map<SourceFormat, StreamDecoder>();
 
 export function registerStreamDecoder(format: SourceFormat, decoder: StreamDecoder): void {
   streamDecoders.set(format, decoder);
+}
+
+/** The decoder registered for `format` (an archive whose entries use it: a zip's bzip2 method). */
+export function streamDecoderFor(format: SourceFormat): StreamDecoder | undefined {
+  return streamDecoders.get(format);
 }
 
 const HEAD_BYTES = 65536;
@@ -169,7 +174,9 @@ export function decodeFailure(error: unknown, meta: StreamMeta, storedOffset: nu
     // Decoders may name the archive themselves and end with a period; say each once.
     const said = error.message.replace(/\.$/, '');
     const named = said.startsWith(meta.name) ? said : `${meta.name}: ${said}`;
-    return new BlockwiseError(error.code, `${named} (${at}).`, { ...where, ...error.details });
+    // What an archive holds is no place in its bytes: the offset stays in the details, not the words.
+    const place = error.code === 'ARCHIVE_AMBIGUOUS' || error.code === 'ARCHIVE_NO_IMAGE' ? '' : ` (${at})`;
+    return new BlockwiseError(error.code, `${named}${place}.`, { ...where, ...error.details });
   }
   const message = (error as Error)?.message ?? String(error);
   // A decoder that fails once all input is in, for a reason other than a failed check, ran out of data.
@@ -180,6 +187,9 @@ export function decodeFailure(error: unknown, meta: StreamMeta, storedOffset: nu
   }
   return new BlockwiseError('SOURCE_CORRUPT', `${meta.name} is damaged (${at}): ${message}.`, where);
 }
+
+/** What `classifyHead` calls the inside of a compressed file that is no archive. */
+export const DECOMPRESSED = 'the decompressed data';
 
 /** Refuses what is not an image; returns the format to decode (or 'raw'). */
 export function classifyHead(head: Buffer, meta: StreamMeta, inside?: string): SourceFormat {
@@ -194,8 +204,11 @@ export function classifyHead(head: Buffer, meta: StreamMeta, inside?: string): S
       const kind = html ? 'a web page (HTML)' : 'a text file';
       throw new BlockwiseError('SOURCE_NOT_IMAGE', `${what} is ${kind}, not a disk image.`, details);
     }
-    case 'unsupported':
-      throw new BlockwiseError('SOURCE_UNSUPPORTED', `${what} is a ${detected.name}, which Blockwise cannot write.`, details);
+    case 'unsupported': {
+      // Advice names the file the person will have: the entry, or the file minus its compression suffix.
+      const fileName = inside === undefined ? meta.name : inside === DECOMPRESSED ? meta.name.replace(/\.[^./]+$/, '') : inside;
+      throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(what, fileName, detected), details);
+    }
     case 'supported':
       return detected.format;
   }
@@ -299,7 +312,7 @@ async function openChain(tap: StoredTap, first: Peekable, meta: StreamMeta): Pro
     } catch (error) {
       throw mapDecodeError(error, meta, tap, 0);
     }
-    const format = classifyHead(head, meta, depth > 0 ? (entry ?? 'the decompressed data') : undefined);
+    const format = classifyHead(head, meta, depth > 0 ? (entry ?? DECOMPRESSED) : undefined);
     if (format === 'raw') {
       if (formats.length === 0) formats.push('raw');
       break;

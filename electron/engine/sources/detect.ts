@@ -2,10 +2,12 @@
 // magic bytes don't. Anything compressed that we cannot decode is refused, never written raw.
 
 import type { SourceFormat } from './source';
+import { vmDiskFromHead } from './vm-disks';
 
 export type DetectedFormat =
   | { kind: 'supported'; format: SourceFormat }
-  | { kind: 'unsupported'; name: string }
+  /** `advice`: what to do instead, when there is more to say than "pick another file". */
+  | { kind: 'unsupported'; name: string; advice?: (fileName: string) => string }
   | { kind: 'text' }
   | { kind: 'empty' };
 
@@ -17,7 +19,6 @@ interface Magic {
 const SUPPORTED: Array<{ format: SourceFormat; magic: Magic }> = [
   { format: 'gzip', magic: { bytes: [0x1f, 0x8b] } },
   { format: 'xz', magic: { bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] } },
-  // zstd: zstdFrameStart() (its frames may follow skippable ones).
   { format: 'zip', magic: { bytes: [0x50, 0x4b, 0x03, 0x04] } },
   // "ustar" (POSIX "ustar\0", GNU "ustar ") at 257; pre-POSIX tars have no magic and are not detected.
   { format: 'tar', magic: { bytes: [0x75, 0x73, 0x74, 0x61, 0x72], offset: 257 } },
@@ -34,6 +35,9 @@ const UNSUPPORTED: Array<{ name: string; magic: Magic }> = [
   { name: 'PNG picture', magic: { bytes: [0x89, 0x50, 0x4e, 0x47] } },
   { name: 'JPEG picture', magic: { bytes: [0xff, 0xd8, 0xff] } },
   { name: 'ELF program', magic: { bytes: [0x7f, 0x45, 0x4c, 0x46] } },
+  // Installers people download beside an image (an imager's .exe, a .deb, a .msi) and pick instead.
+  { name: 'Debian package or ar archive', magic: { bytes: [0x21, 0x3c, 0x61, 0x72, 0x63, 0x68, 0x3e, 0x0a] } },
+  { name: 'Windows Installer (.msi) or Office document', magic: { bytes: [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1] } },
 ];
 
 function matches(head: Uint8Array, magic: Magic): boolean {
@@ -54,36 +58,44 @@ function isBzip2(head: Uint8Array): boolean {
 }
 
 /**
- * Where the first zstd frame starts: 0, or past the skippable frames (magic 0x184D2A50-5F, then a
- * 4-byte length) that pzstd writes before every frame and other tools fill with metadata. Written
- * raw, such a file's compressed bytes would have "verified" perfectly. A head that is nothing but
- * skippable frames counts as zstd too (it then decodes to nothing, and is refused as empty).
- * undefined: not zstd; at or past the head's end: skippable frames run beyond what was read.
+ * Where the first zstd frame starts, or undefined when this is not zstd. zstd files may start with
+ * skippable frames (magic 0x184D2A50–5F, a length, that many bytes): pzstd puts one before every
+ * frame, the first too. No disk image starts with a skippable frame's magic and a length.
  */
 function zstdFrameStart(head: Uint8Array): number | undefined {
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  let pos = 0;
-  while (pos + 8 <= head.length && (view.getUint32(pos, true) & 0xfffffff0) >>> 0 === 0x184d2a50) {
-    pos += 8 + view.getUint32(pos + 4, true);
+  let at = 0;
+  let frames = 0;
+  while (at + 8 <= head.length && (view.getUint32(at, true) & 0xfffffff0) >>> 0 === 0x184d2a50) {
+    at += 8 + view.getUint32(at + 4, true);
+    frames++;
   }
-  // After a skippable frame, whatever follows is the zstd decoder's to judge (and name, if damaged).
-  if (pos > 0) return pos;
-  return head.length >= 4 && view.getUint32(0, true) === 0xfd2fb528 ? 0 : undefined;
+  // After a skippable frame, whatever follows is the zstd decoder's to judge (and name, if damaged):
+  // written raw, a zstd file whose first frame is damaged would "verify" perfectly.
+  if (frames > 0) return at;
+  return at + 4 <= head.length && view.getUint32(at, true) === 0xfd2fb528 ? at : undefined;
 }
 
 /**
- * The dictionary a zstd frame was made with (0: none). Such a frame decodes only with that
- * dictionary, which no image file carries: refused by name rather than reported as damage.
+ * The dictionary a zstd frame at `at` needs (its ID), or 0. Such a frame decodes only with that
+ * dictionary, which the file does not carry: every decoder fails on it as if it were damaged.
  */
-function zstdDictionaryId(head: Uint8Array, frame: number): number {
-  const descriptor = head[frame + 4];
-  if (descriptor === undefined) return 0;
-  const size = [0, 1, 2, 4][descriptor & 3]!;
-  const at = frame + 5 + ((descriptor >> 5) & 1 ? 0 : 1);
-  if (size === 0 || at + size > head.length) return 0;
+function zstdDictionaryId(head: Uint8Array, at: number): number {
+  if (head.length < at + 10) return 0;
+  const descriptor = head[at + 4]!;
+  const idBytes = [0, 1, 2, 4][descriptor & 3]!;
+  const idAt = at + 5 + ((descriptor >> 5) & 1 ? 0 : 1); // the window byte, unless single-segment
   let id = 0;
-  for (let i = size - 1; i >= 0; i--) id = id * 256 + head[at + i]!;
+  for (let i = idBytes - 1; i >= 0; i--) id = id * 256 + head[idAt + i]!;
   return id;
+}
+
+function zstdWithDictionary(id: number): DetectedFormat {
+  return {
+    kind: 'unsupported',
+    name: `zstd file compressed with a dictionary (ID ${id})`,
+    advice: (fileName) => `It can only be decompressed with that dictionary: zstd -d -D DICTIONARY "${fileName}", then write the result.`,
+  };
 }
 
 /**
@@ -102,6 +114,23 @@ function isLzmaAlone(head: Uint8Array): boolean {
 }
 
 /**
+ * A .torrent (bencoded: "d", then keys such as "8:announce" or "4:info") is the ticket to an image,
+ * not the image: its binary piece hashes keep it from reading as text, so without this it was
+ * written to the drive as a few KiB of "image".
+ */
+function isTorrent(head: Uint8Array): boolean {
+  const start = Buffer.from(head.subarray(0, 64)).toString('latin1');
+  return /^d\d{1,2}:(announce|announce-list|comment|created by|creation date|encoding|info|url-list)/.test(start);
+}
+
+/** A Windows program: "MZ", and at the offset stored at byte 60 the "PE\0\0" signature. */
+function isWindowsProgram(head: Uint8Array): boolean {
+  if (head.length < 64 || head[0] !== 0x4d || head[1] !== 0x5a) return false;
+  const pe = new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(60, true);
+  return pe + 4 <= head.length && head[pe] === 0x50 && head[pe + 1] === 0x45 && head[pe + 2] === 0 && head[pe + 3] === 0;
+}
+
+/**
  * Text has no NUL bytes and decodes as UTF-8; every disk image, ISO and filesystem we know has
  * NULs in its first sectors. Only whole-text heads count, so a binary image with a text boot
  * message is still an image.
@@ -117,18 +146,37 @@ export function looksLikeText(head: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * "WHAT is a NAME, which Blockwise cannot write." and what to do instead, for a refused format.
+ * `fileName` is the file's base name, used in the advice's commands.
+ */
+export function unsupportedMessage(what: string, fileName: string, detected: { name: string; advice?: (fileName: string) => string }): string {
+  const article = /^[aeiou]/i.test(detected.name) ? 'an' : 'a';
+  const advice = detected.advice ? ` ${detected.advice(fileName)}` : '';
+  return `${what} is ${article} ${detected.name}, which Blockwise cannot write.${advice}`;
+}
+
 /** Classify a source by its first bytes (give at least 512; 64 KiB is better). */
 export function detectFormat(head: Uint8Array, totalSize?: number): DetectedFormat {
   if (head.length === 0 || totalSize === 0) return { kind: 'empty' };
-  const zstdFrame = zstdFrameStart(head);
-  if (zstdFrame !== undefined) {
-    const dictionary = zstdDictionaryId(head, zstdFrame);
-    if (dictionary !== 0) return { kind: 'unsupported', name: `zstd stream made with a dictionary (ID ${dictionary}) that is not inside it` };
-    return { kind: 'supported', format: 'zstd' };
+  const firstZstdFrame = zstdFrameStart(head);
+  if (firstZstdFrame !== undefined) {
+    const dictionary = zstdDictionaryId(head, firstZstdFrame);
+    return dictionary === 0 ? { kind: 'supported', format: 'zstd' } : zstdWithDictionary(dictionary);
   }
   for (const { format, magic } of SUPPORTED) if (matches(head, magic)) return { kind: 'supported', format };
   if (isBzip2(head)) return { kind: 'supported', format: 'bzip2' };
   for (const { name, magic } of UNSUPPORTED) if (matches(head, magic)) return { kind: 'unsupported', name };
+  if (isWindowsProgram(head)) return { kind: 'unsupported', name: 'Windows program (.exe)' };
+  if (isTorrent(head)) {
+    return {
+      kind: 'unsupported',
+      name: 'BitTorrent file (.torrent)',
+      advice: () => 'It only tells a BitTorrent client where to download the image: open it in one, then pick the image it downloads.',
+    };
+  }
+  const vmDisk = vmDiskFromHead(head);
+  if (vmDisk) return { kind: 'unsupported', name: vmDisk.name, advice: vmDisk.advice };
   if (isLzmaAlone(head)) return { kind: 'unsupported', name: 'legacy LZMA (.lzma) stream' };
   if (looksLikeText(head)) return { kind: 'text' };
   return { kind: 'supported', format: 'raw' };

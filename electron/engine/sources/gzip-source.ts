@@ -45,11 +45,18 @@ export function gzipSizeFromTrailer(isize: number, storedSize: number): number |
   return isize;
 }
 
+/**
+ * The trailer's size is a lower bound only: in a file of several members (`cat a.gz b.gz`) it is
+ * the last one's, and nothing short of decoding tells the two cases apart.
+ */
 export async function openGzipFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {
   let size: number | undefined;
   if (storedSize >= 18) {
     const trailer = await readRange(filePath, storedSize - 4, 4);
     if (trailer.length === 4) size = gzipSizeFromTrailer(trailer.readUInt32LE(0), storedSize);
   }
-  return openDecodedFile(filePath, storedSize, spec, size);
+  const reader = await openDecodedFile(filePath, storedSize, spec);
+  // Of the gzip'd image only: a tar or zip inside has sizes of its own.
+  if (size !== undefined && reader.info.formats.length === 1) reader.info.sizeAtLeast = size;
+  return reader;
 }

@@ -24,7 +24,9 @@ export async function inspectImage(filePath: string, entry?: string): Promise<Im
     const source = await openSource(spec);
     try {
       const info: ImageInfo = { path: filePath, name, storedSize: source.info.storedSize ?? storedSize, formats: [...source.info.formats] };
-      if (source.info.size !== undefined) info.imageSize = source.info.size;
+      // A lower bound is what a person can be shown before reading it all (it is nearly always exact).
+      const size = source.info.size ?? source.info.sizeAtLeast;
+      if (size !== undefined) info.imageSize = size;
       if (source.info.entry !== undefined) info.entry = source.info.entry;
       return info;
     } finally {

@@ -5,10 +5,12 @@ import * as path from 'node:path';
 import { BlockwiseError } from '../../../shared/errors';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { deviceGeometry } from '../targets/device-geometry';
-import { detectFormat } from './detect';
+import { detectFormat, unsupportedMessage } from './detect';
+import { looksLikeImageName } from './image-names';
 import { FileSource } from './file-source';
 import type { SourceFormat, SourceReader } from './source';
 import { checkRawImageComplete } from './truncation-check';
+import { vmDiskFromTrailer } from './vm-disks';
 
 /** Opens a decoder for a compressed/archived file; registered per format by the sources module. */
 export type FileDecoderFactory = (filePath: string, size: number, spec: SourceSpec) => Promise<SourceReader>;
@@ -40,11 +42,21 @@ export async function openSource(spec: SourceSpec): Promise<SourceReader> {
 /** Refuses what is not a file of bytes at rest, before opening it: opening a FIFO waits for a writer forever. */
 async function refuseSpecialFile(filePath: string): Promise<void> {
   const stat = await fsp.stat(filePath).catch(() => undefined);
-  if (!stat || stat.isFile() || stat.isBlockDevice() || stat.isDirectory()) return;
+  if (stat?.isDirectory()) throw await folderRefusal(filePath);
+  if (!stat || stat.isFile() || stat.isBlockDevice()) return;
   const kind = stat.isFIFO() ? 'a named pipe (FIFO)' : stat.isCharacterDevice() ? 'a character device' : stat.isSocket() ? 'a socket' : 'not a regular file';
   throw new BlockwiseError('SOURCE_NOT_IMAGE', `${filePath} is ${kind}, not an image file: it has no fixed size to write. Save the image to a file and pick that.`, {
     path: filePath,
   });
+}
+
+/** A folder picked as the image (an archive extracted, say): name the images in it, if any. */
+async function folderRefusal(folder: string): Promise<BlockwiseError> {
+  const names = await fsp.readdir(folder).catch(() => [] as string[]);
+  const images = names.filter(looksLikeImageName).sort();
+  const inside =
+    images.length === 0 ? '' : images.length === 1 ? `; the image in it is probably ${images[0]}: pick that file` : `; it holds ${images.slice(0, 5).join(', ')}: pick one of these files`;
+  return new BlockwiseError('SOURCE_NOT_IMAGE', `${folder} is a folder, not an image file${inside}.`, { path: folder });
 }
 
 async function openFileSource(filePath: string, spec: SourceSpec): Promise<SourceReader> {
@@ -59,9 +71,6 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
   }
   try {
     const stat = await handle.stat();
-    if (stat.isDirectory()) {
-      throw new BlockwiseError('SOURCE_UNREADABLE', `${filePath} is a folder, not an image file.`, { path: filePath });
-    }
     const size = stat.isBlockDevice() ? await blockDeviceSize(filePath) : stat.size;
     const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
     if (head.length > 0) await handle.read(head, 0, head.length, 0);
@@ -79,11 +88,14 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
         );
       }
       case 'unsupported':
-        throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name} is a ${detected.name}, which Blockwise cannot write.`, { path: filePath });
+        throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(name, name, detected), { path: filePath });
       case 'supported':
         break;
     }
     if (detected.format === 'raw') {
+      // A fixed VHD or a .dmg looks raw from its start; its footer gives it away.
+      const vmDisk = stat.isFile() && size >= 1024 ? vmDiskFromTrailer(await readAt(handle, size - 512, 512)) : undefined;
+      if (vmDisk) throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(name, name, vmDisk), { path: filePath, offset: size - 512 });
       if (spec.entry !== undefined) throw notAnArchive(name, spec.entry, filePath);
       const source = await FileSource.open(filePath, handle, size, stat.isFile());
       // A drive being cloned is whatever size it is; a file may be a download cut short.
@@ -102,6 +114,12 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
     await handle.close().catch(() => undefined);
     throw error;
   }
+}
+
+async function readAt(handle: fsp.FileHandle, position: number, length: number): Promise<Buffer> {
+  const out = Buffer.alloc(length);
+  const { bytesRead } = await handle.read(out, 0, length, position);
+  return out.subarray(0, bytesRead);
 }
 
 /** An entry was asked for, but the image holds no archive to take it from: writing it anyway would be a guess. */

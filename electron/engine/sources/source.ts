@@ -13,6 +13,11 @@ export interface SourceInfo {
   storedSize?: number;
   /** Size of the decompressed image, when known before reading it all. */
   size?: number;
+  /**
+   * Where only a lower bound is known up front (a gzip trailer records the last member's size):
+   * enough to refuse a drive that is too small, never taken as the size itself.
+   */
+  sizeAtLeast?: number;
   /** True when the stored size is the image size (uncompressed), so readAt works. */
   randomAccess: boolean;
   /** Name of the image inside an archive. */

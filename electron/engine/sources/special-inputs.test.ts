@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -40,6 +40,19 @@ describe('sources that are not image files', () => {
     assert.equal(error.details.path, fifo);
   });
 
+  test('a folder is refused as not an image, naming the images inside it', async () => {
+    const folder = path.join(dir, 'raspios-extracted');
+    mkdirSync(folder);
+    const empty = await refusal(folder);
+    assert.equal(empty.code, 'SOURCE_NOT_IMAGE');
+    assert.equal(empty.message, `${folder} is a folder, not an image file.`);
+    writeFileSync(path.join(folder, '2024-raspios.img'), randomBytes(4096));
+    writeFileSync(path.join(folder, '._2024-raspios.img'), randomBytes(512));
+    writeFileSync(path.join(folder, 'README.txt'), 'hello');
+    const one = await refusal(folder);
+    assert.equal(one.message, `${folder} is a folder, not an image file; the image in it is probably 2024-raspios.img: pick that file.`);
+  });
+
   test('/dev/zero and /dev/urandom are character devices, not empty images', async () => {
     for (const device of ['/dev/zero', '/dev/urandom']) {
       const error = await refusal(device);
@@ -66,6 +79,36 @@ describe('sources that are not image files', () => {
     assert.match(error.message, /^locked\.zip: the entry secret\.img is encrypted; extract it with unzip/);
     assert.equal(error.message.split('locked.zip').length, 2, error.message);
     assert.doesNotMatch(error.message, /\. \(at/);
+  });
+
+  test('a .torrent is refused as what it is, not written as a tiny image', async () => {
+    // Bencoded as transmission-create and mktorrent write it: binary SHA-1 piece hashes inside.
+    const pieces = randomBytes(20 * 8);
+    const info = Buffer.concat([Buffer.from('d6:lengthi33554432e4:name6:os.img12:piece lengthi4194304e6:pieces160:'), pieces, Buffer.from('e')]);
+    const file = path.join(dir, 'os.img.torrent');
+    writeFileSync(file, Buffer.concat([Buffer.from('d8:announce30:http://tracker.example/announce4:info'), info, Buffer.from('e')]));
+    const error = await refusal(file);
+    assert.equal(error.code, 'SOURCE_UNSUPPORTED');
+    assert.match(error.message, /^os\.img\.torrent is a BitTorrent file \(\.torrent\).*open it in one, then pick the image it downloads\.$/);
+    const bare = Buffer.concat([Buffer.from('d4:info'), info, Buffer.from('e')]); // a magnet's metadata, saved
+    writeFileSync(file, bare);
+    assert.equal((await refusal(file)).code, 'SOURCE_UNSUPPORTED');
+  });
+
+  test('installers downloaded beside an image (.exe, .deb) are refused, not written', async () => {
+    const exe = path.join(dir, 'imager-setup.exe');
+    // The DOS stub of every PE file ("MZ"), pointing at byte 60 to the "PE\0\0" header.
+    const pe = randomBytes(60_000);
+    pe.write('MZ', 0, 'latin1');
+    pe.writeUInt32LE(128, 60);
+    pe.write('PE\0\0', 128, 'latin1');
+    writeFileSync(exe, pe);
+    assert.match((await refusal(exe)).message, /^imager-setup\.exe is a Windows program \(\.exe\)/);
+    const deb = path.join(dir, 'imager.deb');
+    // A .deb's first member, as dpkg-deb writes it: the ar magic, a 60-byte header, "2.0\n".
+    const member = `${'debian-binary'.padEnd(16)}${'1700000000'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'100644'.padEnd(8)}${'4'.padEnd(10)}\`\n2.0\n`;
+    writeFileSync(deb, Buffer.concat([Buffer.from(`!<arch>\n${member}`), randomBytes(50_000)]));
+    assert.match((await refusal(deb)).message, /^imager\.deb is a Debian package or ar archive/);
   });
 
   test('an entry asked of an image that is no archive is refused, not silently ignored', async () => {

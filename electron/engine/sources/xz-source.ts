@@ -4,6 +4,7 @@
 // sizes (single-threaded xz) go through a streaming decoder. Choices measured in
 // bench/decompressors.ts.
 
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import type { SourceSpec } from '../../../shared/flash-types';
@@ -60,6 +61,17 @@ export async function* streamXz(input: AsyncIterable<Buffer>): AsyncIterable<Buf
   }
 }
 
+/** Check type 10 in the stream flags: each block carries the SHA-256 of its decoded bytes. */
+const SHA256_CHECK = 10;
+
+/** The streaming decoder (xz-embedded) has no SHA-256; such a file is not damaged, and must not be called so. */
+function sha256Unsupported(): BlockwiseError {
+  return new BlockwiseError(
+    'SOURCE_UNSUPPORTED',
+    'this .xz file is one block with SHA-256 checks (xz --check=sha256, single-threaded), which the built-in xz decoder cannot read; install xz (xz-utils) and try again, or decompress it with xz -d and write the .img',
+  );
+}
+
 function truncated(what: string): BlockwiseError {
   return new BlockwiseError('SOURCE_TRUNCATED', `the xz data ends early, inside ${what}`);
 }
@@ -105,6 +117,7 @@ export const xzStream: StreamDecoder = async function* (input) {
         const block = parseBlockHeader(headerBytes);
         if (block.compressedSize === undefined || block.uncompressedSize === undefined || block.uncompressedSize > MAX_PARALLEL_BLOCK) {
           if (blockNo !== 0) throw corrupt('an xz stream mixes blocks with and without recorded sizes');
+          if (checkType === SHA256_CHECK) throw sha256Unsupported();
           // Hand this stream and all that follows to the streaming decoder, after the blocks in flight.
           for (const p of pending.splice(0)) yield await p;
           yield* streamXz(withPrefix(Buffer.concat([header, headerBytes]), queue));
@@ -112,11 +125,16 @@ export const xzStream: StreamDecoder = async function* (input) {
         }
         const padded = Math.ceil(block.compressedSize / 4) * 4;
         const body = await takeExactly(queue, padded + checkSize(checkType), 'a block');
-        const unpadded = block.headerSize + block.compressedSize + checkSize(checkType);
-        const whole = wrapBlock(checkType, Buffer.concat([headerBytes, body]), unpadded, block.uncompressedSize);
+        // The whole-buffer decoder knows no SHA-256 check: it gets the block without it, and the
+        // check is made here on what it decodes.
+        const sha256 = checkType === SHA256_CHECK ? body.subarray(padded) : undefined;
+        const wrappedCheck = sha256 ? 0 : checkType;
+        const unpadded = block.headerSize + block.compressedSize + checkSize(wrappedCheck);
+        const whole = wrapBlock(wrappedCheck, Buffer.concat([headerBytes, sha256 ? body.subarray(0, padded) : body]), unpadded, block.uncompressedSize);
         const expected = block.uncompressedSize;
         const decoding = decodeWhole(whole).then((out) => {
           if (out.length !== expected) throw corrupt(`an xz block decoded to ${out.length} bytes instead of ${expected}`);
+          if (sha256 && !createHash('sha256').update(out).digest().equals(sha256)) throw corrupt('an xz block fails its SHA-256 check');
           return out;
         });
         decoding.catch(() => undefined); // awaited in order below; don't let it count as unhandled

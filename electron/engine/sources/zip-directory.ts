@@ -3,6 +3,9 @@
 
 import { BlockwiseError } from '../../../shared/errors';
 import { readRange } from './decoded-file';
+import { isMacMetadata, looksLikeImageName } from './image-names';
+
+export { isMacMetadata, looksLikeImageName };
 
 export interface ZipEntry {
   name: string;
@@ -12,12 +15,6 @@ export interface ZipEntry {
   compressedSize: number;
   size: number;
   localHeaderOffset: number;
-}
-
-const IMAGE_NAME = /\.(img|iso|raw|bin|wic|hdd|hddimg|sdcard|dmg|vhd)(\.(xz|gz|zst|bz2))?$/i;
-
-export function looksLikeImageName(name: string): boolean {
-  return IMAGE_NAME.test(name) && !name.endsWith('/');
 }
 
 /** zip64 extended information: the fields that were 0xFFFFFFFF in the header, in order. */
@@ -104,7 +101,7 @@ export async function readZipDirectoryWith(read: RangeReader, storedSize: number
 
 /** Entries that could be the disk image: by extension, else any file of 1 MiB or more. */
 export function imageCandidates<E extends { name: string; size: number }>(entries: E[]): E[] {
-  const files = entries.filter((e) => !e.name.endsWith('/'));
+  const files = entries.filter((e) => !e.name.endsWith('/') && !isMacMetadata(e.name));
   const named = files.filter((e) => looksLikeImageName(e.name));
   return named.length > 0 ? named : files.filter((e) => e.size >= 1 << 20);
 }

@@ -8,9 +8,9 @@ import { BlockwiseError } from '../../../shared/errors';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { ByteQueue } from './byte-queue';
 import { fileChunks } from './decoded-file';
-import { openDecodedStream, type StreamDecoder, type StreamMeta } from './decoded-source';
+import { openDecodedStream, streamDecoderFor, type StreamDecoder, type StreamMeta } from './decoded-source';
 import { throughTransform } from './gzip-source';
-import type { SourceReader } from './source';
+import type { SourceFormat, SourceReader } from './source';
 import { chooseZipEntry, looksLikeImageName, readZipDirectory, type ZipEntry } from './zip-directory';
 
 /** Central-directory facts of the entry to decode, passed from the file opener to the decoder. */
@@ -18,6 +18,9 @@ const knownEntries = new WeakMap<StreamMeta, ZipEntry>();
 
 function crcOf(data: Buffer, previous: number): number {
   const z = zlib as typeof zlib & { crc32?: (data: Uint8Array, value?: number) => number };
+  // An empty chunk over a zero-length ArrayBuffer (the WASM xz decoder's last one) has no data
+  // pointer, and zlib's crc32 then returns its initial value, 0, dropping everything summed so far.
+  if (data.length === 0) return previous;
   return z.crc32 ? z.crc32(data, previous) : previous;
 }
 
@@ -33,6 +36,27 @@ async function* checked(data: AsyncIterable<Buffer>, entry: { name: string; crc3
     throw new BlockwiseError('SOURCE_TRUNCATED', `the entry ${entry.name} ends after ${size} of its ${entry.size} bytes`);
   }
   if ('crc32' in zlib && crc !== entry.crc32) throw new BlockwiseError('SOURCE_CORRUPT', `the entry ${entry.name} fails its CRC32 check`);
+}
+
+/** Zip compression methods by number (APPNOTE 4.4.5), for refusals that name them. */
+const METHOD_NAMES: Record<number, string> = { 9: 'Deflate64', 14: 'LZMA', 98: 'PPMd', 99: 'AES encryption', 6: 'Implode', 1: 'Shrink' };
+/** Methods whose data is a whole stream of a format this build decodes anyway. */
+const METHOD_FORMATS: Record<number, SourceFormat> = { 12: 'bzip2', 93: 'zstd', 95: 'xz' };
+
+type EntryDecoder = (raw: AsyncIterable<Buffer>, meta: StreamMeta) => AsyncIterable<Buffer>;
+
+/** How to decode an entry's data, or undefined when this build cannot. */
+function entryDecoder(method: number): EntryDecoder | undefined {
+  if (method === 0) return (raw) => raw;
+  if (method === 8) return (raw) => throughTransform(raw, zlib.createInflateRaw({ chunkSize: 1 << 20 }));
+  const format = METHOD_FORMATS[method];
+  const decoder = format === undefined ? undefined : streamDecoderFor(format);
+  return decoder && ((raw, meta) => decoder(raw, { name: meta.name }, {}));
+}
+
+function unsupportedMethod(method: number, entry: string): string {
+  const what = METHOD_NAMES[method] ?? METHOD_FORMATS[method] ?? `method ${method}`;
+  return `the entry ${entry} is compressed with ${what} (zip method ${method}), which Blockwise cannot decompress; extract it with 7-Zip (7z x) and open the image`;
 }
 
 export const zipStream: StreamDecoder = async function* (input, meta, facts) {
@@ -74,16 +98,15 @@ export const zipStream: StreamDecoder = async function* (input, meta, facts) {
         continue;
       }
       if (flags & 0x01) throw new BlockwiseError('SOURCE_UNSUPPORTED', `the entry ${name} is encrypted; extract it with unzip (which asks for the password) and open the image`);
-      if (method !== 0 && method !== 8) {
-        throw new BlockwiseError('SOURCE_UNSUPPORTED', `the entry ${name} is compressed with zip method ${method}; only stored and deflate are supported`);
-      }
-      if (method === 0 && compressedSize === undefined) {
+      const decoder = entryDecoder(method);
+      if (!decoder) throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMethod(method, name));
+      // Only deflate marks its own end; anything else needs the size the descriptor gives too late.
+      if (method !== 8 && compressedSize === undefined) {
         throw new BlockwiseError('SOURCE_UNSUPPORTED', `${meta.name} cannot be read as a stream: ${name} is stored without its size. Save the file and open it.`);
       }
       facts.entry = name;
       if (size !== undefined) facts.size = size;
-      const raw = queue.stream(compressedSize);
-      const data = method === 0 ? raw : throughTransform(raw, zlib.createInflateRaw({ chunkSize: 1 << 20 }));
+      const data = decoder(queue.stream(compressedSize), meta);
       const check: { name: string; crc32: number; size?: number } = { name, crc32: entry?.crc32 ?? crc32 };
       if (size !== undefined) check.size = size;
       if (sizesDeferred && !entry) return yield* data; // CRC is in the descriptor, after the data
@@ -99,6 +122,8 @@ export async function openZipFile(filePath: string, storedSize: number, spec: So
   const name = filePath.split(/[\\/]/).pop() ?? filePath;
   const entries = await readZipDirectory(filePath, storedSize, name);
   const entry = chooseZipEntry(entries, name, spec.entry);
+  // Refused here, from the directory, before any data is read (and with no offset that means nothing).
+  if (!entryDecoder(entry.method)) throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name}: ${unsupportedMethod(entry.method, entry.name)}.`, { path: filePath });
   const meta: StreamMeta = { name, storedSize, path: filePath, storedFile: filePath, entry: entry.name, size: entry.size };
   knownEntries.set(meta, entry);
   return openDecodedStream(fileChunks(filePath, entry.localHeaderOffset), meta);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { BlockwiseError } from '../../../shared/errors';
 import { checkedFzstdStream } from './zstd-frames';
 
 const zstd = (data: Buffer, ...args: string[]) => execFileSync('zstd', ['-q', '-c', ...args], { input: data, maxBuffer: 1 << 26 });
@@ -69,4 +70,17 @@ test('a stream cut anywhere ends in "unexpected end", never in success', async (
 
 test('bytes that are not a zstd frame are refused', async () => {
   await assert.rejects(decode(Buffer.concat([zstd(text), Buffer.from('garbage!')]), 4096), /no frame starts at byte/);
+});
+
+test('a 2 GiB window (zstd --long=31 from a pipe) is refused by name; a 1 GiB one decodes', async () => {
+  // From stdin zstd cannot shrink the window to the input's size: the frame asks for all of it.
+  const long30 = zstd(text, '--long=30');
+  assert.ok((await decode(long30, 1 << 20)).equals(text));
+  const long31 = zstd(text, '--long=31');
+  await assert.rejects(decode(long31, 1 << 20), (error: unknown) => {
+    assert.ok(error instanceof BlockwiseError, String(error));
+    assert.equal(error.code, 'SOURCE_UNSUPPORTED');
+    assert.match(error.message, /needs a 2 GiB window \(made with zstd --long=31\).*install zstd/);
+    return true;
+  });
 });
