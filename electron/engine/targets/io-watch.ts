@@ -13,6 +13,8 @@ import type { Target, TargetReader } from './target';
 export const STALL_NOTICE_MS = 10_000;
 /** After a cancel, how long an outstanding operation may still take before it is given up on. */
 export const CANCEL_GRACE_MS = 2_000;
+/** What the shared give-up rejects with: never an operation's own error. */
+const GIVEN_UP = Symbol('given up');
 
 export interface IoWatchOptions {
   noticeMs?: number;
@@ -26,13 +28,25 @@ export class IoWatch {
   private lastActivity: number;
   private readonly noticeMs: number;
   private readonly now: () => number;
+  /** Rejects CANCEL_GRACE_MS after the flash's cancel; every operation races it. */
+  private readonly givenUp: Promise<never> | undefined;
   /** Set once an operation was given up on after a cancel; the kernel may still finish it. */
   abandoned = false;
 
-  constructor(private readonly options: IoWatchOptions = {}) {
+  constructor(options: IoWatchOptions = {}) {
     this.noticeMs = options.noticeMs ?? STALL_NOTICE_MS;
     this.now = options.now ?? (() => performance.now());
     this.lastActivity = this.now();
+    const signal = options.signal;
+    if (!signal) return;
+    // A drive that stopped answering must not hold a cancel hostage: a write to a dead stick can
+    // stay in the kernel until the stick is pulled. Armed once per drive, not per write.
+    this.givenUp = new Promise<never>((_, reject) => {
+      const arm = () => setTimeout(() => reject(GIVEN_UP), CANCEL_GRACE_MS).unref();
+      if (signal.aborted) arm();
+      else signal.addEventListener('abort', arm, { once: true });
+    });
+    this.givenUp.catch(() => undefined);
   }
 
   /** Operations started and not yet finished (abandoned ones included, until the kernel ends them). */
@@ -47,32 +61,17 @@ export class IoWatch {
       this.pending--;
       this.lastActivity = this.now();
     });
-    const signal = this.options.signal;
-    if (!signal) return done;
-    // A drive that stopped answering must not hold a cancel hostage: a write to a dead stick can
-    // stay in the kernel until the stick is pulled.
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const givenUp = new Promise<never>((_, reject) => {
-      const giveUp = () => {
-        timer = setTimeout(() => {
-          this.abandoned = true;
-          reject(
-            new BlockwiseError('CANCELLED', `The flash was cancelled. ${path} is not responding and still has a write pending: unplug it, and flash it again before using it.`, {
-              path,
-              driveIncomplete: true,
-              unresponsive: true,
-            }),
-          );
-        }, CANCEL_GRACE_MS);
-      };
-      if (signal.aborted) giveUp();
-      else signal.addEventListener('abort', (onAbort = giveUp), { once: true });
-    });
-    givenUp.catch(() => undefined);
-    return Promise.race([done, givenUp]).finally(() => {
-      clearTimeout(timer);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
+    if (!this.givenUp) return done;
+    return Promise.race([done, this.givenUp]).catch((error: unknown) => {
+      if (error === GIVEN_UP) {
+        this.abandoned = true;
+        throw new BlockwiseError('CANCELLED', `The flash was cancelled. ${path} is not responding and still has a write pending: unplug it, and flash it again before using it.`, {
+          path,
+          driveIncomplete: true,
+          unresponsive: true,
+        });
+      }
+      throw error;
     });
   }
 
