@@ -5,7 +5,8 @@
 // like-for-like with dd) and is timed as the app sees it (runFlash from request to done, like
 // bench/raw.ts and bench/bmap.ts) and as a whole process (Node's start included, shown beside it);
 // its default sparse, verified flash is reported too. Runs alternate and medians are taken (two shared, noisy cores).
-// Standalone: node dist/bench/compressed.js [--rounds N] [--throttled-rounds N]
+// Standalone: node dist/bench/compressed.js [--rounds N] [--throttled-rounds N]; BENCH_ONLY=zst
+// times only the formats whose label holds that text.
 
 import { execFileSync, execSync } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -43,18 +44,20 @@ interface Format {
   extra?: Record<string, string>;
   /**
    * Also timed under Electron's Node line (otherNode()) when this Node is older: where the
-   * decoder differs between the two (zstd: the zstd tool under Node 20, libzstd in-process under 22+).
+   * decoder differs between the two (zstd: libzstd through the zstd-napi addon under Node 20, Node's
+   * own libzstd under 22.15+).
    */
   otherNode?: boolean;
 }
 
-const FORMATS: Format[] = [
+const ALL_FORMATS: Format[] = [
   // Multi-block, as `xz -T0` makes it; the reference is the single-threaded decoder.
   { label: '.img.xz (multi-block)', file: 'img.xz', make: 'xz -T2 -1 -c img > img.xz', decode: 'xz -dc -T1 img.xz', extra: { 'xz -dc -T0': 'xz -dc -T0 img.xz' } },
   { label: '.img.gz', file: 'img.gz', make: 'pigz -6 -c img > img.gz', decode: 'gzip -dc img.gz' },
   { label: '.img.zst', file: 'img.zst', make: 'zstd -q -T2 -3 -c img > img.zst', decode: 'zstd -dcq img.zst', otherNode: true },
   { label: '.zip', file: 'img.zip', make: 'zip -q -3 img.zip img', decode: 'unzip -p img.zip img' },
 ];
+const FORMATS = ALL_FORMATS.filter((f) => f.label.includes(process.env.BENCH_ONLY ?? ''));
 
 /** An ext4 image of `size` holding `tree`: real files (text, binaries, compressed docs) and free space. */
 function makeImage(dir: string, size: number, tree: string): void {

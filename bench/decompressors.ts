@@ -85,6 +85,24 @@ export async function run(size = 128 * MiB): Promise<Row[]> {
     if ('createZstdDecompress' in zlib) await time('zstd', 'node zlib zstd', () => count(Readable.from(chunks(`${img}.zst`)).pipe((zlib as unknown as { createZstdDecompress(): NodeJS.ReadWriteStream }).createZstdDecompress()) as unknown as AsyncIterable<Buffer>));
     await time('zstd', 'Blockwise: zstd child process', () => viaTool('zstd', `${img}.zst`));
     await time('zstd', 'fzstd (pure JS) stream', () => count(fzstdStream(chunks(`${img}.zst`))));
+    // What the libzstd thread does on Node 20 (zstd-thread.ts): the addon decoding into one buffer.
+    await time('zstd', 'zstd-napi (N-API) into a 4 MiB buffer', async () => {
+      const binding = require('zstd-napi/binding') as {
+        DCtx: new () => { decompressStream(out: Uint8Array, input: Uint8Array): [number, number, number] };
+      };
+      const context = new binding.DCtx();
+      const out = Buffer.allocUnsafe(4 * MiB);
+      let n = 0;
+      for await (const chunk of chunks(`${img}.zst`)) {
+        for (let at = 0; at < chunk.length; ) {
+          const [, made, used] = context.decompressStream(out, chunk.subarray(at));
+          at += used;
+          n += made;
+        }
+      }
+      for (let made = -1; made !== 0; n += made) made = context.decompressStream(out, Buffer.alloc(0))[1];
+      return n;
+    });
     await time('bzip2', 'bzip2 -dc (CLI, reference)', cli(`bzip2 -dc ${img}.bz2`));
     await time('bzip2', 'lbzip2 -dc (CLI)', cli(`lbzip2 -dc ${img}.bz2`));
     await time('bzip2', 'Blockwise: lbzip2 child process', () => viaTool('bzip2', `${img}.bz2`));

@@ -11,7 +11,7 @@ if command -v apt-get >/dev/null 2>&1; then
   $SUDO apt-get install -y -qq --no-install-recommends \
     util-linux fdisk gdisk dosfstools mtools e2fsprogs \
     xz-utils zstd pigz bzip2 lbzip2 unzip zip bmap-tools \
-    fuse3 python3 python3-fusepy qemu-utils openssl \
+    fuse3 python3 python3-fusepy qemu-utils openssl make g++ \
     chromium fonts-dejavu-core fonts-liberation >/dev/null
 fi
 # Electron's binary cannot be downloaded everywhere; the app runs in the browser host without it.

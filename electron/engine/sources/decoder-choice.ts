@@ -37,7 +37,8 @@ const TOOLS: Partial<Record<SourceFormat, Array<Omit<DecoderTool, 'path'>>>> = {
  * Family used when nothing is forced: measured winner per format. zstd: Node's own libzstd
  * (zlib, Node 22.15+ and so Electron) beat the zstd child on Node 22.23 here, 1.17 s against
  * 1.46–1.51 s for a 1 GiB image to a RAM-backed drive (no pipe between decoder and writer);
- * without it (Node 20) the child beats fzstd 3.6×.
+ * without it (Node 20) the child beats fzstd 3.6×. (A local .zst goes to the libzstd thread
+ * before this is asked, with zlib's or the zstd-napi addon's libzstd: zstd-source.ts.)
  */
 function preferred(format: SourceFormat): DecoderFamily | undefined {
   if (format === 'zstd') return nodeHasZstd() ? 'builtin' : 'system';

@@ -15,12 +15,24 @@ import type { SourceReader } from './source';
 import { sliceAtBlocks } from './zstd-block-slicer';
 import { checkedFzstdStream } from './zstd-frames';
 import { zstdFramesThrough } from './zstd-node';
-import { openZstdThread } from './zstd-thread';
+import { openZstdThread, zstdNapiPath, type ZstdEngine } from './zstd-thread';
 
 type ZlibWithZstd = typeof zlib & { createZstdDecompress?: (options?: object) => NodeJS.ReadWriteStream };
 
 export function nodeHasZstd(): boolean {
   return typeof (zlib as ZlibWithZstd).createZstdDecompress === 'function';
+}
+
+/**
+ * The libzstd a local .zst is decoded with on its own thread: Node's zlib where it has zstd, else
+ * the zstd-napi addon where it is installed, else none (the stream way). BLOCKWISE_ZSTD_ENGINE=zlib
+ * or =napi allows only that one (the tests run both where both exist).
+ */
+export function zstdThreadEngine(): ZstdEngine | undefined {
+  const only = process.env.BLOCKWISE_ZSTD_ENGINE;
+  if (only !== 'napi' && nodeHasZstd()) return {};
+  const napi = only === 'zlib' ? undefined : zstdNapiPath();
+  return napi === undefined ? undefined : { napi };
 }
 
 /**
@@ -106,11 +118,12 @@ export async function zstdSizeFromFrames(filePath: string, storedSize: number): 
 
 export async function openZstdFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {
   const sizing = zstdSizeFromFrames(filePath, storedSize).catch(() => undefined);
-  // Node's own libzstd on a thread of its own, decoding into the writer's buffers (zstd-thread.ts),
-  // unless the zstd tool is asked for or an archive entry is (the stream path handles those). The
-  // thread starts while the frames are summed.
-  if (nodeHasZstd() && forcedFamily() !== 'system' && spec.entry === undefined) {
-    const reader = await openZstdThread(filePath, path.basename(filePath), storedSize, sizing);
+  // libzstd on a thread of its own, decoding into the writer's buffers (zstd-thread.ts), unless
+  // the zstd tool is asked for or an archive entry is (the stream path handles those). The thread
+  // starts while the frames are summed.
+  const engine = zstdThreadEngine();
+  if (engine && forcedFamily() !== 'system' && spec.entry === undefined) {
+    const reader = await openZstdThread(filePath, path.basename(filePath), storedSize, sizing, engine);
     if (reader) return reader;
   }
   return openDecodedFile(filePath, storedSize, spec, await sizing);

@@ -1,7 +1,8 @@
 // A local .zst decoded on its own thread into the caller's buffers (zstd-thread.ts), through
 // openSource as the flash opens it: frames, skippable frames, checksums, cut and damaged files,
-// images inside that are not raw, and both shared (pool) and plain buffers. Needs a Node with zlib
-// zstd (22.15+, Electron's line): `npm test` runs this file again under Node 22.
+// images inside that are not raw, and both shared (pool) and plain buffers. Once for each libzstd
+// the thread can drive here: Node's zlib (22.15+, Electron's line; `npm test` runs this file again
+// under Node 22) and the zstd-napi addon (every Node).
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -9,16 +10,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { BlockwiseError } from '../../../shared/errors';
 import './register';
 import { openSource } from './open-source';
 import type { SourceReader } from './source';
 import { nodeHasZstd } from './zstd-source';
-import { zstdThreadRuns } from './zstd-thread';
+import { zstdNapiPath, zstdThreadRuns } from './zstd-thread';
 
-const skip = nodeHasZstd() ? false : `Node ${process.version} has no zlib zstd (22.15+ has); the Node 22 run of npm test covers this`;
-if (skip) console.log(`# skipping zstd-thread tests: ${skip}`);
+const engines = [
+  { engine: 'zlib', skip: nodeHasZstd() ? false : `Node ${process.version} has no zlib zstd (22.15+ has); the Node 22 run of npm test covers it` },
+  { engine: 'napi', skip: zstdNapiPath() ? false : 'the zstd-napi addon is not installed (an optional dependency: npm ci builds it)' },
+];
+for (const { engine, skip } of engines) if (skip) console.log(`# skipping zstd-thread tests with ${engine}: ${skip}`);
 
 const MiB = 1024 * 1024;
 let dir = '';
@@ -86,78 +90,91 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('frames with a skippable one between them: every byte, into shared and plain buffers, on the thread', { skip }, async () => {
-  for (const shared of [true, false]) {
-    const runs = zstdThreadRuns();
-    const reader = await open('frames.img.zst');
-    assert.equal(zstdThreadRuns(), runs + 1, 'decoded on the zstd thread');
-    assert.deepEqual(reader.info.formats, ['zstd']);
-    assert.equal(reader.info.size, undefined, 'streamed frames record no size');
-    const out = await readAll(reader, shared ? 2 * MiB : 777_777, shared);
-    assert.ok(out.equals(Buffer.concat([a, b])), `${shared ? 'shared' : 'plain'} buffers`);
-    assert.equal(reader.storedPosition, reader.info.storedSize, 'every stored byte consumed');
-    assert.deepEqual(reader.storedFile, { path: file('frames.img.zst'), size: reader.info.storedSize });
-    await reader.close();
-  }
-});
+for (const { engine, skip } of engines) {
+  describe(`libzstd through ${engine}`, { skip }, () => {
+    const was = process.env.BLOCKWISE_ZSTD_ENGINE;
+    before(() => {
+      process.env.BLOCKWISE_ZSTD_ENGINE = engine;
+    });
+    after(() => {
+      if (was === undefined) delete process.env.BLOCKWISE_ZSTD_ENGINE;
+      else process.env.BLOCKWISE_ZSTD_ENGINE = was;
+    });
 
-test('one frame with its size recorded, and an image smaller than the first look at it', { skip }, async () => {
-  const reader = await open('one.img.zst');
-  assert.equal(reader.info.size, a.length);
-  assert.ok((await readAll(reader, 4 * MiB, true)).equals(a));
-  await reader.close();
-  const tiny = await open('tiny.img.zst');
-  const out = await readAll(tiny, 2 * MiB, true);
-  assert.equal(createHash('sha256').update(out).digest('hex'), createHash('sha256').update(a.subarray(0, 1000)).digest('hex'));
-  await tiny.close();
-});
+    test('frames with a skippable one between them: every byte, into shared and plain buffers, on the thread', async () => {
+      for (const shared of [true, false]) {
+        const runs = zstdThreadRuns();
+        const reader = await open('frames.img.zst');
+        assert.equal(zstdThreadRuns(), runs + 1, 'decoded on the zstd thread');
+        assert.deepEqual(reader.info.formats, ['zstd']);
+        assert.equal(reader.info.size, undefined, 'streamed frames record no size');
+        const out = await readAll(reader, shared ? 2 * MiB : 777_777, shared);
+        assert.ok(out.equals(Buffer.concat([a, b])), `${shared ? 'shared' : 'plain'} buffers`);
+        assert.equal(reader.storedPosition, reader.info.storedSize, 'every stored byte consumed');
+        assert.deepEqual(reader.storedFile, { path: file('frames.img.zst'), size: reader.info.storedSize });
+        await reader.close();
+      }
+    });
 
-test('cut inside a frame, or inside the next magic number: SOURCE_TRUNCATED at the end of the file, after the bytes before it', { skip }, async () => {
-  for (const name of ['cut.img.zst', 'cut-magic.img.zst']) {
-    const error = await failure(name);
-    assert.equal(error.code, 'SOURCE_TRUNCATED', error.message);
-    assert.match(error.message, new RegExp(`^${name.replace(/\./g, '\\.')} ends early`));
-    assert.equal(error.details.driveIncomplete, true);
-    assert.ok((error.details.offset as number) > 0, 'stored offset reached');
-  }
-  const cutAfter = await failure('cut-magic.img.zst');
-  assert.equal(cutAfter.details.imageOffset, a.length, 'the whole first frame was handed on before the cut was reported');
-});
+    test('one frame with its size recorded, and an image smaller than the first look at it', async () => {
+      const reader = await open('one.img.zst');
+      assert.equal(reader.info.size, a.length);
+      assert.ok((await readAll(reader, 4 * MiB, true)).equals(a));
+      await reader.close();
+      const tiny = await open('tiny.img.zst');
+      const out = await readAll(tiny, 2 * MiB, true);
+      assert.equal(createHash('sha256').update(out).digest('hex'), createHash('sha256').update(a.subarray(0, 1000)).digest('hex'));
+      await tiny.close();
+    });
 
-test('data that is no frame after a good one, or a damaged block: SOURCE_CORRUPT naming the file and offset', { skip }, async () => {
-  const trailing = await failure('trailing.img.zst');
-  assert.equal(trailing.code, 'SOURCE_CORRUPT', trailing.message);
-  assert.match(trailing.message, /trailing\.img\.zst is damaged .*no frame starts at byte \d+/);
-  assert.equal(trailing.details.imageOffset, a.length);
-  const damaged = await failure('damaged.img.zst');
-  assert.equal(damaged.code, 'SOURCE_CORRUPT', damaged.message);
-  assert.ok((damaged.details.imageOffset as number) < a.length, 'stopped before the end of the image');
-});
+    test('cut inside a frame, or inside the next magic number: SOURCE_TRUNCATED at the end of the file, after the bytes before it', async () => {
+      for (const name of ['cut.img.zst', 'cut-magic.img.zst']) {
+        const error = await failure(name);
+        assert.equal(error.code, 'SOURCE_TRUNCATED', error.message);
+        assert.match(error.message, new RegExp(`^${name.replace(/\./g, '\\.')} ends early`));
+        assert.equal(error.details.driveIncomplete, true);
+        assert.ok((error.details.offset as number) > 0, 'stored offset reached');
+      }
+      const cutAfter = await failure('cut-magic.img.zst');
+      assert.equal(cutAfter.details.imageOffset, a.length, 'the whole first frame was handed on before the cut was reported');
+    });
 
-test('a tar inside a .zst goes the stream way (the tar reader picks the image)', { skip }, async () => {
-  const runs = zstdThreadRuns();
-  const reader = await open('disk.tar.zst');
-  assert.deepEqual(reader.info.formats, ['zstd', 'tar']);
-  assert.equal(reader.info.entry, 'disk.img');
-  assert.ok((await readAll(reader, 2 * MiB, true)).equals(a));
-  await reader.close();
-  assert.equal(zstdThreadRuns(), runs + 1, 'the thread looked, then handed the file over');
-});
+    test('data that is no frame after a good one, or a damaged block: SOURCE_CORRUPT naming the file and offset', async () => {
+      const trailing = await failure('trailing.img.zst');
+      assert.equal(trailing.code, 'SOURCE_CORRUPT', trailing.message);
+      assert.match(trailing.message, /trailing\.img\.zst is damaged .*no frame starts at byte \d+/);
+      assert.equal(trailing.details.imageOffset, a.length);
+      const damaged = await failure('damaged.img.zst');
+      assert.equal(damaged.code, 'SOURCE_CORRUPT', damaged.message);
+      assert.ok((damaged.details.imageOffset as number) < a.length, 'stopped before the end of the image');
+    });
 
-test('reads issued before the last one is answered come back in order (the pipeline keeps two outstanding)', { skip }, async () => {
-  const reader = await open('frames.img.zst');
-  assert.equal(reader.concurrentReads, 2);
-  const memory = new SharedArrayBuffer(4 * MiB);
-  const out: Buffer[] = [];
-  for (let done = false; !done; ) {
-    // Three at once, the last into plain memory: answered in the order asked, each with the next bytes.
-    const buffers = [Buffer.from(memory, 0, 2 * MiB), Buffer.from(memory, 2 * MiB, 2 * MiB), Buffer.alloc(777_777)];
-    const counts = await Promise.all(buffers.map((b) => reader.read(b)));
-    for (const [i, n] of counts.entries()) {
-      out.push(Buffer.from(buffers[i]!.subarray(0, n)));
-      if (n < buffers[i]!.length) done = true;
-    }
-  }
-  await reader.close();
-  assert.ok(Buffer.concat(out).equals(Buffer.concat([a, b])));
-});
+    test('a tar inside a .zst goes the stream way (the tar reader picks the image)', async () => {
+      const runs = zstdThreadRuns();
+      const reader = await open('disk.tar.zst');
+      assert.deepEqual(reader.info.formats, ['zstd', 'tar']);
+      assert.equal(reader.info.entry, 'disk.img');
+      assert.ok((await readAll(reader, 2 * MiB, true)).equals(a));
+      await reader.close();
+      assert.equal(zstdThreadRuns(), runs + 1, 'the thread looked, then handed the file over');
+    });
+
+    test('reads issued before the last one is answered come back in order (the pipeline keeps two outstanding)', async () => {
+      const reader = await open('frames.img.zst');
+      assert.equal(reader.concurrentReads, 2);
+      const memory = new SharedArrayBuffer(4 * MiB);
+      const out: Buffer[] = [];
+      for (let done = false; !done; ) {
+        // Three at once, the last into plain memory: answered in the order asked, each with the next bytes.
+        const buffers = [Buffer.from(memory, 0, 2 * MiB), Buffer.from(memory, 2 * MiB, 2 * MiB), Buffer.alloc(777_777)];
+        const counts = await Promise.all(buffers.map((b) => reader.read(b)));
+        for (const [i, n] of counts.entries()) {
+          out.push(Buffer.from(buffers[i]!.subarray(0, n)));
+          if (n < buffers[i]!.length) done = true;
+        }
+      }
+      await reader.close();
+      assert.ok(Buffer.concat(out).equals(Buffer.concat([a, b])));
+    });
+  });
+}

@@ -1,19 +1,23 @@
-// A local .zst decoded on a thread of its own, straight into the writer's buffers. Where Node's
-// zlib has zstd (Node 22.15+ and so Electron), the thread runs libzstd over the file and lets it
-// write its output directly into the pool's shared memory: no pipe, no copy, and the flashing
-// thread only queues writes. Measured on a 1 GiB ext4 image (.img.zst, 244 MB) to a RAM-backed
-// loop device, Node 22.23: 0.79–0.93 s against 0.93–1.11 s for `zstd -dc | dd` (the stream path
-// before it, zlib's decoder handing each MiB back to the flashing thread: 1.13 s).
+// A local .zst decoded on a thread of its own, straight into the writer's buffers: the thread
+// runs libzstd over the file and lets it write its output directly into the pool's shared
+// memory: no pipe, no copy, and the flashing thread only queues writes. Measured on a 1 GiB ext4
+// image (.img.zst, 244 MB) to a RAM-backed loop device, Node 22.23: 0.79–0.93 s against
+// 0.93–1.11 s for `zstd -dc | dd` (the stream path before it, zlib's decoder handing each MiB back
+// to the flashing thread: 1.13 s).
 //
-// Node's zstd stream stops after the first frame and ends quietly on a frame cut short
-// (zstd-node.ts). Driven directly, libzstd goes on from frame to frame by itself; what it cannot
-// tell is input that ends inside a frame, so the thread walks the block headers just ahead of the
-// decoder and reports a cut (after decoding what is there) or data that is not a frame at all.
+// Two ways to libzstd, the same loop around either: Node's own zlib (22.15+, and so Electron), or
+// where that has no zstd (Node 20, 22.0–22.14) the zstd-napi addon (N-API, so one build serves
+// every Node; an optional dependency, built from source at install). With neither, the file goes
+// the stream way (the zstd tool in a child, or fzstd).
 //
-// The decoder is driven through the handle under Node's zlib stream (`_handle.writeSync`, the
-// call zlib's own synchronous API makes). That is not public API: the thread checks it is there
-// first, and where it is not (or no thread starts, or the image inside is a tar), the file goes
-// the stream way instead (openZstdFile).
+// Driven directly, libzstd goes on from frame to frame by itself; what it cannot tell is input
+// that ends inside a frame, so the thread walks the block headers just ahead of the decoder and
+// reports a cut (after decoding what is there) or data that is not a frame at all.
+//
+// zlib's decoder is driven through the handle under its stream (`_handle.writeSync`, the call
+// zlib's own synchronous API makes). That is not public API: the thread checks it is there first,
+// and where it is not (or no thread starts, or the image inside is a tar), the file goes the
+// stream way instead (openZstdFile).
 
 import { Worker } from 'node:worker_threads';
 import { decodeFailure, classifyHead, type StreamMeta } from './decoded-source';
@@ -24,21 +28,56 @@ const ZSTD_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const zlib = require('node:zlib');
-const { path: filePath, size: fileSize } = workerData;
+const { path: filePath, size: fileSize, engine } = workerData;
 const FRAME_MAGIC = 0xfd2fb528;
 const READ = 1 << 20;
 const windowLogMax = zlib.constants.ZSTD_d_windowLogMax;
 // Images made with --long=31 need a 2 GiB window; libzstd refuses more than 128 MiB by default.
 const options = windowLogMax === undefined ? {} : { params: { [windowLogMax]: 31 } };
 
+/**
+ * A decoder: decode(input, inOff, inLen, out, outOff, room) gives [input bytes used, output bytes
+ * made] and throws on bad data; close() frees it. Undefined where this engine is not there.
+ */
 function newDecoder() {
+  return engine.napi === undefined ? zlibDecoder() : napiDecoder(engine.napi);
+}
+
+function zlibDecoder() {
+  if (typeof zlib.createZstdDecompress !== 'function') return undefined;
   const stream = zlib.createZstdDecompress(options);
   const handle = stream._handle;
   const state = stream._writeState;
   if (!handle || typeof handle.writeSync !== 'function' || !(state instanceof Uint32Array)) return undefined;
-  const decoder = { handle, state, error: undefined };
-  handle.onerror = (message) => { decoder.error = message; };
-  return decoder;
+  let error;
+  handle.onerror = (message) => { error = message; };
+  return {
+    decode(input, inOff, inLen, out, outOff, room) {
+      handle.writeSync(0, input, inOff, inLen, out, outOff, room);
+      if (error !== undefined) throw new Error(error);
+      return [inLen - state[1], room - state[0]];
+    },
+    close() { handle.close(); },
+  };
+}
+
+function napiDecoder(bindingPath) {
+  let binding;
+  try {
+    binding = require(bindingPath);
+  } catch {
+    return undefined; // not built: the stream way
+  }
+  if (typeof binding.DCtx !== 'function') return undefined;
+  const context = new binding.DCtx();
+  context.setParameter(binding.DParameter.windowLogMax, 31);
+  return {
+    decode(input, inOff, inLen, out, outOff, room) {
+      const [, made, used] = context.decompressStream(out.subarray(outOff, outOff + room), input.subarray(inOff, inOff + inLen));
+      return [used, made];
+    },
+    close() {},
+  };
 }
 
 class Failure extends Error {
@@ -121,21 +160,23 @@ function* decodeFile() {
       walkTo(next);
     }
     const room = out.length - out.filled;
-    decoder.handle.writeSync(0, input, inOff, inLen, out.view, out.offset + out.filled, room);
-    if (decoder.error !== undefined) {
+    let used;
+    let made;
+    try {
+      [used, made] = decoder.decode(input, inOff, inLen, out.view, out.offset + out.filled, room);
+    } catch (e) {
       // The walk may know better what is wrong (data that is no frame, a reserved block type).
-      throw walk.verdict && !walk.verdict.truncated ? walk.verdict : new Failure(decoder.error, false);
+      throw walk.verdict && !walk.verdict.truncated ? walk.verdict : new Failure(String((e && e.message) || e), false);
     }
-    const used = inLen - decoder.state[1];
     inOff += used;
     inLen -= used;
     stored += used;
-    out.filled += room - decoder.state[0];
+    out.filled += made;
     if (out.filled === out.length) out = yield;
     // All input is in and the output has room left: the decoder has given all it had.
     else if (inLen === 0 && next >= fileSize) break;
   }
-  decoder.handle.close();
+  decoder.close();
   walkTo(Infinity);
   if (walk.verdict) throw walk.verdict;
 }
@@ -143,7 +184,7 @@ function* decodeFile() {
 const memories = new Map();
 let decoding;
 const probe = newDecoder();
-if (probe) probe.handle.close();
+if (probe) probe.close();
 parentPort.postMessage({ ready: probe !== undefined });
 parentPort.on('message', (m) => {
   if (m.attach !== undefined) {
@@ -165,6 +206,25 @@ parentPort.on('message', (m) => {
   }
 });
 `;
+
+/** The libzstd the thread drives: Node's zlib, or the zstd-napi addon at this path. */
+export interface ZstdEngine {
+  napi?: string;
+}
+
+let napiPath: string | null | undefined;
+
+/** Where the zstd-napi addon's binding is, or undefined where it is not installed. */
+export function zstdNapiPath(): string | undefined {
+  if (napiPath === undefined) {
+    try {
+      napiPath = require.resolve('zstd-napi/binding');
+    } catch {
+      napiPath = null;
+    }
+  }
+  return napiPath ?? undefined;
+}
 
 interface Reply {
   n: number;
@@ -283,14 +343,20 @@ class ZstdThreadReader implements SourceReader {
 }
 
 /**
- * Opens a local .zst to decode on its own thread, or undefined where that does not apply: no
- * zstd in this Node's zlib, no thread, zlib's handle not as expected, or an image inside that is
+ * Opens a local .zst to decode on its own thread, or undefined where that does not apply: the
+ * engine not there (zlib without zstd, the addon not built), no thread, zlib's handle not as expected, or an image inside that is
  * not raw (tar, nested compression) or not an image at all (the stream path then says why).
  */
-export async function openZstdThread(filePath: string, name: string, storedSize: number, sizing: Promise<number | undefined>): Promise<SourceReader | undefined> {
+export async function openZstdThread(
+  filePath: string,
+  name: string,
+  storedSize: number,
+  sizing: Promise<number | undefined>,
+  engine: ZstdEngine,
+): Promise<SourceReader | undefined> {
   let worker: Worker;
   try {
-    worker = new Worker(ZSTD_THREAD, { eval: true, workerData: { path: filePath, size: storedSize } });
+    worker = new Worker(ZSTD_THREAD, { eval: true, workerData: { path: filePath, size: storedSize, engine } });
   } catch {
     return undefined;
   }
