@@ -175,6 +175,39 @@ describe('flash engine on faulty drives (FUSE)', { skip }, () => {
     }
   });
 
+  test('cancel while a drive is silent reading back says its data was not verified, not that a write is pending', async () => {
+    const release = path.join(workDir, 'release-dead-read');
+    // Writes go through; reading back [8 MiB, 9 MiB) hangs for 120 s, far past the 30 s bound below.
+    const drive = await faulty({ size: 32 * MiB, stallRead: [[8 * MiB, 9 * MiB]], stallUntil: release });
+    const { file } = makeImage('dead-read.img', 16 * MiB);
+    const controller = new AbortController();
+    let cancelledAt = 0;
+    let phase = '';
+    try {
+      const error = await expectFailure(job(file, drive.path), {
+        signal: controller.signal,
+        stallNoticeMs: 1000,
+        onProgress: (p) => {
+          if (!cancelledAt && p.targets[0]?.stalledSeconds !== undefined) {
+            cancelledAt = performance.now();
+            phase = p.phase;
+            controller.abort();
+          }
+        },
+      });
+      const took = (performance.now() - cancelledAt) / 1000;
+      assert.ok(cancelledAt > 0, 'the drive was never reported silent');
+      assert.equal(phase, 'verifying', 'silent while reading back');
+      assert.equal(error.code, 'CANCELLED', error.message);
+      assert.ok(took < 30, `the cancel took ${took.toFixed(1)} s: it waited for the drive`);
+      assert.match(error.message, new RegExp(`${drive.path} is not responding and did not finish reading back what was written: unplug it; that data was not verified`));
+      assert.doesNotMatch(error.message, /write pending/);
+      assert.equal(error.details.driveIncomplete, true);
+    } finally {
+      writeFileSync(release, '');
+    }
+  });
+
   test('a counterfeit card (stores 16 MiB, claims 64 MiB) fails verification at the first bad byte', async () => {
     const wrap = 16 * MiB;
     const drive = await faulty({ size: 64 * MiB, wrap });

@@ -9,6 +9,8 @@
 #   --stall-after N --stall-until FILE
 #                     once N bytes were written, writes hang (a card that stops answering) until
 #                     FILE exists, then go on normally; never longer than 120 s
+#   --stall-read A:B  reads touching bytes [A, B) hang the same way until the --stall-until FILE
+#                     exists (a card that stops answering while its data is read back)
 # Data lives in a sparse backing file (--backing), so the test can inspect what was "stored".
 # Run with /usr/bin/python3 (Debian's python3-fusepy); prints "ready" once mounted.
 
@@ -46,6 +48,7 @@ class FaultyDisk(Operations):
         self.yank_after = args.yank_after
         self.stall_after = args.stall_after
         self.stall_until = args.stall_until
+        self.stall_read = args.stall_read or []
         self.written = 0
         self.lock = threading.Lock()
         self.fd = os.open(args.backing, os.O_RDWR | os.O_CREAT, 0o600)
@@ -93,6 +96,8 @@ class FaultyDisk(Operations):
         raise FuseOSError(errno.EPERM)
 
     def read(self, path, length, offset, fh):
+        if self._hits(self.stall_read, offset, length):
+            self._wait_for_release()
         with self.lock:
             if self._yanked():
                 raise FuseOSError(errno.ENODEV)
@@ -109,6 +114,9 @@ class FaultyDisk(Operations):
         # Outside the lock: reads (and the test's own probes) still answer while writes hang.
         if self.stall_after is None or self.written < self.stall_after:
             return
+        self._wait_for_release()
+
+    def _wait_for_release(self):
         deadline = time.monotonic() + 120
         while not os.path.exists(self.stall_until) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -152,6 +160,7 @@ def main():
     parser.add_argument('--yank-after', type=int)
     parser.add_argument('--stall-after', type=int)
     parser.add_argument('--stall-until')
+    parser.add_argument('--stall-read', type=byte_range, action='append')
     args = parser.parse_args()
     ops = FaultyDisk(args)
 

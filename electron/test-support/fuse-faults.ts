@@ -23,6 +23,8 @@ export interface FaultOptions {
   yankAfter?: number;
   /** After this many bytes were written, writes hang until the file `stallUntil` exists (at most 120 s). */
   stallAfter?: number;
+  /** Byte ranges [start, end) whose reads hang until the file `stallUntil` exists (at most 120 s). */
+  stallRead?: Array<[number, number]>;
   stallUntil?: string;
 }
 
@@ -86,7 +88,9 @@ export async function createFaultyDrive(options: FaultOptions): Promise<FaultyDr
   for (const [a, b] of options.eioRead ?? []) args.push('--eio-read', `${a}:${b}`);
   if (options.wrap !== undefined) args.push('--wrap', String(options.wrap));
   if (options.yankAfter !== undefined) args.push('--yank-after', String(options.yankAfter));
-  if (options.stallAfter !== undefined) args.push('--stall-after', String(options.stallAfter), '--stall-until', options.stallUntil ?? path.join(dir, 'release'));
+  if (options.stallAfter !== undefined) args.push('--stall-after', String(options.stallAfter));
+  for (const [a, b] of options.stallRead ?? []) args.push('--stall-read', `${a}:${b}`);
+  if (options.stallAfter !== undefined || options.stallRead) args.push('--stall-until', options.stallUntil ?? path.join(dir, 'release'));
 
   const server = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

@@ -54,7 +54,8 @@ export class IoWatch {
     return this.pending;
   }
 
-  track<T>(path: string, operation: () => Promise<T>): Promise<T> {
+  /** Counts `operation` (a write, flush or finish; or a read of what was written) while it runs. */
+  track<T>(path: string, operation: () => Promise<T>, kind: 'write' | 'read' = 'write'): Promise<T> {
     // Idle time before the first outstanding operation is not the drive's silence.
     if (this.pending++ === 0) this.lastActivity = this.now();
     const done = operation().finally(() => {
@@ -65,7 +66,12 @@ export class IoWatch {
     return Promise.race([done, this.givenUp]).catch((error: unknown) => {
       if (error === GIVEN_UP) {
         this.abandoned = true;
-        throw new BlockwiseError('CANCELLED', `The flash was cancelled. ${path} is not responding and still has a write pending: unplug it, and flash it again before using it.`, {
+        // A stuck write leaves the drive half-written; a stuck read (verifying) leaves it written but unchecked.
+        const state =
+          kind === 'write'
+            ? 'still has a write pending: unplug it, and flash it again before using it.'
+            : 'did not finish reading back what was written: unplug it; that data was not verified, so flash it again before trusting it.';
+        throw new BlockwiseError('CANCELLED', `The flash was cancelled. ${path} is not responding and ${state}`, {
           path,
           driveIncomplete: true,
           unresponsive: true,
@@ -106,7 +112,7 @@ export function watchTarget(target: Target, watch: IoWatch): Target {
     close: () => closeWhenFree(watch, () => target.close()),
   };
   const read = target.read?.bind(target);
-  if (read) watched.read = (into, position) => watch.track(target.path, () => read(into, position));
+  if (read) watched.read = (into, position) => watch.track(target.path, () => read(into, position), 'read');
   return watched;
 }
 
@@ -114,7 +120,7 @@ export function watchTarget(target: Target, watch: IoWatch): Target {
 export function watchReader(reader: TargetReader, path: string, watch: IoWatch): TargetReader {
   return {
     direct: reader.direct,
-    read: (into, position) => watch.track(path, () => reader.read(into, position)),
+    read: (into, position) => watch.track(path, () => reader.read(into, position), 'read'),
     close: () => closeWhenFree(watch, () => reader.close()),
   };
 }
