@@ -1,8 +1,9 @@
 // One HTTP(S) download as a stream of stored bytes, pulled by the writer: backpressure comes from
 // the drive, so nothing is buffered beyond the socket's own window. Redirects are followed (up to
-// a limit); every failure is DOWNLOAD_FAILED naming the address, the HTTP status or the byte the
-// connection broke at (in words: url-messages.ts). Node's own http/https: no dependency, same
-// behaviour in Electron's Node.
+// a limit); a connection that breaks mid-body is resumed where the server allows it
+// (RESUME_PAUSES_MS); every failure is DOWNLOAD_FAILED naming the address, the HTTP status or the
+// byte the connection broke at (in words: url-messages.ts). Node's own http/https: no dependency,
+// same behaviour in Electron's Node.
 
 import type { IncomingMessage } from 'node:http';
 import * as http from 'node:http';
@@ -14,6 +15,12 @@ import { decodesToGzip, isUndoable, namedGzip, transferCoding, undoCoding } from
 export const MAX_REDIRECTS = 10;
 /** No byte for this long (connecting or mid-body) ends the download instead of hanging forever. */
 export const IDLE_TIMEOUT_MS = 60_000;
+/**
+ * A connection that breaks mid-body is picked up where it stopped (a Range request with If-Range,
+ * so a file changed meanwhile is never spliced onto the old one's start), after these pauses, up
+ * to one attempt per entry in a row; any byte received starts the count again.
+ */
+export const RESUME_PAUSES_MS = [500, 1000, 2000, 4000, 8000];
 /** Optional side files (checksums, maps) may delay a flash only this long. */
 const SMALL_FILE_TIMEOUT_MS = 10_000;
 
@@ -140,12 +147,12 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
     response.destroy();
     throw failed(`The server sent ${shown} compressed as "${coding}" (Content-Encoding), which Blockwise cannot undo.`, href, { offset: 0 });
   }
-  const chunks = response[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const firstChunks = response[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   // A stored .gz labelled gzip on the way is the file itself; look at its first bytes to tell.
   let peeked: Buffer | undefined;
   if (coding === 'gzip' && namedGzip(response.headers, url)) {
     try {
-      const first = await chunks.next();
+      const first = await firstChunks.next();
       peeked = first.done ? undefined : first.value;
     } catch (error) {
       response.destroy();
@@ -156,27 +163,85 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
   // The announced length is of the bytes on the wire; undone, the file's own size is unknown.
   const contentLength = undo ? undefined : wireLength;
   let received = 0;
+  // Resumable: the file's own bytes, of known length, from a server that serves ranges of it and
+  // says which version it is (a weak ETag does not promise the same bytes: If-Range refuses it).
+  const etag = typeof response.headers.etag === 'string' && !response.headers.etag.startsWith('W/') ? response.headers.etag : undefined;
+  const version = etag ?? response.headers['last-modified'];
+  const resumable = undo === undefined && coding === 'identity' && wireLength !== undefined && response.headers['accept-ranges'] === 'bytes' && version !== undefined;
+  let current = response;
+  let cancelled = false;
+  /** Attempts to resume since the last byte arrived. */
+  let attempts = 0;
+  let wake: (() => void) | undefined;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  const broke = (why: string) =>
+    failed(`The download of ${shown} broke off at byte ${received}${wireLength ? ` of ${wireLength}` : ''}: ${why}.`, href, {
+      offset: received,
+      driveIncomplete: true,
+    });
+
+  /** The rest of the file from byte `received`, on a new connection; throws what to report when it cannot be had. */
+  async function resume(why: string): Promise<AsyncIterator<Buffer>> {
+    let last = 'no byte came after the last one';
+    while (attempts < RESUME_PAUSES_MS.length) {
+      await pause(RESUME_PAUSES_MS[attempts++]!);
+      if (cancelled) throw broke(why);
+      let answer: IncomingMessage;
+      try {
+        answer = await get(url, idleTimeoutMs, { range: `bytes=${received}-`, 'if-range': version! });
+      } catch (error) {
+        last = connectFailure(error as Error, url);
+        continue;
+      }
+      const status = answer.statusCode ?? 0;
+      if (status === 206 && answer.headers['content-range'] === `bytes ${received}-${wireLength! - 1}/${wireLength}`) {
+        current = answer;
+        if (cancelled) answer.destroy();
+        return answer[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      }
+      answer.destroy();
+      if (status >= 500 || status === 408 || status === 429) {
+        last = `the server answered ${status}`;
+        continue;
+      }
+      // 200: the whole file again, as If-Range asks when the file is no longer that version.
+      const instead = status === 200 ? 'the file has changed on the server since the download began' : `the server answered ${status} to a request for the rest`;
+      throw broke(`${why}; it could not be resumed: ${instead}`);
+    }
+    throw broke(`${why}; ${RESUME_PAUSES_MS.length} attempts in a row to resume it failed (last: ${last})`);
+  }
 
   async function* wire(): AsyncIterable<Buffer> {
+    let chunks = firstChunks;
     try {
       if (peeked) {
         received += peeked.length;
         yield peeked;
       }
       for (;;) {
-        const next = await chunks.next();
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await chunks.next();
+        } catch (error) {
+          const why = (error as Error).message === 'aborted' ? 'the connection was closed' : (error as Error).message;
+          if (!resumable || cancelled) throw broke(why);
+          chunks = await resume(why);
+          continue;
+        }
         if (next.done) break;
+        if (next.value.length > 0) attempts = 0;
         received += next.value.length;
         yield next.value;
       }
-    } catch (error) {
-      const why = (error as Error).message === 'aborted' ? 'the connection was closed' : (error as Error).message;
-      throw failed(`The download of ${shown} broke off at byte ${received}${wireLength ? ` of ${wireLength}` : ''}: ${why}.`, href, {
-        offset: received,
-        driveIncomplete: true,
-      });
     } finally {
-      response.destroy();
+      current.destroy();
     }
     if (wireLength !== undefined && received !== wireLength) {
       throw failed(`The download of ${shown} ended at byte ${received}, but the server announced ${wireLength} bytes.`, href, {
@@ -205,7 +270,11 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
     get received() {
       return received;
     },
-    cancel: () => response.destroy(),
+    cancel: () => {
+      cancelled = true;
+      current.destroy();
+      wake?.();
+    },
   };
   if (contentLength !== undefined) download.contentLength = contentLength;
   const type = response.headers['content-type'];

@@ -18,6 +18,7 @@ import './register';
 import { runFlash } from '../flash';
 import { bmaptoolCreate, bmaptoolSkipReason, makeSparseImage } from '../bmap/bmap-fixtures';
 import { sectorsWritten } from '../targets/device-geometry';
+import { RESUME_PAUSES_MS } from './url-download';
 
 const skip = loopSkipReason();
 if (skip) console.log(`# skipping URL source tests: ${skip}`);
@@ -33,6 +34,8 @@ describe('URL sources on loop devices', { skip }, () => {
   let sparse: Buffer = Buffer.alloc(0);
   let stalledClosed = false;
   let onStall = () => {};
+  /** Range headers the flaky routes were asked for, by route. */
+  const ranges = new Map<string, string[]>();
   /** Published files: path → body (images with their checksums and maps beside them). */
   const files = new Map<string, { body: Buffer; type?: string }>();
   let server: http.Server;
@@ -110,6 +113,31 @@ describe('URL sources on loop devices', { skip }, () => {
           else res.writeHead(200, { 'content-type': 'application/octet-stream' });
           res.write(image.subarray(0, CUT_AT), () => setTimeout(() => res.socket?.destroy(), 50));
           return;
+        case '/flaky.img':
+        case '/flaky-changed.img':
+        case '/flaky-empty.img': {
+          // A server with ranges whose connections break: the first at CUT_AT, a resumed one 1 MiB
+          // later (/flaky.img), or every resumed one before its first byte (/flaky-empty.img).
+          // /flaky-changed.img has a new version by the time the rest is asked for.
+          const asked = req.headers.range;
+          const etag = url === '/flaky-changed.img' && asked ? '"v2"' : '"v1"';
+          const common = { etag, 'accept-ranges': 'bytes', 'last-modified': new Date(Date.UTC(2026, 0, 1)).toUTCString() };
+          const cut = (body: Buffer) => res.write(body, () => setTimeout(() => res.socket?.destroy(), 50));
+          if (!asked) {
+            res.writeHead(200, { ...common, 'content-length': image.length });
+            return cut(image.subarray(0, CUT_AT));
+          }
+          (ranges.get(url) ?? ranges.set(url, []).get(url)!).push(`${asked} if-range ${req.headers['if-range']}`);
+          if (req.headers['if-range'] !== etag) {
+            res.writeHead(200, { ...common, 'content-length': image.length });
+            return res.end(image);
+          }
+          const start = Number(/^bytes=(\d+)-$/.exec(asked)?.[1]);
+          res.writeHead(206, { ...common, 'content-length': image.length - start, 'content-range': `bytes ${start}-${image.length - 1}/${image.length}` });
+          if (url === '/flaky-empty.img') return res.socket?.destroy();
+          if (ranges.get(url)!.length === 1) return cut(image.subarray(start, start + MiB));
+          return res.end(image.subarray(start));
+        }
         case '/stall':
           // Part of the image, then silence: only Cancel can end this download early.
           res.writeHead(200, { 'content-length': image.length });
@@ -188,6 +216,32 @@ describe('URL sources on loop devices', { skip }, () => {
       assert.equal(error.details.offset, CUT_AT, url);
       assert.equal(error.details.driveIncomplete, true, url);
       assert.ok(readBacking(dev, 0, 8192).equals(Buffer.alloc(8192)), `${url}: no partition table`);
+    }
+  });
+
+  test('a broken connection is resumed where it stopped when the server serves ranges: every byte lands, once', async () => {
+    const dev = device();
+    const result = await flash(job(`${base}/flaky.img`, dev));
+    assert.ok(result.targets[0]!.ok && result.targets[0]!.verified);
+    assert.ok(readBacking(dev, 0, image.length).equals(image));
+    assert.equal(result.imageSha256, sha256(image));
+    // Two breaks, two resumes, each from the byte reached and only for the same version of the file.
+    assert.deepEqual(ranges.get('/flaky.img'), [`bytes=${CUT_AT}- if-range "v1"`, `bytes=${CUT_AT + MiB}- if-range "v1"`]);
+  });
+
+  test('a resume that finds the file changed, or gets no byte five times in a row, fails naming the byte reached and why', async () => {
+    const changed = await expectError(job(`${base}/flaky-changed.img`, device()), 'DOWNLOAD_FAILED', new RegExp(`broke off at byte ${CUT_AT} of ${image.length}: the connection was closed; it could not be resumed: the file has changed on the server since the download began`));
+    assert.equal(changed.details.offset, CUT_AT);
+    assert.equal(changed.details.driveIncomplete, true);
+    const pauses = RESUME_PAUSES_MS.splice(0, RESUME_PAUSES_MS.length, 10, 10, 10, 10, 10);
+    try {
+      const dev = device();
+      const empty = await expectError(job(`${base}/flaky-empty.img`, dev), 'DOWNLOAD_FAILED', new RegExp(`broke off at byte ${CUT_AT} of ${image.length}: the connection was closed; 5 attempts in a row to resume it failed`));
+      assert.equal(empty.details.offset, CUT_AT);
+      assert.equal(ranges.get('/flaky-empty.img')?.length, 5, 'five attempts, then it gave up');
+      assert.ok(readBacking(dev, 0, 8192).equals(Buffer.alloc(8192)), 'no partition table');
+    } finally {
+      RESUME_PAUSES_MS.splice(0, RESUME_PAUSES_MS.length, ...pauses);
     }
   });
 
