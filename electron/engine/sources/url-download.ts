@@ -52,12 +52,13 @@ function failed(message: string, url: string, details: Record<string, string | n
   return new BlockwiseError('DOWNLOAD_FAILED', message, { path: shownUrl(url), ...details });
 }
 
-function get(url: URL, idleTimeoutMs: number, extraHeaders: Record<string, string> = {}): Promise<IncomingMessage> {
+function get(url: URL, idleTimeoutMs: number, extraHeaders: Record<string, string> = {}, started?: (request: http.ClientRequest) => void): Promise<IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const headers = { 'user-agent': 'Blockwise', 'accept-encoding': 'identity', ...extraHeaders };
     let response: IncomingMessage | undefined;
     const request = client.get(url, { headers, timeout: idleTimeoutMs }, (answer) => resolve((response = answer)));
+    started?.(request);
     request.on('timeout', () => {
       // The body is read from the response: it must fail with this reason, not a bare "aborted".
       const silent = new Error(`the server sent nothing for ${idleTimeoutMs / 1000} s`);
@@ -169,6 +170,8 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
   const version = etag ?? response.headers['last-modified'];
   const resumable = undo === undefined && coding === 'identity' && wireLength !== undefined && response.headers['accept-ranges'] === 'bytes' && version !== undefined;
   let current = response;
+  /** A resume's request not answered yet (Cancel must not wait for it to connect or time out). */
+  let asking: http.ClientRequest | undefined;
   let cancelled = false;
   /** Attempts to resume since the last byte arrived. */
   let attempts = 0;
@@ -195,10 +198,13 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
       if (cancelled) throw broke(why);
       let answer: IncomingMessage;
       try {
-        answer = await get(url, idleTimeoutMs, { range: `bytes=${received}-`, 'if-range': version! });
+        answer = await get(url, idleTimeoutMs, { range: `bytes=${received}-`, 'if-range': version! }, (request) => (asking = request));
       } catch (error) {
+        if (cancelled) throw broke(why);
         last = connectFailure(error as Error, url);
         continue;
+      } finally {
+        asking = undefined;
       }
       const status = answer.statusCode ?? 0;
       if (status === 206 && answer.headers['content-range'] === `bytes ${received}-${wireLength! - 1}/${wireLength}`) {
@@ -273,6 +279,7 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
     cancel: () => {
       cancelled = true;
       current.destroy();
+      asking?.destroy(new Error('cancelled'));
       wake?.();
     },
   };

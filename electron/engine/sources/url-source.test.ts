@@ -1,5 +1,5 @@
 // Flashing from http:// addresses served by a real local server to real loop devices: raw and gzip
-// images, redirects, a connection cut mid-body, 404/500, web pages, progress, the cache, Cancel,
+// images, redirects, a connection cut mid-body (and resumed), 404/500, web pages, progress, the cache, Cancel,
 // and checksums and .bmap files published beside the URL.
 
 import assert from 'node:assert/strict';
@@ -111,6 +111,15 @@ describe('URL sources on loop devices', { skip }, () => {
         case '/cut-chunked':
           if (url === '/cut') res.writeHead(200, { 'content-length': image.length });
           else res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          res.write(image.subarray(0, CUT_AT), () => setTimeout(() => res.socket?.destroy(), 50));
+          return;
+        case '/flaky-hang.img':
+          // Cut at CUT_AT; a request for the rest is never answered (the network went away).
+          if (req.headers.range) {
+            (ranges.get(url) ?? ranges.set(url, []).get(url)!).push(req.headers.range);
+            return onStall();
+          }
+          res.writeHead(200, { etag: '"v1"', 'accept-ranges': 'bytes', 'content-length': image.length });
           res.write(image.subarray(0, CUT_AT), () => setTimeout(() => res.socket?.destroy(), 50));
           return;
         case '/flaky.img':
@@ -332,6 +341,25 @@ describe('URL sources on loop devices', { skip }, () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.ok(stalledClosed, 'the server saw the connection closed');
   });
+  test('Cancel while a broken download waits to be resumed ends the flash at once, not when the network answers', async () => {
+    const controller = new AbortController();
+    let cancelledAt = 0;
+    // The request for the rest reached the server and will never be answered.
+    onStall = () => {
+      cancelledAt = performance.now();
+      controller.abort();
+    };
+    const error = await runFlash(job(`${base}/flaky-hang.img`, device()), { signal: controller.signal, onProgress: () => {} }).then(
+      () => assert.fail('expected CANCELLED, but the flash reported success'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof BlockwiseError, String(error));
+    assert.equal(error.code, 'CANCELLED', error.message);
+    assert.deepEqual(ranges.get('/flaky-hang.img'), [`bytes=${CUT_AT}-`]);
+    const took = performance.now() - cancelledAt;
+    assert.ok(took < 5000, `Cancel took ${took.toFixed(0)} ms: it waited for the resume request`);
+  });
+
   test('checksums and .bmap files published beside the URL are found and used', async () => {
     const ok = await flash(job(`${base}/pub/disk.img.gz`, device()));
     assert.equal(ok.checksumVerified, true, 'disk.img.gz.sha256 beside the download');
