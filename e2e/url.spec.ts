@@ -58,3 +58,29 @@ test('an image from a URL is downloaded and written at once, and its bytes land 
     await server.stop();
   }
 });
+
+test('a download that breaks off is picked up where it stopped, and the app says so meanwhile', async ({ app, loops, images }) => {
+  const drive = loops.create(64 * MiB, { fill: 'garbage' });
+  const rawPath = images.random('flaky-os.img', 12 * MiB, 0x52);
+  const image = readFileSync(rawPath);
+  // The connection breaks after 4 MiB; the request for the rest is answered 3 s later.
+  const server = await serveFolder(images.dir, { bytesPerSecond: 8_000_000, breakAt: 4 * MiB, resumeDelayMs: 3000 });
+  try {
+    await app.useUrl(server.url('flaky-os.img'), 'flaky-os.img');
+    await app.selectDrive(drive.path);
+    await app.flash();
+    await app.step('see that the download broke off and is being resumed', async () => {
+      const notice = app.page.getByTestId('reconnect-notice');
+      await expect(notice).toBeVisible({ timeout: 15_000 });
+      await expect(notice).toContainText('The download broke off at 4.2 MB (the connection was closed)');
+      await expect(notice).toContainText('attempt 1 of 5');
+    });
+    await app.waitForSuccess();
+    await test.step('the notice is gone and every byte is on the drive', async () => {
+      await expect(app.page.getByTestId('reconnect-notice')).toHaveCount(0);
+      expect(readBacking(drive, 0, image.length).equals(image)).toBe(true);
+    });
+  } finally {
+    await server.stop();
+  }
+});

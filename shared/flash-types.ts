@@ -94,7 +94,19 @@ export interface FlashProgress {
   effectiveSpeed: number;
   /** Seconds left, when it can be estimated. */
   eta?: number;
+  /** A download whose connection broke, being picked up again where it stopped. */
+  reconnecting?: Reconnecting;
   targets: TargetProgress[];
+}
+
+export interface Reconnecting {
+  /** Bytes of the download received before the connection broke. */
+  atByte: number;
+  /** This attempt to resume, counted from 1, of `attempts` at most in a row. */
+  attempt: number;
+  attempts: number;
+  /** Why the connection broke, in words ("the connection was closed"). */
+  reason: string;
 }
 
 export interface TargetResult {

@@ -16,7 +16,15 @@ export interface ImageServer {
   stop(): Promise<void>;
 }
 
-export async function serveFolder(dir: string, options: { bytesPerSecond?: number } = {}): Promise<ImageServer> {
+export interface ServeOptions {
+  bytesPerSecond?: number;
+  /** Every whole-file answer breaks off (the connection is closed) after this many bytes. */
+  breakAt?: number;
+  /** A request for the rest of a file (Range with If-Range) waits this long before it is answered. */
+  resumeDelayMs?: number;
+}
+
+export async function serveFolder(dir: string, options: ServeOptions = {}): Promise<ImageServer> {
   const hits = new Map<string, number>();
   const server = http.createServer((req, res) => {
     const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1));
@@ -40,19 +48,29 @@ export async function serveFolder(dir: string, options: { bytesPerSecond?: numbe
       return;
     }
     hits.set(name, (hits.get(name) ?? 0) + 1);
-    // A range (a zip's directory, read from its end) is answered at once, unpaced.
-    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
-    if (range && Number(range[1]) <= Number(range[2]) && Number(range[2]) < size) {
-      const [start, end] = [Number(range[1]), Number(range[2])];
-      res.writeHead(206, { 'content-type': 'application/octet-stream', 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${size}` });
-      createReadStream(file, { start, end }).pipe(res);
-      return;
+    // A range (a zip's directory, read from its end; the rest of a broken download) is answered
+    // unpaced; If-Range naming another version gets the whole file, as HTTP says.
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const ifRange = req.headers['if-range'];
+    if (range && (ifRange === undefined || ifRange === etag || ifRange === lastModified)) {
+      const [start, end] = [Number(range[1]), range[2] ? Math.min(Number(range[2]), size - 1) : size - 1];
+      if (start <= end) {
+        const answer = () => {
+          res.writeHead(206, { 'content-type': 'application/octet-stream', 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${size}`, etag });
+          createReadStream(file, { start, end }).pipe(res);
+        };
+        if (ifRange !== undefined && options.resumeDelayMs) setTimeout(answer, options.resumeDelayMs);
+        else answer();
+        return;
+      }
     }
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size, 'accept-ranges': 'bytes', etag, 'last-modified': lastModified });
     const rate = options.bytesPerSecond;
-    const stream = createReadStream(file, { highWaterMark: 256 * 1024 });
+    const stream = createReadStream(file, { highWaterMark: 256 * 1024, end: options.breakAt === undefined ? undefined : options.breakAt - 1 });
+    // Broken off: what was sent so far, then the connection closes.
+    if (options.breakAt !== undefined) stream.on('end', () => setTimeout(() => res.socket?.destroy(), 50));
     if (!rate) {
-      stream.pipe(res);
+      stream.pipe(res, { end: options.breakAt === undefined });
       return;
     }
     // Paced: each chunk waits as long as it would take at `rate`.
@@ -63,7 +81,7 @@ export async function serveFolder(dir: string, options: { bytesPerSecond?: numbe
       const waited = new Promise((resolve) => setTimeout(resolve, (chunk.length / rate) * 1000));
       void Promise.all([drained, waited]).then(() => stream.resume());
     });
-    stream.on('end', () => res.end());
+    if (options.breakAt === undefined) stream.on('end', () => res.end());
     res.on('close', () => stream.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
@@ -94,6 +96,43 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     assert.equal(done.type, 'done');
     assert.equal(done.result.targets[0].verified, true);
     assert.ok(readBacking(dev, 0, bytes.length).equals(bytes));
+  });
+
+  test('a download that breaks off is resumed: said once on a pipe, every byte on the drive, exit 0', async () => {
+    const cut = 2 * MiB + 77;
+    const asked: string[] = [];
+    const server = http.createServer((req, res) => {
+      if (req.url !== '/disk.img') return res.writeHead(404).end();
+      const common = { etag: '"v1"', 'accept-ranges': 'bytes' };
+      if (!req.headers.range) {
+        res.writeHead(200, { ...common, 'content-length': bytes.length });
+        res.write(bytes.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 50));
+        return;
+      }
+      asked.push(req.headers.range);
+      const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range)?.[1]);
+      res.writeHead(206, { ...common, 'content-length': bytes.length - start, 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` });
+      res.end(bytes.subarray(start));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/disk.img`;
+      const dev = device(16 * MiB);
+      // Spawned, not spawnSync: this process serves the download meanwhile.
+      const child = spawn(process.execPath, [BIN, 'flash', url, '--to', dev.path, '--yes'], { env: { ...process.env, ...LOOP }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 0, out);
+      const said = out.split('\n').filter((l) => l.startsWith('The download broke off'));
+      assert.deepEqual(said, [`The download broke off at byte ${cut} (the connection was closed); reconnecting to resume it…`], out);
+      assert.deepEqual(asked, [`bytes=${cut}-`]);
+      assert.ok(readBacking(dev, 0, bytes.length).equals(bytes));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('--to a new file creates it as a byte-exact copy of the image, verified', () => {

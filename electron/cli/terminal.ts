@@ -30,6 +30,7 @@ export function progressLine(p: FlashProgress, width = 30): string {
   const failed = p.targets.filter((t) => t.error).length;
   if (failed > 0) parts.push(`${failed} drive(s) failed`);
   for (const t of p.targets) if (t.stalledSeconds !== undefined) parts.push(`${t.path} not responding for ${t.stalledSeconds} s (Ctrl-C stops)`);
+  if (p.reconnecting) parts.push(`download interrupted at ${formatBytes(p.reconnecting.atByte)}: reconnecting (attempt ${p.reconnecting.attempt} of ${p.reconnecting.attempts})`);
   return parts.join('  ');
 }
 
@@ -39,6 +40,8 @@ export class ProgressPrinter {
   private drawn = false;
   /** Drives already said to be silent, on a pipe (one line each time one goes silent). */
   private readonly silent = new Set<string>();
+  /** The byte a download broke at, already said on a pipe. */
+  private reconnectingAt: number | undefined;
 
   constructor(private readonly out: NodeJS.WriteStream) {}
 
@@ -55,6 +58,9 @@ export class ProgressPrinter {
           this.out.write(`${t.path} has not responded for ${t.stalledSeconds} s; still waiting (Ctrl-C stops).\n`);
         }
       }
+      const r = progress.reconnecting;
+      if (r && r.atByte !== this.reconnectingAt) this.out.write(`The download broke off at byte ${r.atByte} (${r.reason}); reconnecting to resume it…\n`);
+      this.reconnectingAt = r?.atByte;
     }
     this.lastPhase = progress.phase;
   }

@@ -101,11 +101,18 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
 
     const pool = new AlignedPool(CHUNK_SIZE, Math.max(POOL_CHUNKS, 4 + 2 * states.length));
     const meter = new ProgressMeter(context.onProgress);
-    // Progress is sent as I/O completes; a drive that stopped answering completes nothing, so
-    // once a second the latest figures go out again, saying which drive is silent.
+    // Progress is sent as I/O completes; a drive that stopped answering, or a download whose
+    // connection broke, completes nothing: the latest figures go out again, once a second saying
+    // which drive is silent, every 250 ms where the download is reconnecting (its first pause is
+    // 500 ms) and once more when it is back.
+    let wasReconnecting = false;
+    let ticks = 0;
     heartbeat = setInterval(() => {
-      if (states.some((s) => !s.error && s.watch.stalledSeconds() !== undefined)) meter.refresh(targetProgress(states));
-    }, 1000);
+      const reconnecting = source.reconnecting?.();
+      const stalled = ++ticks % 4 === 0 && states.some((s) => !s.error && s.watch.stalledSeconds() !== undefined);
+      if (reconnecting || wasReconnecting || stalled) meter.refresh(targetProgress(states), reconnecting);
+      wasReconnecting = reconnecting !== undefined;
+    }, 250);
     const planner = await choosePlanner(job, source);
     hashes = planHashes(source, checksum, denseWrite(source, planner));
     const pipelineStart = performance.now();

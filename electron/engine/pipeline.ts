@@ -200,6 +200,8 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
     };
     if (knownSize !== undefined) m.total = knownSize;
     if (source.info.storedSize !== undefined && source.info.formats[0] !== 'raw') m.sourceTotal = source.info.storedSize;
+    const reconnecting = source.reconnecting?.();
+    if (reconnecting) m.reconnecting = reconnecting;
     return m;
   };
 

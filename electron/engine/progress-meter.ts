@@ -4,7 +4,7 @@
 // with the first 100 ms (a burst of skipped ranges, a cache) would spike and take seconds to
 // decay. No ETA until WARMUP_MS have passed: an estimate from a fraction of a second is noise.
 
-import type { FlashPhase, FlashProgress, TargetProgress } from '../../shared/flash-types';
+import type { FlashPhase, FlashProgress, Reconnecting, TargetProgress } from '../../shared/flash-types';
 
 export const PROGRESS_INTERVAL_MS = 100;
 const SMOOTHING_SECONDS = 2;
@@ -18,6 +18,7 @@ export interface MeterSample {
   deviceBytes: number;
   sourcePosition?: number;
   sourceTotal?: number;
+  reconnecting?: Reconnecting;
   targets: TargetProgress[];
 }
 
@@ -79,8 +80,12 @@ export class ProgressMeter {
    * Sends the latest figures again with the drives' state as it is now: nothing moved, so the
    * speeds fall toward zero as they should. For a drive that stopped answering (io-watch.ts).
    */
-  refresh(targets: TargetProgress[]): void {
-    if (this.lastSample) this.update({ ...this.lastSample, targets }, true);
+  refresh(targets: TargetProgress[], reconnecting?: Reconnecting): void {
+    if (!this.lastSample) return;
+    const sample: MeterSample = { ...this.lastSample, targets };
+    if (reconnecting) sample.reconnecting = reconnecting;
+    else delete sample.reconnecting;
+    this.update(sample, true);
   }
 
   private snapshot(sample: MeterSample, t: number): FlashProgress {
@@ -94,6 +99,7 @@ export class ProgressMeter {
     if (sample.total !== undefined) progress.total = sample.total;
     if (sample.sourcePosition !== undefined) progress.sourcePosition = sample.sourcePosition;
     if (sample.sourceTotal !== undefined) progress.sourceTotal = sample.sourceTotal;
+    if (sample.reconnecting) progress.reconnecting = { ...sample.reconnecting };
     let fraction: number | undefined;
     if (sample.total) fraction = sample.position / sample.total;
     else if (sample.sourceTotal && sample.sourcePosition !== undefined) fraction = sample.sourcePosition / sample.sourceTotal;
@@ -102,8 +108,9 @@ export class ProgressMeter {
       progress.percent = Math.min(100, Math.max(0, fraction * 100));
       const warm = t - this.phaseStart >= WARMUP_MS;
       const rate = sample.total && warm ? this.effectiveSpeed : 0;
-      // No estimate while a drive is not answering: its silence could end in a second or never.
-      const silent = sample.targets.some((drive) => drive.stalledSeconds !== undefined);
+      // No estimate while a drive is not answering, or a download reconnecting: either could end
+      // in a second or never.
+      const silent = sample.targets.some((drive) => drive.stalledSeconds !== undefined) || sample.reconnecting !== undefined;
       if (rate > 0 && sample.total && !silent) progress.eta = Math.max(0, (sample.total - sample.position) / rate);
     }
     return progress;

@@ -62,6 +62,12 @@ export function FlashProgressView() {
           for a while. If it stays silent, cancel and try another port, reader or card.
         </p>
       )}
+      {progress?.reconnecting && (
+        <p className="inline-warning stall-notice" role="status" data-testid="reconnect-notice">
+          The download broke off at {formatBytes(progress.reconnecting.atByte)} ({progress.reconnecting.reason}). Reconnecting to pick it up
+          where it stopped: attempt {progress.reconnecting.attempt} of {progress.reconnecting.attempts}.
+        </p>
+      )}
       {downloading && progress?.sourcePosition !== undefined && (
         <div className="progress-source" data-testid="download-progress">
           <span>

@@ -2,6 +2,8 @@
 // Pull (the writer asks for the next bytes into its own aligned buffer) keeps memory bounded
 // without any queue of its own: a slow drive simply asks less often.
 
+import type { Reconnecting } from '../../../shared/flash-types';
+
 export type SourceFormat = 'raw' | 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'zip' | 'tar';
 
 export interface SourceInfo {
@@ -57,6 +59,8 @@ export interface SourceReader {
   keepDownload?(): Promise<void>;
   /** Cancel was pressed: end a pending read now (it rejects with CANCELLED) instead of waiting for data. */
   abort?(): void;
+  /** A download whose connection broke and is being resumed: where, and which attempt. */
+  reconnecting?(): Reconnecting | undefined;
   /** Where the image's bytes lie unchanged in a local file (raw images), for re-reading elsewhere. */
   readonly backingFile?: { path: string; offset: number };
   /** Random access into the image, only when `info.randomAccess`. */

@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { BlockwiseError } from '../../../shared/errors';
+import type { Reconnecting } from '../../../shared/flash-types';
 import { connectFailure, shownUrl, statusHint } from './url-messages';
 import { decodesToGzip, isUndoable, namedGzip, transferCoding, undoCoding } from './url-encoding';
 
@@ -37,6 +38,8 @@ export interface Download {
   body: AsyncIterable<Buffer>;
   /** Bytes of the body received so far. */
   readonly received: number;
+  /** While a broken connection is being resumed: where it broke, and which attempt this is. */
+  readonly reconnecting: Reconnecting | undefined;
   /** Stops the download (idempotent). */
   cancel(): void;
 }
@@ -175,6 +178,7 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
   let cancelled = false;
   /** Attempts to resume since the last byte arrived. */
   let attempts = 0;
+  let reconnecting: Reconnecting | undefined;
   let wake: (() => void) | undefined;
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -194,6 +198,7 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
   async function resume(why: string): Promise<AsyncIterator<Buffer>> {
     let last = 'no byte came after the last one';
     while (attempts < RESUME_PAUSES_MS.length) {
+      reconnecting = { atByte: received, attempt: attempts + 1, attempts: RESUME_PAUSES_MS.length, reason: why };
       await pause(RESUME_PAUSES_MS[attempts++]!);
       if (cancelled) throw broke(why);
       let answer: IncomingMessage;
@@ -218,7 +223,7 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
         continue;
       }
       // 200: the whole file again, as If-Range asks when the file is no longer that version.
-      const instead = status === 200 ? 'the file has changed on the server since the download began' : `the server answered ${status} to a request for the rest`;
+      const instead = status === 200 ? 'the server sent the whole file again, not the rest (it may have changed since the download began)' : `the server answered ${status} to a request for the rest`;
       throw broke(`${why}; it could not be resumed: ${instead}`);
     }
     throw broke(`${why}; ${RESUME_PAUSES_MS.length} attempts in a row to resume it failed (last: ${last})`);
@@ -238,7 +243,11 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
         } catch (error) {
           const why = (error as Error).message === 'aborted' ? 'the connection was closed' : (error as Error).message;
           if (!resumable || cancelled) throw broke(why);
-          chunks = await resume(why);
+          try {
+            chunks = await resume(why);
+          } finally {
+            reconnecting = undefined;
+          }
           continue;
         }
         if (next.done) break;
@@ -275,6 +284,9 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
     validators,
     get received() {
       return received;
+    },
+    get reconnecting() {
+      return reconnecting;
     },
     cancel: () => {
       cancelled = true;

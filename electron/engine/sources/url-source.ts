@@ -6,7 +6,7 @@
 // long as the server still has that version of the file (asked with a conditional GET).
 
 import { BlockwiseError } from '../../../shared/errors';
-import type { SourceSpec } from '../../../shared/flash-types';
+import type { Reconnecting, SourceSpec } from '../../../shared/flash-types';
 import { openDecodedStream } from './decoded-source';
 import { openSource } from './open-source';
 import type { SourceInfo, SourceReader } from './source';
@@ -49,6 +49,10 @@ class UrlSource implements SourceReader {
   abort(): void {
     this.aborted = true;
     this.download.cancel();
+  }
+
+  reconnecting(): Reconnecting | undefined {
+    return this.download.reconnecting;
   }
 
   storedSha256(): string | undefined {
