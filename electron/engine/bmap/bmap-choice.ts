@@ -36,13 +36,22 @@ export async function findBmapBeside(imagePath: string): Promise<string | undefi
   return undefined;
 }
 
+/**
+ * Whether fetched bytes are meant as a block map at all. Servers that answer every unknown address
+ * with 200 (a "not found" text, the site's front page) have no map there: that is no damaged map.
+ * A file that opens a <bmap> element and is broken after it still is one, and is refused.
+ */
+function looksLikeBmap(bytes: Buffer): boolean {
+  return /<bmap[\s>]/.test(bytes.subarray(0, 8192).toString('latin1'));
+}
+
 /** A .bmap beside an image on the web, found the same way (all candidates asked at once). */
 export async function fetchBmapBeside(address: string): Promise<{ url: string; bytes: Buffer } | undefined> {
   const here = urlSiblings(address);
   if (!here) return undefined;
   const urls = bmapCandidates(here.imageName).map(here.sibling);
   const found = await Promise.all(urls.map((u) => fetchSmallFile(u, MAX_BMAP_BYTES)));
-  const i = found.findIndex((bytes) => bytes !== undefined);
+  const i = found.findIndex((bytes) => bytes !== undefined && looksLikeBmap(bytes));
   return i === -1 ? undefined : { url: urls[i]!, bytes: found[i]! };
 }
 

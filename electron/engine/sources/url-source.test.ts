@@ -71,6 +71,9 @@ describe('URL sources on loop devices', { skip }, () => {
     files.set('/bad/disk.img', { body: image });
     files.set('/bad/SHA256SUMS', { body: Buffer.from(`${sha256(gz)}  disk.img.gz\n${'1'.repeat(64)}  disk.img\n`), type: 'text/plain' });
     files.set('/soft/disk.img', { body: image });
+    files.set('/soft-text/disk.img', { body: image });
+    files.set('/broken-map/disk.img', { body: image });
+    files.set('/broken-map/disk.img.bmap', { body: Buffer.from('<?xml version="1.0"?>\n<bmap version="2.0">\n<ImageSize>12'), type: 'application/xml' });
     // The image first, then another member and the central directory: the decoder stops early.
     writeFileSync(path.join(dir, 'disk.img'), image);
     writeFileSync(path.join(dir, 'readme.txt'), 'notes\n'.repeat(50_000));
@@ -85,6 +88,7 @@ describe('URL sources on loop devices', { skip }, () => {
       const file = files.get(url);
       if (file) return sendWithRanges(req, res, file.body, { 'content-type': file.type ?? 'application/octet-stream' });
       if (url.startsWith('/soft/')) return send(res, Buffer.from('<html><body>No such page</body></html>'), 'text/html');
+      if (url.startsWith('/soft-text/')) return send(res, Buffer.from('File not found\n'), 'text/plain');
       switch (url) {
         case '/raw.img':
           return send(res, image);
@@ -381,6 +385,18 @@ describe('URL sources on loop devices', { skip }, () => {
     // A server answering every unknown path with a 200 web page has no checksum: the flash just works.
     const soft = await flash(job(`${base}/soft/disk.img`, device()));
     assert.equal(soft.checksumVerified, undefined);
+    // …nor does one answering with a plain-text "not found": no checksum, no map, the whole image.
+    const sparseJob = (url: string, dev: LoopDevice) => {
+      const j = job(url, dev);
+      j.options.full = false; // where a .bmap beside the image is looked for
+      return j;
+    };
+    const softDev = device();
+    const softText = await flash(sparseJob(`${base}/soft-text/disk.img`, softDev));
+    assert.ok(softText.targets[0]!.verified);
+    assert.ok(readBacking(softDev, 0, image.length).equals(image));
+    // A real map that is damaged is still refused, before anything is written.
+    await expectError(sparseJob(`${base}/broken-map/disk.img`, device()), 'BMAP_INVALID', /broken-map\/disk\.img\.bmap/);
     if (!bmaptoolSkipReason()) {
       const sparseDev = device();
       const j = job(`${base}/pub/sparse.img`, sparseDev);
