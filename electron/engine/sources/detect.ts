@@ -7,7 +7,7 @@ import { vmDiskFromHead } from './vm-disks';
 export type DetectedFormat =
   | { kind: 'supported'; format: SourceFormat }
   /** `advice`: what to do instead, when there is more to say than "pick another file". */
-  | { kind: 'unsupported'; name: string; advice?: (fileName: string) => string }
+  | { kind: 'unsupported'; name: string; advice?: (fileName: string) => string; article?: 'a' | 'an' }
   | { kind: 'text' }
   | { kind: 'empty' };
 
@@ -24,11 +24,16 @@ const SUPPORTED: Array<{ format: SourceFormat; magic: Magic }> = [
   { format: 'tar', magic: { bytes: [0x75, 0x73, 0x74, 0x61, 0x72], offset: 257 } },
 ];
 
-const UNSUPPORTED: Array<{ name: string; magic: Magic }> = [
-  { name: '7-Zip archive', magic: { bytes: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c] } },
-  { name: 'RAR archive', magic: { bytes: [0x52, 0x61, 0x72, 0x21, 0x1a, 0x07] } },
-  { name: 'LZ4 stream', magic: { bytes: [0x04, 0x22, 0x4d, 0x18] } },
-  { name: 'lzip stream', magic: { bytes: [0x4c, 0x5a, 0x49, 0x50] } },
+/** Compressed or archived images Blockwise does not decode: the command that gets the image out. */
+const UNSUPPORTED: Array<{ name: string; magic: Magic; advice?: (fileName: string) => string; article?: 'a' | 'an' }> = [
+  { name: '7-Zip archive', magic: { bytes: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c] }, advice: (f) => `Extract the image from it (7z x "${f}"), then open that.` },
+  { name: 'RAR archive', magic: { bytes: [0x52, 0x61, 0x72, 0x21, 0x1a, 0x07] }, advice: (f) => `Extract the image from it (unrar x "${f}", or 7z x), then open that.` },
+  { name: 'LZ4 stream', article: 'an', magic: { bytes: [0x04, 0x22, 0x4d, 0x18] }, advice: (f) => `Decompress it (lz4 -d "${f}"), then open the result.` },
+  { name: 'lzip stream', article: 'an', magic: { bytes: [0x4c, 0x5a, 0x49, 0x50] }, advice: (f) => `Decompress it (lzip -d -k "${f}"), then open the result.` },
+  { name: 'lzop stream', article: 'an', magic: { bytes: [0x89, 0x4c, 0x5a, 0x4f, 0x00, 0x0d, 0x0a, 0x1a, 0x0a] }, advice: (f) => `Decompress it (lzop -d "${f}"), then open the result.` },
+  { name: 'RPM package', article: 'an', magic: { bytes: [0xed, 0xab, 0xee, 0xdb] } },
+  { name: 'Microsoft Cabinet (.cab) archive', magic: { bytes: [0x4d, 0x53, 0x43, 0x46, 0x00, 0x00, 0x00, 0x00] } },
+  { name: 'xar archive (a macOS .pkg installer)', magic: { bytes: [0x78, 0x61, 0x72, 0x21] } },
   { name: 'empty zip archive', magic: { bytes: [0x50, 0x4b, 0x05, 0x06] } },
   { name: 'spanned zip archive', magic: { bytes: [0x50, 0x4b, 0x07, 0x08] } },
   { name: 'PDF document', magic: { bytes: [0x25, 0x50, 0x44, 0x46, 0x2d] } },
@@ -44,6 +49,17 @@ function matches(head: Uint8Array, magic: Magic): boolean {
   const start = magic.offset ?? 0;
   if (head.length < start + magic.bytes.length) return false;
   return magic.bytes.every((b, i) => head[start + i] === b);
+}
+
+/**
+ * Unix `compress` (.Z): 1F 9D, then a flags byte whose low five bits are the largest code width
+ * (9–16) and whose bits 5–6 are unused. Two magic bytes alone are too weak a test for a disk image.
+ */
+function isUnixCompress(head: Uint8Array): boolean {
+  if (head.length < 3 || head[0] !== 0x1f || head[1] !== 0x9d) return false;
+  const flags = head[2]!;
+  const bits = flags & 0x1f;
+  return bits >= 9 && bits <= 16 && (flags & 0x60) === 0;
 }
 
 function isBzip2(head: Uint8Array): boolean {
@@ -150,8 +166,8 @@ export function looksLikeText(head: Uint8Array): boolean {
  * "WHAT is a NAME, which Blockwise cannot write." and what to do instead, for a refused format.
  * `fileName` is the file's base name, used in the advice's commands.
  */
-export function unsupportedMessage(what: string, fileName: string, detected: { name: string; advice?: (fileName: string) => string }): string {
-  const article = /^[aeiou]/i.test(detected.name) ? 'an' : 'a';
+export function unsupportedMessage(what: string, fileName: string, detected: { name: string; advice?: (fileName: string) => string; article?: 'a' | 'an' }): string {
+  const article = detected.article ?? (/^[aeiou]/i.test(detected.name) ? 'an' : 'a');
   const advice = detected.advice ? ` ${detected.advice(fileName)}` : '';
   return `${what} is ${article} ${detected.name}, which Blockwise cannot write.${advice}`;
 }
@@ -166,7 +182,16 @@ export function detectFormat(head: Uint8Array, totalSize?: number): DetectedForm
   }
   for (const { format, magic } of SUPPORTED) if (matches(head, magic)) return { kind: 'supported', format };
   if (isBzip2(head)) return { kind: 'supported', format: 'bzip2' };
-  for (const { name, magic } of UNSUPPORTED) if (matches(head, magic)) return { kind: 'unsupported', name };
+  for (const { name, magic, advice, article } of UNSUPPORTED) {
+    if (!matches(head, magic)) continue;
+    const found: DetectedFormat = { kind: 'unsupported', name };
+    if (advice) found.advice = advice;
+    if (article) found.article = article;
+    return found;
+  }
+  if (isUnixCompress(head)) {
+    return { kind: 'unsupported', name: 'Unix compress (.Z) stream', article: 'a', advice: (f) => `Decompress it (gzip -d -k "${f}": gzip reads .Z files), then open the result.` };
+  }
   if (isWindowsProgram(head)) return { kind: 'unsupported', name: 'Windows program (.exe)' };
   if (isTorrent(head)) {
     return {
@@ -177,7 +202,9 @@ export function detectFormat(head: Uint8Array, totalSize?: number): DetectedForm
   }
   const vmDisk = vmDiskFromHead(head);
   if (vmDisk) return { kind: 'unsupported', name: vmDisk.name, advice: vmDisk.advice };
-  if (isLzmaAlone(head)) return { kind: 'unsupported', name: 'legacy LZMA (.lzma) stream' };
+  if (isLzmaAlone(head)) {
+    return { kind: 'unsupported', name: 'legacy LZMA (.lzma) stream', advice: (f) => `Decompress it (xz -d -k --format=lzma "${f}", or unlzma), then open the result.` };
+  }
   if (looksLikeText(head)) return { kind: 'text' };
   return { kind: 'supported', format: 'raw' };
 }

@@ -143,6 +143,43 @@ describe('sources that are not image files', () => {
     assert.deepEqual(detectFormat(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x01, 0x58, 0x00, 0, 0, 0])), zstd);
   });
 
+  test('other compressors and archives are refused by name, with the command that gets the image out', async () => {
+    const image = randomBytes(256 * 1024);
+    writeFileSync(path.join(dir, 'os.img'), image);
+    // Made by the real tools where this machine has them…
+    const made: Array<[string, string[], RegExp]> = [
+      ['os.img.lz4', ['lz4', '-q', '-f', 'os.img', 'os.img.lz4'], /is an LZ4 stream, which Blockwise cannot write\. Decompress it \(lz4 -d "os\.img\.lz4"\)/],
+      ['os.img.lzma', ['xz', '-q', '-k', '-f', '--format=lzma', 'os.img'], /is a legacy LZMA \(\.lzma\) stream, .*xz -d -k --format=lzma "os\.img\.lzma"/],
+      ['os.7z', ['7z', 'a', '-bd', '-y', 'os.7z', 'os.img'], /is a 7-Zip archive, .*7z x "os\.7z"/],
+    ];
+    for (const [name, command, message] of made) {
+      if (spawnSync(command[0]!, command.slice(1), { cwd: dir, stdio: 'ignore' }).status !== 0) {
+        console.log(`# ${name}: ${command[0]} is not installed here; its head is tested below only`);
+        continue;
+      }
+      const error = await refusal(path.join(dir, name));
+      assert.equal(error.code, 'SOURCE_UNSUPPORTED', error.message);
+      assert.match(error.message, message);
+    }
+    // …and by their first bytes (compress, lzop and RPM are rarely installed).
+    const heads: Array<[string, number[], RegExp]> = [
+      ['os.img.Z', [0x1f, 0x9d, 0x90], /is a Unix compress \(\.Z\) stream, .*gzip -d -k "os\.img\.Z"/],
+      ['os.img.lzo', [0x89, 0x4c, 0x5a, 0x4f, 0x00, 0x0d, 0x0a, 0x1a, 0x0a], /is an lzop stream, .*lzop -d "os\.img\.lzo"/],
+      ['tool.rpm', [0xed, 0xab, 0xee, 0xdb, 0x03, 0x00], /is an RPM package, which Blockwise cannot write/],
+      ['driver.cab', [0x4d, 0x53, 0x43, 0x46, 0, 0, 0, 0], /is a Microsoft Cabinet \(\.cab\) archive/],
+    ];
+    for (const [name, bytes, message] of heads) {
+      writeFileSync(path.join(dir, name), Buffer.concat([Buffer.from(bytes), image]));
+      const error = await refusal(path.join(dir, name));
+      assert.equal(error.code, 'SOURCE_UNSUPPORTED', `${name}: ${error.message}`);
+      assert.match(error.message, message);
+    }
+    // 1F 9D with a flags byte compress never writes is no .Z: it stays a raw image.
+    const notZ = Buffer.alloc(4096);
+    notZ.set([0x1f, 0x9d, 0x7f]);
+    assert.deepEqual(detectFormat(notZ), { kind: 'supported', format: 'raw' });
+  });
+
   test('filesystem and partition-table heads are still raw images', () => {
     const mbr = Buffer.alloc(4096);
     mbr.set([0xeb, 0x3c, 0x90], 0); // FAT boot sector jump
