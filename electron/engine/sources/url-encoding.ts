@@ -42,10 +42,27 @@ export function decodesToGzip(first: Buffer | undefined): boolean {
   }
 }
 
+/** Whether two bytes open a zlib stream (RFC 1950: deflate method, header check a multiple of 31). */
+function zlibHeader(first: Buffer): boolean {
+  return first.length >= 2 && (first[0]! & 0x0f) === 8 && (first[0]! * 256 + first[1]!) % 31 === 0;
+}
+
+/** The first chunk, then the rest of `body` (so a decoder can be picked by the first bytes). */
+async function* withFirst(first: IteratorResult<Buffer>, rest: AsyncIterator<Buffer>): AsyncIterable<Buffer> {
+  if (first.done) return;
+  yield first.value;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+}
+
 /** The body with the transfer coding undone; decoder errors go through `failure` (with bytes given so far). */
 export async function* undoCoding(coding: TransferCoding, body: AsyncIterable<Buffer>, failure: (error: Error) => Error): AsyncIterable<Buffer> {
-  const decoder = coding === 'br' ? zlib.createBrotliDecompress() : coding === 'deflate' ? zlib.createInflate() : zlib.createGunzip();
-  const input = Readable.from(body, { objectMode: false });
+  const chunks = body[Symbol.asyncIterator]();
+  const first = await chunks.next();
+  // HTTP's "deflate" is zlib-wrapped deflate, but some servers send bare deflate under that name.
+  const bare = coding === 'deflate' && !first.done && !zlibHeader(first.value);
+  const decoder =
+    coding === 'br' ? zlib.createBrotliDecompress() : coding === 'deflate' ? (bare ? zlib.createInflateRaw() : zlib.createInflate()) : zlib.createGunzip();
+  const input = Readable.from(withFirst(first, chunks), { objectMode: false });
   // A broken download is reported as such, not as a damaged encoding.
   input.on('error', (error) => decoder.destroy(error));
   input.pipe(decoder);

@@ -55,6 +55,11 @@ describe('URL sources from real-world hosting', { skip }, () => {
     routes.set('/enc/disk.img.sha256', text(`${sha256(image)}  disk.img\n`));
     routes.set('/br/disk.img', { headers: { 'content-encoding': 'br' }, body: zlib.brotliCompressSync(image) });
     routes.set('/br/disk.img.sha256', text(`${sha256(image)}  disk.img\n`));
+    // "deflate" as HTTP means zlib-wrapped; some servers (old IIS among them) send it bare.
+    routes.set('/deflate/disk.img', { headers: { 'content-encoding': 'deflate' }, body: zlib.deflateSync(image) });
+    routes.set('/deflate/disk.img.sha256', text(`${sha256(image)}  disk.img\n`));
+    routes.set('/raw-deflate/disk.img', { headers: { 'content-encoding': 'deflate' }, body: zlib.deflateRawSync(image) });
+    routes.set('/raw-deflate/disk.img.sha256', text(`${sha256(image)}  disk.img\n`));
     // A stored .gz labelled gzip (S3 metadata, gzip_static): the body is the file itself.
     routes.set('/label/disk.img.gz', { headers: { 'content-encoding': 'gzip', 'content-type': 'application/gzip', 'content-length': gz.length }, body: gz });
     routes.set('/label/disk.img.gz.sha256', text(`${sha256(gz)}  disk.img.gz\n`));
@@ -143,7 +148,7 @@ describe('URL sources from real-world hosting', { skip }, () => {
   const flash = (j: FlashJob): Promise<FlashResult> => runFlash(j, { signal: new AbortController().signal, onProgress: () => {} });
 
   test('Content-Encoding is undone, so the published checksum of the file as stored matches', async () => {
-    for (const url of ['/enc/disk.img', '/br/disk.img', '/label/disk.img.gz', '/twice/disk.img.gz']) {
+    for (const url of ['/enc/disk.img', '/br/disk.img', '/deflate/disk.img', '/raw-deflate/disk.img', '/label/disk.img.gz', '/twice/disk.img.gz']) {
       const dev = device();
       const result = await flash(job(`${base}${url}`, dev));
       assert.equal(result.checksumVerified, true, url);
