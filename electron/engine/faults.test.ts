@@ -49,6 +49,29 @@ async function expectFailure(j: FlashJob, context: Partial<FlashContext> | Abort
   assert.fail('the flash reported success on a failing drive');
 }
 
+/**
+ * Runs `j` and presses Cancel as soon as progress first reports a silent drive (after 1 s of
+ * silence): the failure, the seconds the cancel took, and the phase the drive fell silent in.
+ */
+async function cancelOnceSilent(j: FlashJob): Promise<{ error: BlockwiseError; took: number; phase: string }> {
+  const controller = new AbortController();
+  let cancelledAt = 0;
+  let phase = '';
+  const error = await expectFailure(j, {
+    signal: controller.signal,
+    stallNoticeMs: 1000,
+    onProgress: (p) => {
+      if (!cancelledAt && p.targets[0]?.stalledSeconds !== undefined) {
+        cancelledAt = performance.now();
+        phase = p.phase;
+        controller.abort();
+      }
+    },
+  });
+  assert.ok(cancelledAt > 0, 'the drive was never reported silent');
+  return { error, took: (performance.now() - cancelledAt) / 1000, phase };
+}
+
 function readStore(drive: FaultyDrive, position: number, length: number): Buffer {
   return readFileRange(drive.store, position, length);
 }
@@ -151,21 +174,8 @@ describe('flash engine on faulty drives (FUSE)', { skip }, () => {
     // This drive would stay silent for 120 s: far past the test's 30 s bound below.
     const drive = await faulty({ size: 32 * MiB, stallAfter: 6 * MiB, stallUntil: release });
     const { file } = makeImage('dead.img', 16 * MiB);
-    const controller = new AbortController();
-    let cancelledAt = 0;
     try {
-      const error = await expectFailure(job(file, drive.path), {
-        signal: controller.signal,
-        stallNoticeMs: 1000,
-        onProgress: (p) => {
-          if (!cancelledAt && p.targets[0]?.stalledSeconds !== undefined) {
-            cancelledAt = performance.now();
-            controller.abort();
-          }
-        },
-      });
-      const took = (performance.now() - cancelledAt) / 1000;
-      assert.ok(cancelledAt > 0, 'the drive was never reported silent');
+      const { error, took } = await cancelOnceSilent(job(file, drive.path));
       assert.equal(error.code, 'CANCELLED', error.message);
       assert.ok(took < 30, `the cancel took ${took.toFixed(1)} s: it waited for the drive`);
       assert.match(error.message, new RegExp(`${drive.path} is not responding and still has a write pending: unplug it`));
@@ -180,23 +190,8 @@ describe('flash engine on faulty drives (FUSE)', { skip }, () => {
     // Writes go through; reading back [8 MiB, 9 MiB) hangs for 120 s, far past the 30 s bound below.
     const drive = await faulty({ size: 32 * MiB, stallRead: [[8 * MiB, 9 * MiB]], stallUntil: release });
     const { file } = makeImage('dead-read.img', 16 * MiB);
-    const controller = new AbortController();
-    let cancelledAt = 0;
-    let phase = '';
     try {
-      const error = await expectFailure(job(file, drive.path), {
-        signal: controller.signal,
-        stallNoticeMs: 1000,
-        onProgress: (p) => {
-          if (!cancelledAt && p.targets[0]?.stalledSeconds !== undefined) {
-            cancelledAt = performance.now();
-            phase = p.phase;
-            controller.abort();
-          }
-        },
-      });
-      const took = (performance.now() - cancelledAt) / 1000;
-      assert.ok(cancelledAt > 0, 'the drive was never reported silent');
+      const { error, took, phase } = await cancelOnceSilent(job(file, drive.path));
       assert.equal(phase, 'verifying', 'silent while reading back');
       assert.equal(error.code, 'CANCELLED', error.message);
       assert.ok(took < 30, `the cancel took ${took.toFixed(1)} s: it waited for the drive`);

@@ -1,7 +1,8 @@
-// zstd: Node's own zlib decoder where this Node has it (Node 22.15+/Electron; frame by frame,
-// zstd-node.ts), otherwise fzstd
-// (pure JS; zstd-frames.ts checks the frame checksums fzstd skips). Both read concatenated
-// frames. The image size is the sum of the frames' recorded content sizes, found by hopping
+// zstd: a local .zst goes to libzstd on a thread of its own (zstd-thread.ts: Node's zlib where it
+// has zstd, else the zstd-napi addon). Streams (downloads, an entry asked for, a tar inside) use
+// Node's own zlib decoder where this Node has it (Node 22.15+/Electron; frame by frame,
+// zstd-node.ts), otherwise fzstd (pure JS; zstd-frames.ts checks the frame checksums fzstd
+// skips), or the zstd tool (decoder-choice.ts). All read concatenated frames. The image size is the sum of the frames' recorded content sizes, found by hopping
 // from block header to block header (no data is read).
 
 import { promises as fsp, readSync } from 'node:fs';
