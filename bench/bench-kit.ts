@@ -196,11 +196,11 @@ export function otherNode(): { path: string; version: string } | undefined {
 // ---- sections -----------------------------------------------------------------------------------
 
 /** A positive number from `--name N` on the command line or BENCH_NAME in the environment. */
-export function option(name: string, fallback: number): number {
+export function option(name: string, fallback: number, min = 1): number {
   const i = process.argv.indexOf(name);
   const env = process.env[`BENCH_${name.replace(/^--/, '').toUpperCase().replace(/-/g, '_')}`];
   const value = i >= 0 ? Number(process.argv[i + 1]) : Number(env ?? Number.NaN);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
+  return Number.isFinite(value) && value >= min ? value : fallback;
 }
 
 /** The reason a section cannot run here (not Linux, not root, no throttling), printed and as a row; undefined to run. */

@@ -1,6 +1,8 @@
 // A pasted SHA-256 that the image does not have: the flash ends in the failure view saying so, and
-// the drive is left unbootable (its first MiB zeroed, never the image's partition table).
+// the drive is left unbootable (its held-back head zeroed, never the image's partition table).
 
+import { HELD_BACK } from '../electron/engine/head-layout';
+import { probeDrive } from '../electron/test-support/drive-probe';
 import { readBacking } from '../electron/test-support/loop-device';
 import { expect, test } from './fixtures';
 
@@ -31,7 +33,8 @@ test('a wrong pasted checksum fails the flash and leaves nothing bootable', asyn
     await expect(app.page.getByTestId('flash-failure')).toContainText(/checksum/i);
     await expect(app.page.getByText('The image is not the one the checksum describes.')).toBeVisible();
   });
-  await test.step('the first MiB of the drive is zeros: no partition table, nothing bootable', async () => {
-    expect(readBacking(drive, 0, MiB).every((b) => b === 0)).toBe(true);
+  await test.step('the start of the drive is zeros and blkid finds nothing on it: no partition table, nothing bootable', async () => {
+    expect(readBacking(drive, 0, HELD_BACK).every((b) => b === 0)).toBe(true);
+    expect(probeDrive(drive.path)).toBe('');
   });
 });

@@ -9,7 +9,7 @@ if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends \
-    util-linux fdisk gdisk dosfstools mtools e2fsprogs \
+    util-linux fdisk gdisk dosfstools mtools e2fsprogs btrfs-progs xorriso \
     xz-utils zstd pigz bzip2 lbzip2 unzip zip bmap-tools \
     fuse3 python3 python3-fusepy qemu-utils openssl make g++ \
     chromium fonts-dejavu-core fonts-liberation >/dev/null

@@ -49,7 +49,7 @@ export class AlignedPool {
   }
 }
 
-/** One aligned buffer of its own, for small special-purpose I/O (the held-back first MiB, tails). */
+/** One aligned buffer of its own, for small special-purpose I/O (the held-back head, tails). */
 export function alignedBuffer(size: number): Buffer {
   const rounded = Math.ceil(size / ALIGNMENT) * ALIGNMENT;
   const pages = Math.max(1, Math.ceil(rounded / WASM_PAGE));

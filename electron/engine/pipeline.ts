@@ -3,9 +3,10 @@
 // One reader pulls the decompressed image into aligned pool chunks. Each chunk is hashed (for the
 // image's SHA-256 and for readback), shown to the planner, and handed to every live target's
 // writer; the chunk returns to the pool only when every target is done with it. The pool is the
-// only buffer, so memory stays flat and the slowest drive sets the pace. The first MiB (partition
-// tables, boot code) is zeroed at the start and written last, after everything else is on the
-// drive, so an interrupted write never leaves a drive that looks bootable.
+// only buffer, so memory stays flat and the slowest drive sets the pace. The start of the drive
+// that says what it holds (partition tables, boot code, whole-drive filesystem signatures) is
+// zeroed at the start and written last, after everything else is on the drive, so an interrupted
+// write never leaves a drive that looks bootable or shows its old partitions.
 
 import { BlockwiseError, serializeError, type SerializedError } from '../../shared/errors';
 import type { FlashPhase, TargetProgress } from '../../shared/flash-types';
@@ -15,10 +16,11 @@ import { createImageHasher, type ImageHasher } from './image-hasher';
 import type { MeterSample } from './progress-meter';
 import type { SourceReader } from './sources/source';
 import type { Target } from './targets/target';
+import { HEAD_SIZE, HELD_BACK } from './head-layout';
 import { IoWatch, watchTarget, type IoWatchOptions } from './targets/io-watch';
-import { alignRanges, clipRanges, rangesLength, type Range, type WritePlanner } from './write-planner';
+import { alignRanges, clipRanges, rangesLength, unionRanges, type Range, type WritePlanner } from './write-planner';
 
-export const HEAD_SIZE = 1024 * 1024;
+export { HEAD_SIZE, HELD_BACK };
 
 /** What was written where, so verification can read back exactly that and compare. */
 export interface WrittenChunk {
@@ -123,29 +125,38 @@ async function settle(state: TargetState): Promise<void> {
 }
 
 /**
- * Makes the drive's first HEAD_SIZE bytes read as zeros, writing zeros only over the blocks that
- * are not zero already: a card whose start is blank costs a 1 MiB read instead of a 1 MiB write
- * (0.05 s at 20 MB/s, and one more erase). One that used to hold an image typically has a few
- * KiB of partition table and boot code there. A target that cannot read back gets all of it.
+ * Zeroes the drive's first HELD_BACK bytes, writing zeros only over the blocks that are not zero
+ * already (a card whose start is blank costs a read, not a write), and returns the blocks of
+ * [HELD_BACK, HEAD_SIZE) that are not zero on the drive: the pipeline writes the image's own bytes
+ * over those, zeros included, so nothing of the old head survives. A target that cannot read back
+ * gets all of its held-back part zeroed, and all of the rest rewritten.
  */
-export async function clearHead(target: Target): Promise<void> {
-  const zeros = alignedBuffer(HEAD_SIZE);
+export async function clearHead(target: Target): Promise<Range[]> {
+  const zeros = alignedBuffer(HELD_BACK);
   const current = alignedBuffer(HEAD_SIZE);
   const n = target.read ? await target.read(current, 0).catch(() => -1) : -1;
-  if (n < 0) return target.write(zeros, 0);
+  if (n < 0) {
+    await target.write(zeros, 0);
+    return clipRanges([{ start: HELD_BACK, end: HEAD_SIZE }], 0, target.capacity);
+  }
   // Past the end of a short file target there is nothing to clear.
   const blocks = Math.ceil(Math.min(n, HEAD_SIZE) / ALIGNMENT);
   const blank = (i: number) => current.subarray(i * ALIGNMENT, (i + 1) * ALIGNMENT).equals(zeros.subarray(0, ALIGNMENT));
+  const stale: Range[] = [];
+  const heldBlocks = HELD_BACK / ALIGNMENT;
   for (let i = 0; i < blocks; ) {
     if (blank(i)) {
       i++;
       continue;
     }
     let end = i + 1;
-    while (end < blocks && !blank(end)) end++;
-    await target.write(zeros.subarray(0, (end - i) * ALIGNMENT), i * ALIGNMENT);
+    // Runs stop at HELD_BACK: what lies past it is only reported.
+    while (end < blocks && end !== heldBlocks && !blank(end)) end++;
+    if (i < heldBlocks) await target.write(zeros.subarray(0, (end - i) * ALIGNMENT), i * ALIGNMENT);
+    else stale.push({ start: i * ALIGNMENT, end: end * ALIGNMENT });
     i = end;
   }
+  return stale;
 }
 
 /** Queue one write on a target, waiting while it already has `depth` writes in flight. */
@@ -177,8 +188,10 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   const { pool, signal, planner, depth, report } = options;
   let lastHash: Promise<void> = Promise.resolve();
   const chunks: WrittenChunk[] = [];
-  const head = alignedBuffer(HEAD_SIZE);
+  const head = alignedBuffer(HELD_BACK);
   let headRanges: Range[] = [];
+  // Per drive: the blocks of its old head past HELD_BACK that are not zero (clearHead).
+  const staleHead = new Map<TargetState, Range[]>();
   let offset = 0;
   let mappedBytes = 0;
   const knownSize = source.info.size;
@@ -205,10 +218,10 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
     return m;
   };
 
-  // Zero the head first: until the real one is written last, the drive has no partition table.
+  // Zero the held-back head first: until the real one is written last, the drive shows nothing.
   for (const state of live(states)) {
     state.phase = 'writing';
-    await clearHead(state.target).catch((error) => fail(state, error));
+    staleHead.set(state, await clearHead(state.target).catch((error) => (fail(state, error), [])));
   }
   throwIfAllFailed(states);
   report(sample('writing'), true);
@@ -278,17 +291,19 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
       chunks.push(chunk);
       mappedBytes += rangesLength(ranges);
 
-      // Bytes of the head are kept aside and written at the very end.
-      if (start < HEAD_SIZE) {
-        const headEnd = Math.min(end, HEAD_SIZE);
+      // Bytes of the held-back head are kept aside and written at the very end.
+      if (start < HELD_BACK) {
+        const headEnd = Math.min(end, HELD_BACK);
         data.copy(head, start, 0, headEnd - start);
         headRanges = headRanges.concat(clipRanges(ranges, start, headEnd));
       }
-      const bodyRanges = clipRanges(ranges, HEAD_SIZE, end);
+      const bodyRanges = clipRanges(ranges, HELD_BACK, end);
 
       const writes: Promise<void>[] = [];
       for (const state of live(states)) {
-        for (const r of bodyRanges) {
+        // Where the drive's old head is not zero, the image's own bytes go too, written or not.
+        const stale = start < HEAD_SIZE ? clipRanges(staleHead.get(state) ?? [], Math.max(start, HELD_BACK), end) : [];
+        for (const r of stale.length > 0 ? unionRanges(bodyRanges, stale) : bodyRanges) {
           writes.push((await enqueueWrite(state, data.subarray(r.start - start, r.end - start), r.start, depth)).done);
         }
       }
@@ -321,6 +336,16 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   if (offset === 0) throw new BlockwiseError('SOURCE_EMPTY', `${source.info.name} contains no image data.`);
   planner.finish?.();
   if (signal.aborted) throw cancelled();
+  // An image shorter than the head: what is left of the old head past its end is zeroed.
+  const tailFrom = Math.max(HELD_BACK, Math.ceil(offset / ALIGNMENT) * ALIGNMENT);
+  for (const state of live(states)) {
+    for (const r of clipRanges(staleHead.get(state) ?? [], tailFrom, HEAD_SIZE)) {
+      await state.target
+        .write(alignedBuffer(r.end - r.start), r.start)
+        .then(() => void (state.bytesWritten += r.end - r.start))
+        .catch((error) => fail(state, error));
+    }
+  }
   report(sample('finishing'), true);
   await Promise.all(live(states).map((s) => s.target.flush().catch((error) => fail(s, error))));
   throwIfAllFailed(states);

@@ -57,3 +57,14 @@ export function clipRanges(ranges: Range[], lo: number, hi: number): Range[] {
 export function rangesLength(ranges: Range[]): number {
   return ranges.reduce((sum, r) => sum + (r.end - r.start), 0);
 }
+
+/** The sorted union of two sets of ranges, merged where they overlap or touch. */
+export function unionRanges(a: Range[], b: Range[]): Range[] {
+  const out: Range[] = [];
+  for (const r of [...a, ...b].sort((x, y) => x.start - y.start)) {
+    const last = out[out.length - 1];
+    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
+    else if (r.end > r.start) out.push({ ...r });
+  }
+  return out;
+}

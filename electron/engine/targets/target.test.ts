@@ -1,5 +1,5 @@
-// Opening targets that are not drives (image files to be created), and clearing a drive's first
-// MiB before a flash with as few writes as it needs.
+// Opening targets that are not drives (image files to be created), and clearing a drive's
+// held-back head before a flash with as few writes as it needs.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { BlockwiseError } from '../../../shared/errors';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
 import { alignedBuffer } from '../aligned-pool';
-import { clearHead, HEAD_SIZE } from '../pipeline';
+import { clearHead, HEAD_SIZE, HELD_BACK } from '../pipeline';
 import { openTarget } from './target';
 
 test('an image file in a missing folder names the folder, not an unplugged drive', async () => {
@@ -22,7 +22,7 @@ test('an image file in a missing folder names the folder, not an unplugged drive
   });
 });
 
-describe('clearing the first MiB before a flash (loop devices)', { skip: loopSkipReason() }, () => {
+describe('clearing the held-back head before a flash (loop devices)', { skip: loopSkipReason() }, () => {
   // The writes go to the device: the backing file is written through it, and read back from it.
   const setBacking = (dev: LoopDevice, data: Buffer, at: number) => {
     const fd = openSync(dev.backingFile, 'r+');
@@ -33,43 +33,51 @@ describe('clearing the first MiB before a flash (loop devices)', { skip: loopSki
     }
   };
 
-  test('only the blocks that are not zero are written, and the whole MiB then reads as zeros', async () => {
+  test('only its blocks that are not zero are written; the old blocks past it that are not zero are reported', async () => {
     const dev = createLoopDevice(8 * 1024 * 1024);
     try {
-      // An old image's partition table and boot code (first 8 KiB), and a stray block at 600 KiB.
+      // An old image's partition table and boot code (first 8 KiB), a superblock at 64 KiB, a
+      // stray block straddling the held-back end, one at 600 KiB, and one just past the head.
       setBacking(dev, randomBytes(8192), 0);
+      setBacking(dev, randomBytes(100), 64 * 1024 + 0x40);
+      setBacking(dev, randomBytes(8192), HELD_BACK - 4096);
       setBacking(dev, randomBytes(100), 600 * 1024 + 7);
-      setBacking(dev, randomBytes(4096), HEAD_SIZE); // just past the head: left alone
-      const after = readBacking(dev, HEAD_SIZE, 4096);
+      setBacking(dev, randomBytes(4096), HEAD_SIZE);
+      const rest = readBacking(dev, HELD_BACK, HEAD_SIZE + 4096 - HELD_BACK);
       const target = await openTarget(dev.path);
       const before = dev.bytesWritten();
+      let stale;
       try {
-        await clearHead(target);
+        stale = await clearHead(target);
       } finally {
         await target.close();
       }
-      assert.equal(dev.bytesWritten() - before, 8192 + 4096, 'two runs of blocks written: 8 KiB at 0, 4 KiB at 600 KiB');
-      assert.ok(readBacking(dev, 0, HEAD_SIZE).equals(Buffer.alloc(HEAD_SIZE)), 'the first MiB reads as zeros');
-      assert.ok(readBacking(dev, HEAD_SIZE, 4096).equals(after), 'nothing past the head touched');
+      assert.equal(dev.bytesWritten() - before, 8192 + 4096 + 4096, 'three runs of blocks written: 8 KiB at 0, 4 KiB at 64 KiB, the last 4 KiB before HELD_BACK');
+      assert.ok(readBacking(dev, 0, HELD_BACK).equals(Buffer.alloc(HELD_BACK)), 'the held-back head reads as zeros');
+      assert.ok(readBacking(dev, HELD_BACK, rest.length).equals(rest), 'nothing past it touched');
+      assert.deepEqual(stale, [
+        { start: HELD_BACK, end: HELD_BACK + 4096 },
+        { start: 600 * 1024, end: 604 * 1024 },
+      ]);
     } finally {
       dev.dispose();
     }
   });
 
-  test('a blank start costs no write; a target that cannot read back gets the whole MiB of zeros', async () => {
+  test('a blank start costs no write; a target that cannot read back gets its held-back head zeroed and the rest reported', async () => {
     const dev = createLoopDevice(4 * 1024 * 1024, { fill: 'garbage' });
     try {
       const target = await openTarget(dev.path);
       try {
         await target.write(alignedBuffer(HEAD_SIZE), 0);
         const before = dev.bytesWritten();
-        await clearHead(target);
+        assert.deepEqual(await clearHead(target), []);
         assert.equal(dev.bytesWritten(), before, 'already zero: nothing written');
         setBacking(dev, randomBytes(HEAD_SIZE), 0);
         const blind = Object.assign(Object.create(Object.getPrototypeOf(target)), target, { read: undefined });
-        await clearHead(blind);
-        assert.equal(dev.bytesWritten() - before, HEAD_SIZE);
-        assert.ok(readBacking(dev, 0, HEAD_SIZE).equals(Buffer.alloc(HEAD_SIZE)));
+        assert.deepEqual(await clearHead(blind), [{ start: HELD_BACK, end: HEAD_SIZE }]);
+        assert.equal(dev.bytesWritten() - before, HELD_BACK);
+        assert.ok(readBacking(dev, 0, HELD_BACK).equals(Buffer.alloc(HELD_BACK)));
       } finally {
         await target.close();
       }
