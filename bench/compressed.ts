@@ -99,29 +99,44 @@ async function measure(dir: string, device: string, rounds: number, log: string,
     const extra: Record<string, number[]> = {};
     const engineOther: number[] = [];
     const timeOther = f.otherNode === true && other !== undefined;
+    // On the throttled device every timed run starts after the same second of quiet. The blkio
+    // throttle carries its budget across a short pause: a writer starting within ~0.2 s of the
+    // last one ended 13.34–13.43 s, one starting after 0.4 s 13.44–13.50 s, whichever it was
+    // (dd from a file, the gzip pipeline or Blockwise). The pipeline used to start right after
+    // Blockwise's child exited, and Blockwise only after its own Node had started (~0.2 s).
+    const quiet = () => (throttled ? new Promise((resolve) => setTimeout(resolve, 1000)) : Promise.resolve());
     for (let round = 1; round <= rounds; round++) {
       // Alternate who goes first, so neither always gets the warmer machine.
       const runEngineOnce = async () => {
+        await quiet();
         const e = await runEngine(job(true));
         engine.push(e.result.durationMs / 1000);
         engineProcess.push(e.seconds);
       };
-      const runPipeline = () => pipeline.push(timeShell(`${f.decode} | ${DD.replace('DEV', device)}`, dir));
+      const runPipeline = async () => {
+        await quiet();
+        pipeline.push(timeShell(`${f.decode} | ${DD.replace('DEV', device)}`, dir));
+      };
       const runOtherOnce = async () => {
-        if (timeOther) engineOther.push((await runEngine(job(true), {}, other.path)).result.durationMs / 1000);
+        if (!timeOther) return;
+        await quiet();
+        engineOther.push((await runEngine(job(true), {}, other.path)).result.durationMs / 1000);
       };
       if (round % 2) {
         await runEngineOnce();
         await runOtherOnce();
-        runPipeline();
+        await runPipeline();
       } else {
-        runPipeline();
+        await runPipeline();
         await runOtherOnce();
         await runEngineOnce();
       }
       // Information only, and only where the CPU decides (a throttled device hides it).
       if (!throttled) for (const [name, cmd] of Object.entries(f.extra ?? {})) (extra[name] ??= []).push(timeShell(`${cmd} | ${DD.replace('DEV', device)}`, dir));
-      if (round === 1) sparse.push((await runEngine(job(false))).seconds);
+      if (round === 1) {
+        await quiet();
+        sparse.push((await runEngine(job(false))).seconds);
+      }
       const onOther = timeOther ? `, on ${other.version} ${fmt(engineOther.at(-1)!, 2)} s` : '';
       console.log(`${log} ${f.label} round ${round}/${rounds}: Blockwise ${fmt(engine.at(-1)!, 2)} s (process ${fmt(engineProcess.at(-1)!, 2)} s${onOther}), pipeline ${fmt(pipeline.at(-1)!, 2)} s`);
     }

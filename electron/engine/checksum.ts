@@ -15,12 +15,18 @@ export interface ResolvedChecksum {
   origin: string;
 }
 
+/** Throws INVALID_REQUEST when the job carries a checksum that is not a SHA-256: before anything is opened. */
+export function checkGivenChecksum(job: FlashJob): void {
+  const given = job.options.checksum;
+  if (given && !/^[0-9a-f]{64}$/.test(given.hex.trim().toLowerCase())) {
+    throw new BlockwiseError('INVALID_REQUEST', `"${given.hex}" is not a SHA-256 checksum (64 hexadecimal digits). Nothing was written.`);
+  }
+}
+
 export async function resolveChecksum(job: FlashJob): Promise<ResolvedChecksum | undefined> {
   const given = job.options.checksum;
   if (given) {
-    if (!/^[0-9a-f]{64}$/.test(given.hex.trim().toLowerCase())) {
-      throw new BlockwiseError('INVALID_REQUEST', `"${given.hex}" is not a SHA-256 checksum (64 hexadecimal digits). Nothing was written.`);
-    }
+    checkGivenChecksum(job);
     return { spec: given, origin: 'job' };
   }
   const published = job.source.kind === 'file' ? await findPublishedChecksum(job.source.path) : await findPublishedChecksumForUrl(job.source.url);

@@ -19,10 +19,16 @@ let create64: (() => Hasher64) | undefined;
 export async function loadChunkDigest(pool?: WebAssembly.Memory): Promise<void> {
   if (pool) hashInPlaceFrom(pool);
   if (create64) return;
-  const xxhash = require('xxhash-wasm') as () => Promise<{ create64(): Hasher64 }>;
-  const api = await xxhash();
-  create64 = () => api.create64();
+  loading ??= (async () => {
+    const xxhash = require('xxhash-wasm') as () => Promise<{ create64(): Hasher64 }>;
+    const api = await xxhash();
+    create64 = () => api.create64();
+  })();
+  loading.catch(() => (loading = undefined)); // a failed load is tried again next time
+  await loading;
 }
+/** The load under way, so that a flash warming it up early and its pipeline share one. */
+let loading: Promise<void> | undefined;
 
 /** XXH64 of the bytes of `ranges` (image offsets) within `data`, which starts at image offset `start`. */
 export function chunkDigest(data: Buffer, start: number, ranges: Range[]): Buffer {

@@ -6,7 +6,8 @@ import './io-threads';
 import { BlockwiseError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, FlashResult, TargetResult } from '../../shared/flash-types';
 import { AlignedPool } from './aligned-pool';
-import { checkChecksum, resolveChecksum } from './checksum';
+import { checkChecksum, checkGivenChecksum, resolveChecksum, type ResolvedChecksum } from './checksum';
+import { loadChunkDigest } from './chunk-digest';
 import { newTargetState, runPipeline, targetProgress, type TargetState } from './pipeline';
 import { choosePlanner } from './planner-choice';
 import { ProgressMeter } from './progress-meter';
@@ -62,21 +63,42 @@ export async function runFlash(job: FlashJob, context: FlashContext): Promise<Fl
   return result;
 }
 
+/**
+ * Both results, once both are in. If either failed, an opened image is closed again and the
+ * checksum's failure wins (it used to be resolved first), else the image's.
+ */
+async function checksumAndSource(
+  checksum: Promise<ResolvedChecksum | undefined>,
+  source: Promise<SourceReader>,
+): Promise<[ResolvedChecksum | undefined, SourceReader]> {
+  const [c, s] = await Promise.allSettled([checksum, source]);
+  if (c.status === 'fulfilled' && s.status === 'fulfilled') return [c.value, s.value];
+  if (s.status === 'fulfilled') await s.value.close().catch(() => undefined);
+  throw c.status === 'rejected' ? c.reason : (s as PromiseRejectedResult).reason;
+}
+
 async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<FlashResult> {
   const started = performance.now();
   if (job.targets.length === 0) throw new BlockwiseError('INVALID_REQUEST', 'No target drive was given.');
   const paths = job.targets.map((t) => t.path);
   if (new Set(paths).size !== paths.length) throw new BlockwiseError('INVALID_REQUEST', 'The same drive was given twice.');
 
-  // The job's checksum, or one published beside the image: resolved before anything is opened.
-  const checksum = await resolveChecksum(job);
-  const source = await openSource(job.source);
+  // Three things that wait on nothing but I/O overlap, and the drive is touched only after all of
+  // them: the job's checksum or one published beside the image, the image's opening and check, and
+  // the readback hasher's WebAssembly (~10 ms each for a local file; more for a URL).
+  checkGivenChecksum(job);
+  loadChunkDigest().catch(() => undefined); // the pipeline awaits it, and reports a failure
+  const [checksum, source] = await checksumAndSource(resolveChecksum(job), openSource(job.source));
   // A download stalled mid-read would otherwise hold Cancel until its idle timeout.
   const abortSource = () => source.abort?.();
   context.signal.addEventListener('abort', abortSource, { once: true });
   const states: TargetState[] = [];
   let hashes: FlashHashes | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  // What to write (a .bmap, or a scan of the image's filesystems) is worked out while the drives
+  // are checked, unmounted and opened.
+  const planning = choosePlanner(job, source);
+  planning.catch(() => undefined); // awaited below, or in `finally` when a drive failed first
   try {
     for (const spec of job.targets) {
       await guardTarget(spec, job.source, source.info);
@@ -113,7 +135,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
       if (reconnecting || wasReconnecting || stalled) meter.refresh(targetProgress(states), reconnecting);
       wasReconnecting = reconnecting !== undefined;
     }, 250);
-    const planner = await choosePlanner(job, source);
+    const planner = await planning;
     hashes = planHashes(source, checksum, denseWrite(source, planner));
     const pipelineStart = performance.now();
     const written = await runPipeline(source, states, {
@@ -197,6 +219,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     await hashes?.close();
     await Promise.all(states.map((s) => s.target.close()));
     context.signal.removeEventListener('abort', abortSource);
+    await planning.catch(() => undefined); // a filesystem scan may still be reading the image
     await source.close();
   }
 }

@@ -218,14 +218,6 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
     return m;
   };
 
-  // Zero the held-back head first: until the real one is written last, the drive shows nothing.
-  for (const state of live(states)) {
-    state.phase = 'writing';
-    staleHead.set(state, await clearHead(state.target).catch((error) => (fail(state, error), [])));
-  }
-  throwIfAllFailed(states);
-  report(sample('writing'), true);
-
   // Read-ahead: the next chunk is read while this one is hashed and queued, so the source never
   // waits for the hash and the hash never waits for the source. A source that takes several reads
   // at once (a decoding thread: it then never idles between two) gets that many.
@@ -255,6 +247,15 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   for (let i = 0; i < readsAhead; i++) issue();
 
   try {
+    // Zero the held-back head first, while the first chunks are read and decoded: until the real
+    // head is written last, the drive shows nothing.
+    for (const state of live(states)) {
+      state.phase = 'writing';
+      staleHead.set(state, await clearHead(state.target).catch((error) => (fail(state, error), [])));
+    }
+    throwIfAllFailed(states);
+    report(sample('writing'), true);
+
     for (;;) {
       if (signal.aborted) throw cancelled();
       const { buffer, n, storedPosition } = await ahead.shift()!;
