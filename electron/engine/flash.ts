@@ -3,6 +3,7 @@
 
 // First: sizes libuv's thread pool before anything uses it (io-threads.ts).
 import './io-threads';
+import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, FlashResult, TargetResult } from '../../shared/flash-types';
 import { AlignedPool } from './aligned-pool';
@@ -88,6 +89,11 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   // the readback hasher's WebAssembly (~10 ms each for a local file; more for a URL).
   checkGivenChecksum(job);
   loadChunkDigest().catch(() => undefined); // the pipeline awaits it, and reports a failure
+  // The drives' checks (is it the system's drive, does it hold the image, is it the one chosen)
+  // only read, so they run meanwhile too; nothing is unmounted or opened before all are done.
+  const imageName = job.source.kind === 'file' ? path.basename(job.source.path) : job.source.url;
+  const guards = Promise.all(job.targets.map((spec) => guardTarget(spec, job.source, imageName)));
+  guards.catch(() => undefined); // awaited once the image is open; its own failure comes first
   const [checksum, source] = await checksumAndSource(resolveChecksum(job), openSource(job.source));
   // A download stalled mid-read would otherwise hold Cancel until its idle timeout.
   const abortSource = () => source.abort?.();
@@ -100,8 +106,8 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   const planning = choosePlanner(job, source);
   planning.catch(() => undefined); // awaited below, or in `finally` when a drive failed first
   try {
+    await guards;
     for (const spec of job.targets) {
-      await guardTarget(spec, job.source, source.info);
       await targetLifecycle().prepare(spec);
       states.push(newTargetState(await openTarget(spec.path, { allowCreateFile: spec.createFile === true }), { noticeMs: context.stallNoticeMs, signal: context.signal }));
     }

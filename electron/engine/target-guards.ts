@@ -6,7 +6,6 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { SourceSpec, TargetSpec } from '../../shared/flash-types';
-import type { SourceInfo } from './sources/source';
 import { deviceGeometry, splitDeviceNumber } from './targets/device-geometry';
 
 /** Paths whose filesystems make a disk a system disk. */
@@ -39,7 +38,7 @@ async function fileIsOnDisk(file: string, diskSysfs: string): Promise<boolean> {
   return holder !== undefined && (holder === diskSysfs || holder.startsWith(diskSysfs + '/'));
 }
 
-export async function guardTarget(spec: TargetSpec, source: SourceSpec, info: SourceInfo): Promise<void> {
+export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageName: string): Promise<void> {
   const target = path.resolve(spec.path);
   if (source.kind === 'file') {
     const [a, b] = await Promise.all([fsp.realpath(source.path).catch(() => source.path), fsp.realpath(target).catch(() => target)]);
@@ -74,7 +73,7 @@ export async function guardTarget(spec: TargetSpec, source: SourceSpec, info: So
     }
   }
   if (source.kind === 'file' && (await fileIsOnDisk(source.path, disk))) {
-    throw new BlockwiseError('SOURCE_ON_TARGET', `The image ${info.name} is stored on ${spec.path}; writing would destroy it mid-read.`, {
+    throw new BlockwiseError('SOURCE_ON_TARGET', `The image ${imageName} is stored on ${spec.path}; writing would destroy it mid-read.`, {
       path: spec.path,
     });
   }

@@ -73,7 +73,9 @@ class Peekable implements AsyncIterable<Buffer> {
         have += next.value.length;
       }
     }
-    return Buffer.concat(this.pending).subarray(0, bytes);
+    // Only the bytes asked for are copied: concatenating a whole pending MiB (a file chunk, a
+    // decoded chunk) took 3–5 ms here, three times per image opened.
+    return Buffer.concat(this.pending, Math.min(have, bytes));
   }
 
   /** Ends the source too when iteration never started (a reader opened, peeked at and closed). */
