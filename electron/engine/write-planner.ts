@@ -60,11 +60,6 @@ export function rangesLength(ranges: Range[]): number {
 
 /** The sorted union of two sets of ranges, merged where they overlap or touch. */
 export function unionRanges(a: Range[], b: Range[]): Range[] {
-  const out: Range[] = [];
-  for (const r of [...a, ...b].sort((x, y) => x.start - y.start)) {
-    const last = out[out.length - 1];
-    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-    else if (r.end > r.start) out.push({ ...r });
-  }
-  return out;
+  // alignRanges merges what overlaps or touches; with an alignment of 1 it moves nothing.
+  return alignRanges([...a, ...b].sort((x, y) => x.start - y.start), 1, 0, Number.MAX_SAFE_INTEGER);
 }
