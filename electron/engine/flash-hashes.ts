@@ -29,6 +29,12 @@ export interface FlashHashes {
   imageSha256(): Promise<string | undefined>;
   /** The stored file's SHA-256 (background hash, or the download's), when it differs from the image. */
   fileSha256(): Promise<string | undefined>;
+  /**
+   * Starts the background hashing threads (idempotent; asking for a digest starts them too). The
+   * flash calls it once the first write is on its way: a thread takes 40–50 ms of a core to start,
+   * and before the first write that core is the one checking the drive and decoding the first chunk.
+   */
+  start(): void;
   /** Holds the background hashing (while the drive is read back); asking for a digest resumes it. */
   pause(): void;
   close(): Promise<void>;
@@ -49,21 +55,39 @@ export function planHashes(source: SourceReader, checksum: ResolvedChecksum | un
   const raw = source.backingFile;
   const stored = source.storedFile;
   // A raw file's stored bytes are the image: one hash serves both.
-  const imageHash = !checksum && denseWrite && raw && source.info.size !== undefined ? hashFileInBackground(raw.path, raw.offset, source.info.size) : undefined;
-  const fileHash = stored ? hashFileInBackground(stored.path, 0, stored.size) : undefined;
+  const hashImageFile = !checksum && denseWrite && raw !== undefined && source.info.size !== undefined;
+  let imageHash: BackgroundFileHash | undefined;
+  let fileHash: BackgroundFileHash | undefined;
+  let started = false;
+  let closed = false;
+  const start = () => {
+    if (started || closed) return;
+    started = true;
+    if (hashImageFile) imageHash = hashFileInBackground(raw.path, raw.offset, source.info.size!);
+    if (stored) fileHash = hashFileInBackground(stored.path, 0, stored.size);
+  };
   // A raw download is hashed as it arrives (storedSha256): that is the image's SHA-256 too.
   const rawDownload = source.info.formats[0] === 'raw' && !raw && !stored && typeof source.storedSha256 === 'function';
-  // Where no thread could start, a raw image is hashed in step with the write.
-  const inPipeline = checksum !== undefined || (source.info.formats[0] === 'raw' && imageHash === undefined && !rawDownload);
+  // Otherwise a raw image is hashed in step with the write. (Where its thread then fails to start,
+  // which worker_threads only does when out of resources, the result shows no SHA-256.)
+  const inPipeline = checksum !== undefined || (source.info.formats[0] === 'raw' && !hashImageFile && !rawDownload);
   return {
     inPipeline,
-    imageSha256: async () => (imageHash && raw ? digestOf(imageHash, raw.path) : rawDownload ? source.storedSha256!() : undefined),
-    fileSha256: async () => (fileHash && stored ? digestOf(fileHash, stored.path) : source.storedSha256?.()),
+    start,
+    imageSha256: async () => {
+      start();
+      return imageHash && raw ? digestOf(imageHash, raw.path) : rawDownload ? source.storedSha256!() : undefined;
+    },
+    fileSha256: async () => {
+      start();
+      return fileHash && stored ? digestOf(fileHash, stored.path) : source.storedSha256?.();
+    },
     pause: () => {
       imageHash?.pause();
       fileHash?.pause();
     },
     close: async () => {
+      closed = true;
       await Promise.all([imageHash?.close(), fileHash?.close()]);
     },
   };

@@ -152,6 +152,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
       report: (sample, force) => meter.update(sample, force),
       hashImage: hashes.inPipeline,
       digestChunks: job.options.verify,
+      onFirstChunk: () => hashes!.start(),
       beforeHead: async (imageSha256) => {
         const stored = checksum ? await hashes!.fileSha256() : undefined;
         await checkChecksum(checksum, source, imageSha256 ?? '', stored);

@@ -52,6 +52,11 @@ export interface PipelineOptions {
   hashImage?: boolean;
   /** Take the per-chunk digests readback compares with (default true); off when nothing reads back. */
   digestChunks?: boolean;
+  /**
+   * Called once, when the first chunk's writes are queued: work that can wait (the background
+   * hashing threads) starts then, not while the first write is being prepared.
+   */
+  onFirstChunk?: () => void;
   /** Called once the image is fully streamed and before the head is written; may throw to stop. */
   beforeHead?: (imageSha256: string | undefined) => Promise<void> | void;
 }
@@ -321,6 +326,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
       });
       completed.catch(() => undefined); // a throwing progress listener must not go unhandled
       chunksInFlight.add(completed);
+      if (start === 0) options.onFirstChunk?.();
       throwIfAllFailed(states);
       report(sample('writing'));
     }

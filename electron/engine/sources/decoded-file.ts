@@ -28,10 +28,16 @@ export async function readRange(filePath: string, position: number, length: numb
   }
 }
 
-/** Opens a compressed file; `size` is the image size when the format told it up front. */
-export async function openDecodedFile(filePath: string, storedSize: number, spec: SourceSpec, size?: number): Promise<SourceReader> {
+/**
+ * Opens a compressed file. `size` is the image size the format records up front (xz index, zstd
+ * frames), or its promise: it is worked out from the end of the file while the decoder starts at
+ * the beginning, and it is the image's size only when nothing else (a tar, a zip) is inside.
+ */
+export async function openDecodedFile(filePath: string, storedSize: number, spec: SourceSpec, size?: number | Promise<number | undefined>): Promise<SourceReader> {
   const meta: Parameters<typeof openDecodedStream>[1] = { name: path.basename(filePath), storedSize, path: filePath, storedFile: filePath };
   if (spec.entry !== undefined) meta.entry = spec.entry;
-  if (size !== undefined) meta.size = size;
-  return openDecodedStream(fileChunks(filePath), meta);
+  const reader = await openDecodedStream(fileChunks(filePath), meta);
+  const known = await size;
+  if (known !== undefined && reader.info.formats.length === 1) reader.info.size = known;
+  return reader;
 }

@@ -50,12 +50,18 @@ export function gzipSizeFromTrailer(isize: number, storedSize: number): number |
  * the last one's, and nothing short of decoding tells the two cases apart.
  */
 export async function openGzipFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {
-  let size: number | undefined;
-  if (storedSize >= 18) {
-    const trailer = await readRange(filePath, storedSize - 4, 4);
-    if (trailer.length === 4) size = gzipSizeFromTrailer(trailer.readUInt32LE(0), storedSize);
-  }
+  // The trailer is read while the decoder starts at the front.
+  const trailer = storedSize >= 18 ? readRange(filePath, storedSize - 4, 4) : Promise.resolve(undefined);
+  trailer.catch(() => undefined); // the open's own failure comes first
   const reader = await openDecodedFile(filePath, storedSize, spec);
+  let size: number | undefined;
+  try {
+    const bytes = await trailer;
+    if (bytes?.length === 4) size = gzipSizeFromTrailer(bytes.readUInt32LE(0), storedSize);
+  } catch (error) {
+    await reader.close().catch(() => undefined);
+    throw error;
+  }
   // Of the gzip'd image only: a tar or zip inside has sizes of its own.
   if (size !== undefined && reader.info.formats.length === 1) reader.info.sizeAtLeast = size;
   return reader;

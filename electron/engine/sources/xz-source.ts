@@ -196,13 +196,8 @@ export async function xzSizeFromIndex(filePath: string, storedSize: number): Pro
   return total;
 }
 
-export async function openXzFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {
-  let size: number | undefined;
-  try {
-    size = await xzSizeFromIndex(filePath, storedSize);
-  } catch {
-    // A missing or damaged index (a truncated download) is reported with its offset by the decoder.
-    size = undefined;
-  }
-  return openDecodedFile(filePath, storedSize, spec, size);
+export function openXzFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {
+  // A missing or damaged index (a truncated download) is reported with its offset by the decoder.
+  const sizing = xzSizeFromIndex(filePath, storedSize).catch(() => undefined);
+  return openDecodedFile(filePath, storedSize, spec, sizing);
 }
