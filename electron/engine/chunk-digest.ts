@@ -13,6 +13,11 @@ interface Hasher64 {
   digest(): bigint;
 }
 
+// Required when the engine loads: resolving the package (its "exports" map, Node's first use of
+// that resolver in a process) took ~10 ms of the main thread, and inside a flash those came
+// before the drive was opened. The WASM itself is compiled on first use, below.
+const xxhash = require('xxhash-wasm') as () => Promise<{ create64(): Hasher64 }>;
+
 let create64: (() => Hasher64) | undefined;
 
 /** Loads the WASM hashers once, and lets them read `pool` in place; call before chunkDigest. */
@@ -20,7 +25,6 @@ export async function loadChunkDigest(pool?: WebAssembly.Memory): Promise<void> 
   if (pool) hashInPlaceFrom(pool);
   if (create64) return;
   loading ??= (async () => {
-    const xxhash = require('xxhash-wasm') as () => Promise<{ create64(): Hasher64 }>;
     const api = await xxhash();
     create64 = () => api.create64();
   })();
