@@ -1,9 +1,9 @@
 // The real `blockwise` command as a user runs it: exit codes, messages, bytes on loop devices.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -154,6 +154,18 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing written');
   });
 
+  test('--to a drive name with no such drive connected (sdz, mmcblk9) or an empty --to is a usage error; no file is made', () => {
+    for (const name of ['sdz', 'mmcblk9', 'nvme9n1']) {
+      const r = spawnSync(process.execPath, [BIN, 'flash', image, '--to', name, '--yes'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...LOOP } });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`no drive /dev/${name} is connected.*--to \\./${name}`));
+      assert.equal(existsSync(path.join(dir, name)), false, 'no file made');
+    }
+    const empty = spawnSync(process.execPath, [BIN, 'flash', image, '--to', '', '--yes'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...LOOP } });
+    assert.equal(empty.status, 2, empty.stderr);
+    assert.match(empty.stderr, /--to was given an empty path/);
+  });
+
   test('without --yes and no terminal it refuses and writes nothing', () => {
     const dev = device(16 * MiB);
     const r = cli(['flash', image, '--to', dev.path], LOOP);
@@ -200,6 +212,41 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     assert.equal(said.code, 1);
     assert.match(said.stderr, new RegExp(`${dev.path} differs from the image at byte ${5 * MiB + 3}\\. The drive does not hold this image`));
     assert.doesNotMatch(said.stderr, /did not keep what was written|counterfeit/, 'nothing was written by verify');
+  });
+
+  test('Ctrl-C in a terminal (SIGINT to the whole process group) while xz decodes is a cancel, not a damaged image', async () => {
+    const dev = device(64 * MiB);
+    const xz = path.join(dir, 'big.img.xz');
+    writeFileSync(path.join(dir, 'big-raw.img'), randomBytes(40 * MiB));
+    execFileSync('xz', ['-0', '-T2', '-f', '-k', path.join(dir, 'big-raw.img')]);
+    renameSync(path.join(dir, 'big-raw.img.xz'), xz);
+    const throttle = '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device';
+    writeFileSync(throttle, `${dev.majMin} ${8 * MiB}`);
+    try {
+      // detached: the CLI leads a process group of its own, as a shell's foreground job does.
+      const child = spawn(process.execPath, [BIN, 'flash', xz, '--to', dev.path, '--yes', '--json'], {
+        env: { ...process.env, ...LOOP, BLOCKWISE_DECODER: 'system' },
+        detached: true,
+      });
+      let stdout = '';
+      let stderr = '';
+      let sent = false;
+      child.stderr.on('data', (d) => (stderr += d));
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (!sent && /"phase":"writing","position":[1-9]/.test(stdout)) {
+          sent = true;
+          process.kill(-child.pid!, 'SIGINT');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.ok(sent, 'saw write progress');
+      assert.equal(code, 130, stderr + stdout.slice(-2000));
+      const last = JSON.parse(stdout.trim().split('\n').at(-1)!);
+      assert.equal(last.error.code, 'CANCELLED');
+    } finally {
+      writeFileSync(throttle, `${dev.majMin} 0`);
+    }
   });
 
   test('Ctrl-C cancels: exit 130 and the drive is reported incomplete', async () => {

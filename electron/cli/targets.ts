@@ -17,6 +17,9 @@ export interface ResolveOptions {
 
 const labels = new Map<string, string>();
 
+/** Names the kernel (or macOS, or Windows) gives whole drives and partitions: sdb, nvme0n1, mmcblk0p1, disk2… */
+const DRIVE_NAME = /^(?:[sh]d[a-z]{1,2}\d*|x?vd[a-z]{1,2}\d*|nvme\d+n\d+(?:p\d+)?|mmcblk\d+(?:p\d+)?|loop\d+|sr\d+|md\d+|dm-\d+|r?disk\d+(?:s\d+)?|PhysicalDrive\d+)$/i;
+
 /** A missing path here is a mistyped or unplugged drive, never a file to create; /dev/shm is RAM for files. */
 function isDevicePath(resolved: string): boolean {
   return resolved.startsWith('/dev/') && !resolved.startsWith('/dev/shm/');
@@ -27,6 +30,7 @@ export async function resolveTargets(paths: string[], _source: SourceSpec, optio
   let drives: Awaited<ReturnType<typeof listDrives>> | undefined;
   const out: TargetSpec[] = [];
   for (const given of paths) {
+    if (given.trim() === '') throw new UsageError('--to was given an empty path. Give a drive (see "blockwise list") or an image file to create.');
     const stat = await fsp.stat(given).catch(() => undefined);
     if (!stat) {
       if (options.forReading || isDevicePath(path.resolve(given)) || given.startsWith('\\\\.\\')) {
@@ -35,6 +39,13 @@ export async function resolveTargets(paths: string[], _source: SourceSpec, optio
       // `--to sdb` for /dev/sdb: a file named sdb would be made here, so ask rather than guess.
       if (!given.includes(path.sep) && (await fsp.stat(path.join('/dev', given)).then((s) => s.isBlockDevice(), () => false))) {
         throw new UsageError(`--to ${given}: there is no file "${given}" here. For the drive, give its full path: --to /dev/${given} (see "blockwise list"); to create an image file, --to ./${given}`);
+      }
+      // The same with the drive not plugged in (or named otherwise this time): an image file called
+      // "sdb" would be written and called a success.
+      if (!given.includes(path.sep) && DRIVE_NAME.test(given)) {
+        throw new UsageError(
+          `--to ${given}: no drive /dev/${given} is connected, and no file "${given}" is here. Plug the drive in and give its full path as "blockwise list" shows it (--to /dev/…); to create an image file called ${given}, --to ./${given}`,
+        );
       }
       const folder = path.dirname(path.resolve(given));
       if (!(await fsp.stat(folder).then((s) => s.isDirectory(), () => false))) {

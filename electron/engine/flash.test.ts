@@ -259,6 +259,26 @@ describe('flash engine with a regular file as target', () => {
     }
   });
 
+  test('an existing file written sparsely holds the image, not its old bytes where the image is free space', async () => {
+    const dir = mkdtempSync('/tmp/blockwise-file-target-');
+    try {
+      const image = path.join(dir, 'fat.img');
+      execFileSync('truncate', ['-s', '8M', image]);
+      execFileSync('mkfs.vfat', [image], { stdio: 'ignore' });
+      const out = path.join(dir, 'out.img');
+      writeFileSync(out, Buffer.alloc(12 * MiB, 0xaa));
+      const result = await runFlash(
+        { source: { kind: 'file', path: image }, targets: [{ path: out }], options: { verify: true, full: false } },
+        { signal: new AbortController().signal, onProgress: () => {} },
+      );
+      assert.ok(result.targets[0]!.verified);
+      assert.ok(result.targets[0]!.bytesWritten < 4 * MiB, `only the used blocks were written (${result.targets[0]!.bytesWritten})`);
+      assert.ok(readFileSync(out).equals(readFileSync(image)), 'the file is the image byte for byte');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('bad sources fail with specific errors and no success', async () => {
     const dir = mkdtempSync('/tmp/blockwise-bad-source-');
     try {

@@ -90,6 +90,29 @@ describe('system tool decoders', { skip: hasXz ? false : 'xz is not installed' }
     assert.ok(await gone(pids[0]!), `xz (pid ${pids[0]}) still runs after close`);
   });
 
+  test('the tool runs in a process group of its own (a terminal Ctrl-C reaches Blockwise, which stops it), and a signal from elsewhere is not "damaged data"', async () => {
+    const pgrp = (pid: number | 'self') => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[2]);
+    const reader = await openDecodedStream(createReadStream(path.join(dir, 'disk.img.xz')), { name: 'disk.img.xz' });
+    assert.equal(await reader.read(Buffer.alloc(MiB)), MiB);
+    const [pid] = liveToolPids();
+    assert.ok(pid !== undefined, 'xz is running');
+    assert.notEqual(pgrp(pid), pgrp('self'), 'xz is not in the group a terminal signals');
+    assert.equal(pgrp(pid), pid, 'xz leads its own group');
+    process.kill(pid, 'SIGTERM');
+    const error = await (async () => {
+      try {
+        for (const buffer = Buffer.alloc(MiB); (await reader.read(buffer)) > 0; );
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    await reader.close();
+    assert.ok(error instanceof BlockwiseError, String(error));
+    assert.equal(error.code, 'SOURCE_UNREADABLE', error.message);
+    assert.match(error.message, /xz, which was decompressing the image, was stopped by SIGTERM from outside Blockwise/);
+  });
+
   test('a failing input (a cut download) is the error reported, and the tool is killed', async () => {
     const data = readFileSync(path.join(dir, 'disk.img.xz'));
     async function* cut(): AsyncIterable<Buffer> {

@@ -49,7 +49,10 @@ function toolError(tool: DecoderTool, exit: { code: number | null; signal: NodeJ
   const { code, signal } = exit;
   const said = stderr.trim().split('\n').filter(Boolean).pop()?.replace(/^[\w.-]+: /, '') ?? '';
   if (RAN_OUT.test(stderr) || (inputEnded && tool.ranOutAtEnd?.test(stderr))) return new BlockwiseError('SOURCE_TRUNCATED', `the compressed data ends early (${tool.name}: ${said || 'unexpected end of input'})`);
-  const how = signal ? `was stopped by ${signal}` : `failed with exit code ${code}`;
+  // Killed by a signal Blockwise did not send (it only ever sends SIGKILL, after which nothing is
+  // reported): something else stopped it, which says nothing about the data.
+  if (signal) return new BlockwiseError('SOURCE_UNREADABLE', `${tool.name}, which was decompressing the image, was stopped by ${signal} from outside Blockwise. Try again.`);
+  const how = `failed with exit code ${code}`;
   return new BlockwiseError('SOURCE_CORRUPT', `the compressed data is not valid (${tool.name} ${how}${said ? `: ${said}` : ''})`);
 }
 
@@ -69,7 +72,9 @@ function waitForWritable(stdin: NodeJS.WritableStream & { destroyed?: boolean })
 
 export function toolDecoder(tool: DecoderTool): StreamDecoder {
   return async function* decodeWithTool(input) {
-    const child = spawn(tool.path, tool.args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and the
+    // tool dying of it first made a cancel look like a damaged image. Blockwise stops it itself.
+    const child = spawn(tool.path, tool.args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, detached: process.platform !== 'win32' });
     started++;
     if (child.pid !== undefined) live.set(child.pid, child);
     const queue: Buffer[] = [];

@@ -233,6 +233,17 @@ export async function openTarget(targetPath: string, options: OpenTargetOptions 
   }
   try {
     const { handle, direct } = await openMaybeDirect(targetPath, fsc.O_RDWR | fsc.O_CREAT);
+    // An image file is the image, byte for byte: what the write skips (free space in the image's
+    // filesystems, a .bmap's gaps) must read as zeros, not as the file's old bytes. Emptied first,
+    // those blocks are holes. (A drive keeps its old bytes there; nothing reads free space.)
+    if (stat && stat.size > 0) {
+      try {
+        await handle.truncate(0);
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        throw error;
+      }
+    }
     return new FdTarget(targetPath, 'file', Infinity, 512, direct, handle);
   } catch (error) {
     // Creating an image file: ENOENT means its folder is missing, not an unplugged drive.
