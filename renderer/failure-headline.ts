@@ -5,6 +5,7 @@ import type { ErrorCode } from '../shared/errors';
 
 const HEADLINES: Partial<Record<ErrorCode, string>> = {
   CHECKSUM_MISMATCH: 'Checksum mismatch',
+  CHECKSUM_FILE_INVALID: 'The checksum file is unusable',
   DOWNLOAD_FAILED: 'The download failed',
   VERIFY_MISMATCH: 'The drive did not read back as written',
   SOURCE_CORRUPT: 'The image is damaged',

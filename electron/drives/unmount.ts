@@ -32,7 +32,7 @@ async function linuxDiskName(devicePath: string): Promise<string> {
 function unmountFailed(devicePath: string, mountpoint: string, why: string): BlockwiseError {
   return new BlockwiseError(
     'UNMOUNT_FAILED',
-    `Could not unmount ${mountpoint} on ${devicePath}: ${why}. Close what uses it and try again. Nothing was written.`,
+    `Could not unmount ${mountpoint} on ${devicePath}: ${why.replace(/[.\s]+$/, '')}. Close what uses it and try again. Nothing was written.`,
     { path: devicePath, mountpoint },
   );
 }

@@ -73,7 +73,7 @@ describe('published checksum files', () => {
   test('an IMAGE.sha256 holding no hash for the image is an error, not "no checksum"', async () => {
     for (const text of ['not a hash\n', `${A}  other.img\n${B}  another.img\n`]) {
       await assert.rejects(findPublishedChecksum(folder('x.img', { 'x.img.sha256': text })), (error: unknown) => {
-        return error instanceof BlockwiseError && error.code === 'CHECKSUM_MISMATCH' && /holds no SHA-256 for x\.img/.test(error.message);
+        return error instanceof BlockwiseError && error.code === 'CHECKSUM_FILE_INVALID' && /holds no SHA-256 for x\.img/.test(error.message);
       });
     }
   });

@@ -127,7 +127,7 @@ async function findIn(place: Neighbourhood, imageName: string): Promise<Publishe
     if (entries.length === 1) return { spec: { algorithm: 'sha256', hex: entries[0]!.hex, of: candidate.of }, file, describes: candidate.name };
     if (!place.strict) continue;
     throw new BlockwiseError(
-      'CHECKSUM_MISMATCH',
+      'CHECKSUM_FILE_INVALID',
       `${file} holds no SHA-256 for ${imageName}${entries.length ? ` (it lists ${entries.map((e) => e.name ?? 'a bare hash').join(', ')})` : ''}. Nothing was written.`,
       { path: file },
     );

@@ -115,8 +115,9 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     for (const { target } of states) {
       if (size !== undefined && size > target.capacity) {
         // gzip records the size only in its last four bytes, which a cut-off download fills with whatever came last.
+        // (Only for a bare .gz: a tar or zip inside records its image's size itself.)
         const gzipNote =
-          source.info.formats[0] === 'gzip'
+          source.info.formats.length === 1 && source.info.formats[0] === 'gzip' && source.info.size === undefined
             ? ' That size is the one the gzip trailer records: if the file is a download cut short, it means nothing, so check the file (gzip -t) or download it again.'
             : '';
         throw new BlockwiseError(

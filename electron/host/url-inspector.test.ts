@@ -107,7 +107,7 @@ describe('inspectUrl', () => {
     const chosen = await inspectUrl(`${base}/two.zip`, 'b.img');
     assert.equal(chosen.entry, 'b.img');
     assert.equal(chosen.imageSize, 1536 * 1024);
-    await assert.rejects(inspectUrl(`${base}/two.zip`, 'c.img'), (error: unknown) => error instanceof BlockwiseError && error.code === 'ARCHIVE_NO_IMAGE');
+    await assert.rejects(inspectUrl(`${base}/two.zip`, 'c.img'), (error: unknown) => error instanceof BlockwiseError && error.code === 'ARCHIVE_ENTRY_NOT_FOUND');
     // A server without ranges: no listing (the flash will decide as it streams), no error.
     const plain = await inspectUrl(`${base}/no-ranges/two.zip`);
     assert.deepEqual(plain.formats, ['zip']);

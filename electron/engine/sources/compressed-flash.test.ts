@@ -193,6 +193,15 @@ for (const family of ['builtin', 'system'] as const) describe(`compressed images
     assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing written');
   });
 
+  test('a .tar.gz whose image is larger than the drive is refused by the size in the tar, with no word about the gzip trailer', async () => {
+    sh(`truncate -s ${32 * MiB + 4096} huge.img && tar -cf - huge.img | gzip -1 > huge.tar.gz && rm huge.img`);
+    const before = readBacking(dev, 0, 65536);
+    const error = await expectError(job('huge.tar.gz', dev.path), 'IMAGE_TOO_LARGE');
+    assert.match(error.message, new RegExp(`The image \\(${32 * MiB + 4096} bytes\\) is larger than`));
+    assert.doesNotMatch(error.message, /gzip trailer|gzip -t/);
+    assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing written');
+  });
+
   test('a zip with several images lists them and refuses to guess', async () => {
     const info = await inspectImage(file('two.zip'));
     assert.deepEqual(info.entries, ['disk.img', 'other.img']);

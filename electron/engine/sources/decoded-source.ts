@@ -176,8 +176,10 @@ export function decodeFailure(error: unknown, meta: StreamMeta, storedOffset: nu
     // Decoders may name the archive themselves and end with a period; say each once.
     const said = error.message.replace(/\.$/, '');
     const named = said.startsWith(meta.name) ? said : `${meta.name}: ${said}`;
-    // What an archive holds is no place in its bytes: the offset stays in the details, not the words.
-    const place = error.code === 'ARCHIVE_AMBIGUOUS' || error.code === 'ARCHIVE_NO_IMAGE' ? '' : ` (${at})`;
+    // What an archive holds, or a feature it uses (an encrypted entry), is no place in its bytes:
+    // the offset reached stays in the details, not the words (it is how far reading had got).
+    const unplaced: readonly string[] = ['ARCHIVE_AMBIGUOUS', 'ARCHIVE_NO_IMAGE', 'ARCHIVE_ENTRY_NOT_FOUND', 'SOURCE_UNSUPPORTED'];
+    const place = unplaced.includes(error.code) ? '' : ` (${at})`;
     return new BlockwiseError(error.code, `${named}${place}.`, { ...where, ...error.details });
   }
   const message = (error as Error)?.message ?? String(error);

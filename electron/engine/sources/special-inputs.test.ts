@@ -119,7 +119,7 @@ describe('sources that are not image files', () => {
     for (const file of [raw, gz]) {
       await assert.rejects(openSource({ kind: 'file', path: file, entry: 'other.img' }), (error: unknown) => {
         assert.ok(error instanceof BlockwiseError);
-        assert.equal(error.code, 'ARCHIVE_NO_IMAGE');
+        assert.equal(error.code, 'ARCHIVE_ENTRY_NOT_FOUND');
         assert.match(error.message, new RegExp(`${path.basename(file).replace(/\./g, '\\.')} is not an archive, so it has no entry named other\\.img`));
         return true;
       });

@@ -111,7 +111,7 @@ describe('tar archives on a loop device', { skip }, () => {
       const error = await expectError(job(name), 'ARCHIVE_NO_IMAGE');
       assert.match(error.message, /README\.txt\)\.$/, 'the list ends the sentence: no byte offset after it');
     }
-    const missing = await expectError(job('plain.tar', 'nope.img'), 'ARCHIVE_NO_IMAGE');
+    const missing = await expectError(job('plain.tar', 'nope.img'), 'ARCHIVE_ENTRY_NOT_FOUND');
     assert.match(missing.message, /no entry named nope\.img/);
   });
 

@@ -75,8 +75,10 @@ export const tarStream: StreamDecoder = async function* (input, meta, facts) {
       offset = entry.dataOffset + padded(entry.size);
     }
     if (written === undefined) {
-      const message = meta.entry !== undefined ? `it has no entry named ${meta.entry} (it contains: ${listed(files)})` : `it holds no disk image (it contains: ${listed(files)})`;
-      throw new BlockwiseError('ARCHIVE_NO_IMAGE', message, { entries: files.join('\n') });
+      if (meta.entry !== undefined) {
+        throw new BlockwiseError('ARCHIVE_ENTRY_NOT_FOUND', `it has no entry named ${meta.entry} (it contains: ${listed(files)})`, { entries: files.join('\n') });
+      }
+      throw new BlockwiseError('ARCHIVE_NO_IMAGE', `it holds no disk image (it contains: ${listed(files)})`, { entries: files.join('\n') });
     }
   } finally {
     await queue.close();

@@ -110,7 +110,11 @@ export function imageCandidates<E extends { name: string; size: number }>(entrie
 export function chooseZipEntry<E extends { name: string; size: number }>(entries: E[], archive: string, wanted?: string): E {
   if (wanted !== undefined) {
     const found = entries.find((e) => e.name === wanted);
-    if (!found) throw new BlockwiseError('ARCHIVE_NO_IMAGE', `${archive} has no entry named ${wanted}.`, { path: archive });
+    if (!found) {
+      const listed = entries.slice(0, 10).map((e) => e.name).join(', ');
+      const more = entries.length > 10 ? `, and ${entries.length - 10} more` : '';
+      throw new BlockwiseError('ARCHIVE_ENTRY_NOT_FOUND', `${archive} has no entry named ${wanted} (it contains: ${listed || 'nothing'}${more}).`, { path: archive });
+    }
     return found;
   }
   const candidates = imageCandidates(entries);

@@ -67,7 +67,9 @@ export const zipStream: StreamDecoder = async function* (input, meta, facts) {
       const header = await queue.take(30);
       if (header.length < 30 || header.readUInt32LE(0) !== 0x04034b50) {
         if (header.length >= 4 && header.readUInt32LE(0) === 0x02014b50) {
-          throw new BlockwiseError('ARCHIVE_NO_IMAGE', meta.entry ? `${meta.name} has no entry named ${meta.entry}.` : `${meta.name} holds no disk image.`);
+          throw meta.entry
+            ? new BlockwiseError('ARCHIVE_ENTRY_NOT_FOUND', `${meta.name} has no entry named ${meta.entry}.`)
+            : new BlockwiseError('ARCHIVE_NO_IMAGE', `${meta.name} holds no disk image.`);
         }
         throw new BlockwiseError(header.length < 30 ? 'SOURCE_TRUNCATED' : 'SOURCE_CORRUPT', `${meta.name}: a zip entry header is missing or damaged`);
       }
