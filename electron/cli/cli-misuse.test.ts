@@ -30,6 +30,21 @@ describe('blockwise CLI misuse', () => {
     assert.doesNotMatch(far.stderr, /positional argument/);
   });
 
+  test('with --json a usage error is also a JSON error line on stdout (exit 2), and list --json is one line', () => {
+    const r = cli(['flash', 'x.img', '--to', '/tmp/out.img', '--sha256', 'abc', '--json']);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 1, r.stdout);
+    const line = JSON.parse(lines[0]!);
+    assert.equal(line.type, 'error');
+    assert.equal(line.error.code, 'INVALID_REQUEST');
+    assert.match(line.error.message, /--sha256 "abc"/);
+    const list = cli(['list', '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(list.stdout.trim().split('\n').length, 1, list.stdout);
+    assert.ok(Array.isArray(JSON.parse(list.stdout)));
+  });
+
   test('IMAGE as a file:// address is that file; ftp:// and other schemes are refused by name (exit 2)', () => {
     const dir = mkdtempSync('/dev/shm/blockwise-cli-scheme-');
     try {

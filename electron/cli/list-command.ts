@@ -7,7 +7,8 @@ export async function printDrives(options: { json: boolean; all: boolean }): Pro
   const drives = await listDrives({ includeLoop: process.env.BLOCKWISE_INCLUDE_LOOP === '1' });
   const shown = options.all ? drives : drives.filter((d) => !d.system);
   if (options.json) {
-    process.stdout.write(JSON.stringify(shown, null, 2) + '\n');
+    // One line, like every other --json output: a program can read it line by line.
+    process.stdout.write(JSON.stringify(shown) + '\n');
     return;
   }
   if (shown.length === 0) {

@@ -280,6 +280,8 @@ export async function main(argv: string[]): Promise<number> {
       const unknown = (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
       const message = unknown ? unknownOptionMessage(command, (error as Error).message) : (error as Error).message;
       process.stderr.write(`blockwise: ${message}\nRun "blockwise --help" for usage.\n`);
+      // A program reading --json output gets the refusal as a line too, not only silence on stdout.
+      if (argv.includes('--json')) emitJson({ type: 'error', error: { code: 'INVALID_REQUEST', message, details: { usage: true } } });
       return EXIT.usage;
     }
     if (error instanceof BlockwiseError) {
