@@ -2,7 +2,7 @@
 // Every attach is paired with a detach in `dispose`, which tests call from a finally/after hook.
 
 import { execFileSync } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -106,6 +106,10 @@ export function createLoopDevice(size: number, options: LoopOptions = {}): LoopD
   const devicePath = execFileSync('losetup', args, { encoding: 'utf8' }).trim();
   attached.add(devicePath);
   const name = path.basename(devicePath);
+  // Partitions added with partx (no partscan) outlive a detach, as do ones held open at the time:
+  // a stale /dev/loopNp2 on this loop number made `partx -u` add nothing. Dropped on attach and
+  // again on dispose.
+  if (!options.partscan) dropPartitions(devicePath);
   const majMin = readFileSync(`/sys/block/${name}/dev`, 'utf8').trim();
   const baseline = sectorsWrittenNow(name);
   return {
@@ -115,6 +119,7 @@ export function createLoopDevice(size: number, options: LoopOptions = {}): LoopD
     size,
     bytesWritten: () => (sectorsWrittenNow(name) - baseline) * 512,
     dispose() {
+      dropPartitions(devicePath);
       try {
         execFileSync('losetup', ['-d', devicePath], { stdio: 'ignore' });
       } catch {
@@ -124,6 +129,24 @@ export function createLoopDevice(size: number, options: LoopOptions = {}): LoopD
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Removes the kernel's partitions of a loop device, if it has any. */
+function dropPartitions(devicePath: string): void {
+  const name = path.basename(devicePath);
+  const has = () => {
+    try {
+      return readdirSync(`/sys/block/${name}`).some((entry) => entry.startsWith(`${name}p`));
+    } catch {
+      return false;
+    }
+  };
+  if (!has()) return;
+  try {
+    execFileSync('partx', ['-d', devicePath], { stdio: 'ignore' });
+  } catch {
+    /* partx can report an error even when it removed them */
+  }
 }
 
 /** Reads bytes of a loop device's backing file (what the "drive" really holds). */
