@@ -1,7 +1,7 @@
 // The real `blockwise` command as a user runs it: exit codes, messages, bytes on loop devices.
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
@@ -24,6 +24,24 @@ function cli(args: string[], env: Record<string, string | undefined> = {}) {
 }
 
 const LOOP = { BLOCKWISE_INCLUDE_LOOP: '1' };
+
+/** Runs the CLI with --json and calls `interrupt` once write progress shows; resolves when it exits. */
+async function interruptWhileWriting(args: string[], env: NodeJS.ProcessEnv, interrupt: (child: ChildProcess) => void) {
+  const child = spawn(process.execPath, args, { env, detached: true });
+  let stdout = '';
+  let stderr = '';
+  let sent = false;
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    if (!sent && /"phase":"writing","position":[1-9]/.test(stdout)) {
+      sent = true;
+      interrupt(child);
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stdout, stderr, sent };
+}
 
 describe('blockwise CLI: arguments', () => {
   test('--help prints usage and exits 0', () => {
@@ -223,23 +241,13 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     const throttle = '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device';
     writeFileSync(throttle, `${dev.majMin} ${8 * MiB}`);
     try {
-      // detached: the CLI leads a process group of its own, as a shell's foreground job does.
-      const child = spawn(process.execPath, [BIN, 'flash', xz, '--to', dev.path, '--yes', '--json'], {
-        env: { ...process.env, ...LOOP, BLOCKWISE_DECODER: 'system' },
-        detached: true,
-      });
-      let stdout = '';
-      let stderr = '';
-      let sent = false;
-      child.stderr.on('data', (d) => (stderr += d));
-      child.stdout.on('data', (d) => {
-        stdout += d;
-        if (!sent && /"phase":"writing","position":[1-9]/.test(stdout)) {
-          sent = true;
-          process.kill(-child.pid!, 'SIGINT');
-        }
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      // detached: the CLI leads a process group of its own, as a shell's foreground job does;
+      // the signal goes to the whole group, as a terminal's Ctrl-C does.
+      const { code, stdout, stderr, sent } = await interruptWhileWriting(
+        [BIN, 'flash', xz, '--to', dev.path, '--yes', '--json'],
+        { ...process.env, ...LOOP, BLOCKWISE_DECODER: 'system' },
+        (child) => process.kill(-child.pid!, 'SIGINT'),
+      );
       assert.ok(sent, 'saw write progress');
       assert.equal(code, 130, stderr + stdout.slice(-2000));
       const last = JSON.parse(stdout.trim().split('\n').at(-1)!);
@@ -256,21 +264,9 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     const throttle = '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device';
     writeFileSync(throttle, `${dev.majMin} ${8 * MiB}`);
     try {
-      const child = spawn(process.execPath, [BIN, 'flash', big, '--to', dev.path, '--yes', '--json'], {
-        env: { ...process.env, ...LOOP },
-      });
-      let stdout = '';
-      let stderr = '';
-      let sent = false;
-      child.stderr.on('data', (d) => (stderr += d));
-      child.stdout.on('data', (d) => {
-        stdout += d;
-        if (!sent && /"phase":"writing","position":[1-9]/.test(stdout)) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      const { code, stdout, stderr, sent } = await interruptWhileWriting([BIN, 'flash', big, '--to', dev.path, '--yes', '--json'], { ...process.env, ...LOOP }, (child) =>
+        child.kill('SIGINT'),
+      );
       assert.ok(sent, 'saw write progress');
       assert.equal(code, 130, stderr);
       const last = JSON.parse(stdout.trim().split('\n').at(-1)!);
