@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BlockwiseError } from '../../shared/errors';
@@ -146,6 +146,31 @@ describe('flash engine on loop devices', { skip }, () => {
     assert.match(error.message, /larger than/);
     assert.equal(dev.bytesWritten(), 0);
     assert.ok(readBacking(dev, 0, 8 * MiB).equals(before), 'device untouched');
+  });
+
+  // A drive nothing holds is opened, and its head read, while the image is still being opened
+  // (flash.ts, preflightTarget). A refusal must leave it closed: a leaked O_EXCL handle would make
+  // the next flash of that drive fail as "in use".
+  test('a refused image or a refused second drive leaves the drives opened early closed and unwritten', async () => {
+    const a = device(8 * MiB, { fill: 'garbage' });
+    const b = device(8 * MiB, { fill: 'garbage' });
+    const before = readBacking(a, 0, 2 * MiB);
+    const notes = path.join(workDir, 'notes.img');
+    writeFileSync(notes, 'These are notes, not a disk image.\n'.repeat(100));
+    const { file } = makeImage('early.img', MiB);
+    const expectClosed = (dev: LoopDevice) => {
+      const fd = openSync(dev.path, constants.O_RDWR | constants.O_EXCL); // EBUSY while a handle is held
+      closeSync(fd);
+    };
+    const both = (image: string, second: string): FlashJob => ({ ...job(image, a.path), targets: [{ path: a.path }, { path: second }] });
+
+    await flashExpectingError(both(notes, b.path), 'SOURCE_NOT_IMAGE');
+    expectClosed(a);
+    expectClosed(b);
+    await flashExpectingError(both(file, '/dev/blockwise-no-such-drive'), 'TARGET_NOT_FOUND');
+    expectClosed(a);
+    assert.equal(a.bytesWritten() + b.bytesWritten(), 0, 'nothing written');
+    assert.ok(readBacking(a, 0, 2 * MiB).equals(before), 'the old head is still there');
   });
 
   test('cancel mid-write stops, says the drive is incomplete, and leaves no partition table', async () => {

@@ -5,11 +5,11 @@
 import './io-threads';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
-import type { FlashJob, FlashProgress, FlashResult, TargetResult } from '../../shared/flash-types';
+import type { FlashJob, FlashProgress, FlashResult, SourceSpec, TargetResult, TargetSpec } from '../../shared/flash-types';
 import { AlignedPool } from './aligned-pool';
 import { checkChecksum, checkGivenChecksum, resolveChecksum, type ResolvedChecksum } from './checksum';
 import { loadChunkDigest } from './chunk-digest';
-import { newTargetState, runPipeline, targetProgress, type TargetState } from './pipeline';
+import { newTargetState, readHead, runPipeline, startClearingHead, targetProgress, type TargetState } from './pipeline';
 import { choosePlanner } from './planner-choice';
 import { ProgressMeter } from './progress-meter';
 import { guardTarget } from './target-guards';
@@ -17,7 +17,8 @@ import { targetLifecycle } from './target-lifecycle';
 import { planHashes, type FlashHashes } from './flash-hashes';
 import { openSource } from './sources/open-source';
 import type { SourceReader } from './sources/source';
-import { openTarget } from './targets/target';
+import { inspectTarget, openTarget, type TargetInspection } from './targets/target';
+import type { IoWatchOptions } from './targets/io-watch';
 import { verifyTargets } from './verify';
 import { rangesLength, type WritePlanner } from './write-planner';
 
@@ -64,6 +65,52 @@ export async function runFlash(job: FlashJob, context: FlashContext): Promise<Fl
   return result;
 }
 
+/** What a drive's preflight found: its inspection, and the drive itself where it could be opened early. */
+interface Preflight {
+  inspected: TargetInspection;
+  /** Opened, with its head being read (TargetState.headRead); absent for files and mounted drives. */
+  early?: TargetState;
+}
+
+function watchOptions(context: FlashContext): IoWatchOptions {
+  return { noticeMs: context.stallNoticeMs, signal: context.signal };
+}
+
+/**
+ * Checks a drive and looks at it, reading only. A drive that nothing holds (O_EXCL) is opened and
+ * its head read too, so that once the image is known good the first write goes out at once: the
+ * opening and the reads took 10–40 ms on two cores busy with xz. A mounted drive is opened once it
+ * is unmounted, after the image is known good; an image file, whose opening empties it, then too.
+ */
+async function preflightTarget(spec: TargetSpec, source: SourceSpec, imageName: string, context: FlashContext): Promise<Preflight> {
+  await guardTarget(spec, source, imageName);
+  const inspected = await inspectTarget(spec.path, { allowCreateFile: spec.createFile === true });
+  if (!inspected.geometry) return { inspected };
+  const target = await openTarget(spec.path, {}, inspected).catch(() => undefined);
+  if (!target) return { inspected }; // opened (and its failure reported) after unmounting
+  const early = newTargetState(target, watchOptions(context));
+  early.headRead = readHead(early.target);
+  return { inspected, early };
+}
+
+/** All drives' preflights, or the first failure (in the drives' order), with any drive opened early closed again. */
+async function allPreflights(preflights: Promise<Preflight>[]): Promise<Preflight[]> {
+  const settled = await Promise.allSettled(preflights);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const found = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (failed) {
+    await closeStates(found.flatMap((p) => (p.early ? [p.early] : [])));
+    throw failed.reason;
+  }
+  return found;
+}
+
+/** Closes drives once their head's reads and zeroing have settled: never closed under their I/O. */
+async function closeStates(states: TargetState[]): Promise<void> {
+  await Promise.allSettled(states.flatMap((s) => [s.headRead, s.headCleared]));
+  await Promise.all(states.map((s) => s.target.close()));
+}
+
 /**
  * Both results, once both are in. If either failed, an opened image is closed again and the
  * checksum's failure wins (it used to be resolved first), else the image's.
@@ -84,21 +131,31 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   const paths = job.targets.map((t) => t.path);
   if (new Set(paths).size !== paths.length) throw new BlockwiseError('INVALID_REQUEST', 'The same drive was given twice.');
 
-  // Three things that wait on nothing but I/O overlap, and the drive is touched only after all of
-  // them: the job's checksum or one published beside the image, the image's opening and check, and
-  // the readback hasher's WebAssembly (~10 ms each for a local file; more for a URL).
+  // Three things that wait on nothing but I/O overlap, and nothing is written before all of them
+  // are in: the job's checksum or one published beside the image, the image's opening and check,
+  // and the readback hasher's WebAssembly (~10 ms each for a local file; more for a URL).
   checkGivenChecksum(job);
   loadChunkDigest().catch(() => undefined); // the pipeline awaits it, and reports a failure
   // The drives' checks (is it the system's drive, does it hold the image, is it the one chosen)
-  // only read, so they run meanwhile too; nothing is unmounted or opened before all are done.
+  // only read, so they run meanwhile too, and so does the look at each drive (its size, whether
+  // it is write-protected). A drive nothing holds is opened and its head read (still only reads);
+  // nothing is unmounted or written before the image and every drive are known good.
   const imageName = job.source.kind === 'file' ? path.basename(job.source.path) : job.source.url;
-  const guards = Promise.all(job.targets.map((spec) => guardTarget(spec, job.source, imageName)));
+  const guards = allPreflights(job.targets.map((spec) => preflightTarget(spec, job.source, imageName, context)));
   guards.catch(() => undefined); // awaited once the image is open; its own failure comes first
-  const [checksum, source] = await checksumAndSource(resolveChecksum(job), openSource(job.source));
+  let checksum: ResolvedChecksum | undefined;
+  let source: SourceReader;
+  try {
+    [checksum, source] = await checksumAndSource(resolveChecksum(job), openSource(job.source));
+  } catch (error) {
+    await guards.then((found) => closeStates(found.flatMap((p) => (p.early ? [p.early] : []))), () => undefined);
+    throw error;
+  }
   // A download stalled mid-read would otherwise hold Cancel until its idle timeout.
   const abortSource = () => source.abort?.();
   context.signal.addEventListener('abort', abortSource, { once: true });
   const states: TargetState[] = [];
+  let early: TargetState[] = [];
   let hashes: FlashHashes | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   // What to write (a .bmap, or a scan of the image's filesystems) is worked out while the drives
@@ -106,10 +163,12 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   const planning = choosePlanner(job, source);
   planning.catch(() => undefined); // awaited below, or in `finally` when a drive failed first
   try {
-    await guards;
-    for (const spec of job.targets) {
+    const found = await guards;
+    early = found.flatMap((p) => (p.early ? [p.early] : []));
+    for (const [i, spec] of job.targets.entries()) {
       await targetLifecycle().prepare(spec);
-      states.push(newTargetState(await openTarget(spec.path, { allowCreateFile: spec.createFile === true }), { noticeMs: context.stallNoticeMs, signal: context.signal }));
+      const opened = found[i]!.early;
+      states.push(opened ?? newTargetState(await openTarget(spec.path, { allowCreateFile: spec.createFile === true }, found[i]!.inspected), watchOptions(context)));
     }
     const size = source.info.size ?? source.info.sizeAtLeast;
     for (const { target } of states) {
@@ -128,6 +187,11 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
       }
     }
 
+    const planner = await planning;
+    // Everything is known good now: the drives' old heads are zeroed while the rest is set up
+    // (the first write starts a throttled card's clock; see clearHead).
+    for (const state of states) startClearingHead(state);
+
     const pool = new AlignedPool(CHUNK_SIZE, Math.max(POOL_CHUNKS, 4 + 2 * states.length));
     const meter = new ProgressMeter(context.onProgress);
     // Progress is sent as I/O completes; a drive that stopped answering, or a download whose
@@ -142,7 +206,6 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
       if (reconnecting || wasReconnecting || stalled) meter.refresh(targetProgress(states), reconnecting);
       wasReconnecting = reconnecting !== undefined;
     }, 250);
-    const planner = await planning;
     hashes = planHashes(source, checksum, denseWrite(source, planner));
     const pipelineStart = performance.now();
     const written = await runPipeline(source, states, {
@@ -225,7 +288,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   } finally {
     clearInterval(heartbeat);
     await hashes?.close();
-    await Promise.all(states.map((s) => s.target.close()));
+    await closeStates([...new Set([...early, ...states])]);
     context.signal.removeEventListener('abort', abortSource);
     await planning.catch(() => undefined); // a filesystem scan may still be reading the image
     await source.close();

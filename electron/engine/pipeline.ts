@@ -71,6 +71,10 @@ export interface TargetState {
   inFlight: Set<Promise<void>>;
   /** Counts this drive's I/O, to tell a drive that stopped answering (io-watch.ts). */
   watch: IoWatch;
+  /** Its old head, when read before the flash committed to the drive (readHead). */
+  headRead?: Promise<HeadSnapshot>;
+  /** Its held-back head being zeroed (startClearingHead): the stale blocks past it. */
+  headCleared?: Promise<Range[]>;
 }
 
 export interface PipelineResult {
@@ -129,39 +133,91 @@ async function settle(state: TargetState): Promise<void> {
   await Promise.allSettled([...state.inFlight]);
 }
 
+/** A drive's old head, read before anything is written (readHead); zeroHead acts on it. */
+export interface HeadSnapshot {
+  /** The first HELD_BACK bytes, and how many were read (-1: the target cannot read back). */
+  held: Buffer;
+  heldRead: number;
+  /** The rest of the first HEAD_SIZE bytes, still being read when the snapshot is handed over. */
+  rest: Buffer;
+  restRead: Promise<number>;
+  zeros: Buffer;
+}
+
+/**
+ * Reads a drive's old head. Only reads: a flash does it while the image is still being opened,
+ * so that once both are known good the first write (zeros) goes out at once. The held-back part
+ * is read first; the rest is read while it is zeroed.
+ */
+export async function readHead(target: Target): Promise<HeadSnapshot> {
+  const held = alignedBuffer(HELD_BACK);
+  const rest = alignedBuffer(HEAD_SIZE - HELD_BACK);
+  const zeros = alignedBuffer(HELD_BACK);
+  if (!target.read) return { held, heldRead: -1, rest, restRead: Promise.resolve(-1), zeros };
+  const heldRead = await target.read(held, 0).catch(() => -1);
+  // Past the end of a short file target there is nothing to clear (and nothing more to read).
+  const restRead = heldRead === HELD_BACK ? target.read(rest, HELD_BACK).catch(() => -1) : Promise.resolve(heldRead < 0 ? -1 : 0);
+  return { held, heldRead, rest, restRead, zeros };
+}
+
 /**
  * Zeroes the drive's first HELD_BACK bytes, writing zeros only over the blocks that are not zero
  * already (a card whose start is blank costs a read, not a write), and returns the blocks of
  * [HELD_BACK, HEAD_SIZE) that are not zero on the drive: the pipeline writes the image's own bytes
  * over those, zeros included, so nothing of the old head survives. A target that cannot read back
- * gets all of its held-back part zeroed, and all of the rest rewritten.
+ * gets all of its held-back part zeroed, and all of the rest rewritten. This first write starts a
+ * throttled card's clock, so nothing but it waits on it: reading the whole MiB first and the
+ * drive's opening put it 10–50 ms later on two busy cores.
  */
-export async function clearHead(target: Target): Promise<Range[]> {
-  const zeros = alignedBuffer(HELD_BACK);
-  const current = alignedBuffer(HEAD_SIZE);
-  const n = target.read ? await target.read(current, 0).catch(() => -1) : -1;
-  if (n < 0) {
-    await target.write(zeros, 0);
-    return clipRanges([{ start: HELD_BACK, end: HEAD_SIZE }], 0, target.capacity);
+export async function zeroHead(target: Target, head: HeadSnapshot): Promise<Range[]> {
+  const whole = clipRanges([{ start: HELD_BACK, end: HEAD_SIZE }], 0, target.capacity);
+  try {
+    if (head.heldRead < 0) {
+      await target.write(head.zeros, 0);
+      return whole;
+    }
+    for (const run of nonZeroRuns(head.held, head.heldRead)) await target.write(head.zeros.subarray(0, run.end - run.start), run.start);
+  } finally {
+    await head.restRead; // never left reading into `rest` once this has returned or thrown
   }
-  // Past the end of a short file target there is nothing to clear.
-  const blocks = Math.ceil(Math.min(n, HEAD_SIZE) / ALIGNMENT);
-  const blank = (i: number) => current.subarray(i * ALIGNMENT, (i + 1) * ALIGNMENT).equals(zeros.subarray(0, ALIGNMENT));
-  const stale: Range[] = [];
-  const heldBlocks = HELD_BACK / ALIGNMENT;
+  const m = await head.restRead;
+  if (head.heldRead < 0 || m < 0) return whole;
+  return nonZeroRuns(head.rest, m).map((r) => ({ start: r.start + HELD_BACK, end: r.end + HELD_BACK }));
+}
+
+/** readHead, then zeroHead. */
+export async function clearHead(target: Target): Promise<Range[]> {
+  return zeroHead(target, await readHead(target));
+}
+
+const ZERO_BLOCK = Buffer.alloc(ALIGNMENT);
+
+/** The runs of ALIGNMENT-sized blocks of `data`'s first `length` bytes that are not all zero. */
+function nonZeroRuns(data: Buffer, length: number): Range[] {
+  const blocks = Math.ceil(Math.min(length, data.length) / ALIGNMENT);
+  const blank = (i: number) => data.subarray(i * ALIGNMENT, (i + 1) * ALIGNMENT).equals(ZERO_BLOCK);
+  const runs: Range[] = [];
   for (let i = 0; i < blocks; ) {
     if (blank(i)) {
       i++;
       continue;
     }
     let end = i + 1;
-    // Runs stop at HELD_BACK: what lies past it is only reported.
-    while (end < blocks && end !== heldBlocks && !blank(end)) end++;
-    if (i < heldBlocks) await target.write(zeros.subarray(0, (end - i) * ALIGNMENT), i * ALIGNMENT);
-    else stale.push({ start: i * ALIGNMENT, end: end * ALIGNMENT });
+    while (end < blocks && !blank(end)) end++;
+    runs.push({ start: i * ALIGNMENT, end: end * ALIGNMENT });
     i = end;
   }
-  return stale;
+  return runs;
+}
+
+/**
+ * Starts zeroing a drive's head once the flash is committed to it, from its snapshot when it was
+ * read already (state.headRead); the pipeline waits for it before writing.
+ */
+export function startClearingHead(state: TargetState): void {
+  if (state.headCleared) return;
+  state.headCleared = state.headRead ? state.headRead.then((head) => zeroHead(state.target, head)) : clearHead(state.target);
+  state.headCleared.catch(() => undefined); // the pipeline awaits it and fails the drive
 }
 
 /** Queue one write on a target, waiting while it already has `depth` writes in flight. */
@@ -256,7 +312,8 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
     // head is written last, the drive shows nothing.
     for (const state of live(states)) {
       state.phase = 'writing';
-      staleHead.set(state, await clearHead(state.target).catch((error) => (fail(state, error), [])));
+      startClearingHead(state);
+      staleHead.set(state, await state.headCleared!.catch((error) => (fail(state, error), [])));
     }
     throwIfAllFailed(states);
     report(sample('writing'), true);

@@ -4,6 +4,7 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { SourceSpec } from '../../../shared/flash-types';
+import type { SourceFormat } from './source';
 import { openDecodedStream } from './decoded-source';
 import type { SourceReader } from './source';
 
@@ -32,9 +33,17 @@ export async function readRange(filePath: string, position: number, length: numb
  * Opens a compressed file. `size` is the image size the format records up front (xz index, zstd
  * frames), or its promise: it is worked out from the end of the file while the decoder starts at
  * the beginning, and it is the image's size only when nothing else (a tar, a zip) is inside.
+ * `format` is the file's compression, where the caller already told it from the file's start.
  */
-export async function openDecodedFile(filePath: string, storedSize: number, spec: SourceSpec, size?: number | Promise<number | undefined>): Promise<SourceReader> {
+export async function openDecodedFile(
+  filePath: string,
+  storedSize: number,
+  spec: SourceSpec,
+  size?: number | Promise<number | undefined>,
+  format?: SourceFormat,
+): Promise<SourceReader> {
   const meta: Parameters<typeof openDecodedStream>[1] = { name: path.basename(filePath), storedSize, path: filePath, storedFile: filePath };
+  if (format !== undefined) meta.format = format;
   if (spec.entry !== undefined) meta.entry = spec.entry;
   const reader = await openDecodedStream(fileChunks(filePath), meta);
   const known = await size;

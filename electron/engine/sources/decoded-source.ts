@@ -24,6 +24,11 @@ export interface StreamMeta {
    * (SourceReader.storedFile): the stream is then counted, not hashed.
    */
   storedFile?: string;
+  /**
+   * The outermost format, where the caller has already told it from the file's start: the
+   * decoder then starts (a tool is spawned) without waiting for the stream's first bytes.
+   */
+  format?: SourceFormat;
 }
 
 /** What a stream decoder learned about its contents while starting up. */
@@ -310,13 +315,18 @@ async function openChain(tap: StoredTap, first: Peekable, meta: StreamMeta): Pro
   let size: number | undefined = meta.size;
   let entry: string | undefined;
   for (let depth = 0; ; depth++) {
-    let head: Buffer;
-    try {
-      head = await stream.head(HEAD_BYTES);
-    } catch (error) {
-      throw mapDecodeError(error, meta, tap, 0);
+    let format: SourceFormat;
+    if (depth === 0 && meta.format !== undefined) {
+      format = meta.format;
+    } else {
+      let head: Buffer;
+      try {
+        head = await stream.head(HEAD_BYTES);
+      } catch (error) {
+        throw mapDecodeError(error, meta, tap, 0);
+      }
+      format = classifyHead(head, meta, depth > 0 ? (entry ?? DECOMPRESSED) : undefined);
     }
-    const format = classifyHead(head, meta, depth > 0 ? (entry ?? DECOMPRESSED) : undefined);
     if (format === 'raw') {
       if (formats.length === 0) formats.push('raw');
       break;

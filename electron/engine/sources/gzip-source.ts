@@ -53,7 +53,7 @@ export async function openGzipFile(filePath: string, storedSize: number, spec: S
   // The trailer is read while the decoder starts at the front.
   const trailer = storedSize >= 18 ? readRange(filePath, storedSize - 4, 4) : Promise.resolve(undefined);
   trailer.catch(() => undefined); // the open's own failure comes first
-  const reader = await openDecodedFile(filePath, storedSize, spec);
+  const reader = await openDecodedFile(filePath, storedSize, spec, undefined, 'gzip');
   let size: number | undefined;
   try {
     const bytes = await trailer;

@@ -102,7 +102,8 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
       if (stat.isFile()) await checkRawImageComplete((into, at) => source.readAt(into, at), size, name, filePath);
       return source;
     }
-    await handle.close();
+    // Closed meanwhile: the decoder opens the file afresh and need not wait for this.
+    handle.close().catch(() => undefined);
     const factory = fileDecoders.get(detected.format);
     if (!factory) {
       throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name} is compressed with ${detected.format}, which this build cannot decompress.`, {

@@ -18,7 +18,7 @@ import { openZstdFile, zstdStream } from './zstd-source';
 registerStreamDecoder('zstd', preferringTool('zstd', zstdStream));
 registerFileDecoder('zstd', openZstdFile);
 registerStreamDecoder('bzip2', preferringTool('bzip2', bunzip2Stream));
-registerFileDecoder('bzip2', (filePath, storedSize, spec) => openDecodedFile(filePath, storedSize, spec));
+registerFileDecoder('bzip2', (filePath, storedSize, spec) => openDecodedFile(filePath, storedSize, spec, undefined, 'bzip2'));
 import { openZipFile, zipStream } from './zip-source';
 
 registerStreamDecoder('zip', zipStream);

@@ -199,5 +199,5 @@ export async function xzSizeFromIndex(filePath: string, storedSize: number): Pro
 export function openXzFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {
   // A missing or damaged index (a truncated download) is reported with its offset by the decoder.
   const sizing = xzSizeFromIndex(filePath, storedSize).catch(() => undefined);
-  return openDecodedFile(filePath, storedSize, spec, sizing);
+  return openDecodedFile(filePath, storedSize, spec, sizing, 'xz');
 }

@@ -127,5 +127,5 @@ export async function openZstdFile(filePath: string, storedSize: number, spec: S
     const reader = await openZstdThread(filePath, path.basename(filePath), storedSize, sizing, engine);
     if (reader) return reader;
   }
-  return openDecodedFile(filePath, storedSize, spec, sizing);
+  return openDecodedFile(filePath, storedSize, spec, sizing, 'zstd');
 }

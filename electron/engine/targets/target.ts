@@ -209,7 +209,16 @@ export interface OpenTargetOptions {
   allowCreateFile?: boolean;
 }
 
-export async function openTarget(targetPath: string, options: OpenTargetOptions = {}): Promise<Target> {
+/** What a target is, found out by reading only: done while the image is still being opened. */
+export interface TargetInspection {
+  /** Absent for an image file yet to be created. */
+  stat: import('node:fs').Stats | undefined;
+  /** A drive's size and block size. */
+  geometry?: Awaited<ReturnType<typeof deviceGeometry>>;
+}
+
+/** Looks at a target without opening it; refuses a read-only drive and what is neither a drive nor a file. */
+export async function inspectTarget(targetPath: string, options: OpenTargetOptions = {}): Promise<TargetInspection> {
   let stat: import('node:fs').Stats | undefined;
   try {
     stat = await fsp.stat(targetPath);
@@ -221,6 +230,18 @@ export async function openTarget(targetPath: string, options: OpenTargetOptions 
     if (geometry.readOnly) {
       throw new BlockwiseError('TARGET_READ_ONLY', `${targetPath} is read-only (write-protected).`, { path: targetPath });
     }
+    return { stat, geometry };
+  }
+  if (stat && !stat.isFile()) {
+    throw new BlockwiseError('TARGET_NOT_ALLOWED', `${targetPath} is neither a drive nor a regular file.`, { path: targetPath });
+  }
+  return { stat };
+}
+
+/** Opens a target for writing; `inspected` is its inspectTarget, where the caller already has it. */
+export async function openTarget(targetPath: string, options: OpenTargetOptions = {}, inspected?: TargetInspection): Promise<Target> {
+  const { stat, geometry } = inspected ?? (await inspectTarget(targetPath, options));
+  if (geometry) {
     try {
       const { handle, direct } = await openMaybeDirect(targetPath, fsc.O_RDWR | fsc.O_EXCL);
       return new FdTarget(targetPath, 'block-device', geometry.size, geometry.logicalBlockSize, direct, handle);
@@ -228,15 +249,12 @@ export async function openTarget(targetPath: string, options: OpenTargetOptions 
       throw openError(error, targetPath);
     }
   }
-  if (stat && !stat.isFile()) {
-    throw new BlockwiseError('TARGET_NOT_ALLOWED', `${targetPath} is neither a drive nor a regular file.`, { path: targetPath });
-  }
   try {
     const { handle, direct } = await openMaybeDirect(targetPath, fsc.O_RDWR | fsc.O_CREAT);
     // An image file is the image, byte for byte: what the write skips (free space in the image's
     // filesystems, a .bmap's gaps) must read as zeros, not as the file's old bytes. Emptied first,
     // those blocks are holes. (A drive keeps its old bytes there; nothing reads free space.)
-    if (stat && stat.size > 0) {
+    if (stat && (await handle.stat().then((now) => now.size, () => stat.size)) > 0) {
       try {
         await handle.truncate(0);
       } catch (error) {
