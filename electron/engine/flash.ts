@@ -83,8 +83,11 @@ function watchOptions(context: FlashContext): IoWatchOptions {
  * is unmounted, after the image is known good; an image file, whose opening empties it, then too.
  */
 async function preflightTarget(spec: TargetSpec, source: SourceSpec, imageName: string, context: FlashContext): Promise<Preflight> {
-  await guardTarget(spec, source, imageName);
-  const inspected = await inspectTarget(spec.path, { allowCreateFile: spec.createFile === true });
+  // Both only read, so at once; a guard's refusal is the one reported.
+  const [guarded, looked] = await Promise.allSettled([guardTarget(spec, source, imageName), inspectTarget(spec.path, { allowCreateFile: spec.createFile === true })]);
+  if (guarded.status === 'rejected') throw guarded.reason;
+  if (looked.status === 'rejected') throw looked.reason;
+  const inspected = looked.value;
   if (!inspected.geometry) return { inspected };
   const target = await openTarget(spec.path, {}, inspected).catch(() => undefined);
   if (!target) return { inspected }; // opened (and its failure reported) after unmounting

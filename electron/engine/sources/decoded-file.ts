@@ -11,10 +11,19 @@ import type { SourceReader } from './source';
 /** Reads of 1 MiB: large enough for decoders to work in bulk, small enough to stay flat. */
 export const FILE_CHUNK = 1 << 20;
 
-export function fileChunks(filePath: string, start = 0, end?: number): AsyncIterable<Buffer> {
+/**
+ * The file's bytes in chunks. Opened on the first read, not before: a decoder that reads the file
+ * itself (a tool given it as stdin) never starts this, and closing it then has nothing to close.
+ */
+export async function* fileChunks(filePath: string, start = 0, end?: number): AsyncGenerator<Buffer> {
   const options: Parameters<typeof createReadStream>[1] = { start, highWaterMark: FILE_CHUNK };
   if (end !== undefined) options.end = end - 1;
-  return createReadStream(filePath, options) as AsyncIterable<Buffer>;
+  const stream = createReadStream(filePath, options);
+  try {
+    yield* stream as AsyncIterable<Buffer>;
+  } finally {
+    stream.destroy();
+  }
 }
 
 /** Reads `length` bytes at `position` (fewer at the end of the file). */

@@ -42,6 +42,27 @@ export interface DecoderFacts {
 /** Turns stored bytes into decoded bytes. `facts` may be filled before the first chunk is yielded. */
 export type StreamDecoder = (input: AsyncIterable<Buffer>, meta: StreamMeta, facts: DecoderFacts) => AsyncIterable<Buffer>;
 
+/** How far a decoder that reads the stored file itself has got. */
+export interface ReadElsewhere {
+  position(): number;
+  /** It has read the whole file. */
+  ended(): boolean;
+}
+
+/**
+ * A decoder's input that is a local file from its first byte, not yet read: a decoder that can
+ * read the file itself (a tool given it as stdin) may do so instead of iterating the input, and
+ * then tells how far it has read.
+ */
+export interface FileInput {
+  readonly path: string;
+  readInstead(progress: ReadElsewhere): void;
+}
+
+export function fileInputOf(input: AsyncIterable<Buffer>): FileInput | undefined {
+  return (input as { fileInput?: FileInput }).fileInput;
+}
+
 const streamDecoders = new Map<SourceFormat, StreamDecoder>();
 
 export function registerStreamDecoder(format: SourceFormat, decoder: StreamDecoder): void {
@@ -61,6 +82,8 @@ const MAX_DEPTH = 3;
 class Peekable implements AsyncIterable<Buffer> {
   private readonly pending: Buffer[] = [];
   private done = false;
+  /** Set while it is a whole local file nothing has read from (fileInputOf). */
+  fileInput?: FileInput;
   constructor(private readonly source: AsyncIterator<Buffer>) {}
 
   static of(input: AsyncIterable<Buffer>): Peekable {
@@ -110,9 +133,9 @@ class Peekable implements AsyncIterable<Buffer> {
  * end the stream, so `drainRest` can hash (and a download cache keep) the stored file whole.
  */
 class StoredTap {
-  position = 0;
-  /** The whole input has been consumed. */
-  ended = false;
+  private counted = 0;
+  private finished = false;
+  private elsewhere: ReadElsewhere | undefined;
   private readonly hash: Hash | undefined;
   private digest: string | undefined;
   private iterator: AsyncIterator<Buffer> | undefined;
@@ -121,12 +144,31 @@ class StoredTap {
     if (hashing) this.hash = createHash('sha256');
   }
 
+  get hashing(): boolean {
+    return this.hash !== undefined;
+  }
+
+  /** Stored bytes consumed so far. */
+  get position(): number {
+    return this.elsewhere ? this.elsewhere.position() : this.counted;
+  }
+
+  /** The whole input has been consumed. */
+  get ended(): boolean {
+    return this.elsewhere ? this.elsewhere.ended() : this.finished;
+  }
+
+  /** The decoder reads the file itself (FileInput): it says how far it got. Never hashed (a local file). */
+  readElsewhere(progress: ReadElsewhere): void {
+    this.elsewhere = progress;
+  }
+
   private take(next: IteratorResult<Buffer>): IteratorResult<Buffer> {
     if (next.done) {
-      if (!this.ended) this.digest = this.hash?.digest('hex');
-      this.ended = true;
+      if (!this.finished) this.digest = this.hash?.digest('hex');
+      this.finished = true;
     } else {
-      this.position += next.value.length;
+      this.counted += next.value.length;
       this.hash?.update(next.value);
     }
     return next;
@@ -138,7 +180,7 @@ class StoredTap {
     const done: IteratorResult<Buffer> = { done: true, value: undefined };
     return {
       [Symbol.asyncIterator]: () => ({
-        next: async () => (this.ended ? done : this.take(await iterator.next())),
+        next: async () => (this.finished ? done : this.take(await iterator.next())),
         // A decoder that is done with its input: the stream stays open for drainRest or close.
         return: async () => done,
       }),
@@ -148,14 +190,14 @@ class StoredTap {
   /** After the image: reads (and hashes) what the decoders left of a stream being hashed. */
   async drainRest(): Promise<void> {
     if (!this.hash || !this.iterator) return;
-    while (!this.ended) this.take(await this.iterator.next());
+    while (!this.finished) this.take(await this.iterator.next());
   }
 
   /** Ends the stored stream (closes the file, cancels the download). */
   async close(): Promise<void> {
     const iterator = this.iterator;
     this.iterator = undefined;
-    if (iterator && !this.ended) await iterator.return?.();
+    if (iterator && !this.finished) await iterator.return?.();
   }
 
   sha256(): string | undefined {
@@ -318,6 +360,9 @@ async function openChain(tap: StoredTap, first: Peekable, meta: StreamMeta): Pro
     let format: SourceFormat;
     if (depth === 0 && meta.format !== undefined) {
       format = meta.format;
+      const file = meta.storedFile;
+      // A local file whose hash is taken from the file itself, and nothing read from it yet.
+      if (file !== undefined && tap.hashing === false) stream.fileInput = { path: file, readInstead: (progress) => tap.readElsewhere(progress) };
     } else {
       let head: Buffer;
       try {

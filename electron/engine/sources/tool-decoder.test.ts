@@ -3,12 +3,13 @@
 import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BlockwiseError } from '../../../shared/errors';
 import './register';
+import { openDecodedFile } from './decoded-file';
 import { openDecodedStream } from './decoded-source';
 import { chooseTool, findExecutable } from './decoder-choice';
 import { GZIP_TRUSTED_RATIO, gzipSizeFromTrailer } from './gzip-source';
@@ -79,6 +80,26 @@ describe('system tool decoders', { skip: hasXz ? false : 'xz is not installed' }
     assert.equal(toolRunsStarted(), runs + 1);
     assert.equal(reader.storedPosition, readFileSync(xzFile).length);
     assert.equal(reader.storedSha256?.(), execSync(`sha256sum ${xzFile}`).toString().split(' ')[0]);
+  });
+
+  // A local file (Linux): xz gets the file itself as stdin, and how far it has read is the
+  // position of the open file it shares with the decoder (tool-decoder.ts, filePosition).
+  test('a local file is read by xz itself: its stdin is the file, the position reached is right, no fd is left open', { skip: process.platform !== 'linux' ? 'Linux only (/proc)' : false }, async () => {
+    const xzFile = path.join(dir, 'disk.img.xz');
+    const size = readFileSync(xzFile).length;
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const reader = await openDecodedFile(xzFile, size, { kind: 'file', path: xzFile }, undefined, 'xz');
+    const buffer = Buffer.alloc(MiB);
+    assert.equal(await reader.read(buffer), MiB);
+    const pid = liveToolPids()[0]!;
+    assert.equal(readlinkSync(`/proc/${pid}/fd/0`), xzFile, "xz's stdin is the image file, not a pipe");
+    const parts: Buffer[] = [Buffer.from(buffer)];
+    for (let n; (n = await reader.read(buffer)) > 0; ) parts.push(Buffer.from(buffer.subarray(0, n)));
+    assert.ok(Buffer.concat(parts).equals(image));
+    assert.equal(reader.storedPosition, size, 'the whole file read');
+    await reader.close();
+    assert.equal(fds(), before, 'the decoder closed the file it shared with xz');
   });
 
   test('closing a reader half way kills the tool', async () => {

@@ -4,12 +4,13 @@
 // sizes (single-threaded xz) go through a streaming decoder. Choices measured in
 // bench/decompressors.ts.
 
+import { promises as fsp, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { ByteQueue } from './byte-queue';
-import { openDecodedFile, readRange } from './decoded-file';
+import { openDecodedFile } from './decoded-file';
 import type { StreamDecoder } from './decoded-source';
 import type { SourceReader } from './source';
 import {
@@ -172,19 +173,37 @@ async function readIndexBytes(queue: ByteQueue, indicator: Buffer): Promise<Buff
 
 /** Image size from the indexes at the end of the file (every stream, walking backwards). */
 export async function xzSizeFromIndex(filePath: string, storedSize: number): Promise<number | undefined> {
+  // One handle, and reads that don't wait in line: a few small reads from the end of a local file
+  // (page cache). Each awaited open-read-close took several ms at the start of a flash, while xz
+  // and the drive's checks kept both cores busy, and the image waited for its size.
+  const handle = await fsp.open(filePath, 'r');
+  try {
+    return await sizeFromIndexes(storedSize, async (position, length) => {
+      const out = Buffer.alloc(length);
+      return out.subarray(0, readSync(handle.fd, out, 0, length, position));
+    });
+  } finally {
+    await handle.close();
+  }
+}
+
+async function sizeFromIndexes(storedSize: number, readAt: (position: number, length: number) => Promise<Buffer>): Promise<number | undefined> {
   let end = storedSize;
   let total = 0;
+  let steps = 0;
   while (end > 0) {
-    const tail = await readRange(filePath, Math.max(0, end - 4), 4);
+    // A file of many concatenated streams (or much padding) is walked in steps that let others run.
+    if (++steps % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+    const tail = await readAt(Math.max(0, end - 4), 4);
     if (tail.length === 4 && tail.readUInt32LE(0) === 0) {
       end -= 4; // stream padding
       continue;
     }
     if (end < 2 * STREAM_HEADER_SIZE) return undefined;
-    const footer = parseFooter(await readRange(filePath, end - 12, 12));
+    const footer = parseFooter(await readAt(end - 12, 12));
     const indexStart = end - 12 - footer.indexSize;
     if (indexStart < STREAM_HEADER_SIZE) return undefined;
-    const records = parseIndex(await readRange(filePath, indexStart, footer.indexSize));
+    const records = parseIndex(await readAt(indexStart, footer.indexSize));
     let blocks = 0;
     for (const r of records) {
       total += r.uncompressedSize;

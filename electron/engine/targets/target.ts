@@ -3,7 +3,7 @@
 // device) and, where the kernel accepts it, with O_DIRECT so data goes to the drive, not the cache.
 
 import { execFile } from 'node:child_process';
-import { constants as fsc, promises as fsp } from 'node:fs';
+import { constants as fsc, promises as fsp, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { BlockwiseError } from '../../../shared/errors';
@@ -221,7 +221,7 @@ export interface TargetInspection {
 export async function inspectTarget(targetPath: string, options: OpenTargetOptions = {}): Promise<TargetInspection> {
   let stat: import('node:fs').Stats | undefined;
   try {
-    stat = await fsp.stat(targetPath);
+    stat = statSync(targetPath); // a device node's or a file's metadata: no wait in line on the pool
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || !options.allowCreateFile) throw openError(error, targetPath);
   }
