@@ -156,7 +156,9 @@ for (const { engine, skip } of engines) {
       assert.equal(reader.info.entry, 'disk.img');
       assert.ok((await readAll(reader, 2 * MiB, true)).equals(a));
       await reader.close();
-      assert.equal(zstdThreadRuns(), runs + 1, 'the thread looked, then handed the file over');
+      // The first 64 KiB are looked at on the flashing thread while the decoding thread starts: a
+      // tar sends the file the stream way before the decoding thread is ever used.
+      assert.equal(zstdThreadRuns(), runs, 'the decoding thread was not used');
     });
 
     test('reads issued before the last one is answered come back in order (the pipeline keeps two outstanding)', async () => {
