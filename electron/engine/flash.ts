@@ -151,7 +151,10 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   try {
     [checksum, source] = await checksumAndSource(resolveChecksum(job), openSource(job.source));
   } catch (error) {
-    await guards.then((found) => closeStates(found.flatMap((p) => (p.early ? [p.early] : []))), () => undefined);
+    // Drives opened early are closed again; a drive that stopped answering mid-read does not hold
+    // the image's error back for long (it is closed whenever its read returns).
+    const closing = guards.then((found) => closeStates(found.flatMap((p) => (p.early ? [p.early] : []))), () => undefined);
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     throw error;
   }
   // A download stalled mid-read would otherwise hold Cancel until its idle timeout.
