@@ -124,7 +124,8 @@ export async function openZstdFile(filePath: string, storedSize: number, spec: S
   // starts while the frames are summed.
   const engine = zstdThreadEngine();
   if (engine && forcedFamily() !== 'system' && spec.entry === undefined) {
-    const reader = await openZstdThread(filePath, path.basename(filePath), storedSize, sizing, engine);
+    const streamWay = () => openDecodedFile(filePath, storedSize, spec, sizing, 'zstd');
+    const reader = await openZstdThread(filePath, path.basename(filePath), storedSize, sizing, engine, streamWay);
     if (reader) return reader;
   }
   return openDecodedFile(filePath, storedSize, spec, sizing, 'zstd');

@@ -15,8 +15,9 @@ import { BlockwiseError } from '../../../shared/errors';
 import './register';
 import { openSource } from './open-source';
 import type { SourceReader } from './source';
-import { nodeHasZstd } from './zstd-source';
-import { zstdNapiPath, zstdThreadRuns } from './zstd-thread';
+import { openDecodedFile } from './decoded-file';
+import { nodeHasZstd, zstdThreadEngine } from './zstd-source';
+import { openZstdThread, zstdNapiPath, zstdThreadRuns } from './zstd-thread';
 
 const engines = [
   { engine: 'zlib', skip: nodeHasZstd() ? false : `Node ${process.version} has no zlib zstd (22.15+ has); the Node 22 run of npm test covers it` },
@@ -159,6 +160,36 @@ for (const { engine, skip } of engines) {
       // The first 64 KiB are looked at on the flashing thread while the decoding thread starts: a
       // tar sends the file the stream way before the decoding thread is ever used.
       assert.equal(zstdThreadRuns(), runs, 'the decoding thread was not used');
+    });
+
+    // The image is known good from its first 64 KiB decoded on the calling thread, so the reader is
+    // handed out before the decoding thread has started; should that thread then not start, the
+    // image is read the stream way, whole, and not reported as unreadable.
+    test('a decoding thread that fails to start after the head was checked: the stream way reads the image instead', async () => {
+      const zstdFile = file('one.img.zst');
+      const size = readFileSync(zstdFile).length;
+      let streamWays = 0;
+      const otherwise = () => {
+        streamWays++;
+        return openDecodedFile(zstdFile, size, { kind: 'file', path: zstdFile }, undefined, 'zstd');
+      };
+      const failing = `require('node:worker_threads').parentPort.postMessage({ ready: false });`;
+      const reader = await openZstdThread(zstdFile, 'one.img.zst', size, Promise.resolve(a.length), zstdThreadEngine()!, otherwise, failing);
+      assert.ok(reader, 'handed out on the strength of the head decoded here');
+      const memory = new SharedArrayBuffer(4 * MiB);
+      const out: Buffer[] = [];
+      for (let done = false; !done; ) {
+        const buffers = [Buffer.from(memory, 0, 2 * MiB), Buffer.from(memory, 2 * MiB, 2 * MiB)];
+        const counts = await Promise.all(buffers.map((x) => reader.read(x))); // two outstanding, as the pipeline has
+        for (const [i, n] of counts.entries()) {
+          out.push(Buffer.from(buffers[i]!.subarray(0, n)));
+          if (n < buffers[i]!.length) done = true;
+        }
+      }
+      assert.equal(reader.storedPosition, size);
+      await reader.close();
+      assert.equal(streamWays, 1);
+      assert.ok(Buffer.concat(out).equals(a));
     });
 
     test('reads issued before the last one is answered come back in order (the pipeline keeps two outstanding)', async () => {

@@ -267,6 +267,8 @@ class ZstdThreadReader implements SourceReader {
     size: number | undefined,
     /** The thread's start, when the reader is handed out before it (the head was checked here). */
     private readonly ready?: Promise<boolean>,
+    /** Where the image is read instead if the thread then fails to start (the stream way). */
+    private readonly otherwise?: () => Promise<SourceReader>,
   ) {
     this.info = { name: meta.name, formats: ['zstd'], storedSize: meta.storedSize, randomAccess: false };
     if (size !== undefined) this.info.size = size;
@@ -328,8 +330,25 @@ class ZstdThreadReader implements SourceReader {
     return this.head;
   }
 
+  private fallback: Promise<SourceReader> | undefined;
+  private fallbackReads: Promise<unknown> = Promise.resolve();
+
   /** Reads may overlap (concurrentReads): each takes its place in line before its first await. */
   async read(into: Buffer): Promise<number> {
+    if (this.ready && this.otherwise && !(await this.ready)) {
+      // Nothing was read from the thread yet: the stream way reads the image from its start, one
+      // read after the other, in the order asked.
+      this.fallback ??= this.otherwise();
+      const fallback = this.fallback;
+      const read = this.fallbackReads.then(async () => {
+        const reader = await fallback;
+        const n = await reader.read(into);
+        this.storedPosition = reader.storedPosition;
+        return n;
+      });
+      this.fallbackReads = read.catch(() => undefined);
+      return read;
+    }
     let filled = 0;
     if (this.head && this.head.length > 0) {
       filled = this.head.copy(into);
@@ -352,6 +371,7 @@ class ZstdThreadReader implements SourceReader {
   async close(): Promise<void> {
     this.finished = true;
     await this.worker.terminate().catch(() => undefined);
+    await this.fallback?.then((reader) => reader.close()).catch(() => undefined);
   }
 }
 
@@ -366,10 +386,12 @@ export async function openZstdThread(
   storedSize: number,
   sizing: Promise<number | undefined>,
   engine: ZstdEngine,
+  otherwise?: () => Promise<SourceReader>,
+  threadSource = ZSTD_THREAD,
 ): Promise<SourceReader | undefined> {
   let worker: Worker;
   try {
-    worker = new Worker(ZSTD_THREAD, { eval: true, workerData: { path: filePath, size: storedSize, engine } });
+    worker = new Worker(threadSource, { eval: true, workerData: { path: filePath, size: storedSize, engine } });
   } catch {
     return undefined;
   }
@@ -396,7 +418,7 @@ export async function openZstdThread(
       return undefined;
     }
     started++;
-    return new ZstdThreadReader(worker, { name, path: filePath, storedSize, storedFile: filePath }, await sizing, starting);
+    return new ZstdThreadReader(worker, { name, path: filePath, storedSize, storedFile: filePath }, await sizing, starting, otherwise);
   }
   const ready = await starting;
   if (!ready) {
