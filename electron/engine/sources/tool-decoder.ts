@@ -80,9 +80,9 @@ function waitForWritable(stdin: NodeJS.WritableStream & { destroyed?: boolean })
 
 export function toolDecoder(tool: DecoderTool): StreamDecoder {
   return async function* decodeWithTool(input) {
+    const file = process.platform === 'linux' ? openInputFile(fileInputOf(input)) : undefined;
     // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and the
     // tool dying of it first made a cancel look like a damaged image. Blockwise stops it itself.
-    const file = process.platform === 'linux' ? openInputFile(fileInputOf(input)) : undefined;
     let child: ChildProcessByStdio<Writable | null, Readable, Readable>;
     try {
       child = spawn(tool.path, tool.args, {
