@@ -4,9 +4,8 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { SourceSpec } from '../../../shared/flash-types';
-import type { SourceFormat } from './source';
 import { openDecodedStream } from './decoded-source';
-import type { SourceReader } from './source';
+import type { SourceFormat, SourceReader } from './source';
 
 /** Reads of 1 MiB: large enough for decoders to work in bulk, small enough to stay flat. */
 export const FILE_CHUNK = 1 << 20;

@@ -12,7 +12,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { BlockwiseError } from '../../../shared/errors';
-import { fileInputOf, type FileInput, type StreamDecoder } from './decoded-source';
+import { fileInputOf, type FileInput, type ReadElsewhere, type StreamDecoder } from './decoded-source';
 
 export interface DecoderTool {
   /** Short name for messages ("xz"). */
@@ -55,10 +55,10 @@ function toolError(tool: DecoderTool, exit: { code: number | null; signal: NodeJ
   const { code, signal } = exit;
   const said = stderr.trim().split('\n').filter(Boolean).pop()?.replace(/^[\w.-]+: /, '') ?? '';
   if (RAN_OUT.test(stderr) || (inputEnded && tool.ranOutAtEnd?.test(stderr))) return new BlockwiseError('SOURCE_TRUNCATED', `the compressed data ends early (${tool.name}: ${said || 'unexpected end of input'})`);
-  // Killed by a signal Blockwise did not send (it only ever sends SIGKILL, after which nothing is
-  // reported): something else stopped it, which says nothing about the data.
   // Reading its stdin (the image file) failed: a disk error, a card reader pulled; not its data.
   if (/read error/i.test(stderr)) return new BlockwiseError('SOURCE_UNREADABLE', `the image file could not be read (${tool.name}: ${said})`);
+  // Killed by a signal Blockwise did not send (it only ever sends SIGKILL, after which nothing is
+  // reported): something else stopped it, which says nothing about the data.
   if (signal) return new BlockwiseError('SOURCE_UNREADABLE', `${tool.name}, which was decompressing the image, was stopped by ${signal} from outside Blockwise. Try again.`);
   const how = `failed with exit code ${code}`;
   return new BlockwiseError('SOURCE_CORRUPT', `the compressed data is not valid (${tool.name} ${how}${said ? `: ${said}` : ''})`);
@@ -99,7 +99,7 @@ export function toolDecoder(tool: DecoderTool): StreamDecoder {
     // The child's stdin and our fd share one file offset: ours tells how far it has read, even
     // after it has exited. Closed when this decoder is done.
     const readBy = file ? filePosition(file.fd, file.size) : undefined;
-    if (readBy) file!.input.readInstead({ position: () => readBy.position(), ended: () => readBy.position(true) >= file!.size });
+    if (readBy) file!.input.readInstead(readBy);
     const queue: Buffer[] = [];
     let queued = 0;
     let stdoutEnded = false;
@@ -183,7 +183,7 @@ export function toolDecoder(tool: DecoderTool): StreamDecoder {
       }
       await pump;
       if (failure !== undefined) throw failure;
-      if (exit!.code !== 0) throw toolError(tool, exit!, stderr, readBy ? readBy.position(true) >= file!.size : inputEnded);
+      if (exit!.code !== 0) throw toolError(tool, exit!, stderr, readBy ? readBy.ended() : inputEnded);
     } finally {
       stopped = true;
       if (exit === undefined) child.kill('SIGKILL');
@@ -215,7 +215,7 @@ function openInputFile(input: FileInput | undefined): { input: FileInput; fd: nu
  * with our `fd`, in /proc/self/fdinfo, looked up at most every 50 ms (a lookup costs ~0.4 ms here;
  * once per chunk it was 50 ms of a 256 MiB flash) and when asked.
  */
-function filePosition(fd: number, size: number): { position(fresh?: boolean): number; poll(): void; close(): void } {
+function filePosition(fd: number, size: number): ReadElsewhere & { poll(): void; close(): void } {
   const fdinfo = `/proc/self/fdinfo/${fd}`;
   let last = 0;
   let polled = 0;
@@ -231,9 +231,14 @@ function filePosition(fd: number, size: number): { position(fresh?: boolean): nu
     polled = performance.now();
   };
   return {
-    position: (fresh = false) => {
-      if (fresh || performance.now() - polled >= 50) read();
+    position: () => {
+      if (performance.now() - polled >= 50) read();
       return last;
+    },
+    /** Looked up afresh: it decides whether a failure is a file cut short. */
+    ended: () => {
+      read();
+      return last >= size;
     },
     poll: () => {
       if (performance.now() - polled >= 50) read();

@@ -177,42 +177,39 @@ export async function xzSizeFromIndex(filePath: string, storedSize: number): Pro
   // (page cache). Each awaited open-read-close took several ms at the start of a flash, while xz
   // and the drive's checks kept both cores busy, and the image waited for its size.
   const handle = await fsp.open(filePath, 'r');
+  const readAt = (position: number, length: number): Buffer => {
+    const out = Buffer.alloc(length);
+    return out.subarray(0, readSync(handle.fd, out, 0, length, position));
+  };
   try {
-    return await sizeFromIndexes(storedSize, async (position, length) => {
-      const out = Buffer.alloc(length);
-      return out.subarray(0, readSync(handle.fd, out, 0, length, position));
-    });
+    let end = storedSize;
+    let total = 0;
+    let steps = 0;
+    while (end > 0) {
+      // A file of many concatenated streams (or much padding) is walked in steps that let others run.
+      if (++steps % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+      const tail = readAt(Math.max(0, end - 4), 4);
+      if (tail.length === 4 && tail.readUInt32LE(0) === 0) {
+        end -= 4; // stream padding
+        continue;
+      }
+      if (end < 2 * STREAM_HEADER_SIZE) return undefined;
+      const footer = parseFooter(readAt(end - 12, 12));
+      const indexStart = end - 12 - footer.indexSize;
+      if (indexStart < STREAM_HEADER_SIZE) return undefined;
+      const records = parseIndex(readAt(indexStart, footer.indexSize));
+      let blocks = 0;
+      for (const r of records) {
+        total += r.uncompressedSize;
+        blocks += Math.ceil(r.unpaddedSize / 4) * 4;
+      }
+      end = indexStart - blocks - STREAM_HEADER_SIZE;
+      if (end < 0) return undefined;
+    }
+    return total;
   } finally {
     await handle.close();
   }
-}
-
-async function sizeFromIndexes(storedSize: number, readAt: (position: number, length: number) => Promise<Buffer>): Promise<number | undefined> {
-  let end = storedSize;
-  let total = 0;
-  let steps = 0;
-  while (end > 0) {
-    // A file of many concatenated streams (or much padding) is walked in steps that let others run.
-    if (++steps % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
-    const tail = await readAt(Math.max(0, end - 4), 4);
-    if (tail.length === 4 && tail.readUInt32LE(0) === 0) {
-      end -= 4; // stream padding
-      continue;
-    }
-    if (end < 2 * STREAM_HEADER_SIZE) return undefined;
-    const footer = parseFooter(await readAt(end - 12, 12));
-    const indexStart = end - 12 - footer.indexSize;
-    if (indexStart < STREAM_HEADER_SIZE) return undefined;
-    const records = parseIndex(await readAt(indexStart, footer.indexSize));
-    let blocks = 0;
-    for (const r of records) {
-      total += r.uncompressedSize;
-      blocks += Math.ceil(r.unpaddedSize / 4) * 4;
-    }
-    end = indexStart - blocks - STREAM_HEADER_SIZE;
-    if (end < 0) return undefined;
-  }
-  return total;
 }
 
 export function openXzFile(filePath: string, storedSize: number, spec: SourceSpec): Promise<SourceReader> {

@@ -23,7 +23,6 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Worker } from 'node:worker_threads';
-import { BlockwiseError } from '../../../shared/errors';
 import { decodeFailure, classifyHead, type StreamMeta } from './decoded-source';
 import type { SourceInfo, SourceReader } from './source';
 
@@ -265,10 +264,11 @@ class ZstdThreadReader implements SourceReader {
     private readonly worker: Worker,
     private readonly meta: StreamMeta & { path: string; storedSize: number },
     size: number | undefined,
-    /** The thread's start, when the reader is handed out before it (the head was checked here). */
-    private readonly ready?: Promise<boolean>,
-    /** Where the image is read instead if the thread then fails to start (the stream way). */
-    private readonly otherwise?: () => Promise<SourceReader>,
+    /**
+     * When the reader is handed out before the thread has started (the head was checked here):
+     * the thread's start, and where the image is read instead if it fails (the stream way).
+     */
+    private readonly early?: { ready: Promise<boolean>; otherwise: () => Promise<SourceReader> },
   ) {
     this.info = { name: meta.name, formats: ['zstd'], storedSize: meta.storedSize, randomAccess: false };
     if (size !== undefined) this.info.size = size;
@@ -287,13 +287,6 @@ class ZstdThreadReader implements SourceReader {
 
   /** Has the thread decode into `into`: the pool's shared memory directly, other memory through a copy. */
   async decodeInto(into: Buffer): Promise<number> {
-    if (this.ready && !(await this.ready)) {
-      // It decoded here a moment ago: the same libzstd failing on a thread is no fault of the image.
-      this.failure ??= new BlockwiseError('SOURCE_UNREADABLE', `${this.meta.name}: the thread that decodes it could not start. Try again.`, {
-        path: this.meta.path,
-        offset: 0,
-      });
-    }
     if (this.failure) throw this.failure;
     const shared = into.buffer instanceof SharedArrayBuffer;
     // Plain memory (not the pool's): decoded into a shared buffer of its own, then copied.
@@ -335,10 +328,10 @@ class ZstdThreadReader implements SourceReader {
 
   /** Reads may overlap (concurrentReads): each takes its place in line before its first await. */
   async read(into: Buffer): Promise<number> {
-    if (this.ready && this.otherwise && !(await this.ready)) {
+    if (this.early && !(await this.early.ready)) {
       // Nothing was read from the thread yet: the stream way reads the image from its start, one
       // read after the other, in the order asked.
-      this.fallback ??= this.otherwise();
+      this.fallback ??= this.early.otherwise();
       const fallback = this.fallback;
       const read = this.fallbackReads.then(async () => {
         const reader = await fallback;
@@ -386,7 +379,7 @@ export async function openZstdThread(
   storedSize: number,
   sizing: Promise<number | undefined>,
   engine: ZstdEngine,
-  otherwise?: () => Promise<SourceReader>,
+  otherwise: () => Promise<SourceReader>,
   threadSource = ZSTD_THREAD,
 ): Promise<SourceReader | undefined> {
   let worker: Worker;
@@ -418,7 +411,7 @@ export async function openZstdThread(
       return undefined;
     }
     started++;
-    return new ZstdThreadReader(worker, { name, path: filePath, storedSize, storedFile: filePath }, await sizing, starting, otherwise);
+    return new ZstdThreadReader(worker, { name, path: filePath, storedSize, storedFile: filePath }, await sizing, { ready: starting, otherwise });
   }
   const ready = await starting;
   if (!ready) {
