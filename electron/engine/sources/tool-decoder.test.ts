@@ -102,26 +102,6 @@ describe('system tool decoders', { skip: hasXz ? false : 'xz is not installed' }
     assert.equal(fds(), before, 'the decoder closed the file it shared with xz');
   });
 
-  // The flash's own thread must not wait its turn behind xz -T0's threads (tool-decoder.ts, TOOL_NICE).
-  test("the tool and each of its threads run at a lower priority than Blockwise's own", { skip: process.platform !== 'linux' ? 'Linux only (/proc)' : false }, async () => {
-    const nice = (pid: number, task: string) => Number(readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[16]);
-    const xzFile = path.join(dir, 'disk.img.xz');
-    const reader = await openDecodedFile(xzFile, readFileSync(xzFile).length, { kind: 'file', path: xzFile }, undefined, 'xz');
-    try {
-      assert.equal(await reader.read(Buffer.alloc(MiB)), MiB);
-      const pid = liveToolPids()[0]!;
-      const tasks = readdirSync(`/proc/${pid}/task`);
-      assert.ok(tasks.length > 1, `xz decodes on threads (${tasks.length})`);
-      const expected = Math.min(19, os.getPriority() + 5);
-      assert.deepEqual(
-        tasks.map((t) => nice(pid, t)),
-        tasks.map(() => expected),
-      );
-    } finally {
-      await reader.close();
-    }
-  });
-
   test('closing a reader half way kills the tool', async () => {
     const reader = await openDecodedStream(createReadStream(path.join(dir, 'disk.img.xz')), { name: 'disk.img.xz' });
     assert.equal(await reader.read(Buffer.alloc(MiB)), MiB);

@@ -9,8 +9,7 @@
 // is closed, abandoned, cancelled or fails. No temporary files.
 
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { BlockwiseError } from '../../../shared/errors';
 import { fileInputOf, type FileInput, type ReadElsewhere, type StreamDecoder } from './decoded-source';
@@ -33,42 +32,6 @@ export interface DecoderTool {
 const MAX_QUEUED = 4 * 1024 * 1024;
 /** Largest piece handed on at once. */
 const BATCH = 1024 * 1024;
-
-/**
- * How much lower (a nice value) a tool runs than the thread that feeds the drive. `xz -T0` keeps
- * every core busy, and the flash's own thread, which only hands its output on, waited its turn
- * behind it: in a fresh engine process on two cores the first write went out at 50–82 ms, and at
- * 37–50 ms with the tool at +5, and the app's window stays responsive. An otherwise idle machine
- * decodes as fast, since the tool still gets all the time nothing else wants.
- */
-const TOOL_NICE = 5;
-
-/**
- * Lowers a tool's priority (Linux and macOS; a nice of +5 means nothing to Windows). A thread the
- * tool started before this call keeps the old one: on Linux `again()` (at its first output, when
- * xz's threads are running) lowers each of its threads.
- */
-function lowerPriority(pid: number): { again(): void } {
-  let nice: number;
-  try {
-    nice = Math.min(19, getPriority() + TOOL_NICE);
-    setPriority(pid, nice);
-  } catch {
-    return { again: () => undefined }; // gone already, or not allowed: it runs as it is
-  }
-  let done = process.platform !== 'linux';
-  return {
-    again() {
-      if (done) return;
-      done = true;
-      try {
-        for (const task of readdirSync(`/proc/${pid}/task`)) setPriority(Number(task), nice);
-      } catch {
-        /* exited meanwhile */
-      }
-    },
-  };
-}
 
 /** Children started and not yet exited, by pid: tests check that none is left behind. */
 const live = new Map<number, ChildProcessByStdio<Writable | null, Readable, Readable>>();
@@ -133,7 +96,6 @@ export function toolDecoder(tool: DecoderTool): StreamDecoder {
     }
     started++;
     if (child.pid !== undefined) live.set(child.pid, child);
-    const priority = child.pid !== undefined ? lowerPriority(child.pid) : undefined;
     // The child's stdin and our fd share one file offset: ours tells how far it has read, even
     // after it has exited. Closed when this decoder is done.
     const readBy = file ? filePosition(file.fd, file.size) : undefined;
@@ -166,7 +128,6 @@ export function toolDecoder(tool: DecoderTool): StreamDecoder {
       stderr = (stderr + d.toString()).slice(-4096);
     });
     child.stdout.on('data', (d: Buffer) => {
-      priority?.again();
       readBy?.poll();
       queue.push(d);
       queued += d.length;
