@@ -1,5 +1,6 @@
 // Which processes keep a mount point busy: working directory, root, executable, open files or
 // mapped files inside it. Read from /proc directly (what fuser -m does), so no tool is needed.
+// And which loop devices do: the kernel holds their backing files, so no process shows them.
 
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
@@ -75,6 +76,31 @@ export function findHolders(mountpoint: string): Holder[] {
     if (how) holders.push({ pid: Number(pid), command: commandOf(pid), how });
   }
   return holders;
+}
+
+/**
+ * Loop devices whose backing file is inside `mountpoint` (a disk image attached from the drive),
+ * each as "loop device /dev/loop5 (backing file /mnt/x/disk.img; …)".
+ */
+export function findLoopsInside(mountpoint: string): string[] {
+  if (process.platform !== 'linux') return [];
+  let names: string[] = [];
+  try {
+    names = readdirSync('/sys/block').filter((n) => n.startsWith('loop'));
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  for (const name of names) {
+    let backing: string;
+    try {
+      backing = readFileSync(`/sys/block/${name}/loop/backing_file`, 'utf8').trim().replace(/ \(deleted\)$/, '');
+    } catch {
+      continue; // not attached
+    }
+    if (inside(backing, mountpoint)) found.push(`loop device /dev/${name} (backing file ${backing}; unmount what is on it and detach it: losetup -d /dev/${name})`);
+  }
+  return found;
 }
 
 /** "sleep (pid 1234, working directory /mnt/x), bash (pid 99, open file /mnt/x/a)" */

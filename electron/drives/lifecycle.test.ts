@@ -98,6 +98,26 @@ test('a partition held by a process is refused with UNMOUNT_FAILED naming the pr
   }
 });
 
+test('a partition holding the backing file of a loop device is refused with UNMOUNT_FAILED naming the loop device', { skip }, async () => {
+  const { loop, mountDir, cleanup } = mountedPartition();
+  let inner: string | undefined;
+  try {
+    const backing = path.join(mountDir, 'inner.img');
+    writeFileSync(backing, Buffer.alloc(MiB));
+    inner = execFileSync('losetup', ['-f', '--show', backing]).toString().trim();
+    const before = readBacking(loop, 0, 4096);
+    const error = await refusal(flash(patternImage('l.img', MiB, 0x3c), { path: loop.path }));
+    assert.equal(error.code, 'UNMOUNT_FAILED');
+    assert.ok(error.message.includes(`loop device ${inner} (backing file ${backing}`), error.message);
+    assert.ok(error.message.includes(`losetup -d ${inner}`), error.message);
+    assert.match(error.message, /Nothing was written/);
+    assert.ok(readBacking(loop, 0, 4096).equals(before), 'bytes changed although the flash was refused');
+  } finally {
+    if (inner) execFileSync('losetup', ['-d', inner]);
+    cleanup();
+  }
+});
+
 test('a device another process opened exclusively is refused with TARGET_BUSY', { skip }, async () => {
   const loop = createLoopDevice(8 * MiB);
   // python3's os.open passes O_EXCL straight to open(2): the kernel's claim on the block device.

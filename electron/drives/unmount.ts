@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { BlockwiseError } from '../../shared/errors';
-import { describeHolders, findHolders } from './holders';
+import { describeHolders, findHolders, findLoopsInside } from './holders';
 import { diskMountpoints } from './linux-block';
 import { unmountCommands, type Command, type Platform } from './os-commands';
 
@@ -47,8 +47,8 @@ async function unmountLinux(devicePath: string): Promise<string[]> {
     const failure = await runCommand(command);
     if (failure === undefined) continue;
     const mountpoint = command.args[0] ?? devicePath;
-    const holders = findHolders(mountpoint);
-    throw unmountFailed(devicePath, mountpoint, holders.length > 0 ? `it is held by ${describeHolders(holders)}` : failure);
+    const held = [describeHolders(findHolders(mountpoint)), ...findLoopsInside(mountpoint)].filter((h) => h !== '').join(', ');
+    throw unmountFailed(devicePath, mountpoint, held !== '' ? `it is held by ${held}` : failure);
   }
   // Anything still there (a mount that reappeared, one in a path we could not unmount) blocks us.
   const left = diskMountpoints(name);
