@@ -118,6 +118,29 @@ test('a partition holding the backing file of a loop device is refused with UNMO
   }
 });
 
+test('a filesystem mounted from a loop device attached to one of the drive\'s partitions is unmounted before the drive is written', { skip }, async () => {
+  const loop = createLoopDevice(32 * MiB, { partscan: true });
+  const mountDir = mkdtempSync('/tmp/blockwise-mnt-');
+  let inner: string | undefined;
+  try {
+    execFileSync('sfdisk', ['-q', loop.path], { input: 'label: dos\nstart=2048, type=83\n' });
+    execFileSync('partx', ['-u', loop.path]);
+    inner = execFileSync('losetup', ['-f', '--show', `${loop.path}p1`]).toString().trim();
+    execFileSync('mkfs.ext4', ['-q', '-F', inner], { stdio: 'ignore' });
+    execFileSync('mount', [inner, mountDir]);
+    assert.deepEqual(diskMountpoints(path.basename(loop.path)), [mountDir], 'the mount on the stacked loop device counts as the drive\'s');
+    const image = patternImage('s.img', 4 * MiB, 0x77);
+    await flash(image, { path: loop.path });
+    assert.ok(!readFileSync('/proc/self/mounts', 'utf8').includes(` ${mountDir} `), 'the filesystem on the stacked loop device is still mounted');
+    assert.ok(readBacking(loop, 0, 4 * MiB).equals(readFileSync(image)), 'the drive does not hold the image');
+  } finally {
+    if (readFileSync('/proc/self/mounts', 'utf8').includes(` ${mountDir} `)) execFileSync('umount', ['-l', mountDir]);
+    if (inner) execFileSync('losetup', ['-d', inner]);
+    loop.dispose();
+    rmSync(mountDir, { recursive: true, force: true });
+  }
+});
+
 test('a device another process opened exclusively is refused with TARGET_BUSY', { skip }, async () => {
   const loop = createLoopDevice(8 * MiB);
   // python3's os.open passes O_EXCL straight to open(2): the kernel's claim on the block device.

@@ -1,7 +1,7 @@
 // Facts about Linux block devices read straight from /sys and /proc: cheap enough to poll every
 // second, and they see what lsblk does not (loop devices, holders such as LVM/dm, diskseq).
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 
 const SYS_BLOCK = '/sys/block';
@@ -80,18 +80,50 @@ function holderNames(sysDir: string): string[] {
 }
 
 /**
+ * Loop devices attached to a block device rather than a file (`losetup -f /dev/sdb1`), by the name
+ * of that device. The kernel lists them in no holders directory.
+ */
+function loopsOnDevices(): Map<string, string[]> {
+  const byBacking = new Map<string, string[]>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(SYS_BLOCK).filter((n) => n.startsWith('loop'));
+  } catch {
+    return byBacking;
+  }
+  for (const loop of names) {
+    const backing = readSysText(path.join(SYS_BLOCK, loop, 'loop', 'backing_file'));
+    if (!backing?.startsWith('/dev/')) continue;
+    let device: string;
+    try {
+      device = path.basename(realpathSync(backing)); // /dev/disk/by-id/… → sdb1
+    } catch {
+      continue;
+    }
+    byBacking.set(device, [...(byBacking.get(device) ?? []), loop]);
+  }
+  return byBacking;
+}
+
+/**
  * Every block device whose contents live on this disk: the disk, its partitions, and whatever is
- * stacked on them (dm-crypt, LVM, md), recursively. Mounts of any of them make the disk busy.
+ * stacked on them (dm-crypt, LVM, md, a loop device attached to one), recursively. Mounts of any
+ * of them make the disk busy.
  */
 export function stackedDevices(disk: string): { name: string; majMin: string }[] {
   const out: { name: string; majMin: string }[] = [];
   const seen = new Set<string>();
+  const loops = loopsOnDevices();
   const visit = (name: string, sysDir: string): void => {
     if (seen.has(name)) return;
     seen.add(name);
     const majMin = readSysText(path.join(sysDir, 'dev'));
     if (majMin) out.push({ name, majMin });
     for (const holder of holderNames(sysDir)) visit(holder, path.join(SYS_BLOCK, holder));
+    for (const loop of loops.get(name) ?? []) {
+      visit(loop, path.join(SYS_BLOCK, loop));
+      for (const part of partitionNames(loop)) visit(part, path.join(SYS_BLOCK, loop, part));
+    }
   };
   visit(disk, path.join(SYS_BLOCK, disk));
   for (const part of partitionNames(disk)) visit(part, path.join(SYS_BLOCK, disk, part));
