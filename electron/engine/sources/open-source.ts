@@ -71,7 +71,13 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
     handle = await fsp.open(filePath, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    const said: Record<string, string> = {
+      ENOENT: 'it does not exist',
+      EACCES: 'permission denied',
+      ELOOP: 'its symbolic links lead round in a circle',
+      ENOTDIR: 'a part of its path is a file, not a folder',
+    };
+    const why = said[code ?? ''] ?? (error as Error).message;
     throw new BlockwiseError('SOURCE_UNREADABLE', `Cannot open image ${filePath}: ${why}.`, { path: filePath, syscode: code });
   }
   try {

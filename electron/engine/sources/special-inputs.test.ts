@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -51,6 +51,18 @@ describe('sources that are not image files', () => {
     writeFileSync(path.join(folder, 'README.txt'), 'hello');
     const one = await refusal(folder);
     assert.equal(one.message, `${folder} is a folder, not an image file; the image in it is probably 2024-raspios.img: pick that file.`);
+  });
+
+  test('a path that cannot lead to a file says why in words: symbolic links in a circle, a file used as a folder', async () => {
+    symlinkSync(path.join(dir, 'b.img'), path.join(dir, 'a.img'));
+    symlinkSync(path.join(dir, 'a.img'), path.join(dir, 'b.img'));
+    const circle = await refusal(path.join(dir, 'a.img'));
+    assert.equal(circle.code, 'SOURCE_UNREADABLE');
+    assert.equal(circle.message, `Cannot open image ${path.join(dir, 'a.img')}: its symbolic links lead round in a circle.`);
+    writeFileSync(path.join(dir, 'plain.img'), randomBytes(4096));
+    const notFolder = await refusal(path.join(dir, 'plain.img', 'inside.img'));
+    assert.equal(notFolder.code, 'SOURCE_UNREADABLE');
+    assert.match(notFolder.message, /a part of its path is a file, not a folder\.$/);
   });
 
   test('/dev/zero and /dev/urandom are character devices, not empty images', async () => {
