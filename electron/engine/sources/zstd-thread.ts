@@ -20,20 +20,18 @@
 // stream way instead (openZstdFile).
 
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { Transform } from 'node:stream';
-import * as zlib from 'node:zlib';
 import { Worker } from 'node:worker_threads';
 import { decodeFailure, classifyHead, type StreamMeta } from './decoded-source';
 import type { SourceInfo, SourceReader } from './source';
 
-// Inline source: no extra file to locate in dist/ or inside an asar archive.
-const ZSTD_THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
-const fs = require('node:fs');
+// Inline sources: no extra file to locate in dist/ or inside an asar archive.
+
+/**
+ * The decoders, as source: the thread runs them, and so does this thread for an image's first
+ * 64 KiB (decoderHere), so both decode with the same code.
+ */
+const ZSTD_DECODERS = `
 const zlib = require('node:zlib');
-const { path: filePath, size: fileSize, engine } = workerData;
-const FRAME_MAGIC = 0xfd2fb528;
-const READ = 1 << 20;
 const windowLogMax = zlib.constants.ZSTD_d_windowLogMax;
 // Images made with --long=31 need a 2 GiB window; libzstd refuses more than 128 MiB by default.
 const options = windowLogMax === undefined ? {} : { params: { [windowLogMax]: 31 } };
@@ -42,7 +40,7 @@ const options = windowLogMax === undefined ? {} : { params: { [windowLogMax]: 31
  * A decoder: decode(input, inOff, inLen, out, outOff, room) gives [input bytes used, output bytes
  * made] and throws on bad data; close() frees it. Undefined where this engine is not there.
  */
-function newDecoder() {
+function newDecoder(engine) {
   return engine.napi === undefined ? zlibDecoder() : napiDecoder(engine.napi);
 }
 
@@ -82,6 +80,15 @@ function napiDecoder(bindingPath) {
     close() {},
   };
 }
+`;
+
+const ZSTD_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const { path: filePath, size: fileSize, engine } = workerData;
+const FRAME_MAGIC = 0xfd2fb528;
+const READ = 1 << 20;
+${ZSTD_DECODERS}
 
 class Failure extends Error {
   constructor(message, truncated) { super(message); this.truncated = truncated; }
@@ -150,7 +157,7 @@ function walkTo(limit) {
 /** Decodes the file; yields when the output it was given is full, and is given the next. */
 function* decodeFile() {
   let out = yield;
-  const decoder = newDecoder();
+  const decoder = newDecoder(engine);
   let next = 0;
   let inOff = 0;
   let inLen = 0;
@@ -186,7 +193,7 @@ function* decodeFile() {
 
 const memories = new Map();
 let decoding;
-const probe = newDecoder();
+const probe = newDecoder(engine);
 if (probe) probe.close();
 parentPort.postMessage({ ready: probe !== undefined });
 parentPort.on('message', (m) => {
@@ -394,11 +401,16 @@ export async function openZstdThread(
     worker.once('exit', () => resolve(false));
   });
   // A thread takes 40–50 ms to start here, and the image is known good only once its first 64 KiB
-  // are seen: they are decoded on this thread meanwhile, with the same libzstd, so the drive's
-  // first write need not wait for the thread (at 20 MB/s that write starts the device's clock).
-  const head = await decodeHeadHere(filePath, engine).catch(() => undefined);
-  // Only a whole 64 KiB counts: zlib's stream stops at the end of a frame (pzstd's files start with
-  // an empty one), so anything shorter is left to the thread, which goes on from frame to frame.
+  // are seen: they are decoded on this thread meanwhile, by the thread's own decoder, so the
+  // drive's first write need not wait for the thread (at 20 MB/s that write starts the device's clock).
+  let head: Buffer | undefined;
+  try {
+    head = decodeHeadHere(filePath, engine);
+  } catch {
+    /* the file could not be read here: the thread says why */
+  }
+  // Only a whole 64 KiB counts: a shorter head (a tiny image, bad data, a file whose first MiB
+  // decodes to less) is left to the thread, which reads on and says what is wrong.
   if (head?.length === HEAD_BYTES) {
     let raw = false;
     try {
@@ -430,12 +442,27 @@ export async function openZstdThread(
   return undefined;
 }
 
+/** A decoder built from ZSTD_DECODERS (see there). */
+interface Decoder {
+  decode(input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, room: number): [number, number];
+  close(): void;
+}
+
+let decodersHere: ((engine: ZstdEngine) => Decoder | undefined) | undefined;
+
+/** The thread's own decoders, run on this thread. */
+function decoderHere(engine: ZstdEngine): Decoder | undefined {
+  // Our own source (shared with the thread), not input: compiled once.
+  decodersHere ??= new Function('require', `${ZSTD_DECODERS}\nreturn newDecoder;`)(require) as (engine: ZstdEngine) => Decoder | undefined;
+  return decodersHere(engine);
+}
+
 /**
- * The image's first 64 KiB (fewer where the first frame or the file's first MiB gives fewer),
- * decoded on this thread with Node's zlib or the zstd-napi addon; undefined where neither can be
- * driven here.
+ * The image's first 64 KiB (fewer where the file's first MiB gives fewer), decoded on this thread
+ * by the decoder the thread uses; undefined where it cannot be driven here or the data is bad
+ * (the thread then says what is wrong).
  */
-async function decodeHeadHere(filePath: string, engine: ZstdEngine): Promise<Buffer | undefined> {
+function decodeHeadHere(filePath: string, engine: ZstdEngine): Buffer | undefined {
   const fd = openSync(filePath, 'r');
   let input: Buffer;
   try {
@@ -444,46 +471,22 @@ async function decodeHeadHere(filePath: string, engine: ZstdEngine): Promise<Buf
   } finally {
     closeSync(fd);
   }
-  if (engine.napi !== undefined) {
-    const binding = require(engine.napi) as NapiBinding;
-    if (typeof binding.DCtx !== 'function') return undefined;
-    const context = new binding.DCtx();
-    context.setParameter(binding.DParameter.windowLogMax, 31);
-    const out = Buffer.alloc(HEAD_BYTES);
-    let made = 0;
-    let used = 0;
+  const decoder = decoderHere(engine);
+  if (!decoder) return undefined;
+  const out = Buffer.alloc(HEAD_BYTES);
+  let made = 0;
+  let used = 0;
+  try {
     while (made < out.length && used < input.length) {
-      const [, n, m] = context.decompressStream(out.subarray(made), input.subarray(used));
-      if (n === 0 && m === 0) break;
-      made += n;
-      used += m;
+      const [u, m] = decoder.decode(input, used, input.length - used, out, made, out.length - made);
+      if (u === 0 && m === 0) break;
+      used += u;
+      made += m;
     }
-    return out.subarray(0, made);
+  } catch {
+    return undefined;
+  } finally {
+    decoder.close();
   }
-  const create = (zlib as unknown as { createZstdDecompress?: (options?: object) => Transform }).createZstdDecompress;
-  if (typeof create !== 'function') return undefined;
-  const windowLogMax = (zlib.constants as Record<string, number | undefined>).ZSTD_d_windowLogMax;
-  const stream = create(windowLogMax === undefined ? {} : { params: { [windowLogMax]: 31 } });
-  return new Promise<Buffer>((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let have = 0;
-    const finish = () => {
-      stream.removeAllListeners('data');
-      stream.destroy();
-      resolve(Buffer.concat(parts, have).subarray(0, HEAD_BYTES));
-    };
-    stream.on('data', (chunk: Buffer) => {
-      parts.push(chunk);
-      have += chunk.length;
-      if (have >= HEAD_BYTES) finish();
-    });
-    stream.on('error', (error) => (have > 0 ? finish() : reject(error)));
-    stream.on('end', finish);
-    stream.end(input);
-  });
-}
-
-interface NapiBinding {
-  DCtx: new () => { setParameter(p: number, v: number): void; decompressStream(out: Buffer, input: Buffer): [number, number, number] };
-  DParameter: { windowLogMax: number };
+  return out.subarray(0, made);
 }
