@@ -1,7 +1,7 @@
 // Facts about Linux block devices read straight from /sys and /proc: cheap enough to poll every
 // second, and they see what lsblk does not (loop devices, holders such as LVM/dm, diskseq).
 
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
 
 const SYS_BLOCK = '/sys/block';
@@ -80,6 +80,25 @@ function holderNames(sysDir: string): string[] {
 }
 
 /**
+ * The block device a loop's backing path names (sdb1 for /dev/sdb1 or a udev link to it), read
+ * from devtmpfs and sysfs only. Any other path is left alone, unlooked-at: a backing file may sit
+ * on a filesystem that has stopped answering (a hung FUSE or NFS mount, even under /dev/shm), and
+ * one synchronous look at it held the drive list and every flash's checks for good.
+ */
+function deviceNameOf(backing: string): string | undefined {
+  let name: string | undefined;
+  if (/^\/dev\/[^/]+$/.test(backing)) name = backing.slice('/dev/'.length);
+  else if (/^\/dev\/(disk\/by-[^/]+|mapper)\/[^/]+$/.test(backing)) {
+    try {
+      name = path.basename(readlinkSync(backing)); // ../../sdb1, ../dm-0
+    } catch {
+      return undefined;
+    }
+  }
+  return name !== undefined && existsSync(path.join('/sys/class/block', name)) ? name : undefined;
+}
+
+/**
  * Loop devices attached to a block device rather than a file (`losetup -f /dev/sdb1`), by the name
  * of that device. The kernel lists them in no holders directory.
  */
@@ -93,14 +112,8 @@ function loopsOnDevices(): Map<string, string[]> {
   }
   for (const loop of names) {
     const backing = readSysText(path.join(SYS_BLOCK, loop, 'loop', 'backing_file'));
-    if (!backing?.startsWith('/dev/')) continue;
-    let device: string;
-    try {
-      device = path.basename(realpathSync(backing)); // /dev/disk/by-id/… → sdb1
-    } catch {
-      continue;
-    }
-    byBacking.set(device, [...(byBacking.get(device) ?? []), loop]);
+    const device = backing === undefined ? undefined : deviceNameOf(backing);
+    if (device !== undefined) byBacking.set(device, [...(byBacking.get(device) ?? []), loop]);
   }
   return byBacking;
 }
