@@ -2,7 +2,7 @@
 // refusal naming the holder, busy device, identity re-check, partition re-read after.
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,6 +16,7 @@ import { listDrives } from './scanner';
 import './register-lifecycle';
 
 const skip = loopSkipReason();
+const btrfs = spawnSync('sh', ['-c', 'command -v mkfs.btrfs']).status === 0;
 const MiB = 1 << 20;
 let dir = '';
 
@@ -136,6 +137,27 @@ test('a filesystem mounted from a loop device attached to one of the drive\'s pa
   } finally {
     if (readFileSync('/proc/self/mounts', 'utf8').includes(` ${mountDir} `)) execFileSync('umount', ['-l', mountDir]);
     if (inner) execFileSync('losetup', ['-d', inner]);
+    loop.dispose();
+    rmSync(mountDir, { recursive: true, force: true });
+  }
+});
+
+// btrfs reports an anonymous device (major 0) in mountinfo: its mount is found from the mount's source.
+test('a mounted btrfs partition counts as mounted: it is unmounted, then the drive is written', { skip: skip ?? (btrfs ? undefined : 'mkfs.btrfs is not installed') }, async () => {
+  const loop = createLoopDevice(160 * MiB, { partscan: true });
+  const mountDir = mkdtempSync('/tmp/blockwise-mnt-');
+  try {
+    execFileSync('sfdisk', ['-q', loop.path], { input: 'label: dos\nstart=2048, type=83\n' });
+    execFileSync('partx', ['-u', loop.path]);
+    execFileSync('mkfs.btrfs', ['-q', '-f', `${loop.path}p1`], { stdio: 'ignore' });
+    execFileSync('mount', [`${loop.path}p1`, mountDir]);
+    assert.deepEqual(diskMountpoints(path.basename(loop.path)), [mountDir]);
+    const image = patternImage('btrfs.img', 4 * MiB, 0x42);
+    await flash(image, { path: loop.path });
+    assert.deepEqual(diskMountpoints(path.basename(loop.path)), [], 'the btrfs partition is still mounted');
+    assert.ok(readBacking(loop, 0, 4 * MiB).equals(readFileSync(image)), 'the drive does not hold the image');
+  } finally {
+    if (readFileSync('/proc/self/mounts', 'utf8').includes(` ${mountDir} `)) execFileSync('umount', ['-l', mountDir]);
     loop.dispose();
     rmSync(mountDir, { recursive: true, force: true });
   }

@@ -1,8 +1,9 @@
 // Facts about Linux block devices read straight from /sys and /proc: cheap enough to poll every
 // second, and they see what lsblk does not (loop devices, holders such as LVM/dm, diskseq).
 
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { blockNameOf, parseMountLine, sourceDevice, unescapeMountPath } from '../engine/targets/mount-sources';
 
 const SYS_BLOCK = '/sys/block';
 
@@ -30,22 +31,21 @@ export function listBlockNames(): string[] {
   }
 }
 
-/** Decodes the octal escapes (\040 for space) mountinfo uses in paths. */
-export function unescapeMountPath(text: string): string {
-  return text.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
 
-/** "MAJ:MIN" → mount points, parsed from mountinfo text (a device may be mounted several times). */
+/**
+ * "MAJ:MIN" → mount points, parsed from mountinfo text (a device may be mounted several times). A
+ * btrfs mount reports an anonymous device: it is listed under its source's block device too.
+ */
 export function parseMountInfo(text: string): Map<string, string[]> {
   const byDevice = new Map<string, string[]>();
+  const add = (majMin: string, mountPoint: string) => byDevice.set(majMin, [...(byDevice.get(majMin) ?? []), mountPoint]);
   for (const line of text.split('\n')) {
-    const fields = line.split(' ');
-    const majMin = fields[2];
-    const mountPoint = fields[4];
-    if (!majMin || !mountPoint) continue;
-    const list = byDevice.get(majMin) ?? [];
-    list.push(unescapeMountPath(mountPoint));
-    byDevice.set(majMin, list);
+    const mount = parseMountLine(line);
+    if (!mount) continue;
+    const mountPoint = unescapeMountPath(mount.mountPoint);
+    add(mount.majMin, mountPoint);
+    const behind = sourceDevice(mount);
+    if (behind !== undefined) add(behind, mountPoint);
   }
   return byDevice;
 }
@@ -80,25 +80,6 @@ function holderNames(sysDir: string): string[] {
 }
 
 /**
- * The block device a loop's backing path names (sdb1 for /dev/sdb1 or a udev link to it), read
- * from devtmpfs and sysfs only. Any other path is left alone, unlooked-at: a backing file may sit
- * on a filesystem that has stopped answering (a hung FUSE or NFS mount, even under /dev/shm), and
- * one synchronous look at it held the drive list and every flash's checks for good.
- */
-function deviceNameOf(backing: string): string | undefined {
-  let name: string | undefined;
-  if (/^\/dev\/[^/]+$/.test(backing)) name = backing.slice('/dev/'.length);
-  else if (/^\/dev\/(disk\/by-[^/]+|mapper)\/[^/]+$/.test(backing)) {
-    try {
-      name = path.basename(readlinkSync(backing)); // ../../sdb1, ../dm-0
-    } catch {
-      return undefined;
-    }
-  }
-  return name !== undefined && existsSync(path.join('/sys/class/block', name)) ? name : undefined;
-}
-
-/**
  * Loop devices attached to a block device rather than a file (`losetup -f /dev/sdb1`), by the name
  * of that device. The kernel lists them in no holders directory.
  */
@@ -112,7 +93,7 @@ function loopsOnDevices(): Map<string, string[]> {
   }
   for (const loop of names) {
     const backing = readSysText(path.join(SYS_BLOCK, loop, 'loop', 'backing_file'));
-    const device = backing === undefined ? undefined : deviceNameOf(backing);
+    const device = backing === undefined ? undefined : blockNameOf(backing); // never a look at a file: it may sit on a hung mount
     if (device !== undefined) byBacking.set(device, [...(byBacking.get(device) ?? []), loop]);
   }
   return byBacking;

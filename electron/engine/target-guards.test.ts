@@ -37,6 +37,34 @@ describe('target guards', { skip: loopSkipReason() }, () => {
     }
   });
 
+  // btrfs reports an anonymous device (major 0) for its files: the drive is found from the mount's source.
+  test('an image stored on a btrfs filesystem on the target drive is SOURCE_ON_TARGET; nothing is written', { skip: hasTool('mkfs.btrfs') ? undefined : 'mkfs.btrfs is not installed' }, async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const dev = createLoopDevice(128 << 20);
+    const mountDir = mkdtempSync('/tmp/blockwise-btrfs-');
+    let mounted = false;
+    try {
+      execFileSync('mkfs.btrfs', ['-q', '-f', dev.path], { stdio: 'ignore' });
+      execFileSync('mount', [dev.path, mountDir]);
+      mounted = true;
+      const image = path.join(mountDir, 'os.img');
+      writeFileSync(image, randomBytes(1 << 20));
+      const before = dev.bytesWritten();
+      await assert.rejects(
+        runFlash(
+          { source: { kind: 'file', path: image }, targets: [{ path: dev.path }], options: { verify: true, full: true } },
+          { signal: new AbortController().signal, onProgress: () => {} },
+        ),
+        (error: unknown) => error instanceof BlockwiseError && error.code === 'SOURCE_ON_TARGET' && error.message.includes(`is stored on ${dev.path}`),
+      );
+      assert.equal(dev.bytesWritten(), before, 'nothing written');
+    } finally {
+      if (mounted) execFileSync('umount', [mountDir]);
+      rmSync(mountDir, { recursive: true, force: true });
+      dev.dispose();
+    }
+  });
+
   test('a drive detached after it was chosen is TARGET_NOT_FOUND (gone), not "a different drive"', async () => {
     process.env.BLOCKWISE_INCLUDE_LOOP = '1';
     const image = path.join(dir, 'small.img');
@@ -61,3 +89,12 @@ describe('target guards', { skip: loopSkipReason() }, () => {
     }
   });
 });
+
+function hasTool(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { SourceSpec, TargetSpec } from '../../shared/flash-types';
 import { deviceGeometry, splitDeviceNumber } from './targets/device-geometry';
+import { blockDeviceHolding } from './targets/mount-sources';
 
 /** Paths whose filesystems make a disk a system disk. */
 const SYSTEM_PATHS = ['/', '/boot', '/boot/efi', '/usr', '/var', '/home'];
@@ -20,10 +21,10 @@ export function loopDevicesAllowed(): boolean {
 // from memory. Awaited one by one on libuv's pool they took 20–40 ms of a flash's start while xz
 // kept both cores busy (each round trip waits for a thread to be scheduled).
 
-function sysfsOf(dev: number): string | undefined {
-  const { major, minor } = splitDeviceNumber(dev);
+function sysfsOf(majMin: string | undefined): string | undefined {
+  if (majMin === undefined) return undefined;
   try {
-    return realpathSync(`/sys/dev/block/${major}:${minor}`);
+    return realpathSync(`/sys/dev/block/${majMin}`);
   } catch {
     return undefined;
   }
@@ -38,7 +39,17 @@ function fileIsOnDisk(file: string, diskSysfs: string): boolean {
     return false;
   }
   // A drive or partition given as the source (cloning) is itself the device: its rdev, not the /dev filesystem's.
-  const holder = sysfsOf(stat.isBlockDevice() ? stat.rdev : stat.dev);
+  const { major, minor } = splitDeviceNumber(stat.isBlockDevice() ? stat.rdev : stat.dev);
+  let majMin: string | undefined = `${major}:${minor}`;
+  if (major === 0) {
+    // btrfs: an anonymous device per subvolume; the block device is the source of the mount holding the file.
+    try {
+      majMin = blockDeviceHolding(realpathSync(file));
+    } catch {
+      majMin = undefined;
+    }
+  }
+  const holder = sysfsOf(majMin);
   return holder !== undefined && (holder === diskSysfs || holder.startsWith(diskSysfs + '/'));
 }
 
@@ -56,7 +67,7 @@ export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageNam
   }
   if (!stat.isBlockDevice() || process.platform !== 'linux') return;
 
-  const { major } = splitDeviceNumber(stat.rdev);
+  const { major, minor } = splitDeviceNumber(stat.rdev);
   if (major === LOOP_MAJOR && !loopDevicesAllowed()) {
     throw new BlockwiseError(
       'TARGET_NOT_ALLOWED',
@@ -64,7 +75,7 @@ export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageNam
       { path: spec.path },
     );
   }
-  const disk = sysfsOf(stat.rdev);
+  const disk = sysfsOf(`${major}:${minor}`);
   if (!disk) return;
   if (existsSync(path.join(disk, 'partition'))) {
     throw new BlockwiseError('TARGET_NOT_ALLOWED', `${spec.path} is a partition; choose the whole drive instead.`, { path: spec.path });
