@@ -64,9 +64,11 @@ export function sourceDevice(mount: MountLine): string | undefined {
 }
 
 /**
- * For a file whose stat().dev is an anonymous device (btrfs: each subvolume has its own, and none
- * is the one mountinfo reports): the block device ("MAJ:MIN") under the mount that holds it, found
- * by its path (symbolic links resolved by the caller).
+ * The block device ("MAJ:MIN") under the mount that holds `realPath`, found by the path alone in
+ * mountinfo (symbolic links are the caller's to resolve): nothing on any mounted filesystem is
+ * looked at, so a hung NFS or FUSE mount cannot stop it. Undefined for a filesystem on no block
+ * device (tmpfs, overlay, NFS). Also right for btrfs, whose files' stat().dev is an anonymous
+ * device per subvolume, none of them the one mountinfo reports.
  */
 export function blockDeviceHolding(realPath: string): string | undefined {
   let text = '';
@@ -88,7 +90,8 @@ export function blockDeviceHolding(realPath: string): string | undefined {
       bestPoint = point;
     }
   }
-  return best === undefined ? undefined : sourceDevice(best);
+  if (best === undefined) return undefined;
+  return best.majMin.startsWith('0:') ? sourceDevice(best) : best.majMin;
 }
 
 /** Decodes the octal escapes (\040 for space) mountinfo uses in paths. */

@@ -1,0 +1,66 @@
+// Which block device holds a path, from mountinfo alone (mount-sources.ts), on real loop devices:
+// ext4 (its own device), btrfs (an anonymous one; the source tells), tmpfs (none), paths inside a
+// mount that do not exist (nothing on the filesystem is looked at), and a mount on top of another.
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { createLoopDevice, loopSkipReason, type LoopDevice } from '../../test-support/loop-device';
+import { blockDeviceHolding, blockNameOf } from './mount-sources';
+
+const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+const majMinOf = (loop: LoopDevice) => readFileSync(`/sys/class/block/${path.basename(loop.path)}/dev`, 'utf8').trim();
+
+describe('the block device under a mount, from mountinfo', { skip: loopSkipReason() }, () => {
+  const dir = mkdtempSync('/tmp/blockwise-mount-sources-');
+  const mounted: string[] = [];
+  const loops: LoopDevice[] = [];
+  after(() => {
+    for (const point of mounted.reverse()) spawnSync('umount', ['-l', point]);
+    for (const loop of loops) loop.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function mountNew(fs: string, size: number, at: string): LoopDevice {
+    const loop = createLoopDevice(size);
+    loops.push(loop);
+    execFileSync(`mkfs.${fs}`, fs === 'ext4' ? ['-q', '-F', loop.path] : ['-q', '-f', loop.path], { stdio: 'ignore' });
+    mkdirSync(at, { recursive: true });
+    execFileSync('mount', [loop.path, at]);
+    mounted.push(at);
+    return loop;
+  }
+
+  test('ext4: its own device, for the mount point and for paths under it that do not exist', () => {
+    const at = path.join(dir, 'ext4 here');
+    const loop = mountNew('ext4', 16 << 20, at);
+    assert.equal(blockDeviceHolding(at), majMinOf(loop));
+    assert.equal(blockDeviceHolding(path.join(at, 'no', 'such', 'file.img')), majMinOf(loop));
+    assert.notEqual(blockDeviceHolding(`${at}-sibling/file`), majMinOf(loop), 'a sibling whose name starts the same is not inside');
+  });
+
+  test('btrfs: the block device its mount names, not its anonymous one', { skip: has('mkfs.btrfs') ? undefined : 'mkfs.btrfs is not installed' }, () => {
+    const at = path.join(dir, 'btrfs');
+    const loop = mountNew('btrfs', 128 << 20, at);
+    assert.equal(blockDeviceHolding(path.join(at, 'os.img')), majMinOf(loop));
+  });
+
+  test('a mount on top of another: the one on top; tmpfs: no block device', () => {
+    const at = path.join(dir, 'stacked');
+    mountNew('ext4', 16 << 20, at);
+    const top = mountNew('ext4', 16 << 20, at);
+    assert.equal(blockDeviceHolding(path.join(at, 'x')), majMinOf(top));
+    assert.equal(blockDeviceHolding('/dev/shm/anything'), undefined);
+  });
+
+  test('device paths: /dev/NAME names a block device, other paths are not looked at', () => {
+    const loop = createLoopDevice(1 << 20);
+    loops.push(loop);
+    assert.equal(blockNameOf(loop.path), path.basename(loop.path));
+    assert.equal(blockNameOf('/dev/shm/some-file'), undefined);
+    assert.equal(blockNameOf('/dev/null'), undefined, 'a character device');
+    assert.equal(blockNameOf('/home/user/disk.img'), undefined);
+  });
+});
