@@ -3,6 +3,7 @@
 // And which loop devices do: the kernel holds their backing files, so no process shows them.
 
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { attachedLoops } from './linux-block';
 
 export interface Holder {
   pid: number;
@@ -84,23 +85,10 @@ export function findHolders(mountpoint: string): Holder[] {
  */
 export function findLoopsInside(mountpoint: string): string[] {
   if (process.platform !== 'linux') return [];
-  let names: string[] = [];
-  try {
-    names = readdirSync('/sys/block').filter((n) => n.startsWith('loop'));
-  } catch {
-    return [];
-  }
-  const found: string[] = [];
-  for (const name of names) {
-    let backing: string;
-    try {
-      backing = readFileSync(`/sys/block/${name}/loop/backing_file`, 'utf8').trim().replace(/ \(deleted\)$/, '');
-    } catch {
-      continue; // not attached
-    }
-    if (inside(backing, mountpoint)) found.push(`loop device /dev/${name} (backing file ${backing}; unmount what is on it and detach it: losetup -d /dev/${name})`);
-  }
-  return found;
+  return attachedLoops().flatMap(({ name, backing }) => {
+    const file = backing.replace(/ \(deleted\)$/, '');
+    return inside(file, mountpoint) ? [`loop device /dev/${name} (backing file ${file}; unmount what is on it and detach it: losetup -d /dev/${name})`] : [];
+  });
 }
 
 /** "sleep (pid 1234, working directory /mnt/x), bash (pid 99, open file /mnt/x/a)" */

@@ -31,7 +31,6 @@ export function listBlockNames(): string[] {
   }
 }
 
-
 /**
  * "MAJ:MIN" → mount points, parsed from mountinfo text (a device may be mounted several times). A
  * btrfs mount reports an anonymous device: it is listed under its source's block device too.
@@ -85,16 +84,9 @@ function holderNames(sysDir: string): string[] {
  */
 function loopsOnDevices(): Map<string, string[]> {
   const byBacking = new Map<string, string[]>();
-  let names: string[] = [];
-  try {
-    names = readdirSync(SYS_BLOCK).filter((n) => n.startsWith('loop'));
-  } catch {
-    return byBacking;
-  }
-  for (const loop of names) {
-    const backing = readSysText(path.join(SYS_BLOCK, loop, 'loop', 'backing_file'));
-    const device = backing === undefined ? undefined : blockNameOf(backing); // never a look at a file: it may sit on a hung mount
-    if (device !== undefined) byBacking.set(device, [...(byBacking.get(device) ?? []), loop]);
+  for (const { name, backing } of attachedLoops()) {
+    const device = blockNameOf(backing); // never a look at the file: it may sit on a hung mount
+    if (device !== undefined) byBacking.set(device, [...(byBacking.get(device) ?? []), name]);
   }
   return byBacking;
 }
@@ -190,6 +182,14 @@ export function readSysBlock(disk: string): SysBlockFacts | undefined {
 /** Backing file of an attached loop device, undefined when the loop device is free. */
 export function loopBackingFile(disk: string): string | undefined {
   return readSysText(path.join(SYS_BLOCK, disk, 'loop/backing_file')) || undefined;
+}
+
+/** Every attached loop device and its backing path, as sysfs gives it. */
+export function attachedLoops(): { name: string; backing: string }[] {
+  return listBlockNames().flatMap((name) => {
+    const backing = name.startsWith('loop') ? loopBackingFile(name) : undefined;
+    return backing === undefined ? [] : [{ name, backing }];
+  });
 }
 
 /**
