@@ -2,13 +2,14 @@
 // refusal naming the holder, busy device, identity re-check, partition re-read after.
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { BlockwiseError } from '../../shared/errors';
 import type { FlashJob, TargetSpec } from '../../shared/flash-types';
 import { runFlash } from '../engine/flash';
+import { findExecutable } from '../engine/sources/decoder-choice';
 import { createLoopDevice, fillGarbage, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
 import { identityOf } from './identity';
 import { diskMountpoints } from './linux-block';
@@ -16,7 +17,7 @@ import { listDrives } from './scanner';
 import './register-lifecycle';
 
 const skip = loopSkipReason();
-const btrfs = spawnSync('sh', ['-c', 'command -v mkfs.btrfs']).status === 0;
+const btrfs = findExecutable('mkfs.btrfs') !== undefined;
 const MiB = 1 << 20;
 let dir = '';
 

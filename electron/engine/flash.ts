@@ -96,13 +96,18 @@ async function preflightTarget(spec: TargetSpec, source: SourceSpec, imageName: 
   return { inspected, early };
 }
 
+/** The drives opened early. */
+function openedEarly(found: Preflight[]): TargetState[] {
+  return found.flatMap((p) => (p.early ? [p.early] : []));
+}
+
 /** All drives' preflights, or the first failure (in the drives' order), with any drive opened early closed again. */
 async function allPreflights(preflights: Promise<Preflight>[]): Promise<Preflight[]> {
   const settled = await Promise.allSettled(preflights);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   const found = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   if (failed) {
-    await closeStates(found.flatMap((p) => (p.early ? [p.early] : [])));
+    await closeStates(openedEarly(found));
     throw failed.reason;
   }
   return found;
@@ -153,7 +158,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   } catch (error) {
     // Drives opened early are closed again; a drive that stopped answering mid-read does not hold
     // the image's error back for long (it is closed whenever its read returns).
-    const closing = guards.then((found) => closeStates(found.flatMap((p) => (p.early ? [p.early] : []))), () => undefined);
+    const closing = guards.then((found) => closeStates(openedEarly(found)), () => undefined);
     await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
     throw error;
   }
@@ -170,7 +175,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   planning.catch(() => undefined); // awaited below, or in `finally` when a drive failed first
   try {
     const found = await guards;
-    early = found.flatMap((p) => (p.early ? [p.early] : []));
+    early = openedEarly(found);
     for (const [i, spec] of job.targets.entries()) {
       await targetLifecycle().prepare(spec);
       const opened = found[i]!.early;

@@ -171,16 +171,13 @@ export async function readHead(target: Target): Promise<HeadSnapshot> {
  */
 export async function zeroHead(target: Target, head: HeadSnapshot): Promise<Range[]> {
   const whole = clipRanges([{ start: HELD_BACK, end: HEAD_SIZE }], 0, target.capacity);
+  let m = -1;
   try {
-    if (head.heldRead < 0) {
-      await target.write(head.zeros, 0);
-      return whole;
-    }
-    for (const run of nonZeroRuns(head.held, head.heldRead)) await target.write(head.zeros.subarray(0, run.end - run.start), run.start);
+    if (head.heldRead < 0) await target.write(head.zeros, 0);
+    else for (const run of nonZeroRuns(head.held, head.heldRead)) await target.write(head.zeros.subarray(0, run.end - run.start), run.start);
   } finally {
-    await head.restRead; // never left reading into `rest` once this has returned or thrown
+    m = await head.restRead; // never left reading into `rest` once this has returned or thrown
   }
-  const m = await head.restRead;
   if (head.heldRead < 0 || m < 0) return whole;
   return nonZeroRuns(head.rest, m).map((r) => ({ start: r.start + HELD_BACK, end: r.end + HELD_BACK }));
 }

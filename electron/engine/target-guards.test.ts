@@ -7,9 +7,23 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BlockwiseError } from '../../shared/errors';
-import { createLoopDevice, loopSkipReason } from '../test-support/loop-device';
+import { createLoopDevice, loopSkipReason, type LoopDevice } from '../test-support/loop-device';
 import { runFlash } from './flash';
+import { findExecutable } from './sources/decoder-choice';
 import './sources/register';
+
+/** Flashing `image` onto `dev` is refused as SOURCE_ON_TARGET, and nothing is written. */
+async function refusedAsStoredOn(image: string, dev: LoopDevice): Promise<void> {
+  const before = dev.bytesWritten();
+  await assert.rejects(
+    runFlash(
+      { source: { kind: 'file', path: image }, targets: [{ path: dev.path }], options: { verify: true, full: true } },
+      { signal: new AbortController().signal, onProgress: () => {} },
+    ),
+    (error: unknown) => error instanceof BlockwiseError && error.code === 'SOURCE_ON_TARGET' && error.message.includes(`is stored on ${dev.path}`),
+  );
+  assert.equal(dev.bytesWritten(), before, 'nothing written');
+}
 
 describe('target guards', { skip: loopSkipReason() }, () => {
   const dir = mkdtempSync('/dev/shm/blockwise-guards-test-');
@@ -23,22 +37,14 @@ describe('target guards', { skip: loopSkipReason() }, () => {
       execFileSync('partx', ['-u', dev.path]);
       const partition = `${dev.path}p1`;
       for (let i = 0; i < 50 && !existsSync(partition); i++) await new Promise((r) => setTimeout(r, 20));
-      const before = dev.bytesWritten();
-      await assert.rejects(
-        runFlash(
-          { source: { kind: 'file', path: partition }, targets: [{ path: dev.path }], options: { verify: true, full: true } },
-          { signal: new AbortController().signal, onProgress: () => {} },
-        ),
-        (error: unknown) => error instanceof BlockwiseError && error.code === 'SOURCE_ON_TARGET' && error.message.includes(`is stored on ${dev.path}`),
-      );
-      assert.equal(dev.bytesWritten(), before, 'nothing written');
+      await refusedAsStoredOn(partition, dev);
     } finally {
       dev.dispose();
     }
   });
 
   // btrfs reports an anonymous device (major 0) for its files: the drive is found from the mount's source.
-  test('an image stored on a btrfs filesystem on the target drive is SOURCE_ON_TARGET; nothing is written', { skip: hasTool('mkfs.btrfs') ? undefined : 'mkfs.btrfs is not installed' }, async () => {
+  test('an image stored on a btrfs filesystem on the target drive is SOURCE_ON_TARGET; nothing is written', { skip: findExecutable('mkfs.btrfs') ? undefined : 'mkfs.btrfs is not installed' }, async () => {
     process.env.BLOCKWISE_INCLUDE_LOOP = '1';
     const dev = createLoopDevice(128 << 20);
     const mountDir = mkdtempSync('/tmp/blockwise-btrfs-');
@@ -49,15 +55,7 @@ describe('target guards', { skip: loopSkipReason() }, () => {
       mounted = true;
       const image = path.join(mountDir, 'os.img');
       writeFileSync(image, randomBytes(1 << 20));
-      const before = dev.bytesWritten();
-      await assert.rejects(
-        runFlash(
-          { source: { kind: 'file', path: image }, targets: [{ path: dev.path }], options: { verify: true, full: true } },
-          { signal: new AbortController().signal, onProgress: () => {} },
-        ),
-        (error: unknown) => error instanceof BlockwiseError && error.code === 'SOURCE_ON_TARGET' && error.message.includes(`is stored on ${dev.path}`),
-      );
-      assert.equal(dev.bytesWritten(), before, 'nothing written');
+      await refusedAsStoredOn(image, dev);
     } finally {
       if (mounted) execFileSync('umount', [mountDir]);
       rmSync(mountDir, { recursive: true, force: true });
@@ -89,12 +87,3 @@ describe('target guards', { skip: loopSkipReason() }, () => {
     }
   });
 });
-
-function hasTool(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}

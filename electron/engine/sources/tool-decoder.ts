@@ -230,9 +230,12 @@ function filePosition(fd: number, size: number): ReadElsewhere & { poll(): void;
     }
     polled = performance.now();
   };
+  const poll = () => {
+    if (performance.now() - polled >= 50) read();
+  };
   return {
     position: () => {
-      if (performance.now() - polled >= 50) read();
+      poll();
       return last;
     },
     /** Looked up afresh: it decides whether a failure is a file cut short. */
@@ -240,9 +243,7 @@ function filePosition(fd: number, size: number): ReadElsewhere & { poll(): void;
       read();
       return last >= size;
     },
-    poll: () => {
-      if (performance.now() - polled >= 50) read();
-    },
+    poll,
     /** A last look, before the fd is closed; the position stays as it was. */
     close: () => {
       read();

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { findExecutable } from './decoder-choice';
 import { zstdSizeFromFrames } from './zstd-source';
 
 const WINDOWS = [16, 37, 4096, 256 * 1024];
@@ -48,7 +49,7 @@ async function sizeOf(stored: Buffer): Promise<(number | undefined)[]> {
 
 const every = (value: number | undefined) => WINDOWS.map(() => value);
 
-describe('zstd size from frame headers', { skip: hasZstd() ? undefined : 'the zstd tool is not installed' }, () => {
+describe('zstd size from frame headers', { skip: findExecutable('zstd') ? undefined : 'the zstd tool is not installed' }, () => {
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'blockwise-zstd-size-'));
   });
@@ -87,12 +88,3 @@ describe('zstd size from frame headers', { skip: hasZstd() ? undefined : 'the zs
     assert.deepEqual(await sizeOf(readFileSync(file('c'))), every(undefined), 'the raw image itself');
   });
 });
-
-function hasZstd(): boolean {
-  try {
-    execFileSync('zstd', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}

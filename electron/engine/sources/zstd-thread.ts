@@ -409,21 +409,24 @@ export async function openZstdThread(
   } catch {
     /* the file could not be read here: the thread says why */
   }
+  // A tar inside, or no image at all, goes the stream way, which says what it is in its own words.
+  const rawImage = (decoded: Buffer): boolean => {
+    try {
+      return classifyHead(decoded, { name }, 'the decompressed data') === 'raw';
+    } catch {
+      return false;
+    }
+  };
+  const meta = { name, path: filePath, storedSize, storedFile: filePath };
   // Only a whole 64 KiB counts: a shorter head (a tiny image, bad data, a file whose first MiB
   // decodes to less) is left to the thread, which reads on and says what is wrong.
   if (head?.length === HEAD_BYTES) {
-    let raw = false;
-    try {
-      raw = classifyHead(head, { name }, 'the decompressed data') === 'raw';
-    } catch {
-      /* the stream path reports it, in its own words */
-    }
-    if (!raw) {
+    if (!rawImage(head)) {
       await worker.terminate().catch(() => undefined);
       return undefined;
     }
     started++;
-    return new ZstdThreadReader(worker, { name, path: filePath, storedSize, storedFile: filePath }, await sizing, { ready: starting, otherwise });
+    return new ZstdThreadReader(worker, meta, await sizing, { ready: starting, otherwise });
   }
   const ready = await starting;
   if (!ready) {
@@ -431,13 +434,9 @@ export async function openZstdThread(
     return undefined;
   }
   started++;
-  const reader = new ZstdThreadReader(worker, { name, path: filePath, storedSize, storedFile: filePath }, await sizing);
-  try {
-    const head = await reader.readHead();
-    if (classifyHead(head, { name }, 'the decompressed data') === 'raw') return reader;
-  } catch {
-    /* the stream path reports it, in its own words */
-  }
+  const reader = new ZstdThreadReader(worker, meta, await sizing);
+  const decoded = await reader.readHead().catch(() => undefined);
+  if (decoded && rawImage(decoded)) return reader;
   await reader.close();
   return undefined;
 }

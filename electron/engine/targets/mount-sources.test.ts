@@ -7,10 +7,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { findExecutable } from '../sources/decoder-choice';
 import { createLoopDevice, loopSkipReason, type LoopDevice } from '../../test-support/loop-device';
 import { blockDeviceHolding, blockNameOf } from './mount-sources';
 
-const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const majMinOf = (loop: LoopDevice) => readFileSync(`/sys/class/block/${path.basename(loop.path)}/dev`, 'utf8').trim();
 
 describe('the block device under a mount, from mountinfo', { skip: loopSkipReason() }, () => {
@@ -41,7 +41,7 @@ describe('the block device under a mount, from mountinfo', { skip: loopSkipReaso
     assert.notEqual(blockDeviceHolding(`${at}-sibling/file`), majMinOf(loop), 'a sibling whose name starts the same is not inside');
   });
 
-  test('btrfs: the block device its mount names, not its anonymous one', { skip: has('mkfs.btrfs') ? undefined : 'mkfs.btrfs is not installed' }, () => {
+  test('btrfs: the block device its mount names, not its anonymous one', { skip: findExecutable('mkfs.btrfs') ? undefined : 'mkfs.btrfs is not installed' }, () => {
     const at = path.join(dir, 'btrfs');
     const loop = mountNew('btrfs', 128 << 20, at);
     assert.equal(blockDeviceHolding(path.join(at, 'os.img')), majMinOf(loop));
