@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import { readBacking } from '../electron/test-support/loop-device';
 import { expect, test } from './fixtures';
+import { serveFolder } from './support/image-server';
 import { ROOT } from './support/web-host';
 
 const MiB = 1024 * 1024;
@@ -38,4 +39,28 @@ test('cancelling mid-flash asks first and ends in the cancelled view', async ({ 
     await app.page.getByRole('button', { name: 'Back', exact: true }).click();
     await expect(app.page.getByRole('button', { name: 'Flash!', exact: true })).toBeEnabled();
   });
+});
+
+test('cancelling before anything is written says the drive is as it was, and it is', async ({ app, loops, images }) => {
+  const drive = loops.create(32 * MiB, { fill: 'garbage' });
+  images.random('late-os.img', 8 * MiB, 0x1a);
+  // The server answers the flash's download (its second request for the image, after the one the
+  // URL dialog makes) only after 8 s: the flash is still opening the image when Cancel is pressed.
+  const server = await serveFolder(images.dir, { holdFrom: 2, holdMs: 8000 });
+  try {
+    await app.useUrl(server.url('late-os.img'), 'late-os.img');
+    await app.selectDrive(drive.path);
+    await app.flash();
+    await app.cancel();
+    await app.waitForCancelled();
+    await app.step('the view says nothing was written, not that the drive will not boot', async () => {
+      await expect(app.page.getByText('Nothing was written to the drive: it is as it was.')).toBeVisible();
+      await expect(app.page.getByText('will not boot until it is flashed again')).toHaveCount(0);
+    });
+    await test.step('not one byte reached the drive', async () => {
+      expect(drive.bytesWritten()).toBe(0);
+    });
+  } finally {
+    await server.stop();
+  }
 });

@@ -22,6 +22,9 @@ export interface ServeOptions {
   breakAt?: number;
   /** A request for the rest of a file (Range with If-Range) waits this long before it is answered. */
   resumeDelayMs?: number;
+  /** Whole-file answers to a path's request number `holdFrom` (1-based) and later wait `holdMs` first. */
+  holdFrom?: number;
+  holdMs?: number;
 }
 
 export async function serveFolder(dir: string, options: ServeOptions = {}): Promise<ImageServer> {
@@ -64,25 +67,33 @@ export async function serveFolder(dir: string, options: ServeOptions = {}): Prom
         return;
       }
     }
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size, 'accept-ranges': 'bytes', etag, 'last-modified': lastModified });
-    const rate = options.bytesPerSecond;
-    const stream = createReadStream(file, { highWaterMark: 256 * 1024, end: options.breakAt === undefined ? undefined : options.breakAt - 1 });
-    // Broken off: what was sent so far, then the connection closes.
-    if (options.breakAt !== undefined) stream.on('end', () => setTimeout(() => res.socket?.destroy(), 50));
-    if (!rate) {
-      stream.pipe(res, { end: options.breakAt === undefined });
+    const sendWhole = () => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size, 'accept-ranges': 'bytes', etag, 'last-modified': lastModified });
+      const rate = options.bytesPerSecond;
+      const stream = createReadStream(file, { highWaterMark: 256 * 1024, end: options.breakAt === undefined ? undefined : options.breakAt - 1 });
+      // Broken off: what was sent so far, then the connection closes.
+      if (options.breakAt !== undefined) stream.on('end', () => setTimeout(() => res.socket?.destroy(), 50));
+      if (!rate) {
+        stream.pipe(res, { end: options.breakAt === undefined });
+        return;
+      }
+      // Paced: each chunk waits as long as it would take at `rate`.
+      stream.on('data', (chunk) => {
+        stream.pause();
+        // Resume once both the pause has passed and the socket has taken the chunk.
+        const drained = res.write(chunk) ? Promise.resolve() : new Promise((resolve) => res.once('drain', resolve));
+        const waited = new Promise((resolve) => setTimeout(resolve, (chunk.length / rate) * 1000));
+        void Promise.all([drained, waited]).then(() => stream.resume());
+      });
+      if (options.breakAt === undefined) stream.on('end', () => res.end());
+      res.on('close', () => stream.destroy());
+    };
+    if (options.holdFrom !== undefined && hits.get(name)! >= options.holdFrom) {
+      const held = setTimeout(sendWhole, options.holdMs ?? 0);
+      res.on('close', () => clearTimeout(held));
       return;
     }
-    // Paced: each chunk waits as long as it would take at `rate`.
-    stream.on('data', (chunk) => {
-      stream.pause();
-      // Resume once both the pause has passed and the socket has taken the chunk.
-      const drained = res.write(chunk) ? Promise.resolve() : new Promise((resolve) => res.once('drain', resolve));
-      const waited = new Promise((resolve) => setTimeout(resolve, (chunk.length / rate) * 1000));
-      void Promise.all([drained, waited]).then(() => stream.resume());
-    });
-    if (options.breakAt === undefined) stream.on('end', () => res.end());
-    res.on('close', () => stream.destroy());
+    sendWhole();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -5,6 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +14,7 @@ import { BlockwiseError } from '../../shared/errors';
 import type { FlashJob, FlashProgress } from '../../shared/flash-types';
 import { assertShowsNothing } from '../test-support/drive-probe';
 import { createFaultyDrive, fuseSkipReason, type FaultOptions, type FaultyDrive } from '../test-support/fuse-faults';
+import { sendWithRanges } from '../test-support/http-ranges';
 import { createLoopDevice, loopSkipReason, readFileRange } from '../test-support/loop-device';
 import { runFlash, type FlashContext } from './flash';
 import { HEAD_SIZE } from './pipeline';
@@ -199,6 +202,28 @@ describe('flash engine on faulty drives (FUSE)', { skip }, () => {
     }
   });
 
+  test('a drive silent from its first read: reported as not responding, and cancel ends in seconds without writing to it', async () => {
+    const release = path.join(workDir, 'release-dead-head');
+    // Reading the drive's first MiB (its old head, read before anything is written) hangs for 120 s.
+    const drive = await faulty({ size: 32 * MiB, stallRead: [[0, HEAD_SIZE]], stallUntil: release });
+    plantOldHead(drive);
+    const before = readStore(drive, 0, HEAD_SIZE);
+    const { file } = makeImage('dead-head.img', 16 * MiB);
+    try {
+      const { error, took } = await cancelOnceSilent(job(file, drive.path));
+      assert.equal(error.code, 'CANCELLED', error.message);
+      assert.ok(took < 30, `the cancel took ${took.toFixed(1)} s: it waited for the drive`);
+      assert.match(error.message, new RegExp(`${drive.path} is not responding`));
+      assert.match(error.message, /did not answer when its first blocks were read, so nothing was written to it/);
+      assert.equal(error.details.driveIncomplete, false, 'nothing was written to it');
+    } finally {
+      writeFileSync(release, '');
+    }
+    // Nothing was sent to the drive after the cancel: its old head is as it was.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.ok(readStore(drive, 0, HEAD_SIZE).equals(before), 'the drive was written to after the cancel');
+  });
+
   test('a counterfeit card (stores 16 MiB, claims 64 MiB) fails verification at the first bad byte', async () => {
     const wrap = 16 * MiB;
     const drive = await faulty({ size: 64 * MiB, wrap });
@@ -266,6 +291,34 @@ describe('a cancelled flash leaves no partition table', { skip: loopSkip }, () =
     } finally {
       device.dispose();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('cancel while the image is still being opened: CANCELLED, and not one byte written to the drive', async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const device = createLoopDevice(16 * MiB, { fill: 'garbage' });
+    const image = randomBytes(4 * MiB);
+    // The image's server answers 1.5 s late; Cancel is pressed meanwhile, before anything is written.
+    const server = http.createServer((req, res) => {
+      setTimeout(() => sendWithRanges(req, res, image), 1500);
+    });
+    try {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      const error = await expectFailure(
+        { source: { kind: 'url', url: `http://127.0.0.1:${port}/late.img` }, targets: [{ path: device.path }], options: { verify: true, full: false } },
+        controller.signal,
+      );
+      assert.equal(error.code, 'CANCELLED', error.message);
+      assert.match(error.message, /before anything was written/);
+      assert.equal(error.details.driveIncomplete, false);
+      assert.equal(device.bytesWritten(), 0, 'the cancelled flash wrote to the drive');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      device.dispose();
     }
   });
 });

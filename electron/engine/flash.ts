@@ -93,7 +93,13 @@ async function preflightTarget(spec: TargetSpec, source: SourceSpec, imageName: 
   if (!target) return { inspected }; // opened (and its failure reported) after unmounting
   const early = newTargetState(target, watchOptions(context));
   early.headRead = readHead(early.target);
+  early.headRead.catch(() => undefined); // awaited once the flash clears the head, or when it closes the drive
   return { inspected, early };
+}
+
+/** A cancel pressed while the image and the drives were still being checked: nothing was written. */
+function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new BlockwiseError('CANCELLED', 'The flash was cancelled before anything was written to the drives.', { driveIncomplete: false });
 }
 
 /** The drives opened early. */
@@ -176,6 +182,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   try {
     const found = await guards;
     early = openedEarly(found);
+    throwIfCancelled(context.signal); // before anything is unmounted
     for (const [i, spec] of job.targets.entries()) {
       await targetLifecycle().prepare(spec);
       const opened = found[i]!.early;
@@ -201,6 +208,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     const planner = await planning;
     // Everything is known good now: the drives' old heads are zeroed while the rest is set up
     // (the first write starts a throttled card's clock; see clearHead).
+    throwIfCancelled(context.signal); // the clearing is the first write
     for (const state of states) startClearingHead(state);
 
     const pool = new AlignedPool(CHUNK_SIZE, Math.max(POOL_CHUNKS, 4 + 2 * states.length));

@@ -119,7 +119,8 @@ function live(states: TargetState[]): TargetState[] {
 function fail(state: TargetState, error: unknown): void {
   if (state.error) return;
   const serialized = serializeError(error);
-  serialized.details = { ...serialized.details, driveIncomplete: true };
+  // Incomplete unless the error knows better (a drive given up on before anything was written to it).
+  serialized.details = { ...serialized.details, driveIncomplete: serialized.details?.driveIncomplete !== false };
   state.error = serialized;
 }
 
@@ -154,10 +155,26 @@ export async function readHead(target: Target): Promise<HeadSnapshot> {
   const rest = alignedBuffer(HEAD_SIZE - HELD_BACK);
   const zeros = alignedBuffer(HELD_BACK);
   if (!target.read) return { held, heldRead: -1, rest, restRead: Promise.resolve(-1), zeros };
-  const heldRead = await target.read(held, 0).catch(() => -1);
+  // A read that fails leaves the head to be zeroed whole; one given up on after a cancel (the drive
+  // stopped answering) ends the flash, before anything more is sent to that drive.
+  const read = (into: Buffer, position: number, written: boolean) =>
+    target.read!(into, position).catch((error: unknown) => {
+      if (error instanceof BlockwiseError && error.details.unresponsive === true) throw silentHead(target.path, written);
+      return -1;
+    });
+  const heldRead = await read(held, 0, false);
   // Past the end of a short file target there is nothing to clear (and nothing more to read).
-  const restRead = heldRead === HELD_BACK ? target.read(rest, HELD_BACK).catch(() => -1) : Promise.resolve(heldRead < 0 ? -1 : 0);
+  const restRead = heldRead === HELD_BACK ? read(rest, HELD_BACK, true) : Promise.resolve(heldRead < 0 ? -1 : 0);
+  restRead.catch(() => undefined); // awaited by zeroHead, which a cancel may never start
   return { held, heldRead, rest, restRead, zeros };
+}
+
+/** A cancel given up on a drive that never answered the reads of its head. */
+function silentHead(path: string, written: boolean): BlockwiseError {
+  const state = written
+    ? 'did not answer when its first blocks were read: unplug it, and flash it again before using it (its start may have been cleared).'
+    : 'did not answer when its first blocks were read, so nothing was written to it: unplug it, and try it in another port or card reader.';
+  return new BlockwiseError('CANCELLED', `The flash was cancelled. ${path} is not responding and ${state}`, { path, driveIncomplete: written, unresponsive: true });
 }
 
 /**
@@ -310,6 +327,11 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
     for (const state of live(states)) {
       state.phase = 'writing';
       startClearingHead(state);
+    }
+    // Reported before waiting on the heads: a drive silent from its first read is then said to be
+    // not responding (the flash's heartbeat repeats the latest figures; until now there were none).
+    report(sample('writing'), true);
+    for (const state of live(states)) {
       staleHead.set(state, await state.headCleared!.catch((error) => (fail(state, error), [])));
     }
     throwIfAllFailed(states);

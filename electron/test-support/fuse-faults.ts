@@ -90,7 +90,8 @@ export async function createFaultyDrive(options: FaultOptions): Promise<FaultyDr
   if (options.yankAfter !== undefined) args.push('--yank-after', String(options.yankAfter));
   if (options.stallAfter !== undefined) args.push('--stall-after', String(options.stallAfter));
   for (const [a, b] of options.stallRead ?? []) args.push('--stall-read', `${a}:${b}`);
-  if (options.stallAfter !== undefined || options.stallRead) args.push('--stall-until', options.stallUntil ?? path.join(dir, 'release'));
+  const release = options.stallAfter !== undefined || options.stallRead ? (options.stallUntil ?? path.join(dir, 'release')) : undefined;
+  if (release) args.push('--stall-until', release);
 
   const server = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -102,6 +103,13 @@ export async function createFaultyDrive(options: FaultOptions): Promise<FaultyDr
     if (disposed) return;
     disposed = true;
     live.delete(dispose);
+    // A read or write still stalled would hold the queue setting's write below (the kernel freezes
+    // the queue until it ends) and the detach: let it end first.
+    try {
+      if (release) writeFileSync(release, '');
+    } catch {
+      /* its folder is gone: the test released it and cleaned up */
+    }
     try {
       restoreQueue?.();
     } catch {

@@ -19,7 +19,8 @@ interface FailureViewProps {
 
 export function FailureView({ kind, error, targets, results, onRetry, onBack }: FailureViewProps) {
   const cancelled = kind === 'cancelled';
-  const incomplete = cancelled || error?.details?.driveIncomplete;
+  // A cancel leaves the drive half-written, unless it came before anything was written to it.
+  const incomplete = cancelled ? error?.details?.driveIncomplete !== false : error?.details?.driveIncomplete;
   // Cancelled with a drive that had stopped answering: it still holds a write, and must be unplugged.
   const unresponsive = cancelled && error?.details?.unresponsive === true;
   const nameOf = (path: string) => {
@@ -49,7 +50,9 @@ export function FailureView({ kind, error, targets, results, onRetry, onBack }: 
           {unresponsive
             ? 'Unplug the drive, plug it back in (another port or reader if it keeps going silent), and flash it again.'
             : cancelled
-              ? 'Flash the drive again before using it.'
+              ? incomplete
+                ? 'Flash the drive again before using it.'
+                : 'Nothing was written to the drive: it is as it was.'
               : (ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL)}
         </p>
       )}

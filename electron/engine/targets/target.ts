@@ -107,14 +107,19 @@ async function readFully(handle: fsp.FileHandle, into: Buffer, position: number)
 }
 
 /**
- * Opens with O_DIRECT and proves it works by an aligned read of the first block: EINVAL (misaligned
- * memory or a filesystem without O_DIRECT support, like tmpfs) means "use the page cache instead".
+ * Opens with O_DIRECT where the kernel accepts it. A block device always does (the block layer
+ * serves direct I/O for every drive), so it is opened without touching the drive: a probe read
+ * there is I/O nothing watches (io-watch.ts), and a drive silent from its first block held the
+ * flash, Cancel included, until it answered. A file proves it by an aligned read of its first
+ * block: EINVAL (a filesystem without O_DIRECT support, like tmpfs) means "use the page cache".
+ * `blockDevice` is what the caller knows already; undefined, the opened file is asked (fstat).
  */
-async function openMaybeDirect(targetPath: string, flags: number): Promise<{ handle: fsp.FileHandle; direct: boolean }> {
+async function openMaybeDirect(targetPath: string, flags: number, blockDevice?: boolean): Promise<{ handle: fsp.FileHandle; direct: boolean }> {
   if (O_DIRECT) {
     let handle: fsp.FileHandle | undefined;
     try {
       handle = await fsp.open(targetPath, flags | O_DIRECT);
+      if (blockDevice ?? (await handle.stat()).isBlockDevice()) return { handle, direct: true };
       await handle.read(alignedBuffer(ALIGNMENT), 0, ALIGNMENT, 0);
       return { handle, direct: true };
     } catch (error) {
@@ -243,14 +248,14 @@ export async function openTarget(targetPath: string, options: OpenTargetOptions 
   const { stat, geometry } = inspected ?? (await inspectTarget(targetPath, options));
   if (geometry) {
     try {
-      const { handle, direct } = await openMaybeDirect(targetPath, fsc.O_RDWR | fsc.O_EXCL);
+      const { handle, direct } = await openMaybeDirect(targetPath, fsc.O_RDWR | fsc.O_EXCL, true);
       return new FdTarget(targetPath, 'block-device', geometry.size, geometry.logicalBlockSize, direct, handle);
     } catch (error) {
       throw openError(error, targetPath);
     }
   }
   try {
-    const { handle, direct } = await openMaybeDirect(targetPath, fsc.O_RDWR | fsc.O_CREAT);
+    const { handle, direct } = await openMaybeDirect(targetPath, fsc.O_RDWR | fsc.O_CREAT, false);
     // An image file is the image, byte for byte: what the write skips (free space in the image's
     // filesystems, a .bmap's gaps) must read as zeros, not as the file's old bytes. Emptied first,
     // those blocks are holes. (A drive keeps its old bytes there; nothing reads free space.)
