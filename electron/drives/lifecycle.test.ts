@@ -164,6 +164,27 @@ test('a mounted btrfs partition counts as mounted: it is unmounted, then the dri
   }
 });
 
+// A btrfs may span several drives; mountinfo names only one of them (the source).
+test('a btrfs spanning two drives, mounted by the first, counts as mounted on the second: it is unmounted, then the second is written', { skip: skip ?? (btrfs ? undefined : 'mkfs.btrfs is not installed') }, async () => {
+  const first = createLoopDevice(128 * MiB);
+  const second = createLoopDevice(128 * MiB);
+  const mountDir = mkdtempSync('/tmp/blockwise-mnt-');
+  try {
+    execFileSync('mkfs.btrfs', ['-q', '-f', '-d', 'single', '-m', 'single', first.path, second.path], { stdio: 'ignore' });
+    execFileSync('mount', [first.path, mountDir]);
+    assert.deepEqual(diskMountpoints(path.basename(second.path)), [mountDir], 'the second drive is not seen as mounted');
+    const image = patternImage('btrfs-two.img', 4 * MiB, 0x43);
+    await flash(image, { path: second.path });
+    assert.equal(readFileSync('/proc/self/mounts', 'utf8').includes(` ${mountDir} `), false, 'the btrfs is still mounted');
+    assert.ok(readBacking(second, 0, 4 * MiB).equals(readFileSync(image)), 'the drive does not hold the image');
+  } finally {
+    if (readFileSync('/proc/self/mounts', 'utf8').includes(` ${mountDir} `)) execFileSync('umount', ['-l', mountDir]);
+    first.dispose();
+    second.dispose();
+    rmSync(mountDir, { recursive: true, force: true });
+  }
+});
+
 test('a device another process opened exclusively is refused with TARGET_BUSY', { skip }, async () => {
   const loop = createLoopDevice(8 * MiB);
   // python3's os.open passes O_EXCL straight to open(2): the kernel's claim on the block device.

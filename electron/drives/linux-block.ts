@@ -3,7 +3,7 @@
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { blockNameOf, parseMountLine, sourceDevice, unescapeMountPath } from '../engine/targets/mount-sources';
+import { blockNameOf, parseMountLine, sourceDevices, unescapeMountPath } from '../engine/targets/mount-sources';
 
 const SYS_BLOCK = '/sys/block';
 
@@ -33,7 +33,8 @@ export function listBlockNames(): string[] {
 
 /**
  * "MAJ:MIN" → mount points, parsed from mountinfo text (a device may be mounted several times). A
- * btrfs mount reports an anonymous device: it is listed under its source's block device too.
+ * btrfs mount reports an anonymous device: it is listed under its source's block device too, and
+ * under each of the other devices of a btrfs spanning several.
  */
 export function parseMountInfo(text: string): Map<string, string[]> {
   const byDevice = new Map<string, string[]>();
@@ -43,8 +44,7 @@ export function parseMountInfo(text: string): Map<string, string[]> {
     if (!mount) continue;
     const mountPoint = unescapeMountPath(mount.mountPoint);
     add(mount.majMin, mountPoint);
-    const behind = sourceDevice(mount);
-    if (behind !== undefined) add(behind, mountPoint);
+    for (const behind of sourceDevices(mount)) add(behind, mountPoint);
   }
   return byDevice;
 }

@@ -63,6 +63,61 @@ describe('target guards', { skip: loopSkipReason() }, () => {
     }
   });
 
+  test('an image on a btrfs spanning two drives, mounted by the other one, is SOURCE_ON_TARGET on either; nothing is written', { skip: findExecutable('mkfs.btrfs') ? undefined : 'mkfs.btrfs is not installed' }, async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const first = createLoopDevice(128 << 20);
+    const second = createLoopDevice(128 << 20);
+    const mountDir = mkdtempSync('/tmp/blockwise-btrfs-');
+    let mounted = false;
+    try {
+      execFileSync('mkfs.btrfs', ['-q', '-f', '-d', 'single', '-m', 'single', first.path, second.path], { stdio: 'ignore' });
+      execFileSync('mount', [first.path, mountDir]);
+      mounted = true;
+      const image = path.join(mountDir, 'os.img');
+      writeFileSync(image, randomBytes(1 << 20));
+      await refusedAsStoredOn(image, second);
+      await refusedAsStoredOn(image, first);
+    } finally {
+      if (mounted) execFileSync('umount', [mountDir]);
+      rmSync(mountDir, { recursive: true, force: true });
+      first.dispose();
+      second.dispose();
+    }
+  });
+
+  // The image is on a filesystem in a file (a loop device) that is itself on the target drive.
+  test('an image inside a disk-image file stored on the target drive is SOURCE_ON_TARGET; nothing is written', async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const dev = createLoopDevice(64 << 20);
+    const outer = mkdtempSync('/tmp/blockwise-outer-');
+    const inner = mkdtempSync('/tmp/blockwise-inner-');
+    let outerMounted = false;
+    let innerMounted = false;
+    let innerLoop = '';
+    try {
+      execFileSync('mkfs.ext4', ['-q', '-F', dev.path], { stdio: 'ignore' });
+      execFileSync('mount', [dev.path, outer]);
+      outerMounted = true;
+      const container = path.join(outer, 'container.img');
+      execFileSync('truncate', ['-s', '24M', container]);
+      innerLoop = execFileSync('losetup', ['-f', '--show', container], { encoding: 'utf8' }).trim();
+      execFileSync('mkfs.ext4', ['-q', '-F', innerLoop], { stdio: 'ignore' });
+      execFileSync('mount', [innerLoop, inner]);
+      innerMounted = true;
+      const image = path.join(inner, 'os.img');
+      writeFileSync(image, randomBytes(1 << 20));
+      await refusedAsStoredOn(image, dev);
+    } finally {
+      // Inside out: the inner filesystem, the loop device on the file, then the drive's filesystem.
+      if (innerMounted) execFileSync('umount', [inner]);
+      if (innerLoop) execFileSync('losetup', ['-d', innerLoop]);
+      if (outerMounted) execFileSync('umount', ['-l', outer]);
+      rmSync(outer, { recursive: true, force: true });
+      rmSync(inner, { recursive: true, force: true });
+      dev.dispose();
+    }
+  });
+
   test('a drive detached after it was chosen is TARGET_NOT_FOUND (gone), not "a different drive"', async () => {
     process.env.BLOCKWISE_INCLUDE_LOOP = '1';
     const image = path.join(dir, 'small.img');

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { SourceSpec, TargetSpec } from '../../shared/flash-types';
 import { deviceGeometry, splitDeviceNumber } from './targets/device-geometry';
-import { blockDeviceHolding } from './targets/mount-sources';
+import { blockDeviceHolding, devicesBeneath } from './targets/mount-sources';
 
 /** Paths whose filesystems make a disk a system disk. */
 const SYSTEM_PATHS = ['/', '/boot', '/boot/efi', '/usr', '/var', '/home'];
@@ -50,12 +50,20 @@ function fileIsOnDisk(file: string, diskSysfs: string): boolean {
       majMin = undefined;
     }
   }
-  return isOnDisk(sysfsOf(majMin), diskSysfs);
+  return isOnDisk(majMin, diskSysfs);
 }
 
-/** True when the device at sysfs directory `holder` is the disk at `diskSysfs` or one of its partitions. */
-function isOnDisk(holder: string | undefined, diskSysfs: string): boolean {
-  return holder !== undefined && (holder === diskSysfs || holder.startsWith(diskSysfs + '/'));
+/**
+ * True when the device at "MAJ:MIN", or anything it is built on (devicesBeneath: the disks under
+ * LVM, dm-crypt or md, a loop device's backing file, a btrfs's other devices), is the disk at
+ * `diskSysfs` or one of its partitions.
+ */
+function isOnDisk(majMin: string | undefined, diskSysfs: string): boolean {
+  if (majMin === undefined) return false;
+  return devicesBeneath(majMin).some((device) => {
+    const holder = sysfsOf(device);
+    return holder !== undefined && (holder === diskSysfs || holder.startsWith(diskSysfs + '/'));
+  });
 }
 
 export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageName: string): Promise<void> {
@@ -87,7 +95,7 @@ export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageNam
   }
   for (const systemPath of SYSTEM_PATHS) {
     // From mountinfo alone: a stat of /home on an NFS server that stopped answering never returns.
-    if (isOnDisk(sysfsOf(blockDeviceHolding(systemPath)), disk)) {
+    if (isOnDisk(blockDeviceHolding(systemPath), disk)) {
       throw new BlockwiseError('SYSTEM_DRIVE', `${spec.path} holds the running system (${systemPath}); Blockwise will not write to it.`, {
         path: spec.path,
       });

@@ -7,7 +7,7 @@
 // mount's source field (/dev/nvme0n1p3). Without this, a btrfs root (Fedora's, openSUSE's) was
 // on no disk, and a mounted btrfs partition did not count as mounted.
 
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 
 /**
@@ -61,6 +61,81 @@ export function sourceDevice(mount: MountLine): string | undefined {
   if (!mount.majMin.startsWith('0:')) return undefined;
   const name = blockNameOf(mount.source);
   return name === undefined ? undefined : majMinOf(name);
+}
+
+/** The other devices of a btrfs spanning several (mkfs.btrfs /dev/sdb /dev/sdc), by block name; [] for any other. */
+export function btrfsSiblings(name: string): string[] {
+  let filesystems: string[];
+  try {
+    filesystems = readdirSync('/sys/fs/btrfs');
+  } catch {
+    return [];
+  }
+  for (const fsid of filesystems) {
+    const devices = path.join('/sys/fs/btrfs', fsid, 'devices');
+    if (!existsSync(path.join(devices, name))) continue;
+    try {
+      return readdirSync(devices).filter((device) => device !== name);
+    } catch {
+      return [];
+    }
+  }
+  return [];
+}
+
+/**
+ * Every block device ("MAJ:MIN") a mount's source names: for a btrfs, all of its devices (its
+ * data may be on any of them). [] for a mount that reports its own device (most filesystems).
+ */
+export function sourceDevices(mount: MountLine): string[] {
+  const name = mount.majMin.startsWith('0:') ? blockNameOf(mount.source) : undefined;
+  if (name === undefined) return [];
+  return [name, ...btrfsSiblings(name)].flatMap((device) => majMinOf(device) ?? []);
+}
+
+/** A loop device's backing file as the kernel recorded it, without " (deleted)"; undefined for other devices. */
+function loopBacking(name: string): string | undefined {
+  try {
+    const text = readFileSync(path.join('/sys/class/block', name, 'loop', 'backing_file'), 'utf8').trim();
+    return text.replace(/ \(deleted\)$/, '') || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The block device at "MAJ:MIN" and every device its contents are stored on, all the way down:
+ * the disks under a dm-crypt, LVM or md device (slaves/), the device holding a loop device's
+ * backing file (found in mountinfo, never by looking at the file), and the other devices of a
+ * btrfs spanning several. A file on a filesystem on any of those is on those disks too.
+ */
+export function devicesBeneath(majMin: string): string[] {
+  const out: string[] = [];
+  const visit = (device: string | undefined): void => {
+    if (device === undefined || out.includes(device)) return;
+    out.push(device);
+    let name: string;
+    try {
+      name = path.basename(realpathSync(path.join('/sys/dev/block', device)));
+    } catch {
+      return;
+    }
+    let slaves: string[] = [];
+    try {
+      slaves = readdirSync(path.join('/sys/class/block', name, 'slaves'));
+    } catch {
+      /* none */
+    }
+    for (const slave of slaves) visit(majMinOf(slave));
+    const backing = loopBacking(name);
+    if (backing !== undefined) {
+      const onDevice = blockNameOf(backing); // attached to a device itself (losetup /dev/sdb1)
+      visit(onDevice !== undefined ? majMinOf(onDevice) : blockDeviceHolding(backing));
+    }
+    for (const sibling of btrfsSiblings(name)) visit(majMinOf(sibling));
+  };
+  visit(majMin);
+  return out;
 }
 
 /**
