@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -88,16 +88,25 @@ describe('blockwise CLI misuse', () => {
     }
   });
 
-  test('an archive with several images: the error says how to choose one here (--entry), not only "choose"', () => {
+  test('an archive with several images: exit 2, and the error says how to choose one here (--entry), not only "choose"', () => {
     const dir = mkdtempSync('/tmp/blockwise-cli-entries-');
     try {
       writeFileSync(path.join(dir, 'a.img'), randomBytes(4096));
       writeFileSync(path.join(dir, 'b.img'), randomBytes(4096));
       spawnSync('zip', ['-q', 'two.zip', 'a.img', 'b.img'], { cwd: dir });
-      const r = cli(['flash', path.join(dir, 'two.zip'), '--to', path.join(dir, 'out.img'), '--yes']);
-      assert.equal(r.code, 1, r.stderr);
+      const out = path.join(dir, 'out.img');
+      const r = cli(['flash', path.join(dir, 'two.zip'), '--to', out, '--yes']);
+      assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /two\.zip holds several images: a\.img, b\.img/);
       assert.match(r.stderr, /Choose with --entry, e\.g\. --entry "a\.img"\./);
+      // An --entry that does not fit the image is a wrong argument too, and nothing is written.
+      const missing = cli(['flash', path.join(dir, 'two.zip'), '--to', out, '--yes', '--entry', 'c.img']);
+      assert.equal(missing.code, 2, missing.stderr);
+      assert.match(missing.stderr, /c\.img/);
+      const bare = cli(['flash', path.join(dir, 'a.img'), '--to', out, '--yes', '--entry', 'b.img']);
+      assert.equal(bare.code, 2, bare.stderr);
+      assert.match(bare.stderr, /a\.img is not an archive, so it has no entry named b\.img/);
+      assert.equal(existsSync(out), false, 'a refused flash created the output file');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

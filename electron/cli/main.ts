@@ -81,8 +81,12 @@ function cliHint(error: SerializedError): string {
   return '';
 }
 
+/** Errors the command's own arguments fix (which --entry to take), like the ones found before anything runs. */
+const ARGUMENT_ERRORS = new Set(['ARCHIVE_AMBIGUOUS', 'ARCHIVE_ENTRY_NOT_FOUND']);
+
 function exitCodeFor(error: SerializedError): number {
-  return error.code === 'CANCELLED' ? EXIT.cancelled : EXIT.failed;
+  if (error.code === 'CANCELLED') return EXIT.cancelled;
+  return ARGUMENT_ERRORS.has(error.code) ? EXIT.usage : EXIT.failed;
 }
 
 /** Runs an engine job, wiring Ctrl-C to cancel, and always closing the worker. */
