@@ -4,12 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { findExecutable } from '../sources/decoder-choice';
 import { createLoopDevice, loopSkipReason, type LoopDevice } from '../../test-support/loop-device';
-import { blockDeviceHolding, blockNameOf } from './mount-sources';
+import { blockDeviceHolding, blockNameOf, parseMountLine, sourceDevices, zfsPoolDevices } from './mount-sources';
 
 const majMinOf = (loop: LoopDevice) => readFileSync(`/sys/class/block/${path.basename(loop.path)}/dev`, 'utf8').trim();
 
@@ -62,5 +62,37 @@ describe('the block device under a mount, from mountinfo', { skip: loopSkipReaso
     assert.equal(blockNameOf('/dev/shm/some-file'), undefined);
     assert.equal(blockNameOf('/dev/null'), undefined, 'a character device');
     assert.equal(blockNameOf('/home/user/disk.img'), undefined);
+  });
+});
+
+// ZFS cannot be loaded here: udev's records of a machine with a ZFS root are written out as udev
+// writes them (/run/udev/data/b<MAJ>:<MIN>), for a pool over two partitions and another pool.
+describe('a ZFS mount, whose source is a dataset: its pool\'s devices from udev\'s records', () => {
+  const udev = mkdtempSync('/tmp/blockwise-udev-');
+  after(() => rmSync(udev, { recursive: true, force: true }));
+  const record = (majMin: string, lines: string[]) => writeFileSync(path.join(udev, `b${majMin}`), `S:disk/by-id/x\n${lines.join('\n')}\nE:ID_BUS=ata\n`);
+  record('8:3', ['E:ID_FS_TYPE=zfs_member', 'E:ID_FS_LABEL=rpool', 'E:ID_FS_VERSION=5000']);
+  record('8:19', ['E:ID_FS_TYPE=zfs_member', 'E:ID_FS_LABEL=rpool']);
+  record('8:2', ['E:ID_FS_TYPE=zfs_member', 'E:ID_FS_LABEL=bpool']);
+  record('8:1', ['E:ID_FS_TYPE=vfat', 'E:ID_FS_LABEL=rpool']);
+  record('8:33', ['E:ID_FS_TYPE=zfs_member', 'E:ID_FS_LABEL=rpool2']);
+  writeFileSync(path.join(udev, 'c4:64'), 'E:ID_FS_TYPE=zfs_member\nE:ID_FS_LABEL=rpool\n'); // a character device's record
+
+  test('the pool\'s members, and only them', () => {
+    assert.deepEqual(zfsPoolDevices('rpool', udev).sort(), ['8:19', '8:3']);
+    assert.deepEqual(zfsPoolDevices('bpool', udev), ['8:2']);
+    assert.deepEqual(zfsPoolDevices('tank', udev), []);
+    assert.deepEqual(zfsPoolDevices('rpool', path.join(udev, 'missing')), [], 'no udev records: none found, no error');
+  });
+
+  test('a mountinfo line of a ZFS root names its pool\'s devices', () => {
+    const line = '29 1 0:25 / / rw,relatime shared:1 - zfs rpool/ROOT/ubuntu_abc123 rw,xattr,posixacl';
+    const mount = parseMountLine(line)!;
+    assert.equal(mount.fsType, 'zfs');
+    assert.deepEqual(sourceDevices(mount, udev).sort(), ['8:19', '8:3']);
+    const boot = parseMountLine('30 29 0:26 / /boot rw,relatime shared:2 - zfs bpool/BOOT/ubuntu_abc123 rw')!;
+    assert.deepEqual(sourceDevices(boot, udev), ['8:2']);
+    const ext4 = parseMountLine('31 29 8:1 / /boot/efi rw,relatime shared:3 - vfat /dev/sda1 rw')!;
+    assert.deepEqual(sourceDevices(ext4, udev), [], 'a filesystem that reports its own device');
   });
 });

@@ -5,7 +5,9 @@
 // Most filesystems report their own block device in mountinfo (and in a file's stat().dev). btrfs
 // reports an anonymous device (major 0) for every subvolume: its block device is only in the
 // mount's source field (/dev/nvme0n1p3). Without this, a btrfs root (Fedora's, openSUSE's) was
-// on no disk, and a mounted btrfs partition did not count as mounted.
+// on no disk, and a mounted btrfs partition did not count as mounted. A ZFS mount's source is a
+// dataset (rpool/ROOT/ubuntu): its pool's devices are the ones udev (also in memory, /run/udev)
+// recorded as that pool's members. A ZFS root (Ubuntu's option) was on no disk before.
 
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
@@ -36,11 +38,12 @@ function majMinOf(name: string): string | undefined {
   }
 }
 
-/** One line of mountinfo: the device it reports, where it is mounted, and its source. */
+/** One line of mountinfo: the device it reports, where it is mounted, its filesystem type and its source. */
 export interface MountLine {
   majMin: string;
   /** Escapes (\040) left as they are. */
   mountPoint: string;
+  fsType: string;
   source: string;
 }
 
@@ -50,21 +53,11 @@ export function parseMountLine(line: string): MountLine | undefined {
   const mountPoint = fields[4];
   const dash = fields.indexOf('-', 6);
   if (!majMin || !mountPoint || dash < 0) return undefined;
-  return { majMin, mountPoint, source: fields[dash + 2] ?? '' };
-}
-
-/**
- * The block device ("MAJ:MIN") a mount lives on, where its reported device is an anonymous one
- * (major 0: btrfs) and its source names a block device; undefined otherwise.
- */
-export function sourceDevice(mount: MountLine): string | undefined {
-  if (!mount.majMin.startsWith('0:')) return undefined;
-  const name = blockNameOf(mount.source);
-  return name === undefined ? undefined : majMinOf(name);
+  return { majMin, mountPoint, fsType: fields[dash + 1] ?? '', source: fields[dash + 2] ?? '' };
 }
 
 /** The other devices of a btrfs spanning several (mkfs.btrfs /dev/sdb /dev/sdc), by block name; [] for any other. */
-export function btrfsSiblings(name: string): string[] {
+function btrfsSiblings(name: string): string[] {
   let filesystems: string[];
   try {
     filesystems = readdirSync('/sys/fs/btrfs');
@@ -83,11 +76,54 @@ export function btrfsSiblings(name: string): string[] {
   return [];
 }
 
+/** Where udev keeps what it learnt of each block device (b<MAJ>:<MIN>, lines such as E:ID_FS_TYPE=ext4). */
+export const UDEV_DATA = '/run/udev/data';
+
+/** A block device's filesystem type and label as udev probed them (blkid's TYPE and LABEL). */
+function udevFilesystem(majMin: string, udevDir: string): { type?: string; label?: string } {
+  let text = '';
+  try {
+    text = readFileSync(path.join(udevDir, `b${majMin}`), 'utf8');
+  } catch {
+    return {};
+  }
+  return { type: /^E:ID_FS_TYPE=(.*)$/m.exec(text)?.[1], label: /^E:ID_FS_LABEL=(.*)$/m.exec(text)?.[1] };
+}
+
+/**
+ * The devices ("MAJ:MIN") of the ZFS pool `pool`, as udev found them (zfs_member, labelled with
+ * the pool's name). A ZFS mount's source is a dataset (rpool/ROOT/ubuntu), not a device, and no
+ * sysfs entry ties the pool to its disks; without udev's records (a container), none are found.
+ */
+export function zfsPoolDevices(pool: string, udevDir = UDEV_DATA): string[] {
+  // A ZFS system mounts dozens of datasets of one pool, each asking: one look per second will do.
+  const key = `${udevDir}\0${pool}`;
+  const cached = poolCache.get(key);
+  if (cached && performance.now() - cached.at < 1000) return cached.devices;
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(udevDir);
+  } catch {
+    /* no udev records */
+  }
+  const devices = entries.flatMap((entry) => {
+    const majMin = /^b(\d+:\d+)$/.exec(entry)?.[1];
+    if (majMin === undefined) return [];
+    const { type, label } = udevFilesystem(majMin, udevDir);
+    return type === 'zfs_member' && label === pool ? [majMin] : [];
+  });
+  poolCache.set(key, { at: performance.now(), devices });
+  return devices;
+}
+const poolCache = new Map<string, { at: number; devices: string[] }>();
+
 /**
  * Every block device ("MAJ:MIN") a mount's source names: for a btrfs, all of its devices (its
- * data may be on any of them). [] for a mount that reports its own device (most filesystems).
+ * data may be on any of them); for ZFS, every device of the dataset's pool. [] for a mount that
+ * reports its own device (most filesystems).
  */
-export function sourceDevices(mount: MountLine): string[] {
+export function sourceDevices(mount: MountLine, udevDir = UDEV_DATA): string[] {
+  if (mount.fsType === 'zfs') return zfsPoolDevices(mount.source.split('/')[0] ?? '', udevDir);
   const name = mount.majMin.startsWith('0:') ? blockNameOf(mount.source) : undefined;
   if (name === undefined) return [];
   return [name, ...btrfsSiblings(name)].flatMap((device) => majMinOf(device) ?? []);
@@ -133,6 +169,8 @@ export function devicesBeneath(majMin: string): string[] {
       visit(onDevice !== undefined ? majMinOf(onDevice) : blockDeviceHolding(backing));
     }
     for (const sibling of btrfsSiblings(name)) visit(majMinOf(sibling));
+    const member = udevFilesystem(device, UDEV_DATA);
+    if (member.type === 'zfs_member' && member.label) for (const sibling of zfsPoolDevices(member.label)) visit(sibling);
   };
   visit(majMin);
   return out;
@@ -143,7 +181,8 @@ export function devicesBeneath(majMin: string): string[] {
  * mountinfo (symbolic links are the caller's to resolve): nothing on any mounted filesystem is
  * looked at, so a hung NFS or FUSE mount cannot stop it. Undefined for a filesystem on no block
  * device (tmpfs, overlay, NFS). Also right for btrfs, whose files' stat().dev is an anonymous
- * device per subvolume, none of them the one mountinfo reports.
+ * device per subvolume, none of them the one mountinfo reports. For a btrfs or ZFS pool over
+ * several devices, one of them: devicesBeneath adds the others.
  */
 export function blockDeviceHolding(realPath: string): string | undefined {
   let text = '';
@@ -166,7 +205,7 @@ export function blockDeviceHolding(realPath: string): string | undefined {
     }
   }
   if (best === undefined) return undefined;
-  return best.majMin.startsWith('0:') ? sourceDevice(best) : best.majMin;
+  return best.majMin.startsWith('0:') ? sourceDevices(best)[0] : best.majMin;
 }
 
 /** Decodes the octal escapes (\040 for space) mountinfo uses in paths. */
