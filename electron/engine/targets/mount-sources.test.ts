@@ -4,12 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { findExecutable } from '../sources/decoder-choice';
 import { createLoopDevice, loopSkipReason, type LoopDevice } from '../../test-support/loop-device';
-import { blockDeviceHolding, blockNameOf, parseMountLine, sourceDevices, zfsPoolDevices } from './mount-sources';
+import { blockDeviceHolding, blockNameOf, devicesBeneath, parseMountLine, sourceDevices, zfsPoolDevices } from './mount-sources';
 
 const majMinOf = (loop: LoopDevice) => readFileSync(`/sys/class/block/${path.basename(loop.path)}/dev`, 'utf8').trim();
 
@@ -94,5 +94,47 @@ describe('a ZFS mount, whose source is a dataset: its pool\'s devices from udev\
     assert.deepEqual(sourceDevices(boot, udev), ['8:2']);
     const ext4 = parseMountLine('31 29 8:1 / /boot/efi rw,relatime shared:3 - vfat /dev/sda1 rw')!;
     assert.deepEqual(sourceDevices(ext4, udev), [], 'a filesystem that reports its own device');
+  });
+});
+
+// No device-mapper or md here: a sysfs laid out as the kernel lays it out for LUKS inside LVM on a
+// RAID 1 of two partitions (dm-2 → dm-1 → md0 → sdb1 + sdc1), beside a plain partition.
+describe('the devices beneath a stacked device, down to the disks (sysfs slaves/)', () => {
+  const sys = mkdtempSync('/tmp/blockwise-sysfs-');
+  const udev = mkdtempSync('/tmp/blockwise-udev-');
+  after(() => {
+    rmSync(sys, { recursive: true, force: true });
+    rmSync(udev, { recursive: true, force: true });
+  });
+  /** A block device at its sysfs path, with its dev file, its class/block and dev/block links, and its slaves. */
+  const device = (where: string, majMin: string, slaves: string[] = []) => {
+    const dir = path.join(sys, 'devices', where);
+    mkdirSync(path.join(dir, 'slaves'), { recursive: true });
+    writeFileSync(path.join(dir, 'dev'), `${majMin}\n`);
+    for (const slave of slaves) mkdirSync(path.join(dir, 'slaves', slave));
+    mkdirSync(path.join(sys, 'class/block'), { recursive: true });
+    mkdirSync(path.join(sys, 'dev/block'), { recursive: true });
+    symlinkSync(path.relative(path.join(sys, 'class/block'), dir), path.join(sys, 'class/block', path.basename(where)));
+    symlinkSync(path.relative(path.join(sys, 'dev/block'), dir), path.join(sys, 'dev/block', majMin));
+  };
+  device('pci0/host1/block/sda/sda3', '8:3');
+  device('pci0/host2/block/sdb/sdb1', '8:17');
+  device('pci0/host3/block/sdc/sdc1', '8:33');
+  device('virtual/block/md0', '9:0', ['sdb1', 'sdc1']);
+  device('virtual/block/dm-1', '253:1', ['md0']);
+  device('virtual/block/dm-2', '253:2', ['dm-1']);
+  device('pci0/host4/block/sdd/sdd1', '8:49');
+  device('pci0/host5/block/sde/sde1', '8:65');
+  writeFileSync(path.join(udev, 'b8:49'), 'E:ID_FS_TYPE=zfs_member\nE:ID_FS_LABEL=tank\n');
+  writeFileSync(path.join(udev, 'b8:65'), 'E:ID_FS_TYPE=zfs_member\nE:ID_FS_LABEL=tank\n');
+
+  test('LUKS in LVM on md: every layer, down to both partitions', () => {
+    assert.deepEqual(devicesBeneath('253:2', { sys, udev }).sort(), ['253:1', '253:2', '8:17', '8:33', '9:0']);
+  });
+
+  test('a plain partition is itself alone; a ZFS member brings the rest of its pool', () => {
+    assert.deepEqual(devicesBeneath('8:3', { sys, udev }), ['8:3']);
+    assert.deepEqual(devicesBeneath('8:49', { sys, udev }).sort(), ['8:49', '8:65']);
+    assert.deepEqual(devicesBeneath('8:99', { sys, udev }), ['8:99'], 'a device sysfs does not know: itself, no error');
   });
 });

@@ -29,10 +29,10 @@ export function blockNameOf(devicePath: string): string | undefined {
   return name !== undefined && existsSync(path.join('/sys/class/block', name)) ? name : undefined;
 }
 
-/** "MAJ:MIN" of a block device by name, from sysfs. */
-function majMinOf(name: string): string | undefined {
+/** "MAJ:MIN" of a block device by name, from sysfs (mounted at `sys`). */
+function majMinOf(name: string, sys = '/sys'): string | undefined {
   try {
-    return readFileSync(path.join('/sys/class/block', name, 'dev'), 'utf8').trim() || undefined;
+    return readFileSync(path.join(sys, 'class/block', name, 'dev'), 'utf8').trim() || undefined;
   } catch {
     return undefined;
   }
@@ -57,15 +57,15 @@ export function parseMountLine(line: string): MountLine | undefined {
 }
 
 /** The other devices of a btrfs spanning several (mkfs.btrfs /dev/sdb /dev/sdc), by block name; [] for any other. */
-function btrfsSiblings(name: string): string[] {
+function btrfsSiblings(name: string, sys = '/sys'): string[] {
   let filesystems: string[];
   try {
-    filesystems = readdirSync('/sys/fs/btrfs');
+    filesystems = readdirSync(path.join(sys, 'fs/btrfs'));
   } catch {
     return [];
   }
   for (const fsid of filesystems) {
-    const devices = path.join('/sys/fs/btrfs', fsid, 'devices');
+    const devices = path.join(sys, 'fs/btrfs', fsid, 'devices');
     if (!existsSync(path.join(devices, name))) continue;
     try {
       return readdirSync(devices).filter((device) => device !== name);
@@ -130,9 +130,9 @@ export function sourceDevices(mount: MountLine, udevDir = UDEV_DATA): string[] {
 }
 
 /** A loop device's backing file as the kernel recorded it, without " (deleted)"; undefined for other devices. */
-function loopBacking(name: string): string | undefined {
+function loopBacking(name: string, sys: string): string | undefined {
   try {
-    const text = readFileSync(path.join('/sys/class/block', name, 'loop', 'backing_file'), 'utf8').trim();
+    const text = readFileSync(path.join(sys, 'class/block', name, 'loop', 'backing_file'), 'utf8').trim();
     return text.replace(/ \(deleted\)$/, '') || undefined;
   } catch {
     return undefined;
@@ -143,34 +143,37 @@ function loopBacking(name: string): string | undefined {
  * The block device at "MAJ:MIN" and every device its contents are stored on, all the way down:
  * the disks under a dm-crypt, LVM or md device (slaves/), the device holding a loop device's
  * backing file (found in mountinfo, never by looking at the file), and the other devices of a
- * btrfs spanning several. A file on a filesystem on any of those is on those disks too.
+ * btrfs spanning several, or of the ZFS pool it belongs to. A file on a filesystem on any of those
+ * is on those disks too. `roots` are for tests: where sysfs and udev's records are.
  */
-export function devicesBeneath(majMin: string): string[] {
+export function devicesBeneath(majMin: string, roots: { sys?: string; udev?: string } = {}): string[] {
+  const sys = roots.sys ?? '/sys';
+  const udev = roots.udev ?? UDEV_DATA;
   const out: string[] = [];
   const visit = (device: string | undefined): void => {
     if (device === undefined || out.includes(device)) return;
     out.push(device);
     let name: string;
     try {
-      name = path.basename(realpathSync(path.join('/sys/dev/block', device)));
+      name = path.basename(realpathSync(path.join(sys, 'dev/block', device)));
     } catch {
       return;
     }
     let slaves: string[] = [];
     try {
-      slaves = readdirSync(path.join('/sys/class/block', name, 'slaves'));
+      slaves = readdirSync(path.join(sys, 'class/block', name, 'slaves'));
     } catch {
       /* none */
     }
-    for (const slave of slaves) visit(majMinOf(slave));
-    const backing = loopBacking(name);
+    for (const slave of slaves) visit(majMinOf(slave, sys));
+    const backing = loopBacking(name, sys);
     if (backing !== undefined) {
       const onDevice = blockNameOf(backing); // attached to a device itself (losetup /dev/sdb1)
-      visit(onDevice !== undefined ? majMinOf(onDevice) : blockDeviceHolding(backing));
+      visit(onDevice !== undefined ? majMinOf(onDevice, sys) : blockDeviceHolding(backing));
     }
-    for (const sibling of btrfsSiblings(name)) visit(majMinOf(sibling));
-    const member = udevFilesystem(device, UDEV_DATA);
-    if (member.type === 'zfs_member' && member.label) for (const sibling of zfsPoolDevices(member.label)) visit(sibling);
+    for (const sibling of btrfsSiblings(name, sys)) visit(majMinOf(sibling, sys));
+    const member = udevFilesystem(device, udev);
+    if (member.type === 'zfs_member' && member.label) for (const sibling of zfsPoolDevices(member.label, udev)) visit(sibling);
   };
   visit(majMin);
   return out;
