@@ -19,11 +19,28 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/**
+ * How long a cancelled job's engine may take to answer. It ends a cancel within ~2 s even with a
+ * drive that stopped answering (io-watch.ts); one that stays silent is itself stuck — a
+ * synchronous read of an image on a network share that stopped answering holds its thread — and
+ * the job is ended here instead of leaving "Cancelling…" up for good.
+ */
+export const CANCEL_ANSWER_MS = 10_000;
+
+export interface EngineClientOptions {
+  cancelAnswerMs?: number;
+}
+
 export class EngineClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly cancelAnswerMs: number;
 
-  constructor(private readonly transport: EngineTransport) {
+  constructor(
+    private readonly transport: EngineTransport,
+    options: EngineClientOptions = {},
+  ) {
+    this.cancelAnswerMs = options.cancelAnswerMs ?? CANCEL_ANSWER_MS;
     transport.onEvent((event) => this.dispatch(event));
     transport.onExit((error) => {
       for (const [id, p] of this.pending) {
@@ -50,7 +67,27 @@ export class EngineClient {
       this.pending.set(request.id, { onProgress, resolve, reject });
     });
     this.transport.send(request);
-    return { id: request.id, result, cancel: () => this.transport.send({ type: 'cancel', id: request.id }) };
+    const cancel = () => {
+      this.transport.send({ type: 'cancel', id: request.id });
+      setTimeout(() => this.giveUp(request.id), this.cancelAnswerMs).unref();
+    };
+    return { id: request.id, result, cancel };
+  }
+
+  /** Ends a cancelled job whose engine never answered, and lets that engine go (see CANCEL_ANSWER_MS). */
+  private giveUp(id: number): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    const seconds = Math.round(this.cancelAnswerMs / 1000);
+    p.reject(
+      new BlockwiseError(
+        'CANCELLED',
+        `The flash was cancelled, but the engine did not stop within ${seconds} s: it is waiting on the image or a drive that does not answer (a network share or a drive that stopped responding). Unplug the drives, and flash them again before using them.`,
+        { driveIncomplete: true, unresponsive: true },
+      ),
+    );
+    this.transport.close().catch(() => undefined);
   }
 
   private dispatch(event: EngineEvent): void {
@@ -91,7 +128,11 @@ export function workerTransport(workerPath = path.join(__dirname, 'worker.js')):
     onExit: (listener) => exitListeners.push(listener),
     close: async () => {
       closing = true;
-      await worker.terminate();
+      // A worker stuck in a system call (a read from a share that stopped answering) ends only when
+      // that call returns: it is not waited on past 2 s, nor does it keep the process alive.
+      const waited = new Promise((resolve) => setTimeout(resolve, 2000).unref());
+      await Promise.race([worker.terminate(), waited]);
+      worker.unref();
     },
   };
 }

@@ -128,7 +128,9 @@ export function helperTransport(options: HelperTransportOptions): EngineTranspor
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       if (!spoke) child.kill('SIGTERM'); // a prompt nobody answered: don't leave it on screen
       output?.end(); // the helper cancels what runs and exits when its input ends
-      await exited;
+      // One stuck in a system call exits once that returns: not waited on past 2 s (engine-client.ts).
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      child.unref();
     },
   };
 }

@@ -1,0 +1,46 @@
+// The engine's worker, stuck: an image on a share that stopped answering holds the worker's thread
+// in a read (a FUSE file whose reads hang stands in for the share). A cancel must still end the job.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { BlockwiseError } from '../../shared/errors';
+import { createFaultyDrive, fuseSkipReason } from '../test-support/fuse-faults';
+import { EngineClient, workerTransport } from './engine-client';
+
+const skip = fuseSkipReason();
+if (skip) console.log(`# skipping the stuck-engine test: ${skip}`);
+
+describe('a cancelled job whose engine never answers', { skip }, () => {
+  const dir = mkdtempSync('/dev/shm/blockwise-engine-client-');
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('ends as CANCELLED, saying the engine did not stop, within the time given and not when the read returns', async () => {
+    const release = path.join(dir, 'release');
+    // Reads of the served file's first MiB hang (for 120 s at most): the image is that file.
+    const share = await createFaultyDrive({ size: 8 << 20, stallRead: [[0, 1 << 20]], stallUntil: release });
+    const image = path.join(path.dirname(share.store), 'mnt', 'disk');
+    const client = new EngineClient(workerTransport(), { cancelAnswerMs: 3000 });
+    try {
+      const job = client.flash({ source: { kind: 'file', path: image }, targets: [{ path: path.join(dir, 'out.img'), createFile: true }], options: { verify: true, full: true } });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const cancelledAt = performance.now();
+      job.cancel();
+      const error = await job.result.then(
+        () => assert.fail('a cancelled flash reported success'),
+        (e: unknown) => e,
+      );
+      const took = (performance.now() - cancelledAt) / 1000;
+      assert.ok(error instanceof BlockwiseError, String(error));
+      assert.equal(error.code, 'CANCELLED', error.message);
+      assert.match(error.message, /the engine did not stop within 3 s: it is waiting on the image or a drive that does not answer/);
+      assert.equal(error.details.unresponsive, true);
+      assert.ok(took > 2.5 && took < 15, `ended ${took.toFixed(1)} s after the cancel`);
+    } finally {
+      writeFileSync(release, '');
+      await client.close();
+      share.dispose();
+    }
+  });
+});
