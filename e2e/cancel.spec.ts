@@ -45,8 +45,9 @@ test('cancelling before anything is written says the drive is as it was, and it 
   const drive = loops.create(32 * MiB, { fill: 'garbage' });
   images.random('late-os.img', 8 * MiB, 0x1a);
   // The server answers the flash's download (its second request for the image, after the one the
-  // URL dialog makes) only after 8 s: the flash is still opening the image when Cancel is pressed.
-  const server = await serveFolder(images.dir, { holdFrom: 2, holdMs: 8000 });
+  // URL dialog makes) only after 30 s: the flash is still opening the image when Cancel is pressed,
+  // and the cancel does not wait for it.
+  const server = await serveFolder(images.dir, { holdFrom: 2, holdMs: 30_000 });
   try {
     await app.useUrl(server.url('late-os.img'), 'late-os.img');
     await app.selectDrive(drive.path);

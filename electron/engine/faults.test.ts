@@ -294,13 +294,17 @@ describe('a cancelled flash leaves no partition table', { skip: loopSkip }, () =
     }
   });
 
-  test('cancel while the image is still being opened: CANCELLED, and not one byte written to the drive', async () => {
+  test('cancel while the image is still being opened: CANCELLED at once, not when the server answers, and not one byte written to the drive', async () => {
     process.env.BLOCKWISE_INCLUDE_LOOP = '1';
     const device = createLoopDevice(16 * MiB, { fill: 'garbage' });
     const image = randomBytes(4 * MiB);
-    // The image's server answers 1.5 s late; Cancel is pressed meanwhile, before anything is written.
+    // The image's server answers 5 s late; Cancel is pressed meanwhile, before anything is written.
+    let answered = false;
     const server = http.createServer((req, res) => {
-      setTimeout(() => sendWithRanges(req, res, image), 1500);
+      setTimeout(() => {
+        answered = true;
+        sendWithRanges(req, res, image);
+      }, 5000);
     });
     try {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -313,6 +317,7 @@ describe('a cancelled flash leaves no partition table', { skip: loopSkip }, () =
       );
       assert.equal(error.code, 'CANCELLED', error.message);
       assert.match(error.message, /before anything was written/);
+      assert.equal(answered, false, 'the cancel waited for the server to answer');
       assert.equal(error.details.driveIncomplete, false);
       assert.equal(device.bytesWritten(), 0, 'the cancelled flash wrote to the drive');
     } finally {

@@ -99,7 +99,40 @@ async function preflightTarget(spec: TargetSpec, source: SourceSpec, imageName: 
 
 /** A cancel pressed while the image and the drives were still being checked: nothing was written. */
 function throwIfCancelled(signal: AbortSignal): void {
-  if (signal.aborted) throw new BlockwiseError('CANCELLED', 'The flash was cancelled before anything was written to the drives.', { driveIncomplete: false });
+  if (signal.aborted) throw cancelledBeforeWriting();
+}
+
+function cancelledBeforeWriting(): BlockwiseError {
+  return new BlockwiseError('CANCELLED', 'The flash was cancelled before anything was written to the drives.', { driveIncomplete: false });
+}
+
+/**
+ * What `pending` gives (the image opened, a checksum published beside it), or the cancel's refusal
+ * as soon as it is pressed: a server that has not answered yet would otherwise hold Cancel until it
+ * does (or until the download's idle timeout). What comes in after the cancel goes to `late`.
+ */
+function untilCancelled<T>(pending: Promise<T>, signal: AbortSignal, late: (value: T) => unknown = () => undefined): Promise<T> {
+  if (signal.aborted) return pending; // checked again before anything is written
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      if (settled) return;
+      settled = true;
+      pending.then(late, () => undefined).catch(() => undefined);
+      reject(cancelledBeforeWriting());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settle = (done: () => void) => {
+      signal.removeEventListener('abort', onAbort);
+      if (settled) return;
+      settled = true;
+      done();
+    };
+    pending.then(
+      (value) => settle(() => resolve(value)),
+      (error: unknown) => settle(() => reject(error)),
+    );
+  });
 }
 
 /** The drives opened early. */
@@ -160,7 +193,8 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   let checksum: ResolvedChecksum | undefined;
   let source: SourceReader;
   try {
-    [checksum, source] = await checksumAndSource(resolveChecksum(job), openSource(job.source));
+    const opening = untilCancelled(openSource(job.source), context.signal, (late) => late.close());
+    [checksum, source] = await checksumAndSource(untilCancelled(resolveChecksum(job), context.signal), opening);
   } catch (error) {
     // Drives opened early are closed again; a drive that stopped answering mid-read does not hold
     // the image's error back for long (it is closed whenever its read returns).
