@@ -39,6 +39,19 @@ function flash(image: string, target: TargetSpec): Promise<unknown> {
   return runFlash(job, { signal: new AbortController().signal, onProgress: () => {} });
 }
 
+/** Flashes a 4 MiB pattern image onto `loop`; the image's path. */
+async function flashPattern(loop: LoopDevice, name: string, seed: number): Promise<string> {
+  const image = patternImage(name, 4 * MiB, seed);
+  await flash(image, { path: loop.path });
+  return image;
+}
+
+function assertHolds(loop: LoopDevice, image: string): void {
+  assert.ok(readBacking(loop, 0, 4 * MiB).equals(readFileSync(image)), 'the drive does not hold the image');
+}
+
+const isMounted = (mountDir: string) => readFileSync('/proc/self/mounts', 'utf8').includes(` ${mountDir} `);
+
 async function refusal(promise: Promise<unknown>): Promise<BlockwiseError> {
   try {
     await promise;
@@ -72,10 +85,9 @@ test('a mounted partition is unmounted, then the drive is written', { skip }, as
   const { loop, mountDir, cleanup } = mountedPartition();
   try {
     assert.deepEqual(diskMountpoints(path.basename(loop.path)), [mountDir]);
-    const image = patternImage('a.img', 4 * MiB, 0xa5);
-    await flash(image, { path: loop.path });
+    const image = await flashPattern(loop, 'a.img', 0xa5);
     assert.deepEqual(diskMountpoints(path.basename(loop.path)), [], 'the partition is still mounted');
-    assert.ok(readBacking(loop, 0, 4 * MiB).equals(readFileSync(image)), 'the drive does not hold the image');
+    assertHolds(loop, image);
   } finally {
     cleanup();
   }
@@ -131,12 +143,11 @@ test('a filesystem mounted from a loop device attached to one of the drive\'s pa
     execFileSync('mkfs.ext4', ['-q', '-F', inner], { stdio: 'ignore' });
     execFileSync('mount', [inner, mountDir]);
     assert.deepEqual(diskMountpoints(path.basename(loop.path)), [mountDir], 'the mount on the stacked loop device counts as the drive\'s');
-    const image = patternImage('s.img', 4 * MiB, 0x77);
-    await flash(image, { path: loop.path });
-    assert.ok(!readFileSync('/proc/self/mounts', 'utf8').includes(` ${mountDir} `), 'the filesystem on the stacked loop device is still mounted');
-    assert.ok(readBacking(loop, 0, 4 * MiB).equals(readFileSync(image)), 'the drive does not hold the image');
+    const image = await flashPattern(loop, 's.img', 0x77);
+    assert.ok(!isMounted(mountDir), 'the filesystem on the stacked loop device is still mounted');
+    assertHolds(loop, image);
   } finally {
-    if (readFileSync('/proc/self/mounts', 'utf8').includes(` ${mountDir} `)) execFileSync('umount', ['-l', mountDir]);
+    if (isMounted(mountDir)) execFileSync('umount', ['-l', mountDir]);
     if (inner) execFileSync('losetup', ['-d', inner]);
     loop.dispose();
     rmSync(mountDir, { recursive: true, force: true });
@@ -153,12 +164,11 @@ test('a mounted btrfs partition counts as mounted: it is unmounted, then the dri
     execFileSync('mkfs.btrfs', ['-q', '-f', `${loop.path}p1`], { stdio: 'ignore' });
     execFileSync('mount', [`${loop.path}p1`, mountDir]);
     assert.deepEqual(diskMountpoints(path.basename(loop.path)), [mountDir]);
-    const image = patternImage('btrfs.img', 4 * MiB, 0x42);
-    await flash(image, { path: loop.path });
+    const image = await flashPattern(loop, 'btrfs.img', 0x42);
     assert.deepEqual(diskMountpoints(path.basename(loop.path)), [], 'the btrfs partition is still mounted');
-    assert.ok(readBacking(loop, 0, 4 * MiB).equals(readFileSync(image)), 'the drive does not hold the image');
+    assertHolds(loop, image);
   } finally {
-    if (readFileSync('/proc/self/mounts', 'utf8').includes(` ${mountDir} `)) execFileSync('umount', ['-l', mountDir]);
+    if (isMounted(mountDir)) execFileSync('umount', ['-l', mountDir]);
     loop.dispose();
     rmSync(mountDir, { recursive: true, force: true });
   }
@@ -173,12 +183,11 @@ test('a btrfs spanning two drives, mounted by the first, counts as mounted on th
     execFileSync('mkfs.btrfs', ['-q', '-f', '-d', 'single', '-m', 'single', first.path, second.path], { stdio: 'ignore' });
     execFileSync('mount', [first.path, mountDir]);
     assert.deepEqual(diskMountpoints(path.basename(second.path)), [mountDir], 'the second drive is not seen as mounted');
-    const image = patternImage('btrfs-two.img', 4 * MiB, 0x43);
-    await flash(image, { path: second.path });
-    assert.equal(readFileSync('/proc/self/mounts', 'utf8').includes(` ${mountDir} `), false, 'the btrfs is still mounted');
-    assert.ok(readBacking(second, 0, 4 * MiB).equals(readFileSync(image)), 'the drive does not hold the image');
+    const image = await flashPattern(second, 'btrfs-two.img', 0x43);
+    assert.equal(isMounted(mountDir), false, 'the btrfs is still mounted');
+    assertHolds(second, image);
   } finally {
-    if (readFileSync('/proc/self/mounts', 'utf8').includes(` ${mountDir} `)) execFileSync('umount', ['-l', mountDir]);
+    if (isMounted(mountDir)) execFileSync('umount', ['-l', mountDir]);
     first.dispose();
     second.dispose();
     rmSync(mountDir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { BlockwiseError, deserializeError, type SerializedError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, FlashResult, VerifyJob, VerifyResult } from '../../shared/flash-types';
 import type { EngineEvent, EngineRequest, EngineTransport } from './protocol';
+import { atMost } from './targets/io-watch';
 
 export interface RunningJob<T> {
   id: number;
@@ -130,8 +131,7 @@ export function workerTransport(workerPath = path.join(__dirname, 'worker.js')):
       closing = true;
       // A worker stuck in a system call (a read from a share that stopped answering) ends only when
       // that call returns: it is not waited on past 2 s, nor does it keep the process alive.
-      const waited = new Promise((resolve) => setTimeout(resolve, 2000).unref());
-      await Promise.race([worker.terminate(), waited]);
+      await atMost(worker.terminate(), 2000);
       worker.unref();
     },
   };

@@ -18,7 +18,7 @@ import { planHashes, type FlashHashes } from './flash-hashes';
 import { openSource } from './sources/open-source';
 import type { SourceReader } from './sources/source';
 import { inspectTarget, openTarget, type TargetInspection } from './targets/target';
-import type { IoWatchOptions } from './targets/io-watch';
+import { atMost, type IoWatchOptions } from './targets/io-watch';
 import { verifyTargets } from './verify';
 import { rangesLength, type WritePlanner } from './write-planner';
 
@@ -199,7 +199,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     // Drives opened early are closed again; a drive that stopped answering mid-read does not hold
     // the image's error back for long (it is closed whenever its read returns).
     const closing = guards.then((found) => closeStates(openedEarly(found)), () => undefined);
-    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    await atMost(closing, 2000);
     throw error;
   }
   // A download stalled mid-read would otherwise hold Cancel until its idle timeout.

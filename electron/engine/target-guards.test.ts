@@ -43,46 +43,41 @@ describe('target guards', { skip: loopSkipReason() }, () => {
     }
   });
 
-  // btrfs reports an anonymous device (major 0) for its files: the drive is found from the mount's source.
-  test('an image stored on a btrfs filesystem on the target drive is SOURCE_ON_TARGET; nothing is written', { skip: findExecutable('mkfs.btrfs') ? undefined : 'mkfs.btrfs is not installed' }, async () => {
-    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
-    const dev = createLoopDevice(128 << 20);
+  /** An image on a btrfs made over `devices` (mounted by the first), given to `body`; everything undone after. */
+  async function onBtrfs(devices: LoopDevice[], body: (image: string) => Promise<void>): Promise<void> {
     const mountDir = mkdtempSync('/tmp/blockwise-btrfs-');
     let mounted = false;
     try {
-      execFileSync('mkfs.btrfs', ['-q', '-f', dev.path], { stdio: 'ignore' });
-      execFileSync('mount', [dev.path, mountDir]);
+      const profiles = devices.length > 1 ? ['-d', 'single', '-m', 'single'] : [];
+      execFileSync('mkfs.btrfs', ['-q', '-f', ...profiles, ...devices.map((d) => d.path)], { stdio: 'ignore' });
+      execFileSync('mount', [devices[0]!.path, mountDir]);
       mounted = true;
       const image = path.join(mountDir, 'os.img');
       writeFileSync(image, randomBytes(1 << 20));
-      await refusedAsStoredOn(image, dev);
+      await body(image);
     } finally {
       if (mounted) execFileSync('umount', [mountDir]);
       rmSync(mountDir, { recursive: true, force: true });
-      dev.dispose();
+      for (const d of devices) d.dispose();
     }
+  }
+  const btrfsSkip = findExecutable('mkfs.btrfs') ? undefined : 'mkfs.btrfs is not installed';
+
+  // btrfs reports an anonymous device (major 0) for its files: the drive is found from the mount's source.
+  test('an image stored on a btrfs filesystem on the target drive is SOURCE_ON_TARGET; nothing is written', { skip: btrfsSkip }, async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const dev = createLoopDevice(128 << 20);
+    await onBtrfs([dev], (image) => refusedAsStoredOn(image, dev));
   });
 
-  test('an image on a btrfs spanning two drives, mounted by the other one, is SOURCE_ON_TARGET on either; nothing is written', { skip: findExecutable('mkfs.btrfs') ? undefined : 'mkfs.btrfs is not installed' }, async () => {
+  test('an image on a btrfs spanning two drives, mounted by the other one, is SOURCE_ON_TARGET on either; nothing is written', { skip: btrfsSkip }, async () => {
     process.env.BLOCKWISE_INCLUDE_LOOP = '1';
     const first = createLoopDevice(128 << 20);
     const second = createLoopDevice(128 << 20);
-    const mountDir = mkdtempSync('/tmp/blockwise-btrfs-');
-    let mounted = false;
-    try {
-      execFileSync('mkfs.btrfs', ['-q', '-f', '-d', 'single', '-m', 'single', first.path, second.path], { stdio: 'ignore' });
-      execFileSync('mount', [first.path, mountDir]);
-      mounted = true;
-      const image = path.join(mountDir, 'os.img');
-      writeFileSync(image, randomBytes(1 << 20));
+    await onBtrfs([first, second], async (image) => {
       await refusedAsStoredOn(image, second);
       await refusedAsStoredOn(image, first);
-    } finally {
-      if (mounted) execFileSync('umount', [mountDir]);
-      rmSync(mountDir, { recursive: true, force: true });
-      first.dispose();
-      second.dispose();
-    }
+    });
   });
 
   // The image is on a filesystem in a file (a loop device) that is itself on the target drive.

@@ -10,6 +10,7 @@ import * as readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { BlockwiseError, type SerializedError } from '../../shared/errors';
 import type { EngineEvent, EngineRequest, EngineTransport } from '../engine/protocol';
+import { atMost } from '../engine/targets/io-watch';
 import { declinedExit, launchCommand, type Elevator, type HelperProgram } from './elevation';
 
 export interface HelperTransportOptions {
@@ -129,7 +130,7 @@ export function helperTransport(options: HelperTransportOptions): EngineTranspor
       if (!spoke) child.kill('SIGTERM'); // a prompt nobody answered: don't leave it on screen
       output?.end(); // the helper cancels what runs and exits when its input ends
       // One stuck in a system call exits once that returns: not waited on past 2 s (engine-client.ts).
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      await atMost(exited, 2000);
       child.unref();
     },
   };

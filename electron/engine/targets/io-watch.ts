@@ -89,6 +89,14 @@ export class IoWatch {
   }
 }
 
+/**
+ * Waits for `pending`, but at most `ms`: for what may hang on a drive, a share or a process stuck
+ * in a system call (closing it, its exit), which nothing else should be held back by.
+ */
+export async function atMost(pending: Promise<unknown>, ms: number): Promise<void> {
+  await Promise.race([pending, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+}
+
 /** Closes now, or, with abandoned I/O still in the kernel, in the background: closing waits for it. */
 function closeWhenFree(watch: IoWatch, close: () => Promise<void>): Promise<void> {
   if (watch.abandoned && watch.outstanding > 0) {
