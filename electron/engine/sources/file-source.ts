@@ -1,9 +1,27 @@
 // A raw image file read straight into the caller's (aligned) buffers: zero copies on the hot path.
 
-import { promises as fsp } from 'node:fs';
+import { close, read } from 'node:fs';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../../shared/errors';
 import type { SourceInfo, SourceReader } from './source';
+
+/** What the sources need of an open file: a FileHandle has it, and so has fdHandle's wrapper. */
+export interface ReadHandle {
+  readonly fd: number;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+/** A descriptor opened synchronously, read and closed through libuv's pool like a FileHandle. */
+export function fdHandle(fd: number): ReadHandle {
+  let closing: Promise<void> | undefined;
+  return {
+    fd,
+    read: (buffer, offset, length, position) =>
+      new Promise((resolve, reject) => read(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve({ bytesRead })))),
+    close: () => (closing ??= new Promise<void>((resolve, reject) => close(fd, (error) => (error ? reject(error) : resolve())))),
+  };
+}
 
 export class FileSource implements SourceReader {
   readonly info: SourceInfo;
@@ -15,7 +33,7 @@ export class FileSource implements SourceReader {
   private position = 0;
 
   private constructor(
-    private readonly handle: fsp.FileHandle,
+    private readonly handle: ReadHandle,
     private readonly filePath: string,
     size: number,
     regularFile: boolean,
@@ -24,7 +42,7 @@ export class FileSource implements SourceReader {
     if (regularFile) this.backingFile = { path: filePath, offset: 0 };
   }
 
-  static async open(filePath: string, handle: fsp.FileHandle, size: number, regularFile = true): Promise<FileSource> {
+  static async open(filePath: string, handle: ReadHandle, size: number, regularFile = true): Promise<FileSource> {
     return new FileSource(handle, filePath, size, regularFile);
   }
 

@@ -1,13 +1,13 @@
 // Turns a SourceSpec into a reader of the decompressed image, deciding the format by content.
 
-import { fstatSync, promises as fsp, readSync, statSync, type Stats } from 'node:fs';
+import { constants, fstatSync, openSync, promises as fsp, readSync, statSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../../shared/errors';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { deviceGeometry } from '../targets/device-geometry';
 import { detectFormat, unsupportedMessage } from './detect';
 import { looksLikeImageName } from './image-names';
-import { FileSource } from './file-source';
+import { fdHandle, FileSource, type ReadHandle } from './file-source';
 import type { SourceFormat, SourceReader } from './source';
 import { checkRawImageComplete } from './truncation-check';
 import { vmDiskFromTrailer } from './vm-disks';
@@ -39,8 +39,11 @@ export async function openSource(spec: SourceSpec): Promise<SourceReader> {
   return openFileSource(spec.path, spec);
 }
 
-/** Refuses what is not a file of bytes at rest, before opening it: opening a FIFO waits for a writer forever. */
-async function refuseSpecialFile(filePath: string): Promise<void> {
+/**
+ * Refuses what is not a file of bytes at rest, before opening it: opening a FIFO waits for a writer
+ * forever. True for a regular file.
+ */
+async function refuseSpecialFile(filePath: string): Promise<boolean> {
   let stat: Stats | undefined;
   try {
     stat = statSync(filePath);
@@ -48,7 +51,7 @@ async function refuseSpecialFile(filePath: string): Promise<void> {
     stat = undefined;
   }
   if (stat?.isDirectory()) throw await folderRefusal(filePath);
-  if (!stat || stat.isFile() || stat.isBlockDevice()) return;
+  if (!stat || stat.isFile() || stat.isBlockDevice()) return stat?.isFile() === true;
   const kind = stat.isFIFO() ? 'a named pipe (FIFO)' : stat.isCharacterDevice() ? 'a character device' : stat.isSocket() ? 'a socket' : 'not a regular file';
   throw new BlockwiseError('SOURCE_NOT_IMAGE', `${filePath} is ${kind}, not an image file: it has no fixed size to write. Save the image to a file and pick that.`, {
     path: filePath,
@@ -65,10 +68,14 @@ async function folderRefusal(folder: string): Promise<BlockwiseError> {
 }
 
 async function openFileSource(filePath: string, spec: SourceSpec): Promise<SourceReader> {
-  await refuseSpecialFile(filePath);
-  let handle: fsp.FileHandle;
+  const regularFile = await refuseSpecialFile(filePath);
+  let handle: ReadHandle;
   try {
-    handle = await fsp.open(filePath, 'r');
+    // A regular file is opened at once: through libuv's pool its open waited behind the drives'
+    // checks, and the decoder (and so the first write) started ~4 ms later. O_NONBLOCK: should it
+    // have become a FIFO since, the open does not wait for a writer. A drive (cloning) may be slow
+    // to answer, so it is opened through the pool.
+    handle = regularFile ? fdHandle(openSync(filePath, constants.O_RDONLY | constants.O_NONBLOCK)) : await fsp.open(filePath, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const said: Record<string, string> = {
@@ -132,7 +139,7 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
 }
 
 /** A regular file's start, read synchronously; a drive's (cloning) through the pool: a drive may be slow to answer. */
-async function readHeadOf(handle: fsp.FileHandle, into: Buffer, isFile: boolean): Promise<void> {
+async function readHeadOf(handle: ReadHandle, into: Buffer, isFile: boolean): Promise<void> {
   if (!isFile) {
     await handle.read(into, 0, into.length, 0);
     return;
@@ -140,7 +147,7 @@ async function readHeadOf(handle: fsp.FileHandle, into: Buffer, isFile: boolean)
   readSync(handle.fd, into, 0, into.length, 0);
 }
 
-async function readAt(handle: fsp.FileHandle, position: number, length: number): Promise<Buffer> {
+async function readAt(handle: ReadHandle, position: number, length: number): Promise<Buffer> {
   const out = Buffer.alloc(length);
   const { bytesRead } = await handle.read(out, 0, length, position);
   return out.subarray(0, bytesRead);
