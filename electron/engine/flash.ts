@@ -135,6 +135,19 @@ function untilCancelled<T>(pending: Promise<T>, signal: AbortSignal, late: (valu
   });
 }
 
+/**
+ * When a local image is opened: once every drive has been checked and its head read, or after
+ * DRIVES_FIRST_MS, whichever is sooner. A decoder started at once (xz -T0 decodes ahead on every
+ * core) slowed those checks and reads more than it gained: on two cores the first write came
+ * later. A download starts at once (the network is the wait).
+ */
+const DRIVES_FIRST_MS = 100;
+async function drivesLookedAt(source: SourceSpec, preflights: Promise<Preflight>[]): Promise<void> {
+  if (source.kind !== 'file') return;
+  const read = Promise.allSettled(preflights.map((p) => p.then((found) => found.early?.headRead)));
+  await Promise.race([read, new Promise((resolve) => setTimeout(resolve, DRIVES_FIRST_MS).unref())]);
+}
+
 /** The drives opened early. */
 function openedEarly(found: Preflight[]): TargetState[] {
   return found.flatMap((p) => (p.early ? [p.early] : []));
@@ -186,14 +199,20 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   // The drives' checks (is it the system's drive, does it hold the image, is it the one chosen)
   // only read, so they run meanwhile too, and so does the look at each drive (its size, whether
   // it is write-protected). A drive nothing holds is opened and its head read (still only reads);
-  // nothing is unmounted or written before the image and every drive are known good.
+  // nothing is unmounted or written before the image and every drive are known good. A local
+  // image is opened once that look is done (drivesLookedAt).
   const imageName = job.source.kind === 'file' ? path.basename(job.source.path) : job.source.url;
-  const guards = allPreflights(job.targets.map((spec) => preflightTarget(spec, job.source, imageName, context)));
+  const preflights = job.targets.map((spec) => preflightTarget(spec, job.source, imageName, context));
+  const guards = allPreflights(preflights);
   guards.catch(() => undefined); // awaited once the image is open; its own failure comes first
   let checksum: ResolvedChecksum | undefined;
   let source: SourceReader;
   try {
-    const opening = untilCancelled(openSource(job.source), context.signal, (late) => late.close());
+    const opening = untilCancelled(
+      drivesLookedAt(job.source, preflights).then(() => openSource(job.source)),
+      context.signal,
+      (late) => late.close(),
+    );
     [checksum, source] = await checksumAndSource(untilCancelled(resolveChecksum(job), context.signal), opening);
   } catch (error) {
     // Drives opened early are closed again; a drive that stopped answering mid-read does not hold
