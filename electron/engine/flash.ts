@@ -140,8 +140,8 @@ function untilCancelled<T>(pending: Promise<T>, signal: AbortSignal, late: (valu
  * When a local .xz is opened: once every drive has been checked and its head read, or after
  * DRIVES_FIRST_MS, whichever is sooner. xz -T0, started at once, decodes ahead on every core and
  * slowed those checks and reads more than it gained: on two cores the first write came later.
- * Anything else opens at once (a .zst's decoding thread takes 40–50 ms to start, and held back
- * it cost ~15 ms; a download waits on the network).
+ * Anything else opens at once: no other decoder was measured to gain from waiting (a download
+ * waits on the network anyway).
  */
 const DRIVES_FIRST_MS = 100;
 async function drivesLookedAt(source: SourceSpec, preflights: Promise<Preflight>[]): Promise<void> {
