@@ -3,7 +3,6 @@
 
 // First: sizes libuv's thread pool before anything uses it (io-threads.ts).
 import './io-threads';
-import { closeSync, constants as fsConstants, openSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, FlashResult, SourceSpec, TargetResult, TargetSpec } from '../../shared/flash-types';
@@ -137,35 +136,16 @@ function untilCancelled<T>(pending: Promise<T>, signal: AbortSignal, late: (valu
 }
 
 /**
- * When a local .xz is opened: once every drive has been checked and its head read, or after
+ * When a local .xz's decoder starts: once every drive has been checked and its head read, or after
  * DRIVES_FIRST_MS, whichever is sooner. xz -T0, started at once, decodes ahead on every core and
  * slowed those checks and reads more than it gained: on two cores the first write came later.
  * Anything else opens at once: no other decoder was measured to gain from waiting (a download
  * waits on the network anyway).
  */
 const DRIVES_FIRST_MS = 100;
-async function drivesLookedAt(source: SourceSpec, preflights: Promise<Preflight>[]): Promise<void> {
-  if (source.kind !== 'file' || !isXzFile(source.path)) return;
+async function drivesLookedAt(preflights: Promise<Preflight>[]): Promise<void> {
   const read = Promise.allSettled(preflights.map((p) => p.then((found) => found.early?.headRead)));
   await Promise.race([read, new Promise((resolve) => setTimeout(resolve, DRIVES_FIRST_MS).unref())]);
-}
-
-const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
-
-/** A regular file starting with xz's magic (read without waiting in line; never a FIFO's open). */
-function isXzFile(filePath: string): boolean {
-  try {
-    if (!statSync(filePath).isFile()) return false;
-    const fd = openSync(filePath, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-    try {
-      const head = Buffer.alloc(XZ_MAGIC.length);
-      return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(XZ_MAGIC);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return false; // openSource reports what is wrong with it
-  }
 }
 
 /** The drives opened early. */
@@ -220,7 +200,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   // only read, so they run meanwhile too, and so does the look at each drive (its size, whether
   // it is write-protected). A drive nothing holds is opened and its head read (still only reads);
   // nothing is unmounted or written before the image and every drive are known good. A local
-  // `.xz` is opened once that look is done (drivesLookedAt).
+  // `.xz`'s decoder starts once that look is done (drivesLookedAt).
   const imageName = job.source.kind === 'file' ? path.basename(job.source.path) : job.source.url;
   const preflights = job.targets.map((spec) => preflightTarget(spec, job.source, imageName, context));
   const guards = allPreflights(preflights);
@@ -228,11 +208,8 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   let checksum: ResolvedChecksum | undefined;
   let source: SourceReader;
   try {
-    const opening = untilCancelled(
-      drivesLookedAt(job.source, preflights).then(() => openSource(job.source)),
-      context.signal,
-      (late) => late.close(),
-    );
+    const beforeDecoding = (format: string) => (format === 'xz' ? drivesLookedAt(preflights) : undefined);
+    const opening = untilCancelled(openSource(job.source, { beforeDecoding }), context.signal, (late) => late.close());
     [checksum, source] = await checksumAndSource(untilCancelled(resolveChecksum(job), context.signal), opening);
   } catch (error) {
     // Drives opened early are closed again; a drive that stopped answering mid-read does not hold

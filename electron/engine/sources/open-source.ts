@@ -31,12 +31,17 @@ export function registerUrlOpener(opener: UrlOpener): void {
   urlOpener = opener;
 }
 
-export async function openSource(spec: SourceSpec): Promise<SourceReader> {
+export interface OpenSourceOptions {
+  /** Awaited before a local file's decoder starts, with the format the file's first bytes told. */
+  beforeDecoding?: (format: SourceFormat) => Promise<void> | undefined;
+}
+
+export async function openSource(spec: SourceSpec, options: OpenSourceOptions = {}): Promise<SourceReader> {
   if (spec.kind !== 'file') {
     if (urlOpener) return urlOpener(spec);
     throw new BlockwiseError('SOURCE_UNSUPPORTED', `Cannot open ${spec.url}: downloading images is not supported by this build.`);
   }
-  return openFileSource(spec.path, spec);
+  return openFileSource(spec.path, spec, options);
 }
 
 /**
@@ -67,7 +72,7 @@ async function folderRefusal(folder: string): Promise<BlockwiseError> {
   return new BlockwiseError('SOURCE_NOT_IMAGE', `${folder} is a folder, not an image file${inside}.`, { path: folder });
 }
 
-async function openFileSource(filePath: string, spec: SourceSpec): Promise<SourceReader> {
+async function openFileSource(filePath: string, spec: SourceSpec, options: OpenSourceOptions): Promise<SourceReader> {
   const regularFile = await refuseSpecialFile(filePath);
   let handle: ReadHandle;
   try {
@@ -131,6 +136,7 @@ async function openFileSource(filePath: string, spec: SourceSpec): Promise<Sourc
         path: filePath,
       });
     }
+    await options.beforeDecoding?.(detected.format);
     return await factory(filePath, size, spec);
   } catch (error) {
     await handle.close().catch(() => undefined);
