@@ -97,6 +97,25 @@ describe('a flash stopped before its end leaves nothing to recognise (loop devic
     assert.ok(readBacking(dev, HEAD_SIZE, MiB).equals(past), 'past the first MiB: untouched');
   });
 
+  test('the head costs the drive only its blocks that are not zero: old ones zeroed first, the image\'s own written last', async () => {
+    const file = path.join(dir, 'pi.img');
+    const bytes = readFileSync(file);
+    const dev = driveHolding('gpt.img');
+    const blocks = (data: Buffer) => {
+      let n = 0;
+      for (let at = 0; at < HELD_BACK; at += 4096) if (!data.subarray(at, at + 4096).equals(Buffer.alloc(4096))) n++;
+      return n * 4096;
+    };
+    const oldHead = blocks(readBacking(dev, 0, HELD_BACK));
+    const newHead = blocks(bytes.subarray(0, HELD_BACK));
+    assert.ok(oldHead > 0 && newHead > 0 && newHead < HELD_BACK / 4, `both heads mostly blank, neither empty (old ${oldHead}, new ${newHead} bytes)`);
+    const before = dev.bytesWritten();
+    const done = await flash({ source: { kind: 'file', path: file }, targets: [{ path: dev.path }], options: { verify: true, full: true } });
+    assert.ok(done.targets[0]!.ok && done.targets[0]!.verified);
+    assert.equal(dev.bytesWritten() - before, oldHead + (bytes.length - HELD_BACK) + newHead, 'every byte past the held-back head once, and in it only blocks that are not zero');
+    assert.ok(readBacking(dev, 0, bytes.length).equals(bytes), 'the drive holds the image, zeros included');
+  });
+
   const cases: Array<{ image: string; old: string; finds: RegExp; missing?: string }> = [
     { image: 'pi.img', old: 'gpt.img', finds: /PTTYPE=dos/ },
     { image: 'gpt.img', old: 'pi.img', finds: /PTTYPE=gpt/ },

@@ -73,8 +73,8 @@ export interface TargetState {
   watch: IoWatch;
   /** Its old head, when read before the flash committed to the drive (readHead). */
   headRead?: Promise<HeadSnapshot>;
-  /** Its held-back head being zeroed (startClearingHead): the stale blocks past it. */
-  headCleared?: Promise<Range[]>;
+  /** Its held-back head being zeroed (startClearingHead). */
+  headCleared?: Promise<ClearedHead>;
 }
 
 export interface PipelineResult {
@@ -177,30 +177,46 @@ function silentHead(path: string, written: boolean): BlockwiseError {
   return new BlockwiseError('CANCELLED', `The flash was cancelled. ${path} is not responding and ${state}`, { path, driveIncomplete: written, unresponsive: true });
 }
 
+/** What zeroHead leaves: the drive's start known to be zero, and its old blocks past that. */
+export interface ClearedHead {
+  /** The drive reads as zeros from 0 up to here (at most HELD_BACK). */
+  blankTo: number;
+  /** The blocks of [HELD_BACK, HEAD_SIZE) that are not zero on the drive. */
+  stale: Range[];
+}
+
 /**
  * Zeroes the drive's first HELD_BACK bytes, writing zeros only over the blocks that are not zero
- * already (a card whose start is blank costs a read, not a write), and returns the blocks of
- * [HELD_BACK, HEAD_SIZE) that are not zero on the drive: the pipeline writes the image's own bytes
- * over those, zeros included, so nothing of the old head survives. A target that cannot read back
- * gets all of its held-back part zeroed, and all of the rest rewritten. This first write starts a
- * throttled card's clock, so nothing but it waits on it: reading the whole MiB first and the
- * drive's opening put it 10–50 ms later on two busy cores.
+ * already (a card whose start is blank costs a read, not a write). Returns how far its start is
+ * now zero, so that the image's own zero blocks there need not be written again when its head goes
+ * out last, and the blocks of [HELD_BACK, HEAD_SIZE) that are not zero on the drive: the pipeline
+ * writes the image's own bytes over those, zeros included, so nothing of the old head survives.
+ * A target that cannot read back gets all of its held-back part zeroed, and all of the rest
+ * rewritten. This first write starts a throttled card's clock, so nothing but it waits on it:
+ * reading the whole MiB first and the drive's opening put it 10–50 ms later on two busy cores.
  */
-export async function zeroHead(target: Target, head: HeadSnapshot): Promise<Range[]> {
+export async function zeroHead(target: Target, head: HeadSnapshot): Promise<ClearedHead> {
   const whole = clipRanges([{ start: HELD_BACK, end: HEAD_SIZE }], 0, target.capacity);
   let m = -1;
+  let blankTo = 0;
   try {
-    if (head.heldRead < 0) await target.write(head.zeros, 0);
-    else for (const run of nonZeroRuns(head.held, head.heldRead)) await target.write(head.zeros.subarray(0, run.end - run.start), run.start);
+    if (head.heldRead < 0) {
+      await target.write(head.zeros, 0);
+      blankTo = HELD_BACK;
+    } else {
+      for (const run of nonZeroRuns(head.held, head.heldRead)) await target.write(head.zeros.subarray(0, run.end - run.start), run.start);
+      // Whole blocks only: a short file target's partial last block is written as it comes.
+      blankTo = Math.floor(head.heldRead / ALIGNMENT) * ALIGNMENT;
+    }
   } finally {
     m = await head.restRead; // never left reading into `rest` once this has returned or thrown
   }
-  if (head.heldRead < 0 || m < 0) return whole;
-  return nonZeroRuns(head.rest, m).map((r) => ({ start: r.start + HELD_BACK, end: r.end + HELD_BACK }));
+  if (head.heldRead < 0 || m < 0) return { blankTo, stale: whole };
+  return { blankTo, stale: nonZeroRuns(head.rest, m).map((r) => ({ start: r.start + HELD_BACK, end: r.end + HELD_BACK })) };
 }
 
 /** readHead, then zeroHead. */
-export async function clearHead(target: Target): Promise<Range[]> {
+export async function clearHead(target: Target): Promise<ClearedHead> {
   return zeroHead(target, await readHead(target));
 }
 
@@ -265,8 +281,10 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   const chunks: WrittenChunk[] = [];
   const head = alignedBuffer(HELD_BACK);
   let headRanges: Range[] = [];
-  // Per drive: the blocks of its old head past HELD_BACK that are not zero (clearHead).
+  // Per drive: the blocks of its old head past HELD_BACK that are not zero, and how far its start
+  // reads as zeros (clearHead).
   const staleHead = new Map<TargetState, Range[]>();
+  const blankTo = new Map<TargetState, number>();
   let offset = 0;
   let mappedBytes = 0;
   const knownSize = source.info.size;
@@ -332,7 +350,9 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
     // not responding (the flash's heartbeat repeats the latest figures; until now there were none).
     report(sample('writing'), true);
     for (const state of live(states)) {
-      staleHead.set(state, await state.headCleared!.catch((error) => (fail(state, error), [])));
+      const cleared = await state.headCleared!.catch((error) => (fail(state, error), undefined));
+      staleHead.set(state, cleared?.stale ?? []);
+      blankTo.set(state, cleared?.blankTo ?? 0);
     }
     throwIfAllFailed(states);
     report(sample('writing'), true);
@@ -437,8 +457,15 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   const imageSha256 = hasher ? await hasher.digest() : undefined;
   await options.beforeHead?.(imageSha256);
   if (signal.aborted) throw cancelled();
+  // The image's zero blocks are skipped where the drive's start was zeroed (a partition table's
+  // first MiB is mostly zeros): on a 20 MB/s card up to 6 ms less, after everything else.
+  const headWrites = new Map<TargetState, Range[]>();
   for (const state of live(states)) {
-    for (const r of headRanges) {
+    const blank = blankTo.get(state) ?? 0;
+    const needed = unionRanges(nonZeroRuns(head, blank), blank < HELD_BACK ? [{ start: blank, end: HELD_BACK }] : []);
+    const ranges = headRanges.flatMap((r) => clipRanges(needed, r.start, r.end));
+    headWrites.set(state, ranges);
+    for (const r of ranges) {
       await state.target.write(head.subarray(r.start, r.end), r.start).catch((error) => fail(state, error));
     }
   }
@@ -447,7 +474,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
       await s.target.flush().catch((error) => fail(s, error));
       await s.target.finish(offset).catch((error) => fail(s, error));
       s.position = offset;
-      s.bytesWritten += rangesLength(headRanges);
+      s.bytesWritten += rangesLength(headWrites.get(s) ?? []);
     }),
   );
   throwIfAllFailed(states);

@@ -48,7 +48,7 @@ describe('clearing the held-back head before a flash (loop devices)', { skip: lo
       const before = dev.bytesWritten();
       let stale;
       try {
-        stale = await clearHead(target);
+        stale = (await clearHead(target)).stale;
       } finally {
         await target.close();
       }
@@ -71,11 +71,11 @@ describe('clearing the held-back head before a flash (loop devices)', { skip: lo
       try {
         await target.write(alignedBuffer(HEAD_SIZE), 0);
         const before = dev.bytesWritten();
-        assert.deepEqual(await clearHead(target), []);
+        assert.deepEqual(await clearHead(target), { blankTo: HELD_BACK, stale: [] });
         assert.equal(dev.bytesWritten(), before, 'already zero: nothing written');
         setBacking(dev, randomBytes(HEAD_SIZE), 0);
         const blind = Object.assign(Object.create(Object.getPrototypeOf(target)), target, { read: undefined });
-        assert.deepEqual(await clearHead(blind), [{ start: HELD_BACK, end: HEAD_SIZE }]);
+        assert.deepEqual(await clearHead(blind), { blankTo: HELD_BACK, stale: [{ start: HELD_BACK, end: HEAD_SIZE }] });
         assert.equal(dev.bytesWritten() - before, HELD_BACK);
         assert.ok(readBacking(dev, 0, HELD_BACK).equals(Buffer.alloc(HELD_BACK)));
       } finally {
