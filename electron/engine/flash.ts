@@ -9,7 +9,7 @@ import type { FlashJob, FlashProgress, FlashResult, SourceSpec, TargetResult, Ta
 import { AlignedPool } from './aligned-pool';
 import { checkChecksum, checkGivenChecksum, resolveChecksum, type ResolvedChecksum } from './checksum';
 import { loadChunkDigest } from './chunk-digest';
-import { newTargetState, readHead, runPipeline, startClearingHead, targetProgress, type TargetState } from './pipeline';
+import { newTargetState, runPipeline, startClearingHead, startReadingHead, targetProgress, type TargetState } from './pipeline';
 import { choosePlanner } from './planner-choice';
 import { ProgressMeter } from './progress-meter';
 import { guardTarget } from './target-guards';
@@ -92,8 +92,7 @@ async function preflightTarget(spec: TargetSpec, source: SourceSpec, imageName: 
   const target = await openTarget(spec.path, {}, inspected).catch(() => undefined);
   if (!target) return { inspected }; // opened (and its failure reported) after unmounting
   const early = newTargetState(target, watchOptions(context));
-  early.headRead = readHead(early.target);
-  early.headRead.catch(() => undefined); // awaited once the flash clears the head, or when it closes the drive
+  startReadingHead(early);
   return { inspected, early };
 }
 
