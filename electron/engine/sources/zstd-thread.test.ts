@@ -17,7 +17,7 @@ import { openSource } from './open-source';
 import type { SourceReader } from './source';
 import { openDecodedFile } from './decoded-file';
 import { nodeHasZstd, zstdThreadEngine } from './zstd-source';
-import { openZstdThread, zstdNapiPath, zstdThreadRuns } from './zstd-thread';
+import { openZstdThread, zstdNapiPath, zstdThreadRuns, zstdThreadsStarted } from './zstd-thread';
 
 const engines = [
   { engine: 'zlib', skip: nodeHasZstd() ? false : `Node ${process.version} has no zlib zstd (22.15+ has); the Node 22 run of npm test covers it` },
@@ -190,6 +190,25 @@ for (const { engine, skip } of engines) {
       await reader.close();
       assert.equal(streamWays, 1);
       assert.ok(Buffer.concat(out).equals(a));
+    });
+
+    // The first 512 KiB are decoded on the calling thread: the drive's first write does not wait
+    // for the decoding thread, which starts only when a read goes past them, and skips them.
+    test('the first 512 KiB come from the calling thread; the decoding thread starts only for what follows', async () => {
+      const threads = zstdThreadsStarted();
+      const reader = await open('one.img.zst');
+      try {
+        const first = Buffer.from(new SharedArrayBuffer(512 * 1024));
+        assert.equal(await reader.read(first), first.length);
+        assert.ok(first.equals(a.subarray(0, first.length)));
+        assert.equal(zstdThreadsStarted(), threads, 'no thread started for the first 512 KiB');
+        const rest = await readAll(reader, 2 * MiB, true);
+        assert.equal(zstdThreadsStarted(), threads + 1, 'one thread for the rest');
+        assert.ok(Buffer.concat([first, rest]).equals(a), 'every byte once, in order: the thread skipped what was handed on');
+        assert.equal(reader.storedPosition, readFileSync(file('one.img.zst')).length);
+      } finally {
+        await reader.close();
+      }
     });
 
     test('reads issued before the last one is answered come back in order (the pipeline keeps two outstanding)', async () => {

@@ -85,7 +85,7 @@ function napiDecoder(bindingPath) {
 const ZSTD_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
-const { path: filePath, size: fileSize, engine } = workerData;
+const { path: filePath, size: fileSize, engine, skip } = workerData;
 const FRAME_MAGIC = 0xfd2fb528;
 const READ = 1 << 20;
 ${ZSTD_DECODERS}
@@ -156,7 +156,8 @@ function walkTo(limit) {
 
 /** Decodes the file; yields when the output it was given is full, and is given the next. */
 function* decodeFile() {
-  let out = yield;
+  // The image's first bytes were decoded on the flashing thread already: decoded again, not handed on.
+  let out = skip > 0 ? { view: Buffer.allocUnsafe(skip), offset: 0, length: skip, filled: 0 } : yield;
   const decoder = newDecoder(engine);
   let next = 0;
   let inOff = 0;
@@ -252,6 +253,41 @@ export function zstdThreadRuns(): number {
 
 /** Bytes of the decoded image looked at before deciding this path fits (a tar inside does not). */
 const HEAD_BYTES = 65536;
+/**
+ * Bytes decoded on the flashing thread before the decoding thread is started: the drive's first
+ * write (the pipeline's first read is 512 KiB) need not wait for that thread, which takes 30–50 ms
+ * to start here. Decoding them takes ~1 ms.
+ */
+const FIRST_HERE = 512 * 1024;
+
+/** The decoding thread, started on the first read that needs it; `ready` says whether it can decode. */
+interface Thread {
+  worker: Worker;
+  ready: Promise<boolean>;
+}
+
+let threads = 0;
+
+/** How many decoding threads this process has started (a test checks when one is). */
+export function zstdThreadsStarted(): number {
+  return threads;
+}
+
+function startThread(threadSource: string, filePath: string, storedSize: number, engine: ZstdEngine, skip: number): Thread | undefined {
+  let worker: Worker;
+  try {
+    worker = new Worker(threadSource, { eval: true, workerData: { path: filePath, size: storedSize, engine, skip } });
+  } catch {
+    return undefined;
+  }
+  threads++;
+  const ready = new Promise<boolean>((resolve) => {
+    worker.once('message', (m: { ready?: boolean }) => resolve(m.ready === true));
+    worker.once('error', () => resolve(false));
+    worker.once('exit', () => resolve(false));
+  });
+  return { worker, ready };
+}
 
 class ZstdThreadReader implements SourceReader {
   readonly info: SourceInfo;
@@ -266,35 +302,49 @@ class ZstdThreadReader implements SourceReader {
   /** Requests posted to the thread, answered in order. */
   private readonly waiting: Array<{ resolve: (reply: Reply) => void; reject: (error: Error) => void }> = [];
   private readonly attached = new Map<SharedArrayBuffer, number>();
+  private thread: Thread | undefined;
 
   constructor(
-    private readonly worker: Worker,
     private readonly meta: StreamMeta & { path: string; storedSize: number },
     size: number | undefined,
+    private readonly start: () => Thread | undefined,
     /**
-     * When the reader is handed out before the thread has started (the head was checked here):
-     * the thread's start, and where the image is read instead if it fails (the stream way).
+     * Where the image's head was decoded on this thread and the reader handed out on its strength:
+     * those bytes (handed on first; the thread skips them), what they took of the file, and where
+     * the image is read instead if the thread does not start (the stream way).
      */
-    private readonly early?: { ready: Promise<boolean>; otherwise: () => Promise<SourceReader> },
+    private readonly early?: { head: Buffer; stored: number; otherwise: () => Promise<SourceReader> },
   ) {
     this.info = { name: meta.name, formats: ['zstd'], storedSize: meta.storedSize, randomAccess: false };
     if (size !== undefined) this.info.size = size;
     this.storedFile = { path: meta.path, size: meta.storedSize };
-    worker.on('message', (m: Reply | { ready: boolean }) => {
-      if ('ready' in m) return;
-      this.waiting.shift()?.resolve(m);
-    });
+    if (early) this.head = early.head;
+  }
+
+  /** The thread, started now if it was not. */
+  private threadNow(): Thread {
+    if (this.thread) return this.thread;
+    const thread = this.start() ?? { worker: undefined, ready: Promise.resolve(false) };
     const stop = (error: Error) => {
       this.failure ??= error;
       for (const w of this.waiting.splice(0)) w.reject(error);
     };
-    worker.on('error', stop);
-    worker.on('exit', (code) => stop(new Error(`the decoding thread stopped (exit code ${code})`)));
+    if (thread.worker) {
+      thread.worker.on('message', (m: Reply | { ready: boolean }) => {
+        if ('ready' in m) return;
+        this.waiting.shift()?.resolve(m);
+      });
+      thread.worker.on('error', stop);
+      thread.worker.on('exit', (code) => stop(new Error(`the decoding thread stopped (exit code ${code})`)));
+    }
+    this.thread = thread as Thread;
+    return this.thread;
   }
 
   /** Has the thread decode into `into`: the pool's shared memory directly, other memory through a copy. */
   async decodeInto(into: Buffer): Promise<number> {
     if (this.failure) throw this.failure;
+    const { worker } = this.threadNow();
     const shared = into.buffer instanceof SharedArrayBuffer;
     // Plain memory (not the pool's): decoded into a shared buffer of its own, then copied.
     const target = shared ? into : Buffer.from(new SharedArrayBuffer(into.length));
@@ -303,11 +353,11 @@ class ZstdThreadReader implements SourceReader {
     if (shared && id === undefined) {
       id = this.attached.size;
       this.attached.set(memory, id);
-      this.worker.postMessage({ attach: id, memory });
+      worker.postMessage({ attach: id, memory });
     }
     const reply = await new Promise<Reply>((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      this.worker.postMessage({ memory: id ?? memory, offset: target.byteOffset, length: target.length });
+      worker.postMessage({ memory: id ?? memory, offset: target.byteOffset, length: target.length });
     });
     this.storedPosition = reply.stored;
     if (reply.error !== undefined) {
@@ -320,7 +370,7 @@ class ZstdThreadReader implements SourceReader {
     return reply.n;
   }
 
-  /** The first bytes, decoded before the reader is handed out (format check). */
+  /** The first bytes, decoded by the thread before the reader is handed out (format check). */
   async readHead(): Promise<Buffer> {
     const head = Buffer.from(new SharedArrayBuffer(HEAD_BYTES));
     const n = await this.decodeInto(head);
@@ -335,42 +385,56 @@ class ZstdThreadReader implements SourceReader {
 
   /** Reads may overlap (concurrentReads): each takes its place in line before its first await. */
   async read(into: Buffer): Promise<number> {
-    if (this.early && !(await this.early.ready)) {
-      // Nothing was read from the thread yet: the stream way reads the image from its start, one
-      // read after the other, in the order asked.
-      this.fallback ??= this.early.otherwise();
-      const fallback = this.fallback;
-      const read = this.fallbackReads.then(async () => {
-        const reader = await fallback;
-        const n = await reader.read(into);
-        this.storedPosition = reader.storedPosition;
-        return n;
-      });
-      this.fallbackReads = read.catch(() => undefined);
-      return read;
-    }
     let filled = 0;
     if (this.head && this.head.length > 0) {
       filled = this.head.copy(into);
       this.head = this.head.subarray(filled);
       this.imagePosition += filled;
+      if (this.early && this.storedPosition < this.early.stored) this.storedPosition = this.early.stored;
     }
-    if (filled < into.length && !this.finished) {
-      try {
-        const n = await this.decodeInto(into.subarray(filled));
-        if (n < into.length - filled) this.finished = true;
-        filled += n;
-      } catch (error) {
-        this.finished = true;
-        throw error;
+    if (filled === into.length || this.finished) return filled;
+    const rest = into.subarray(filled);
+    if (this.early && !(await this.threadNow().ready)) return filled + (await this.readOtherwise(rest));
+    try {
+      const n = await this.decodeInto(rest);
+      if (n < rest.length) this.finished = true;
+      return filled + n;
+    } catch (error) {
+      this.finished = true;
+      throw error;
+    }
+  }
+
+  /**
+   * The thread did not start: the stream way reads the image from its start, past the head handed
+   * on already, one read after the other, in the order asked.
+   */
+  private readOtherwise(into: Buffer): Promise<number> {
+    const early = this.early!;
+    this.fallback ??= early.otherwise().then(async (reader) => {
+      const scratch = Buffer.alloc(early.head.length);
+      for (let skipped = 0; skipped < early.head.length; ) {
+        const n = await reader.read(scratch.subarray(0, early.head.length - skipped));
+        if (n === 0) break;
+        skipped += n;
       }
-    }
-    return filled;
+      return reader;
+    });
+    const fallback = this.fallback;
+    const read = this.fallbackReads.then(async () => {
+      const reader = await fallback;
+      const n = await reader.read(into);
+      this.storedPosition = reader.storedPosition;
+      this.imagePosition += n;
+      return n;
+    });
+    this.fallbackReads = read.catch(() => undefined);
+    return read;
   }
 
   async close(): Promise<void> {
     this.finished = true;
-    await this.worker.terminate().catch(() => undefined);
+    await this.thread?.worker?.terminate().catch(() => undefined);
     await this.fallback?.then((reader) => reader.close()).catch(() => undefined);
   }
 }
@@ -389,54 +453,43 @@ export async function openZstdThread(
   otherwise: () => Promise<SourceReader>,
   threadSource = ZSTD_THREAD,
 ): Promise<SourceReader | undefined> {
-  let worker: Worker;
+  // The image is known good only once its first bytes are seen: they are decoded here, by the
+  // thread's own decoder, and the thread is started only when the flash reads past them. Started
+  // at once, its 30–50 ms of start-up took a core from the drives' checks and the size walk, and
+  // the drive's first write (which starts a throttled card's clock) came ~10 ms later.
+  let decoded: { head: Buffer; stored: number } | undefined;
   try {
-    worker = new Worker(threadSource, { eval: true, workerData: { path: filePath, size: storedSize, engine } });
-  } catch {
-    return undefined;
-  }
-  const starting = new Promise<boolean>((resolve) => {
-    worker.once('message', (m: { ready?: boolean }) => resolve(m.ready === true));
-    worker.once('error', () => resolve(false));
-    worker.once('exit', () => resolve(false));
-  });
-  // A thread takes 40–50 ms to start here, and the image is known good only once its first 64 KiB
-  // are seen: they are decoded on this thread meanwhile, by the thread's own decoder, so the
-  // drive's first write need not wait for the thread (at 20 MB/s that write starts the device's clock).
-  let head: Buffer | undefined;
-  try {
-    head = decodeHeadHere(filePath, engine);
+    decoded = decodeHeadHere(filePath, engine, FIRST_HERE);
   } catch {
     /* the file could not be read here: the thread says why */
   }
   // A tar inside, or no image at all, goes the stream way, which says what it is in its own words.
-  const rawImage = (decoded: Buffer): boolean => {
+  const rawImage = (head: Buffer): boolean => {
     try {
-      return classifyHead(decoded, { name }, 'the decompressed data') === 'raw';
+      return classifyHead(head.subarray(0, HEAD_BYTES), { name }, 'the decompressed data') === 'raw';
     } catch {
       return false;
     }
   };
   const meta = { name, path: filePath, storedSize, storedFile: filePath };
-  // Only a whole 64 KiB counts: a shorter head (a tiny image, bad data, a file whose first MiB
-  // decodes to less) is left to the thread, which reads on and says what is wrong.
-  if (head?.length === HEAD_BYTES) {
-    if (!rawImage(head)) {
-      await worker.terminate().catch(() => undefined);
-      return undefined;
-    }
+  // Only a whole first piece counts: a shorter one (a small image, bad data, a file whose first
+  // MiBs decode to less) is left to the thread, which reads on and says what is wrong.
+  if (decoded?.head.length === FIRST_HERE) {
+    if (!rawImage(decoded.head)) return undefined;
+    const skip = decoded.head.length;
+    const reader = new ZstdThreadReader(meta, await sizing, () => startThread(threadSource, filePath, storedSize, engine, skip), { ...decoded, otherwise });
     started++;
-    return new ZstdThreadReader(worker, meta, await sizing, { ready: starting, otherwise });
+    return reader;
   }
-  const ready = await starting;
-  if (!ready) {
-    await worker.terminate().catch(() => undefined);
+  const thread = startThread(threadSource, filePath, storedSize, engine, 0);
+  if (!thread || !(await thread.ready)) {
+    await thread?.worker.terminate().catch(() => undefined);
     return undefined;
   }
   started++;
-  const reader = new ZstdThreadReader(worker, meta, await sizing);
-  const decoded = await reader.readHead().catch(() => undefined);
-  if (decoded && rawImage(decoded)) return reader;
+  const reader = new ZstdThreadReader(meta, await sizing, () => thread);
+  const head = await reader.readHead().catch(() => undefined);
+  if (head && rawImage(head)) return reader;
   await reader.close();
   return undefined;
 }
@@ -457,35 +510,38 @@ function decoderHere(engine: ZstdEngine): Decoder | undefined {
 }
 
 /**
- * The image's first 64 KiB (fewer where the file's first MiB gives fewer), decoded on this thread
- * by the decoder the thread uses; undefined where it cannot be driven here or the data is bad
- * (the thread then says what is wrong).
+ * The image's first `want` bytes (fewer where the file's first MiBs give fewer), decoded on this
+ * thread by the decoder the thread uses, and the file's bytes they took; undefined where it cannot
+ * be driven here or the data is bad (the thread then says what is wrong).
  */
-function decodeHeadHere(filePath: string, engine: ZstdEngine): Buffer | undefined {
-  const fd = openSync(filePath, 'r');
-  let input: Buffer;
-  try {
-    input = Buffer.alloc(1 << 20);
-    input = input.subarray(0, readSync(fd, input, 0, input.length, 0));
-  } finally {
-    closeSync(fd);
-  }
+function decodeHeadHere(filePath: string, engine: ZstdEngine, want: number): { head: Buffer; stored: number } | undefined {
   const decoder = decoderHere(engine);
   if (!decoder) return undefined;
-  const out = Buffer.alloc(HEAD_BYTES);
+  const fd = openSync(filePath, 'r');
+  const input = Buffer.alloc(1 << 20);
+  const out = Buffer.alloc(want);
   let made = 0;
-  let used = 0;
+  let stored = 0;
   try {
-    while (made < out.length && used < input.length) {
-      const [u, m] = decoder.decode(input, used, input.length - used, out, made, out.length - made);
-      if (u === 0 && m === 0) break;
-      used += u;
-      made += m;
+    // At most 4 MiB of the file: an image's start that compresses worse than that is left to the thread.
+    for (let reads = 0; made < out.length && reads < 4; reads++) {
+      const inLen = readSync(fd, input, 0, input.length, stored);
+      if (inLen === 0) break;
+      let used = 0;
+      while (made < out.length && used < inLen) {
+        const [u, m] = decoder.decode(input, used, inLen - used, out, made, out.length - made);
+        if (u === 0 && m === 0) break;
+        used += u;
+        made += m;
+      }
+      stored += used;
+      if (used < inLen && made < out.length) break; // the decoder took no more: nothing more to make here
     }
   } catch {
     return undefined;
   } finally {
+    closeSync(fd);
     decoder.close();
   }
-  return out.subarray(0, made);
+  return { head: out.subarray(0, made), stored };
 }
