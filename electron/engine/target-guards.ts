@@ -2,7 +2,7 @@
 // runs the system, never the drive that holds the image, never a drive that changed identity,
 // and loop devices only with the explicit test opt-in.
 
-import { existsSync, promises as fsp, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { SourceSpec, TargetSpec } from '../../shared/flash-types';
@@ -69,8 +69,14 @@ function isOnDisk(majMin: string | undefined, diskSysfs: string): boolean {
 export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageName: string): Promise<void> {
   const target = path.resolve(spec.path);
   if (source.kind === 'file') {
-    const [a, b] = await Promise.all([fsp.realpath(source.path).catch(() => source.path), fsp.realpath(target).catch(() => target)]);
-    if (a === b) throw new BlockwiseError('SOURCE_ON_TARGET', `${spec.path} is the image file itself.`, { path: spec.path });
+    const real = (p: string) => {
+      try {
+        return realpathSync(p);
+      } catch {
+        return p;
+      }
+    };
+    if (real(source.path) === real(target)) throw new BlockwiseError('SOURCE_ON_TARGET', `${spec.path} is the image file itself.`, { path: spec.path });
   }
   let stat;
   try {
@@ -93,9 +99,14 @@ export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageNam
   if (existsSync(path.join(disk, 'partition'))) {
     throw new BlockwiseError('TARGET_NOT_ALLOWED', `${spec.path} is a partition; choose the whole drive instead.`, { path: spec.path });
   }
+  // Usually all on one device: each is looked beneath once.
+  const checked = new Map<string | undefined, boolean>();
   for (const systemPath of SYSTEM_PATHS) {
     // From mountinfo alone: a stat of /home on an NFS server that stopped answering never returns.
-    if (isOnDisk(blockDeviceHolding(systemPath), disk)) {
+    const device = blockDeviceHolding(systemPath);
+    const onDisk = checked.get(device) ?? isOnDisk(device, disk);
+    checked.set(device, onDisk);
+    if (onDisk) {
       throw new BlockwiseError('SYSTEM_DRIVE', `${spec.path} holds the running system (${systemPath}); Blockwise will not write to it.`, {
         path: spec.path,
       });
