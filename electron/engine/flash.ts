@@ -83,8 +83,12 @@ function watchOptions(context: FlashContext): IoWatchOptions {
  * is unmounted, after the image is known good; an image file, whose opening empties it, then too.
  */
 async function preflightTarget(spec: TargetSpec, source: SourceSpec, imageName: string, context: FlashContext): Promise<Preflight> {
-  // Both only read, so at once; a guard's refusal is the one reported.
-  const [guarded, looked] = await Promise.allSettled([guardTarget(spec, source, imageName), inspectTarget(spec.path, { allowCreateFile: spec.createFile === true })]);
+  // Both only read, so at once; a guard's refusal is the one reported. The guard's lookups are
+  // synchronous (~2 ms): they run once the drive's inspection and the image's opening have sent
+  // their first I/O, not before.
+  const looking = inspectTarget(spec.path, { allowCreateFile: spec.createFile === true });
+  const guarding = Promise.resolve().then(() => guardTarget(spec, source, imageName));
+  const [guarded, looked] = await Promise.allSettled([guarding, looking]);
   if (guarded.status === 'rejected') throw guarded.reason;
   if (looked.status === 'rejected') throw looked.reason;
   const inspected = looked.value;
