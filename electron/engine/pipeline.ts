@@ -304,10 +304,9 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   const chunks: WrittenChunk[] = [];
   const head = alignedBuffer(HELD_BACK);
   let headRanges: Range[] = [];
-  // Per drive: the blocks of its old head past HELD_BACK that are not zero, and how far its start
-  // reads as zeros (clearHead).
-  const staleHead = new Map<TargetState, Range[]>();
-  const blankTo = new Map<TargetState, number>();
+  // Per drive: how far its start reads as zeros, and the blocks of its old head past HELD_BACK that
+  // are not zero (clearHead).
+  const cleared = new Map<TargetState, ClearedHead>();
   let offset = 0;
   let mappedBytes = 0;
   const knownSize = source.info.size;
@@ -375,9 +374,8 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
     // not responding (the flash's heartbeat repeats the latest figures; until now there were none).
     report(sample('writing'), true);
     for (const state of live(states)) {
-      const cleared = await state.headCleared!.catch((error) => (fail(state, error), undefined));
-      staleHead.set(state, cleared?.stale ?? []);
-      blankTo.set(state, cleared?.blankTo ?? 0);
+      const done = await state.headCleared!.catch((error) => (fail(state, error), undefined));
+      if (done) cleared.set(state, done);
     }
     throwIfAllFailed(states);
     report(sample('writing'), true);
@@ -429,7 +427,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
       const writes: Promise<void>[] = [];
       for (const state of live(states)) {
         // Where the drive's old head is not zero, the image's own bytes go too, written or not.
-        const stale = start < HEAD_SIZE ? clipRanges(staleHead.get(state) ?? [], Math.max(start, HELD_BACK), end) : [];
+        const stale = start < HEAD_SIZE ? clipRanges(cleared.get(state)?.stale ?? [], Math.max(start, HELD_BACK), end) : [];
         for (const r of stale.length > 0 ? unionRanges(bodyRanges, stale) : bodyRanges) {
           writes.push((await enqueueWrite(state, data.subarray(r.start - start, r.end - start), r.start, depth)).done);
         }
@@ -467,7 +465,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   // An image shorter than the head: what is left of the old head past its end is zeroed.
   const tailFrom = Math.max(HELD_BACK, Math.ceil(offset / ALIGNMENT) * ALIGNMENT);
   for (const state of live(states)) {
-    for (const r of clipRanges(staleHead.get(state) ?? [], tailFrom, HEAD_SIZE)) {
+    for (const r of clipRanges(cleared.get(state)?.stale ?? [], tailFrom, HEAD_SIZE)) {
       await state.target
         .write(alignedBuffer(r.end - r.start), r.start)
         .then(() => void (state.bytesWritten += r.end - r.start))
@@ -486,7 +484,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
   // first MiB is mostly zeros): on a 20 MB/s card up to 6 ms less, after everything else.
   const headWrites = new Map<TargetState, Range[]>();
   for (const state of live(states)) {
-    const blank = blankTo.get(state) ?? 0;
+    const blank = cleared.get(state)?.blankTo ?? 0;
     const needed = unionRanges(nonZeroRuns(head, blank), blank < HELD_BACK ? [{ start: blank, end: HELD_BACK }] : []);
     const ranges = headRanges.flatMap((r) => clipRanges(needed, r.start, r.end));
     headWrites.set(state, ranges);

@@ -262,7 +262,8 @@ const FIRST_HERE = 512 * 1024;
 
 /** The decoding thread, started on the first read that needs it; `ready` says whether it can decode. */
 interface Thread {
-  worker: Worker;
+  /** Absent where no thread could be created (`ready` is then false). */
+  worker?: Worker;
   ready: Promise<boolean>;
 }
 
@@ -324,7 +325,7 @@ class ZstdThreadReader implements SourceReader {
   /** The thread, started now if it was not. */
   private threadNow(): Thread {
     if (this.thread) return this.thread;
-    const thread = this.start() ?? { worker: undefined, ready: Promise.resolve(false) };
+    const thread: Thread = this.start() ?? { ready: Promise.resolve(false) };
     const stop = (error: Error) => {
       this.failure ??= error;
       for (const w of this.waiting.splice(0)) w.reject(error);
@@ -337,14 +338,15 @@ class ZstdThreadReader implements SourceReader {
       thread.worker.on('error', stop);
       thread.worker.on('exit', (code) => stop(new Error(`the decoding thread stopped (exit code ${code})`)));
     }
-    this.thread = thread as Thread;
-    return this.thread;
+    this.thread = thread;
+    return thread;
   }
 
   /** Has the thread decode into `into`: the pool's shared memory directly, other memory through a copy. */
   async decodeInto(into: Buffer): Promise<number> {
     if (this.failure) throw this.failure;
     const { worker } = this.threadNow();
+    if (!worker) throw new Error('the decoding thread could not be started');
     const shared = into.buffer instanceof SharedArrayBuffer;
     // Plain memory (not the pool's): decoded into a shared buffer of its own, then copied.
     const target = shared ? into : Buffer.from(new SharedArrayBuffer(into.length));
@@ -483,7 +485,7 @@ export async function openZstdThread(
   }
   const thread = startThread(threadSource, filePath, storedSize, engine, 0);
   if (!thread || !(await thread.ready)) {
-    await thread?.worker.terminate().catch(() => undefined);
+    await thread?.worker?.terminate().catch(() => undefined);
     return undefined;
   }
   started++;
@@ -517,12 +519,13 @@ function decoderHere(engine: ZstdEngine): Decoder | undefined {
 function decodeHeadHere(filePath: string, engine: ZstdEngine, want: number): { head: Buffer; stored: number } | undefined {
   const decoder = decoderHere(engine);
   if (!decoder) return undefined;
-  const fd = openSync(filePath, 'r');
   const input = Buffer.alloc(1 << 20);
   const out = Buffer.alloc(want);
   let made = 0;
   let stored = 0;
+  let fd: number | undefined;
   try {
+    fd = openSync(filePath, 'r');
     // At most 4 MiB of the file: an image's start that compresses worse than that is left to the thread.
     for (let reads = 0; made < out.length && reads < 4; reads++) {
       const inLen = readSync(fd, input, 0, input.length, stored);
@@ -540,7 +543,7 @@ function decodeHeadHere(filePath: string, engine: ZstdEngine, want: number): { h
   } catch {
     return undefined;
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
     decoder.close();
   }
   return { head: out.subarray(0, made), stored };
