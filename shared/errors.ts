@@ -75,7 +75,7 @@ export const ERROR_ADVICE: Record<ErrorCode, string> = {
   SOURCE_TRUNCATED: 'The image ends early. The download was probably incomplete: download it again.',
   SOURCE_NOT_IMAGE: 'Pick the .img, .iso or compressed image you downloaded.',
   ARCHIVE_NO_IMAGE: 'The archive holds no disk image. Check that you downloaded the right file.',
-  ARCHIVE_AMBIGUOUS: 'The archive holds several images. Choose which one to write.',
+  ARCHIVE_AMBIGUOUS: 'Choose which one to write.',
   ARCHIVE_ENTRY_NOT_FOUND: 'Give the name of an image inside the archive exactly as listed, or leave the entry out.',
   DOWNLOAD_FAILED: 'Check the address and your connection, then try again.',
   CHECKSUM_MISMATCH: 'The image is not the one the checksum describes. Download it again.',
@@ -122,11 +122,11 @@ export function deserializeError(value: SerializedError): BlockwiseError {
 }
 
 /** One paragraph for a person: what happened, the drive's state, what to do next. */
-export function describeError(error: SerializedError): string {
+export function describeError(error: SerializedError, advice?: string): string {
   const parts = [error.message];
   if (error.details?.driveIncomplete) {
     parts.push('The drive’s contents are now incomplete and it will not boot.');
   }
-  parts.push(ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL);
+  parts.push(advice ?? ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL);
   return parts.join(' ');
 }

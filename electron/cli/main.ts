@@ -69,16 +69,16 @@ function emitJson(value: unknown): void {
 
 function reportError(error: SerializedError, json: boolean): void {
   if (json) emitJson({ type: 'error', error });
-  else process.stderr.write(`\nError: ${describeError(error)}\n${cliHint(error)}`);
+  else process.stderr.write(`\nError: ${describeError(error, cliAdvice(error))}\n`);
 }
 
-/** What the app does with a click, said in this command's terms. */
-function cliHint(error: SerializedError): string {
+/** What the app does with a click, said in this command's terms (in place of the app's advice). */
+function cliAdvice(error: SerializedError): string | undefined {
   const entries = error.details?.entries;
   if (error.code === 'ARCHIVE_AMBIGUOUS' && typeof entries === 'string') {
-    return `Choose with --entry, e.g. --entry ${JSON.stringify(entries.split('\n')[0])}.\n`;
+    return `Choose one with --entry, e.g. --entry ${JSON.stringify(entries.split('\n')[0])}.`;
   }
-  return '';
+  return undefined;
 }
 
 /** Errors the command's own arguments fix (which --entry to take), like the ones found before anything runs. */

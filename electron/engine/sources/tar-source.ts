@@ -57,7 +57,7 @@ export const tarStream: StreamDecoder = async function* (input, meta, facts) {
       files.push(entry.name);
       const wanted = meta.entry !== undefined ? entry.name === meta.entry : looksLikeImageName(entry.name);
       if (wanted && written !== undefined) {
-        throw new BlockwiseError('ARCHIVE_AMBIGUOUS', `it holds several images: ${written}, ${entry.name}; choose one`, {
+        throw new BlockwiseError('ARCHIVE_AMBIGUOUS', `it holds several images: ${written}, ${entry.name}`, {
           entries: `${written}\n${entry.name}`,
           offset,
         });

@@ -87,6 +87,9 @@ describe('URL sources on loop devices', { skip }, () => {
       hits.set(url, (hits.get(url) ?? 0) + 1);
       const file = files.get(url);
       if (file) return sendWithRanges(req, res, file.body, { 'content-type': file.type ?? 'application/octet-stream' });
+      // The same files from a server that does not answer range requests: no zip directory to read first.
+      const plain = url.startsWith('/plain/') ? files.get(url.slice('/plain'.length)) : undefined;
+      if (plain) return send(res, plain.body);
       if (url.startsWith('/soft/')) return send(res, Buffer.from('<html><body>No such page</body></html>'), 'text/html');
       if (url.startsWith('/soft-text/')) return send(res, Buffer.from('File not found\n'), 'text/plain');
       switch (url) {
@@ -326,6 +329,21 @@ describe('URL sources on loop devices', { skip }, () => {
     if (chosen.source.kind === 'url') chosen.source.entry = 'other.img';
     const result = await flash(chosen);
     assert.equal(result.imageSize, otherImage.length);
+    assert.ok(readBacking(dev, 0, otherImage.length).equals(otherImage));
+  });
+
+  test('a zip download from a server without ranges: the image is written, and a second image after it fails the flash', async () => {
+    const one = device();
+    await flash(job(`${base}/plain/pub/bundle.zip`, one));
+    assert.ok(readBacking(one, 0, image.length).equals(image), 'disk.img written; readme.txt after it is no image');
+    const dev = device();
+    const error = await expectError(job(`${base}/plain/pub/two.zip`, dev), 'ARCHIVE_AMBIGUOUS', /plain\/pub\/two\.zip holds several images: disk\.img, other\.img\.$/);
+    assert.equal(error.details.entries, 'disk.img\nother.img');
+    assert.equal(error.details.driveIncomplete, true, 'disk.img had been written');
+    assert.ok(readBacking(dev, 0, 8192).equals(Buffer.alloc(8192)), 'no partition table: the held-back head stays blank');
+    const chosen = job(`${base}/plain/pub/two.zip`, dev);
+    if (chosen.source.kind === 'url') chosen.source.entry = 'other.img';
+    await flash(chosen);
     assert.ok(readBacking(dev, 0, otherImage.length).equals(otherImage));
   });
 

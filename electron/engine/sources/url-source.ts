@@ -7,7 +7,7 @@
 
 import { BlockwiseError } from '../../../shared/errors';
 import type { Reconnecting, SourceSpec } from '../../../shared/flash-types';
-import { openDecodedStream } from './decoded-source';
+import { openDecodedStream, type StreamMeta } from './decoded-source';
 import { openSource } from './open-source';
 import type { SourceInfo, SourceReader } from './source';
 import { DownloadCache, type KeptDownload } from './url-cache';
@@ -79,13 +79,15 @@ function typedAsPage(download: Download): boolean {
  * A zip download: its directory (range requests) says before anything is written whether it holds
  * exactly the image wanted, and that image's size. Without ranges the stream decides, as it goes.
  */
-async function checkZipEntry(inner: SourceReader, download: Download, spec: UrlSpec): Promise<void> {
+async function checkZipEntry(inner: SourceReader, download: Download, spec: UrlSpec, meta: StreamMeta): Promise<void> {
   const entries = await listZipAtUrl(download.url, download.contentLength!, shownUrl(spec.url));
   if (!entries) return;
   const chosen = chooseZipEntry(entries, shownUrl(spec.url), spec.entry);
   // The entry's size is the image's unless the entry is itself compressed (a zip of an .img.xz).
   if (inner.info.size === undefined && inner.info.formats.length === 1) inner.info.size = chosen.size;
   inner.info.entry ??= chosen.name;
+  // The directory has answered: the stream need not read past the image looking for another.
+  meta.entry ??= chosen.name;
 }
 
 /** Whether a 200 answer is the very file that was kept (a server ignoring the conditions). */
@@ -128,12 +130,12 @@ export async function openUrlSource(spec: UrlSpec): Promise<SourceReader> {
     cache = spec.cachePath ? await DownloadCache.start(spec.cachePath, spec.url, download.validators) : undefined;
     const bytes = cache ? cache.tee(download.body) : download.body;
     // Messages name the address with any password in it masked.
-    const meta: Parameters<typeof openDecodedStream>[1] = { name: shownUrl(spec.url), path: shownUrl(spec.url) };
+    const meta: StreamMeta = { name: shownUrl(spec.url), path: shownUrl(spec.url) };
     if (download.contentLength !== undefined) meta.storedSize = download.contentLength;
     if (spec.entry !== undefined) meta.entry = spec.entry;
     const inner = await openDecodedStream(bytes, meta);
     try {
-      if (inner.info.formats[0] === 'zip' && download.contentLength !== undefined) await checkZipEntry(inner, download, spec);
+      if (inner.info.formats[0] === 'zip' && download.contentLength !== undefined) await checkZipEntry(inner, download, spec, meta);
     } catch (error) {
       await inner.close();
       throw error;

@@ -124,7 +124,7 @@ export function chooseZipEntry<E extends { name: string; size: number }>(entries
   }
   if (candidates.length > 1) {
     const names = candidates.map((e) => e.name);
-    throw new BlockwiseError('ARCHIVE_AMBIGUOUS', `${archive} holds several images: ${names.join(', ')}. Choose one.`, {
+    throw new BlockwiseError('ARCHIVE_AMBIGUOUS', `${archive} holds several images: ${names.join(', ')}.`, {
       path: archive,
       entries: names.join('\n'),
     });

@@ -1,7 +1,9 @@
 // zip: a file's central directory picks the image entry and gives its sizes; the entry is then
 // streamed from its local header through zlib's inflateRaw (or passed through when stored).
-// Over a pure stream there is no directory: the first entry that looks like an image is taken,
-// and entries whose sizes are only in a trailing data descriptor cannot be skipped.
+// Over a pure stream there is no directory: the first entry that looks like an image is written,
+// and the entries after it are still read, as a tar's are: a second image there fails the flash
+// rather than pass a guess. Entries whose sizes are only in a trailing data descriptor cannot be
+// skipped (nor read past).
 
 import * as zlib from 'node:zlib';
 import { BlockwiseError } from '../../../shared/errors';
@@ -43,6 +45,9 @@ const METHOD_NAMES: Record<number, string> = { 9: 'Deflate64', 14: 'LZMA', 98: '
 /** Methods whose data is a whole stream of a format this build decodes anyway. */
 const METHOD_FORMATS: Record<number, SourceFormat> = { 12: 'bzip2', 93: 'zstd', 95: 'xz' };
 
+/** Signatures that may follow the last entry: the central directory, its zip64 end records, its end. */
+const CLOSING = new Set([0x02014b50, 0x06064b50, 0x07064b50, 0x06054b50, 0x05054b50]);
+
 type EntryDecoder = (raw: AsyncIterable<Buffer>, meta: StreamMeta) => AsyncIterable<Buffer>;
 
 /** How to decode an entry's data, or undefined when this build cannot. */
@@ -62,10 +67,14 @@ function unsupportedMethod(method: number, entry: string): string {
 export const zipStream: StreamDecoder = async function* (input, meta, facts) {
   const queue = ByteQueue.of(input);
   const known = knownEntries.get(meta);
+  /** The image written from this stream, once it is; the entries after it are only looked at. */
+  let written: string | undefined;
   try {
     for (;;) {
       const header = await queue.take(30);
       if (header.length < 30 || header.readUInt32LE(0) !== 0x04034b50) {
+        // The central directory (or the end) after the image: no other image came.
+        if (written !== undefined && (header.length === 0 || (header.length >= 4 && CLOSING.has(header.readUInt32LE(0))))) return;
         if (header.length >= 4 && header.readUInt32LE(0) === 0x02014b50) {
           throw meta.entry
             ? new BlockwiseError('ARCHIVE_ENTRY_NOT_FOUND', `${meta.name} has no entry named ${meta.entry}.`)
@@ -92,7 +101,12 @@ export const zipStream: StreamDecoder = async function* (input, meta, facts) {
       const entry = known && known.name === name ? known : undefined;
       if (entry) ({ compressedSize, size } = entry);
       const wanted = meta.entry !== undefined ? name === meta.entry : looksLikeImageName(name);
+      if (wanted && written !== undefined) {
+        throw new BlockwiseError('ARCHIVE_AMBIGUOUS', `${meta.name} holds several images: ${written}, ${name}`, { entries: `${written}\n${name}` });
+      }
       if (!wanted) {
+        // An entry after the image that cannot be skipped: nothing more can be learnt from the stream.
+        if (compressedSize === undefined && written !== undefined) return;
         if (compressedSize === undefined) {
           throw new BlockwiseError('SOURCE_UNSUPPORTED', `${meta.name} cannot be read as a stream: ${name} comes first and does not record its size. Save the file and open it.`);
         }
@@ -113,7 +127,9 @@ export const zipStream: StreamDecoder = async function* (input, meta, facts) {
       if (size !== undefined) check.size = size;
       if (sizesDeferred && !entry) return yield* data; // CRC is in the descriptor, after the data
       yield* checked(data, check);
-      return;
+      // The entry asked for by name (or picked from the directory) is the answer: no need to read on.
+      if (meta.entry !== undefined) return;
+      written = name;
     }
   } finally {
     await queue.close();
