@@ -123,7 +123,8 @@ export function deserializeError(value: SerializedError): BlockwiseError {
 
 /** One paragraph for a person: what happened, the drive's state, what to do next. */
 export function describeError(error: SerializedError, advice?: string): string {
-  const parts = [error.message];
+  // A message from outside Blockwise's words (a Node error) may end without a full stop.
+  const parts = [/[.!?]$/.test(error.message.trim()) ? error.message.trim() : `${error.message.trim()}.`];
   if (error.details?.driveIncomplete) {
     parts.push('The drive’s contents are now incomplete and it will not boot.');
   }

@@ -230,6 +230,18 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     assert.equal(said.code, 1);
     assert.match(said.stderr, new RegExp(`${dev.path} differs from the image at byte ${5 * MiB + 3}\\. The drive does not hold this image`));
     assert.doesNotMatch(said.stderr, /did not keep what was written|counterfeit/, 'nothing was written by verify');
+    // A cut compressed image: the file's fault, said without claiming the drive was left half written.
+    const gz = execFileSync('gzip', ['-c'], { input: bytes, maxBuffer: 64 * MiB });
+    const cut = path.join(dir, 'cut.img.gz');
+    writeFileSync(cut, gz.subarray(0, gz.length >> 1));
+    const before = dev.bytesWritten();
+    const cutSaid = cli(['verify', cut, '--against', dev.path, '--json'], LOOP);
+    assert.equal(cutSaid.code, 1);
+    const cutError = JSON.parse(cutSaid.stdout.trim().split('\n').at(-1)!).error;
+    assert.equal(cutError.code, 'SOURCE_TRUNCATED', cutError.message);
+    assert.equal(cutError.details.driveIncomplete, undefined, 'verify wrote nothing');
+    assert.doesNotMatch(cli(['verify', cut, '--against', dev.path], LOOP).stderr, /incomplete and it will not boot/);
+    assert.equal(dev.bytesWritten(), before);
   });
 
   test('Ctrl-C in a terminal (SIGINT to the whole process group) while xz decodes is a cancel, not a damaged image', async () => {

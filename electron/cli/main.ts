@@ -214,7 +214,7 @@ async function verifyCommand(argv: string[]): Promise<number> {
     // Nothing was just written: the flash's advice ("did not keep what was written… counterfeit") would mislead.
     if (!json && serialized.code === 'VERIFY_MISMATCH') {
       process.stderr.write(
-        `\nError: ${serialized.message} The drive does not hold this image: it holds another one, was changed since, or is failing. To write this image, use blockwise flash.\n`,
+        `\nError: ${serialized.message} The drive does not hold this image: it holds another one, was changed since, or is failing (or the image file itself is damaged). To write this image, use blockwise flash.\n`,
       );
     } else reportError(serialized, json);
     return exitCodeFor(serialized);

@@ -39,10 +39,13 @@ describe('published checksum files', () => {
     assert.ok(!isSha256Hex('abc'));
   });
 
-  test('IMAGE.sha256 with a bare hash or a named line describes that file', async () => {
+  test('IMAGE.sha256 with a named line describes that file; a bare hash, the file or the image inside', async () => {
     const bare = await findPublishedChecksum(folder('x.img', { 'x.img.sha256': `${A}\n` }));
-    assert.deepEqual(bare?.spec, { algorithm: 'sha256', hex: A, of: 'file' });
+    assert.deepEqual(bare?.spec, { algorithm: 'sha256', hex: A, of: 'auto' });
     assert.equal(path.basename(bare!.file), 'x.img.sha256');
+    // Publishers put the decompressed image's hash in disk.img.xz.sha256 too: either may match.
+    const compressed = await findPublishedChecksum(folder('x.img.xz', { 'x.img.xz.sha256': `${A}\n` }));
+    assert.deepEqual(compressed?.spec, { algorithm: 'sha256', hex: A, of: 'auto' });
     const named = await findPublishedChecksum(folder('x.img.xz', { 'x.img.xz.sha256sum': `${B}  x.img.xz\n` }));
     assert.deepEqual(named?.spec, { algorithm: 'sha256', hex: B, of: 'file' });
   });

@@ -123,8 +123,10 @@ async function findIn(place: Neighbourhood, imageName: string): Promise<Publishe
     const entries = parseChecksumLines(text);
     const named = matchEntry(entries, names);
     if (named) return { spec: { algorithm: 'sha256', hex: named.entry.hex, of: named.of }, file, describes: named.name };
-    // A file named after the image with a single hash in it is that image's, whatever name it gives.
-    if (entries.length === 1) return { spec: { algorithm: 'sha256', hex: entries[0]!.hex, of: candidate.of }, file, describes: candidate.name };
+    // A file named after the image with a single hash in it is that image's, whatever name it gives;
+    // with no name to tell, it may be the hash of the file or of the image inside it (publishers do
+    // both: disk.img.xz.sha256 holding the hash of disk.img), so either may match, as with --sha256.
+    if (entries.length === 1) return { spec: { algorithm: 'sha256', hex: entries[0]!.hex, of: 'auto' }, file, describes: candidate.name };
     if (!place.strict) continue;
     throw new BlockwiseError(
       'CHECKSUM_FILE_INVALID',

@@ -177,6 +177,23 @@ for (const family of ['builtin', 'system'] as const) {
       assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing was written');
     });
 
+    test('a zip whose comment holds the end-record signature is read; one cut inside its end record is refused as cut, not a bug', async () => {
+      sh(`zip -q plain.zip os.img && cp plain.zip comment.zip && printf 'Release notes: PK\\x05\\x06 marker\\n' | zip -q -z comment.zip`);
+      await flashedExactly('comment.zip');
+      const whole = readFileSync(file('plain.zip'));
+      for (const cut of [2, 10, 12, 21, 40]) {
+        writeFileSync(file('cut.zip'), whole.subarray(0, whole.length - cut));
+        const before = readBacking(dev, 0, 65536);
+        await assert.rejects(flash(job('cut.zip')), (error: unknown) => {
+          assert.ok(error instanceof BlockwiseError, String(error));
+          assert.equal(error.code, 'SOURCE_TRUNCATED', `cut by ${cut}: ${error.message}`);
+          assert.match(error.message, /^cut\.zip is a zip archive without its directory at the end: it stops at byte \d+, short of it\.$/);
+          return true;
+        });
+        assert.ok(readBacking(dev, 0, 65536).equals(before), `cut by ${cut}: nothing was written`);
+      }
+    });
+
     test('a tar made on macOS (._os.img before os.img) writes os.img, at rest and as a stream', async () => {
       assert.equal((await inspectImage(file('mac.tar'))).entry, 'os.img');
       await flashedExactly('mac.tar');

@@ -245,7 +245,9 @@ export const DECOMPRESSED = 'the decompressed data';
 /** Refuses what is not an image; returns the format to decode (or 'raw'). */
 export function classifyHead(head: Buffer, meta: StreamMeta, inside?: string): SourceFormat {
   const detected = detectFormat(head, head.length === 0 ? 0 : meta.storedSize);
-  const what = inside ? `${inside.charAt(0).toUpperCase()}${inside.slice(1)} inside ${meta.name}` : meta.name;
+  // An entry's name is said as it is spelt (notes.txt, not Notes.txt); only the phrase starts a sentence.
+  const opening = inside === DECOMPRESSED ? `${inside.charAt(0).toUpperCase()}${inside.slice(1)}` : inside;
+  const what = inside ? `${opening} inside ${meta.name}` : meta.name;
   const details = { path: meta.path ?? meta.name, offset: 0 };
   switch (detected.kind) {
     case 'empty':

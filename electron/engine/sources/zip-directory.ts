@@ -39,6 +39,25 @@ function applyZip64(extra: Buffer, entry: ZipEntry): void {
   }
 }
 
+const END_RECORD = Buffer.from([0x50, 0x4b, 0x05, 0x06]);
+
+/**
+ * Where the end-of-directory record starts in the archive's last bytes, or -1. The last signature
+ * whose whole record (22 bytes and the comment it declares) fits before the end: the comment may
+ * itself hold the signature's bytes, and a file cut short leaves only part of a record.
+ */
+function findEndRecord(tail: Buffer): number {
+  let fallback = -1;
+  for (let at = tail.lastIndexOf(END_RECORD); at >= 0; at = at === 0 ? -1 : tail.lastIndexOf(END_RECORD, at - 1)) {
+    if (at + 22 > tail.length) continue;
+    const end = at + 22 + tail.readUInt16LE(at + 20);
+    if (end === tail.length) return at;
+    // Bytes after the comment (some tools pad archives): kept as a last resort.
+    if (end < tail.length && fallback < 0) fallback = at;
+  }
+  return fallback;
+}
+
 /** Reads `length` bytes at `position` of the archive (fewer only at its end). */
 export type RangeReader = (position: number, length: number) => Promise<Buffer>;
 
@@ -50,9 +69,9 @@ export function readZipDirectory(filePath: string, storedSize: number, name: str
 export async function readZipDirectoryWith(read: RangeReader, storedSize: number, name: string, filePath: string): Promise<ZipEntry[]> {
   const tailLength = Math.min(storedSize, 65557);
   const tail = await read(storedSize - tailLength, tailLength);
-  const eocdAt = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const eocdAt = findEndRecord(tail);
   if (eocdAt < 0) {
-    throw new BlockwiseError('SOURCE_TRUNCATED', `${name} is a zip archive without its directory at the end: the download is probably incomplete.`, {
+    throw new BlockwiseError('SOURCE_TRUNCATED', `${name} is a zip archive without its directory at the end: it stops at byte ${storedSize}, short of it.`, {
       path: filePath,
       offset: storedSize,
     });
