@@ -1,6 +1,7 @@
 // Format detection by content. Extensions lie (an .img that is really xz, a .zip renamed .img);
 // magic bytes don't. Anything compressed that we cannot decode is refused, never written raw.
 
+import * as zlib from 'node:zlib';
 import type { SourceFormat } from './source';
 import { vmDiskFromHead } from './vm-disks';
 
@@ -29,6 +30,14 @@ const UNSUPPORTED: Array<{ name: string; magic: Magic; advice?: (fileName: strin
   { name: '7-Zip archive', magic: { bytes: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c] }, advice: (f) => `Extract the image from it (7z x "${f}"), then open that.` },
   { name: 'RAR archive', magic: { bytes: [0x52, 0x61, 0x72, 0x21, 0x1a, 0x07] }, advice: (f) => `Extract the image from it (unrar x "${f}", or 7z x), then open that.` },
   { name: 'LZ4 stream', article: 'an', magic: { bytes: [0x04, 0x22, 0x4d, 0x18] }, advice: (f) => `Decompress it (lz4 -d "${f}"), then open the result.` },
+  { name: 'LZ4 stream (legacy format)', article: 'an', magic: { bytes: [0x02, 0x21, 0x4c, 0x18] }, advice: (f) => `Decompress it (lz4 -d "${f}"), then open the result.` },
+  // Android's sparse format (system.img, vendor.img from factory images): chunks, not a disk.
+  {
+    name: 'Android sparse image',
+    article: 'an',
+    magic: { bytes: [0xed, 0x26, 0xff, 0x3a] }, // 0x3AFF26ED, little-endian
+    advice: (f) => `Convert it to a raw image (simg2img "${f}" raw.img), or flash it with fastboot.`,
+  },
   { name: 'lzip stream', article: 'an', magic: { bytes: [0x4c, 0x5a, 0x49, 0x50] }, advice: (f) => `Decompress it (lzip -d -k "${f}"), then open the result.` },
   { name: 'lzop stream', article: 'an', magic: { bytes: [0x89, 0x4c, 0x5a, 0x4f, 0x00, 0x0d, 0x0a, 0x1a, 0x0a] }, advice: (f) => `Decompress it (lzop -d "${f}"), then open the result.` },
   { name: 'RPM package', article: 'an', magic: { bytes: [0xed, 0xab, 0xee, 0xdb] } },
@@ -60,6 +69,26 @@ function isUnixCompress(head: Uint8Array): boolean {
   const flags = head[2]!;
   const bits = flags & 0x1f;
   return bits >= 9 && bits <= 16 && (flags & 0x60) === 0;
+}
+
+/**
+ * zlib (pigz -z, .zz): CMF 0x78 with a FLG that makes the pair a multiple of 31 and asks for no
+ * dictionary, and data that inflates. Two bytes alone would call one raw image in ~16,000 zlib.
+ */
+function isZlib(head: Uint8Array): boolean {
+  if (head.length < 16 || head[0] !== 0x78 || ![0x01, 0x5e, 0x9c, 0xda].includes(head[1]!)) return false;
+  try {
+    zlib.inflateSync(head.subarray(0, 4096), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A script's first line ("#!/bin/sh"): shell scripts, and makeself .run installers built on one. */
+function isScript(head: Uint8Array): boolean {
+  const line = Buffer.from(head.subarray(0, 256)).toString('latin1');
+  return /^#! ?\/[\x21-\x7e]+( [\x20-\x7e]*)?\r?\n/.test(line);
 }
 
 function isBzip2(head: Uint8Array): boolean {
@@ -192,6 +221,8 @@ export function detectFormat(head: Uint8Array, totalSize?: number): DetectedForm
   if (isUnixCompress(head)) {
     return { kind: 'unsupported', name: 'Unix compress (.Z) stream', article: 'a', advice: (f) => `Decompress it (gzip -d -k "${f}": gzip reads .Z files), then open the result.` };
   }
+  if (isZlib(head)) return { kind: 'unsupported', name: 'zlib stream (.zz)', advice: (f) => `Decompress it (pigz -d -z -k "${f}"), then open the result.` };
+  if (isScript(head)) return { kind: 'unsupported', name: 'script or self-extracting installer (#!)' };
   if (isWindowsProgram(head)) return { kind: 'unsupported', name: 'Windows program (.exe)' };
   if (isTorrent(head)) {
     return {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { after, describe, test } from 'node:test';
 import { BlockwiseError } from '../../../shared/errors';
 import { detectFormat } from './detect';
@@ -179,6 +179,9 @@ describe('sources that are not image files', () => {
       ['os.img.lzo', [0x89, 0x4c, 0x5a, 0x4f, 0x00, 0x0d, 0x0a, 0x1a, 0x0a], /is an lzop stream, .*lzop -d "os\.img\.lzo"/],
       ['tool.rpm', [0xed, 0xab, 0xee, 0xdb, 0x03, 0x00], /is an RPM package, which Blockwise cannot write/],
       ['driver.cab', [0x4d, 0x53, 0x43, 0x46, 0, 0, 0, 0], /is a Microsoft Cabinet \(\.cab\) archive/],
+      ['os.img.lz4', [0x02, 0x21, 0x4c, 0x18], /is an LZ4 stream \(legacy format\), .*lz4 -d "os\.img\.lz4"/],
+      ['system.img', [0xed, 0x26, 0xff, 0x3a, 0x01, 0x00, 0x00, 0x00], /is an Android sparse image, .*simg2img "system\.img" raw\.img/],
+      ['installer.run', [...Buffer.from('#!/bin/sh\n# makeself\n')], /is a script or self-extracting installer/],
     ];
     for (const [name, bytes, message] of heads) {
       writeFileSync(path.join(dir, name), Buffer.concat([Buffer.from(bytes), image]));
@@ -186,6 +189,10 @@ describe('sources that are not image files', () => {
       assert.equal(error.code, 'SOURCE_UNSUPPORTED', `${name}: ${error.message}`);
       assert.match(error.message, message);
     }
+    // zlib (pigz -z): by its two bytes and data that inflates; the same two bytes before random data stay raw.
+    writeFileSync(path.join(dir, 'os.img.zz'), deflateSync(image));
+    assert.match((await refusal(path.join(dir, 'os.img.zz'))).message, /is a zlib stream \(\.zz\), .*pigz -d -z -k "os\.img\.zz"/);
+    for (const flg of [0x01, 0x5e, 0x9c, 0xda]) assert.deepEqual(detectFormat(Buffer.concat([Buffer.from([0x78, flg]), randomBytes(8192)])), { kind: 'supported', format: 'raw' });
     // 1F 9D with a flags byte compress never writes is no .Z: it stays a raw image.
     const notZ = Buffer.alloc(4096);
     notZ.set([0x1f, 0x9d, 0x7f]);
