@@ -226,8 +226,11 @@ export function decodeFailure(error: unknown, meta: StreamMeta, storedOffset: nu
     // What an archive holds, or a feature it uses (an encrypted entry), is no place in its bytes:
     // the offset reached stays in the details, not the words (it is how far reading had got).
     const unplaced: readonly string[] = ['ARCHIVE_AMBIGUOUS', 'ARCHIVE_NO_IMAGE', 'ARCHIVE_ENTRY_NOT_FOUND', 'SOURCE_UNSUPPORTED'];
-    const place = unplaced.includes(error.code) ? '' : ` (${at})`;
-    return new BlockwiseError(error.code, `${named}${place}.`, { ...where, ...error.details });
+    // A decoder that names the file's byte itself (details.placed) has said where; the reading
+    // position, often megabytes further on, would only blur it.
+    const { placed, ...details } = error.details;
+    const place = unplaced.includes(error.code) || placed === true ? '' : ` (${at})`;
+    return new BlockwiseError(error.code, `${named}${place}.`, { ...where, ...details });
   }
   const message = (error as Error)?.message ?? String(error);
   // A decoder that fails once all input is in, for a reason other than a failed check, ran out of data.

@@ -4,9 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { BlockwiseError } from '../../../shared/errors';
 import type { FlashJob } from '../../../shared/flash-types';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
 import { runFlash } from '../flash';
@@ -52,6 +53,32 @@ describe('multi-member gzip', { skip }, () => {
     assert.equal(result.imageSize, 16 * MiB);
     assert.ok(result.targets[0]!.ok && result.targets[0]!.verified);
     assert.ok(readBacking(dev, 0, 16 * MiB).equals(readFileSync(file('os.img'))), 'the device holds the image');
+  });
+
+  test('what follows the last member: zero padding is accepted; a damaged member header or junk fails naming the byte, never a short image', async () => {
+    const gz = readFileSync(file('os.img.gz'));
+    const first = execSync('head -c 8M os.img | gzip -c', { cwd: dir, maxBuffer: 64 * MiB }).length;
+    writeFileSync(file('padded.img.gz'), Buffer.concat([gz, Buffer.alloc(4096)]));
+    const damaged = Buffer.from(gz);
+    damaged[first] = 0; // the second member's 1F 8B: zlib stops there as if at padding
+    writeFileSync(file('damaged.img.gz'), damaged);
+    writeFileSync(file('gap.img.gz'), Buffer.concat([gz.subarray(0, first), Buffer.alloc(512), gz.subarray(first)]));
+    const full = (name: string): FlashJob => ({ source: { kind: 'file', path: file(name) }, targets: [{ path: dev.path }], options: { verify: true, full: true, bmapPath: null } });
+    const result = await flash(full('padded.img.gz'));
+    assert.equal(result.imageSize, 16 * MiB);
+    assert.ok(readBacking(dev, 0, 16 * MiB).equals(readFileSync(file('os.img'))), 'the device holds the image');
+    for (const [name, byte] of [
+      ['damaged.img.gz', first + 1],
+      ['gap.img.gz', first + 512],
+    ] as const) {
+      await assert.rejects(flash(full(name)), (error: unknown) => {
+        assert.ok(error instanceof BlockwiseError, String(error));
+        assert.equal(error.code, 'SOURCE_CORRUPT', error.message);
+        assert.equal(error.message, `${name}: the gzip data ends at byte ${first}, but byte ${byte} after it is neither the start of another member nor zero padding.`);
+        assert.equal(error.details.driveIncomplete, true);
+        return true;
+      });
+    }
   });
 
   test("the partition past the last member's size is mapped like any other (only its used blocks written)", async () => {

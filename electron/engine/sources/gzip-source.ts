@@ -1,9 +1,11 @@
 // gzip through Node's zlib (measured fastest of the candidates, ahead of gzip and pigz -dc, which
 // cannot decode in parallel; see bench/decompressors.ts).
-// zlib's gunzip reads concatenated members (cat a.gz b.gz, some parallel compressors) by itself.
+// zlib's gunzip reads concatenated members (cat a.gz b.gz, some parallel compressors) by itself;
+// what follows the last one is checked here.
 
 import { Readable, pipeline } from 'node:stream';
 import * as zlib from 'node:zlib';
+import { BlockwiseError } from '../../../shared/errors';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { openDecodedFile, readRange } from './decoded-file';
 import type { StreamDecoder } from './decoded-source';
@@ -16,7 +18,67 @@ export function throughTransform(input: AsyncIterable<Buffer>, transform: NodeJS
   return transform as unknown as AsyncIterable<Buffer>;
 }
 
-export const gunzipStream: StreamDecoder = (input) => throughTransform(input, zlib.createGunzip({ chunkSize: 1 << 20 }));
+/**
+ * A zlib decoder run over the input until its data ends, for formats where more may follow (zip's
+ * data descriptor and next entry, bytes after a gzip file's last member): `unconsumed` gives the
+ * input bytes handed to the decoder that it did not use. The input itself is left open.
+ */
+export function endingTransform(input: AsyncIterator<Buffer>, transform: zlib.Gunzip | zlib.InflateRaw): { output: AsyncIterable<Buffer>; unconsumed(): Buffer } {
+  const fed: Buffer[] = [];
+  /** Input offset of fed[0]. */
+  let fedStart = 0;
+  async function* feed(): AsyncGenerator<Buffer> {
+    for (;;) {
+      const next = await input.next();
+      if (next.done) return;
+      // What the decoder has used is forgotten; `bytesWritten` counts input it consumed.
+      while (fed.length > 0 && fedStart + fed[0]!.length <= transform.bytesWritten) fedStart += fed.shift()!.length;
+      fed.push(next.value);
+      yield next.value;
+    }
+  }
+  pipeline(Readable.from(feed(), { highWaterMark: 1 }), transform, () => undefined);
+  return {
+    output: transform as unknown as AsyncIterable<Buffer>,
+    unconsumed: () => Buffer.concat(fed).subarray(transform.bytesWritten - fedStart),
+  };
+}
+
+/** Index of the first byte that is not zero, or -1. */
+export function firstNonZero(data: Buffer): number {
+  return data.findIndex((b) => b !== 0);
+}
+
+/**
+ * gzip, members one after another. zlib stops quietly where a member ends and a zero byte follows,
+ * since gzip files are sometimes padded with zeros; anything after the last member must therefore
+ * be zeros, or the file is damaged there (a member's header hit, junk between files) and the rest
+ * of the image would be silently missing.
+ */
+export const gunzipStream: StreamDecoder = async function* (input) {
+  const source = input[Symbol.asyncIterator]();
+  const gunzip = zlib.createGunzip({ chunkSize: 1 << 20 });
+  const run = endingTransform(source, gunzip);
+  try {
+    yield* run.output;
+    const end = gunzip.bytesWritten;
+    let at = end;
+    const padding = (piece: Buffer) => {
+      const i = firstNonZero(piece);
+      if (i >= 0) {
+        throw new BlockwiseError('SOURCE_CORRUPT', `the gzip data ends at byte ${end}, but byte ${at + i} after it is neither the start of another member nor zero padding`, {
+          offset: at + i,
+          placed: true,
+        });
+      }
+      at += piece.length;
+    };
+    padding(run.unconsumed());
+    for (let next = await source.next(); !next.done; next = await source.next()) padding(next.value);
+  } finally {
+    await source.return?.();
+  }
+};
 
 const FOUR_GIB = 2 ** 32;
 
