@@ -128,6 +128,8 @@ export interface FlashResult {
   /** SHA-256 of the file or download as stored, when it differs from the image (compressed, zip, tar). */
   fileSha256?: string;
   checksumVerified?: boolean;
+  /** Where the checksum that matched was published (a file beside the image, or an address); absent when it was given with the job. */
+  checksumPublishedIn?: string;
   /** Bytes the block map said must be written (equals imageSize for a full write). */
   mappedBytes: number;
   durationMs: number;

@@ -126,7 +126,8 @@ function printFlashSummary(result: FlashResult, verify: boolean): void {
     `Took ${formatDuration(seconds)} (${formatBytes(result.imageSize / Math.max(seconds, 0.001))}/s effective)`,
   ];
   if (result.fileSha256 && result.fileSha256 !== result.imageSha256) lines.splice(2, 0, `File as stored: SHA-256 ${result.fileSha256}`);
-  if (result.checksumVerified) lines.push('Checksum: matches');
+  if (result.checksumVerified) lines.push(`Checksum: matches ${result.checksumPublishedIn ? `the SHA-256 published in ${result.checksumPublishedIn}` : 'the SHA-256 given'}`);
+  else lines.push('Checksum: none published beside the image (give one with --sha256 to have the download checked)');
   for (const t of result.targets) {
     lines.push(t.ok ? `${t.path}: ${verify ? 'written and verified' : 'written (not verified)'}` : `${t.path}: FAILED: ${describeError(t.error!)}`);
   }

@@ -50,6 +50,21 @@ describe('published checksum files', () => {
     assert.deepEqual(named?.spec, { algorithm: 'sha256', hex: B, of: 'file' });
   });
 
+  test("release lists named as Fedora and FreeBSD name them, and Armbian's IMAGE.sha, are found; a SHA-1 in a .sha is no SHA-256 and no error", async () => {
+    const fedora = await findPublishedChecksum(
+      folder('Fedora-Minimal-41-1.4.aarch64.raw.xz', {
+        'Fedora-Spins-41-1.4-aarch64-CHECKSUM': `-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n# Fedora-Minimal-41-1.4.aarch64.raw.xz: 1 bytes\nSHA256 (Fedora-Minimal-41-1.4.aarch64.raw.xz) = ${A}\n`,
+      }),
+    );
+    assert.deepEqual(fedora?.spec, { algorithm: 'sha256', hex: A, of: 'file' });
+    assert.equal(path.basename(fedora!.file), 'Fedora-Spins-41-1.4-aarch64-CHECKSUM');
+    const freebsd = await findPublishedChecksum(folder('FreeBSD-14.1-RELEASE-arm64-aarch64-RPI.img.xz', { 'CHECKSUM.SHA256-FreeBSD-14.1-RELEASE-arm64-aarch64-RPI': `SHA256 (FreeBSD-14.1-RELEASE-arm64-aarch64-RPI.img.xz) = ${B}\n` }));
+    assert.equal(freebsd?.spec.hex, B);
+    const armbian = await findPublishedChecksum(folder('Armbian_24.11.1_Rpi4b_bookworm.img.xz', { 'Armbian_24.11.1_Rpi4b_bookworm.img.xz.sha': `${C}  Armbian_24.11.1_Rpi4b_bookworm.img.xz\n` }));
+    assert.equal(armbian?.spec.hex, C.toLowerCase());
+    assert.equal(await findPublishedChecksum(folder('x.img.xz', { 'x.img.xz.sha': `${'a'.repeat(40)}  x.img.xz\n` })), undefined);
+  });
+
   test('a checksum of the uncompressed name describes the image inside', async () => {
     const beside = await findPublishedChecksum(folder('x.img.gz', { 'x.img.sha256': `${A}  x.img\n` }));
     assert.deepEqual(beside?.spec, { algorithm: 'sha256', hex: A, of: 'image' });

@@ -1,6 +1,7 @@
 // Published checksums found beside an image, the way distributions ship them: a per-file
-// `IMAGE.sha256` / `IMAGE.sha256sum`, or a folder-wide `SHA256SUMS` / `sha256sums.txt` listing
-// many files (GNU `HEX  name` / `HEX *name`, or BSD `SHA256 (name) = HEX`).
+// `IMAGE.sha256` / `IMAGE.sha256sum` / `IMAGE.sha`, or a folder-wide `SHA256SUMS` /
+// `sha256sums.txt` / `…-CHECKSUM` listing many files (GNU `HEX  name` / `HEX *name`, or BSD
+// `SHA256 (name) = HEX`).
 //
 // Decision: the engine looks these up itself when a job carries no checksum (flash.ts via
 // checksum.ts) — beside a file on disk, or beside a URL on its server — so every host (app,
@@ -27,6 +28,11 @@ export interface PublishedChecksum {
 
 const COMPRESSION_SUFFIXES = ['.xz', '.gz', '.zst', '.bz2', '.zip', '.gzip', '.zstd'];
 const FOLDER_FILES = ['sha256sums', 'sha256sums.txt', 'sha256sum.txt', 'sha256sums.asc'];
+/**
+ * Folder-wide lists named after a release, found by listing the folder: Fedora's
+ * `Fedora-Workstation-41-1.4-x86_64-CHECKSUM`, FreeBSD's `CHECKSUM.SHA256-FreeBSD-14.1-RELEASE-amd64`.
+ */
+const RELEASE_LIST = /(^|-)CHECKSUM$|^CHECKSUM\.SHA256/i;
 /** A web folder cannot be listed: the spellings publishers use. */
 const WEB_FOLDER_FILES = ['SHA256SUMS', 'sha256sums.txt', 'SHA256SUMS.txt', 'sha256sums'];
 const HEX64 = /^[0-9a-fA-F]{64}$/;
@@ -108,10 +114,14 @@ interface Neighbourhood {
 
 async function findIn(place: Neighbourhood, imageName: string): Promise<PublishedChecksum | undefined> {
   const names = describedNames(imageName);
-  const perFile = names.flatMap(({ name, of }) => ['.sha256', '.sha256sum'].map((suffix) => ({ file: name + suffix, name, of })));
+  // `.sha` (Armbian) may hold a SHA-1 elsewhere: only a SHA-256 in it counts, and none is no error.
+  const perFile = names.flatMap(({ name, of }) => ['.sha256', '.sha256sum', '.sha'].map((suffix) => ({ file: name + suffix, name, of, strict: suffix !== '.sha' })));
   const listing = place.list ? await place.list() : undefined;
   const folderFiles = listing
-    ? FOLDER_FILES.map((wanted) => listing.find((f) => f.toLowerCase() === wanted)).filter((f): f is string => f !== undefined)
+    ? [
+        ...FOLDER_FILES.map((wanted) => listing.find((f) => f.toLowerCase() === wanted)).filter((f): f is string => f !== undefined),
+        ...listing.filter((f) => RELEASE_LIST.test(f)).sort(),
+      ]
     : WEB_FOLDER_FILES;
   // All candidates are read at once: on the web that is one round trip, not eight.
   const texts = await Promise.all([...perFile.map((c) => place.read(c.file)), ...folderFiles.map((f) => place.read(f))]);
@@ -127,7 +137,7 @@ async function findIn(place: Neighbourhood, imageName: string): Promise<Publishe
     // with no name to tell, it may be the hash of the file or of the image inside it (publishers do
     // both: disk.img.xz.sha256 holding the hash of disk.img), so either may match, as with --sha256.
     if (entries.length === 1) return { spec: { algorithm: 'sha256', hex: entries[0]!.hex, of: 'auto' }, file, describes: candidate.name };
-    if (!place.strict) continue;
+    if (!place.strict || !candidate.strict) continue;
     throw new BlockwiseError(
       'CHECKSUM_FILE_INVALID',
       `${file} holds no SHA-256 for ${imageName}${entries.length ? ` (it lists ${entries.map((e) => e.name ?? 'a bare hash').join(', ')})` : ''}. Nothing was written.`,

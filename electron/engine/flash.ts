@@ -356,6 +356,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     if (imageSha256) result.imageSha256 = imageSha256;
     if (fileSha256) result.fileSha256 = fileSha256;
     if (checksum) result.checksumVerified = true;
+    if (checksum && checksum.origin !== 'job') result.checksumPublishedIn = checksum.origin;
     return result;
   } finally {
     clearInterval(heartbeat);

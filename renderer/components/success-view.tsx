@@ -59,7 +59,7 @@ export function SuccessView({ result, imageName, downloaded, targets, onAgain }:
         {result.checksumVerified !== undefined && (
           <div>
             <dt>Checksum</dt>
-            <dd data-testid="checksum-result">{result.checksumVerified ? 'Checksum matches' : 'Not checked'}</dd>
+            <dd data-testid="checksum-result">{result.checksumVerified ? `Checksum matches${result.checksumPublishedIn ? ` (${result.checksumPublishedIn.split(/[\\/]/).pop()})` : ''}` : 'Not checked'}</dd>
           </div>
         )}
       </dl>
