@@ -71,6 +71,14 @@ export class ByteQueue {
     return bytes - left;
   }
 
+  /** Puts bytes taken too early (a decoder's unused input) back at the front. */
+  unshift(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.chunks.unshift(bytes);
+    this.buffered += bytes.length;
+    this.position -= bytes.length;
+  }
+
   async atEnd(): Promise<boolean> {
     await this.fill(1);
     return this.buffered === 0;

@@ -23,24 +23,37 @@ export function throughTransform(input: AsyncIterable<Buffer>, transform: NodeJS
  * data descriptor and next entry, bytes after a gzip file's last member): `unconsumed` gives the
  * input bytes handed to the decoder that it did not use. The input itself is left open.
  */
-export function endingTransform(input: AsyncIterator<Buffer>, transform: zlib.Gunzip | zlib.InflateRaw): { output: AsyncIterable<Buffer>; unconsumed(): Buffer } {
+export function endingTransform(
+  input: AsyncIterator<Buffer>,
+  transform: zlib.Gunzip | zlib.InflateRaw,
+): { output: AsyncIterable<Buffer>; unconsumed(): Promise<Buffer> } {
   const fed: Buffer[] = [];
   /** Input offset of fed[0]. */
   let fedStart = 0;
+  let stopped = false;
+  /** The input read in flight: its chunk is the caller's too, once the decoder has stopped. */
+  let pending: Promise<IteratorResult<Buffer>> | undefined;
   async function* feed(): AsyncGenerator<Buffer> {
-    for (;;) {
-      const next = await input.next();
+    while (!stopped) {
+      pending = input.next();
+      const next = await pending;
       if (next.done) return;
       // What the decoder has used is forgotten; `bytesWritten` counts input it consumed.
       while (fed.length > 0 && fedStart + fed[0]!.length <= transform.bytesWritten) fedStart += fed.shift()!.length;
       fed.push(next.value);
+      if (stopped) return;
       yield next.value;
     }
   }
   pipeline(Readable.from(feed(), { highWaterMark: 1 }), transform, () => undefined);
   return {
     output: transform as unknown as AsyncIterable<Buffer>,
-    unconsumed: () => Buffer.concat(fed).subarray(transform.bytesWritten - fedStart),
+    async unconsumed() {
+      stopped = true;
+      // A read still in flight lands in `fed` first (its continuation was queued before this one).
+      await pending?.catch(() => undefined);
+      return Buffer.concat(fed).subarray(transform.bytesWritten - fedStart);
+    },
   };
 }
 
@@ -73,7 +86,7 @@ export const gunzipStream: StreamDecoder = async function* (input) {
       }
       at += piece.length;
     };
-    padding(run.unconsumed());
+    padding(await run.unconsumed());
     for (let next = await source.next(); !next.done; next = await source.next()) padding(next.value);
   } finally {
     await source.return?.();

@@ -82,6 +82,16 @@ describe('URL sources on loop devices', { skip }, () => {
     writeFileSync(path.join(dir, 'other.img'), otherImage);
     execFileSync('zip', ['-q', '-1', 'two.zip', 'readme.txt', 'disk.img', 'other.img'], { cwd: dir });
     files.set('/pub/two.zip', { body: readFileSync(path.join(dir, 'two.zip')) });
+    // As streaming zip writers make them: sizes and CRC-32 in a data descriptor after each entry's data.
+    const streamedZip = (names: string[]) =>
+      execFileSync('python3', ['-c', `import sys, zipfile\nwith zipfile.ZipFile(sys.stdout.buffer, 'w', zipfile.ZIP_DEFLATED) as z:\n  for n in sys.argv[1:]: z.write(n)`, ...names], { cwd: dir, maxBuffer: 64 * MiB });
+    const streamed = streamedZip(['disk.img', 'readme.txt']);
+    assert.equal(streamed.readUInt16LE(6) & 0x08, 0x08, 'sizes deferred to a data descriptor');
+    files.set('/pub/streamed.zip', { body: streamed });
+    const damagedZip = Buffer.from(streamed);
+    damagedZip.writeUInt8(damagedZip.readUInt8(4 * MiB) ^ 0x01, 4 * MiB); // inside disk.img's random (stored-as-is) deflate blocks: inflates, wrongly
+    files.set('/pub/streamed-damaged.zip', { body: damagedZip });
+    files.set('/pub/streamed-two.zip', { body: streamedZip(['disk.img', 'other.img']) });
     server = http.createServer((req, res) => {
       const url = req.url ?? '';
       hits.set(url, (hits.get(url) ?? 0) + 1);
@@ -345,6 +355,15 @@ describe('URL sources on loop devices', { skip }, () => {
     if (chosen.source.kind === 'url') chosen.source.entry = 'other.img';
     await flash(chosen);
     assert.ok(readBacking(dev, 0, otherImage.length).equals(otherImage));
+  });
+
+  test('a streamed zip (data descriptors) from a server without ranges: checked against its descriptor, and read past it', async () => {
+    const dev = device();
+    await flash(job(`${base}/plain/pub/streamed.zip`, dev));
+    assert.ok(readBacking(dev, 0, image.length).equals(image));
+    const damaged = await expectError(job(`${base}/plain/pub/streamed-damaged.zip`, device()), 'SOURCE_CORRUPT', /streamed-damaged\.zip: the entry disk\.img fails its CRC32 check/);
+    assert.equal(damaged.details.driveIncomplete, true);
+    await expectError(job(`${base}/plain/pub/streamed-two.zip`, device()), 'ARCHIVE_AMBIGUOUS', /holds several images: disk\.img, other\.img\.$/);
   });
 
   test('a .bmap named by the job applies to a download: only mapped ranges written and checked', { skip: bmaptoolSkipReason() }, async () => {

@@ -2,8 +2,9 @@
 // streamed from its local header through zlib's inflateRaw (or passed through when stored).
 // Over a pure stream there is no directory: the first entry that looks like an image is written,
 // and the entries after it are still read, as a tar's are: a second image there fails the flash
-// rather than pass a guess. Entries whose sizes are only in a trailing data descriptor cannot be
-// skipped (nor read past).
+// rather than pass a guess. An image entry whose sizes are only in a trailing data descriptor is
+// inflated to the end of its deflate data and checked against that descriptor; other such entries
+// cannot be skipped.
 
 import * as zlib from 'node:zlib';
 import { BlockwiseError } from '../../../shared/errors';
@@ -11,7 +12,7 @@ import type { SourceSpec } from '../../../shared/flash-types';
 import { ByteQueue } from './byte-queue';
 import { fileChunks } from './decoded-file';
 import { openDecodedStream, streamDecoderFor, type StreamDecoder, type StreamMeta } from './decoded-source';
-import { throughTransform } from './gzip-source';
+import { endingTransform, throughTransform } from './gzip-source';
 import type { SourceFormat, SourceReader } from './source';
 import { chooseZipEntry, looksLikeImageName, readZipDirectory, type ZipEntry } from './zip-directory';
 
@@ -47,6 +48,44 @@ const METHOD_FORMATS: Record<number, SourceFormat> = { 12: 'bzip2', 93: 'zstd', 
 
 /** Signatures that may follow the last entry: the central directory, its zip64 end records, its end. */
 const CLOSING = new Set([0x02014b50, 0x06064b50, 0x07064b50, 0x06054b50, 0x05054b50]);
+
+/**
+ * A deflated entry whose sizes and CRC-32 come after its data (streaming zip writers): inflated
+ * until the deflate data ends, then checked against the data descriptor that follows it, which is
+ * consumed so that the next entry's header can be read.
+ */
+async function* inflateToDescriptor(queue: ByteQueue, name: string): AsyncIterable<Buffer> {
+  const inflate = zlib.createInflateRaw({ chunkSize: 1 << 20 });
+  const run = endingTransform(queue.stream()[Symbol.asyncIterator](), inflate);
+  let crc = 0;
+  let size = 0;
+  for await (const chunk of run.output) {
+    crc = crcOf(chunk, crc);
+    size += chunk.length;
+    yield chunk;
+  }
+  queue.unshift(await run.unconsumed());
+  const compressed = inflate.bytesWritten;
+  // An optional signature, the CRC-32, then the compressed and full sizes: 4 bytes each, or 8 in zip64.
+  const signature = await queue.peek(4);
+  const signed = signature.length === 4 && signature.readUInt32LE(0) === 0x08074b50 ? 4 : 0;
+  const fields = (await queue.peek(signed + 20)).subarray(signed);
+  const layouts = [4, 8].filter((width) => {
+    if (fields.length < 4 + 2 * width) return false;
+    const read = (at: number) => (width === 4 ? fields.readUInt32LE(at) : Number(fields.readBigUInt64LE(at)));
+    return read(4) === (width === 4 ? compressed % 2 ** 32 : compressed) && read(4 + width) === (width === 4 ? size % 2 ** 32 : size);
+  });
+  const width = layouts[0];
+  if (width === undefined) {
+    const cut = fields.length < 12;
+    throw new BlockwiseError(
+      cut ? 'SOURCE_TRUNCATED' : 'SOURCE_CORRUPT',
+      cut ? `the entry ${name} ends without its data descriptor` : `the entry ${name} decodes to ${size} bytes from ${compressed}, which its data descriptor does not say`,
+    );
+  }
+  await queue.skip(signed + 4 + 2 * width);
+  if ('crc32' in zlib && crc !== fields.readUInt32LE(0)) throw new BlockwiseError('SOURCE_CORRUPT', `the entry ${name} fails its CRC32 check`);
+}
 
 type EntryDecoder = (raw: AsyncIterable<Buffer>, meta: StreamMeta) => AsyncIterable<Buffer>;
 
@@ -122,11 +161,13 @@ export const zipStream: StreamDecoder = async function* (input, meta, facts) {
       }
       facts.entry = name;
       if (size !== undefined) facts.size = size;
-      const data = decoder(queue.stream(compressedSize), meta);
-      const check: { name: string; crc32: number; size?: number } = { name, crc32: entry?.crc32 ?? crc32 };
-      if (size !== undefined) check.size = size;
-      if (sizesDeferred && !entry) return yield* data; // CRC is in the descriptor, after the data
-      yield* checked(data, check);
+      if (sizesDeferred && !entry) {
+        yield* inflateToDescriptor(queue, name); // sizes and CRC are in the descriptor, after the data
+      } else {
+        const check: { name: string; crc32: number; size?: number } = { name, crc32: entry?.crc32 ?? crc32 };
+        if (size !== undefined) check.size = size;
+        yield* checked(decoder(queue.stream(compressedSize), meta), check);
+      }
       // The entry asked for by name (or picked from the directory) is the answer: no need to read on.
       if (meta.entry !== undefined) return;
       written = name;
