@@ -74,7 +74,7 @@ describe('multi-member gzip', { skip }, () => {
       await assert.rejects(flash(full(name)), (error: unknown) => {
         assert.ok(error instanceof BlockwiseError, String(error));
         assert.equal(error.code, 'SOURCE_CORRUPT', error.message);
-        assert.equal(error.message, `${name}: the gzip data ends at byte ${first}, but byte ${byte} after it is neither the start of another member nor zero padding.`);
+        assert.equal(error.message, `${name}: the gzip member ending at byte ${first} is followed by bytes that are neither another member nor zero padding (the first at byte ${byte}).`);
         assert.equal(error.details.driveIncomplete, true);
         return true;
       });

@@ -79,7 +79,7 @@ export const gunzipStream: StreamDecoder = async function* (input) {
     const padding = (piece: Buffer) => {
       const i = firstNonZero(piece);
       if (i >= 0) {
-        throw new BlockwiseError('SOURCE_CORRUPT', `the gzip data ends at byte ${end}, but byte ${at + i} after it is neither the start of another member nor zero padding`, {
+        throw new BlockwiseError('SOURCE_CORRUPT', `the gzip member ending at byte ${end} is followed by bytes that are neither another member nor zero padding (the first at byte ${at + i})`, {
           offset: at + i,
           placed: true,
         });

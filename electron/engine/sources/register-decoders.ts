@@ -11,13 +11,15 @@ import { openXzFile, xzStream } from './xz-source';
 
 registerStreamDecoder('xz', preferringTool('xz', xzStream));
 registerFileDecoder('xz', openXzFile);
+import { checkingStreamEnds } from './bzip2-ends';
 import { bunzip2Stream } from './bzip2-source';
 import { openDecodedFile } from './decoded-file';
 import { openZstdFile, zstdStream } from './zstd-source';
 
 registerStreamDecoder('zstd', preferringTool('zstd', zstdStream));
 registerFileDecoder('zstd', openZstdFile);
-registerStreamDecoder('bzip2', preferringTool('bzip2', bunzip2Stream));
+// Every bzip2 decoder stops quietly at junk after a stream: what follows each stream's end is checked.
+registerStreamDecoder('bzip2', checkingStreamEnds(preferringTool('bzip2', bunzip2Stream)));
 registerFileDecoder('bzip2', (filePath, storedSize, spec) => openDecodedFile(filePath, storedSize, spec, undefined, 'bzip2'));
 import { openZipFile, zipStream } from './zip-source';
 
