@@ -232,7 +232,10 @@ export function decodeFailure(error: unknown, meta: StreamMeta, storedOffset: nu
     const place = unplaced.includes(error.code) || placed === true ? '' : ` (${at})`;
     return new BlockwiseError(error.code, `${named}${place}.`, { ...where, ...details });
   }
-  const message = (error as Error)?.message ?? String(error);
+  const raw = (error as Error)?.message ?? String(error);
+  // The WASM xz decoder's words ("get_next_output failed with error code 7") mean nothing to a person.
+  const code = /failed with error code (\d+)/.exec(raw)?.[1];
+  const message = code === undefined ? raw : `its data does not decode (decoder error ${code})`;
   // A decoder that fails once all input is in, for a reason other than a failed check, ran out of data.
   const checkFailed = /check|crc|checksum/i.test(message);
   const ranOut = /unexpected end|truncat|ended early|premature|incomplete/i.test(message) || (inputEnded && !checkFailed);
