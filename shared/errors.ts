@@ -76,7 +76,7 @@ export const ERROR_ADVICE: Record<ErrorCode, string> = {
   SOURCE_NOT_IMAGE: 'Pick the .img, .iso or compressed image you downloaded.',
   ARCHIVE_NO_IMAGE: 'The archive holds no disk image. Check that you downloaded the right file.',
   ARCHIVE_AMBIGUOUS: 'Choose which one to write.',
-  ARCHIVE_ENTRY_NOT_FOUND: 'Give the name of an image inside the archive exactly as listed, or leave the entry out.',
+  ARCHIVE_ENTRY_NOT_FOUND: 'Give the entry’s name exactly as the archive lists it, or leave the entry out to write the image itself.',
   DOWNLOAD_FAILED: 'Check the address and your connection, then try again.',
   CHECKSUM_MISMATCH: 'The image is not the one the checksum describes. Download it again.',
   CHECKSUM_FILE_INVALID: 'Download the checksum file again, or delete it and give the SHA-256 yourself (--sha256, or “Check against a SHA-256” in the app).',

@@ -257,6 +257,8 @@ export function classifyHead(head: Buffer, meta: StreamMeta, inside?: string): S
   const details = { path: meta.path ?? meta.name, offset: 0 };
   switch (detected.kind) {
     case 'empty':
+      // A zip's folders are entries too, named with a trailing slash.
+      if (inside?.endsWith('/')) throw new BlockwiseError('SOURCE_NOT_IMAGE', `${what} is a folder, not a disk image.`, details);
       throw new BlockwiseError(inside ? 'SOURCE_NOT_IMAGE' : 'SOURCE_EMPTY', inside ? `${what} is empty.` : `${what} is empty (0 bytes).`, details);
     case 'text': {
       const html = /<html|<!doctype html/i.test(head.toString('utf8', 0, 1024));

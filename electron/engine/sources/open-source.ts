@@ -161,7 +161,7 @@ async function readAt(handle: ReadHandle, position: number, length: number): Pro
 
 /** An entry was asked for, but the image holds no archive to take it from: writing it anyway would be a guess. */
 export function notAnArchive(name: string, entry: string, where: string): BlockwiseError {
-  return new BlockwiseError('ARCHIVE_ENTRY_NOT_FOUND', `${name} is not an archive, so it has no entry named ${entry}. Leave out the entry to write the image itself.`, {
+  return new BlockwiseError('ARCHIVE_ENTRY_NOT_FOUND', `${name} is not an archive, so it has no entry named ${entry}.`, {
     path: where,
   });
 }
