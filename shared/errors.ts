@@ -123,8 +123,10 @@ export function deserializeError(value: SerializedError): BlockwiseError {
 
 /** One paragraph for a person: what happened, the drive's state, what to do next. */
 export function describeError(error: SerializedError, advice?: string): string {
-  // A message from outside Blockwise's words (a Node error) may end without a full stop.
-  const parts = [/[.!?]$/.test(error.message.trim()) ? error.message.trim() : `${error.message.trim()}.`];
+  // An internal error's words come from outside Blockwise (a Node error) and may end without a full
+  // stop; Blockwise's own messages may end in a command to copy, which must stay as it is.
+  const ended = error.code !== 'INTERNAL' || /[.!?]$/.test(error.message.trim());
+  const parts = [ended ? error.message : `${error.message.trim()}.`];
   if (error.details?.driveIncomplete) {
     parts.push('The drive’s contents are now incomplete and it will not boot.');
   }
