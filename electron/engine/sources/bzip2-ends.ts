@@ -15,6 +15,7 @@
 import { promises as fsp } from 'node:fs';
 import { BlockwiseError } from '../../../shared/errors';
 import { fileInputOf, type StreamDecoder } from './decoded-source';
+import { firstNonZero } from './gzip-source';
 
 interface Pattern {
   kind: 'block' | 'end';
@@ -106,9 +107,9 @@ export class Bzip2Ends {
 
   /** Checks that the window is zero from `from` on; a first non-zero byte fails. */
   private zerosFrom(from: number): void {
-    for (let i = Math.max(0, from); i < this.window.length; i++) {
-      if (this.window[i] !== 0) return this.fail(this.base + i);
-    }
+    const start = Math.max(0, from);
+    const i = firstNonZero(this.window.subarray(start));
+    if (i >= 0) this.fail(this.base + start + i);
   }
 
   private scan(): void {

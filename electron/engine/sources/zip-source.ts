@@ -70,12 +70,11 @@ async function* inflateToDescriptor(queue: ByteQueue, name: string): AsyncIterab
   const signature = await queue.peek(4);
   const signed = signature.length === 4 && signature.readUInt32LE(0) === 0x08074b50 ? 4 : 0;
   const fields = (await queue.peek(signed + 20)).subarray(signed);
-  const layouts = [4, 8].filter((width) => {
-    if (fields.length < 4 + 2 * width) return false;
-    const read = (at: number) => (width === 4 ? fields.readUInt32LE(at) : Number(fields.readBigUInt64LE(at)));
-    return read(4) === (width === 4 ? compressed % 2 ** 32 : compressed) && read(4 + width) === (width === 4 ? size % 2 ** 32 : size);
+  const width = [4, 8].find((w) => {
+    if (fields.length < 4 + 2 * w) return false;
+    const read = (at: number) => (w === 4 ? fields.readUInt32LE(at) : Number(fields.readBigUInt64LE(at)));
+    return read(4) === (w === 4 ? compressed % 2 ** 32 : compressed) && read(4 + w) === (w === 4 ? size % 2 ** 32 : size);
   });
-  const width = layouts[0];
   if (width === undefined) {
     const cut = fields.length < 12;
     throw new BlockwiseError(
