@@ -81,10 +81,28 @@ export interface ActiveJob {
   jobId: string;
   /** The image's path, or its URL for a download. */
   imagePath: string;
+  /** Its file name, or the last part of its address: what a renderer that joins later shows. */
+  imageName: string;
+  /** The image is downloaded as it is written (imagePath is its address). */
+  download: boolean;
+  /** The archive entry written, when one was chosen. */
+  entry?: string;
   driveIds: string[];
+  /** The drives as the scan saw them when the job started (a renderer that joins later names them). */
+  drives: DriveInfo[];
   /** The latest progress event, once there was one. */
   progress?: FlashProgress;
+  /** A cancel was asked for and the engine is stopping. */
+  cancelling: boolean;
+  /**
+   * How it ended, for a job that has: ended jobs stay listed for JOB_MEMORY_MS, so that a renderer
+   * whose connection dropped mid-flash, or a tab reloaded just then, learns the outcome.
+   */
+  outcome?: { result: FlashResult } | { error: SerializedError };
 }
+
+/** How long flash.jobs keeps listing a job after it ended. */
+export const JOB_MEMORY_MS = 10 * 60 * 1000;
 
 /** request name → { args, result } */
 export interface ContractRequests {
@@ -105,7 +123,10 @@ export interface ContractRequests {
    */
   'flash.start': { args: FlashStartArgs; result: { jobId: string } };
   'flash.cancel': { args: { jobId: string }; result: { cancelled: boolean } };
-  /** Jobs still running, e.g. after the browser tab was reloaded mid-flash. */
+  /**
+   * Jobs running, and those that ended in the last JOB_MEMORY_MS with their outcome: a renderer
+   * asks on every (re)connection, so a reloaded tab or a new one follows a flash already under way.
+   */
   'flash.jobs': { args: Record<string, never>; result: ActiveJob[] };
   'settings.get': { args: Record<string, never>; result: Settings };
   'settings.set': { args: Partial<Settings>; result: Settings };

@@ -33,7 +33,7 @@ export function createContractHandlers(services: HostServices, specific: HostSpe
     'image.browse': (args) => browseFolder(args.dir, services.browseStart),
     'flash.start': (args) => services.flash.start(args),
     'flash.cancel': async (args) => services.flash.cancel(args.jobId),
-    'flash.jobs': async () => services.flash.active(),
+    'flash.jobs': async () => services.flash.listed(),
     'settings.get': () => services.settings.get(),
     'settings.set': (args) => services.settings.set(args),
   };

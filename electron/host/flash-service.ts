@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import type { ActiveJob, FlashStartArgs, Settings } from '../../shared/contract';
+import { JOB_MEMORY_MS, type ActiveJob, type FlashStartArgs, type Settings } from '../../shared/contract';
 import type { DriveInfo } from '../../shared/drive-types';
 import { BlockwiseError, serializeError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, FlashResult } from '../../shared/flash-types';
@@ -52,8 +52,24 @@ interface Job {
   cancelled: boolean;
 }
 
+/** How many ended jobs flash.jobs keeps listing (each for JOB_MEMORY_MS at most). */
+const ENDED_KEPT = 8;
+
+/** The name a person knows the image by: the file's, or the last part of the address. */
+function imageNameOf(label: string, download: boolean): string {
+  if (!download) return path.basename(label);
+  try {
+    const last = new URL(label).pathname.split('/').filter(Boolean).pop();
+    return last ? decodeURIComponent(last) : label;
+  } catch {
+    return label;
+  }
+}
+
 export class FlashService {
   private readonly jobs = new Map<string, Job>();
+  /** Jobs that ended, newest last, with when they did. */
+  private ended: { info: ActiveJob; at: number }[] = [];
 
   constructor(private readonly deps: FlashServiceDeps) {}
 
@@ -78,7 +94,18 @@ export class FlashService {
     this.refuseBusy(drives);
 
     const jobId = randomUUID();
-    const job: Job = { info: { jobId, imagePath: resolved.label, driveIds: drives.map((d) => d.id) }, drives, cancelled: false };
+    const download = args.url !== undefined;
+    const info: ActiveJob = {
+      jobId,
+      imagePath: resolved.label,
+      imageName: imageNameOf(resolved.label, download),
+      download,
+      ...(args.entry !== undefined ? { entry: args.entry } : {}),
+      driveIds: drives.map((d) => d.id),
+      drives,
+      cancelling: false,
+    };
+    const job: Job = { info, drives, cancelled: false };
     this.jobs.set(jobId, job);
     const flashJob: FlashJob = {
       source: resolved.source,
@@ -94,12 +121,26 @@ export class FlashService {
     const job = this.jobs.get(jobId);
     if (!job) return { cancelled: false };
     job.cancelled = true;
+    job.info.cancelling = true;
     job.running?.cancel();
     return { cancelled: true };
   }
 
+  /** The jobs still running. */
   active(): ActiveJob[] {
     return [...this.jobs.values()].map((j) => ({ ...j.info }));
+  }
+
+  /** The jobs running, then those that ended in the last JOB_MEMORY_MS (flash.jobs). */
+  listed(now = Date.now()): ActiveJob[] {
+    this.ended = this.ended.filter((e) => now - e.at < JOB_MEMORY_MS);
+    return [...this.active(), ...this.ended.map((e) => ({ ...e.info }))];
+  }
+
+  private remember(job: Job, outcome: NonNullable<ActiveJob['outcome']>): void {
+    this.jobs.delete(job.info.jobId);
+    this.ended.push({ info: { ...job.info, cancelling: false, outcome }, at: Date.now() });
+    if (this.ended.length > ENDED_KEPT) this.ended.splice(0, this.ended.length - ENDED_KEPT);
   }
 
   /** Cancels everything and waits for the engines to stop (host shutdown). */
@@ -146,11 +187,14 @@ export class FlashService {
       });
       if (job.cancelled) job.running.cancel(); // cancel arrived before the engine did
       const result = await job.running.result;
-      this.jobs.delete(jobId);
+      // Listed as ended before anyone hears of it, so a renderer that asks flash.jobs meanwhile
+      // never finds it neither running nor ended.
+      this.remember(job, { result });
       bus.emit('flash.done', { jobId, result });
     } catch (error) {
-      this.jobs.delete(jobId);
-      bus.emit('flash.error', { jobId, error: serializeError(error) });
+      const serialized = serializeError(error);
+      this.remember(job, { error: serialized });
+      bus.emit('flash.error', { jobId, error: serialized });
     } finally {
       this.jobs.delete(jobId);
       await engine?.close().catch(() => undefined);

@@ -185,7 +185,14 @@ describe('browser host', () => {
       assert.ok(progress.every((p) => p.jobId === jobId));
       assert.ok(progress.some((p) => p.progress.phase === 'writing'));
       assert.ok(readBacking(device, 0, imageSize).equals(bytes), 'the device holds the image');
-      assert.deepEqual(await client.request('flash.jobs', {}), []);
+      // Ended, it stays listed with its outcome, for a tab whose connection dropped meanwhile.
+      const [ended, ...more] = await client.request('flash.jobs', {});
+      assert.equal(more.length, 0);
+      assert.equal(ended?.jobId, jobId);
+      assert.equal(ended?.imageName, 'flash-me.img');
+      assert.equal(ended?.download, false);
+      assert.deepEqual(ended?.drives.map((d) => d.path), [device.path]);
+      assert.ok(ended?.outcome && 'result' in ended.outcome && ended.outcome.result.targets[0]?.ok === true, JSON.stringify(ended?.outcome));
     } finally {
       client.close();
       device.dispose();

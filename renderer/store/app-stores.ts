@@ -6,7 +6,7 @@ import type { Transport } from '../api';
 import type { ConnectionState } from '../ws-client';
 import { viewDrives } from './drive-suitability';
 import { createDrivesStore, type DrivesState } from './drives-store';
-import { createFlashStore, type FlashState } from './flash-store';
+import { createFlashStore, isBusy, type FlashState } from './flash-store';
 import { createImageStore, imageBlocked, type ImageState } from './image-store';
 import { createSettingsStore, type SettingsState } from './settings-store';
 
@@ -49,6 +49,23 @@ export function createAppStores(transport: Transport): AppStores {
     blocked: () => imageBlocked(image.getState()),
   });
 
+  // A flash under way in the host (this tab was reloaded, or another one started it) is followed.
+  const rejoin = () => {
+    api.request('flash.jobs', {}).then(
+      (jobs) => {
+        const before = flash.getState().jobId;
+        flash.getState().rejoin(jobs);
+        const { jobId, status, image: flashed } = flash.getState();
+        const job = jobs.find((j) => j.jobId === jobId);
+        if (!job || jobId === before || !isBusy(status) || !flashed) return;
+        // Joined: the steps show what it writes, as if chosen here.
+        drives.setState({ selected: job.driveIds });
+        void image.getState().showFlashed(flashed, job.entry);
+      },
+      () => undefined, // the connection dropped again: the next 'open' asks again
+    );
+  };
+
   const connection = createStore<{ state: ConnectionState }>()(() => ({ state: transport.onConnection ? 'connecting' : 'open' }));
 
   const offs = [
@@ -72,12 +89,14 @@ export function createAppStores(transport: Transport): AppStores {
         if (state === 'open') {
           void drives.getState().refresh();
           void settings.getState().load();
+          rejoin();
         }
       }),
     );
   } else {
     void drives.getState().refresh();
     void settings.getState().load();
+    rejoin();
   }
 
   return {

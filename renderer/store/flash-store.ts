@@ -3,7 +3,7 @@
 // flash.start answer (the host may be quick) are adopted while we are starting.
 
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { BlockwiseApi, ImageInfo } from '../../shared/contract';
+import type { ActiveJob, BlockwiseApi, ImageInfo } from '../../shared/contract';
 import type { DriveInfo } from '../../shared/drive-types';
 import type { SerializedError } from '../../shared/errors';
 import type { FlashProgress, FlashResult } from '../../shared/flash-types';
@@ -35,6 +35,12 @@ export interface FlashState {
   onProgress(event: { jobId: string; progress: FlashProgress }): void;
   onDone(event: { jobId: string; result: FlashResult }): void;
   onError(event: { jobId: string; error: SerializedError }): void;
+  /**
+   * What the host's flash.jobs says on each (re)connection: our job's outcome if it ended while
+   * the connection was down; or, with nothing of our own under way, a flash that is running (the
+   * tab was reloaded mid-flash, or another tab started it) is followed as if started here.
+   */
+  rejoin(jobs: ActiveJob[]): void;
 }
 
 export interface FlashInputs {
@@ -164,6 +170,55 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
         if (!ours(jobId)) return;
         set({ status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error, confirmingCancel: false });
       },
+
+      rejoin(jobs) {
+        const state = get();
+        if (state.status === 'starting') return; // its own answer and events decide
+        if (isBusy(state.status) && state.jobId !== null) {
+          const job = jobs.find((j) => j.jobId === state.jobId);
+          if (!job) {
+            // The host no longer knows the job: it was restarted, which stopped the flash.
+            get().onError({ jobId: state.jobId, error: lostJob(state.targets) });
+          } else if (job.outcome && 'result' in job.outcome) {
+            get().onDone({ jobId: job.jobId, result: job.outcome.result });
+          } else if (job.outcome) {
+            get().onError({ jobId: job.jobId, error: job.outcome.error });
+          } else if (job.progress) {
+            get().onProgress({ jobId: job.jobId, progress: job.progress });
+          }
+          return;
+        }
+        if (state.status !== 'idle') return; // a result is on screen: it stays until dismissed
+        const running = jobs.find((j) => !j.outcome);
+        if (!running) return;
+        const image: ImageInfo = {
+          name: running.imageName,
+          ...(running.download ? { url: running.imagePath } : { path: running.imagePath }),
+          storedSize: 0,
+          formats: [],
+        };
+        set({
+          status: running.cancelling ? 'cancelling' : 'flashing',
+          jobId: running.jobId,
+          progress: running.progress ?? null,
+          result: null,
+          error: null,
+          confirmingCancel: false,
+          confirmingSystem: [],
+          image,
+          targets: running.drives,
+        });
+      },
     };
   });
+}
+
+/** A job the host has forgotten while we followed it: the host restarted, and the flash with it. */
+function lostJob(targets: DriveInfo[]): SerializedError {
+  const drives = targets.map((d) => d.path).join(', ') || 'the drive';
+  return {
+    code: 'CANCELLED',
+    message: `Blockwise was restarted while it was writing ${drives}, which stopped the flash: ${targets.length > 1 ? 'they are' : 'it is'} incomplete.`,
+    details: { driveIncomplete: true },
+  };
 }

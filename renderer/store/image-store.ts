@@ -44,6 +44,11 @@ export interface ImageState {
   /** Files dropped on the window; `pathOf` knows their paths only under Electron. */
   dropFiles(files: { name: string; path: string | undefined }[]): Promise<void>;
   clear(): void;
+  /**
+   * Shows the image of a flash this renderer joined (flash.jobs): inspected like a chosen one, or,
+   * when it can no longer be inspected, `fallback` (its name and location).
+   */
+  showFlashed(fallback: ImageInfo, entry?: string): Promise<void>;
 }
 
 const NO_CHECKSUM = { checksumText: '', checksumInput: { kind: 'none' } as ChecksumInput };
@@ -177,6 +182,19 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
 
     setChecksumText(text) {
       set({ checksumText: text, checksumInput: parseChecksumInput(text) });
+    },
+
+    async showFlashed(fallback, entry) {
+      const location = fallback.url !== undefined ? { url: fallback.url } : { path: fallback.path ?? '' };
+      const mine = ++generation;
+      set({ loading: true, error: null, notice: null });
+      let image: ImageInfo = fallback;
+      try {
+        image = await api.request('image.inspect', { ...location, ...(entry !== undefined ? { entry } : {}) });
+      } catch {
+        // Moved or deleted since: its name still says what is being written.
+      }
+      if (mine === generation) set({ image: entry !== undefined ? { ...image, entry } : image, loading: false, ...NO_CHECKSUM });
     },
 
     clear() {

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ImageInfo } from '../../shared/contract';
+import type { ActiveJob, ImageInfo } from '../../shared/contract';
 import { DEFAULT_SETTINGS } from '../../shared/contract';
 import type { FlashResult } from '../../shared/flash-types';
 import { createAppStores } from './app-stores';
@@ -176,4 +176,92 @@ test('a settings change that the host refuses is rolled back', async () => {
   await stores.settings.getState().update({ verify: false });
   assert.equal(stores.settings.getState().settings.verify, true);
   assert.equal(stores.settings.getState().error?.message, 'disk full');
+});
+
+/** A job as the host lists it in flash.jobs. */
+function listedJob(overrides: Partial<ActiveJob> = {}): ActiveJob {
+  return {
+    jobId: 'job-7',
+    imagePath: '/images/other.img',
+    imageName: 'other.img',
+    download: false,
+    driveIds: ['loop2'],
+    drives: [drive({ id: 'loop2' })],
+    cancelling: false,
+    ...overrides,
+  };
+}
+
+test('a tab that opens during a flash follows it: progress, then its outcome', async () => {
+  const progress = { phase: 'writing' as const, position: 5, total: 10, percent: 50, speed: 1, effectiveSpeed: 1, targets: [] };
+  const api = new FakeApi()
+    .handle('drives.list', () => [drive({ id: 'loop2' })])
+    .handle('settings.get', () => ({ ...DEFAULT_SETTINGS }))
+    .handle('flash.jobs', () => [listedJob({ progress })])
+    .handle('image.inspect', ({ path }) => ({ ...IMAGE, path, name: 'other.img', storedSize: 5_000_000 }));
+  const stores = createAppStores({ api, kind: 'browser' });
+  await settle();
+  const state = stores.flash.getState();
+  assert.equal(state.status, 'flashing');
+  assert.equal(state.jobId, 'job-7');
+  assert.equal(state.image?.name, 'other.img');
+  assert.equal(state.image?.path, '/images/other.img');
+  assert.deepEqual(state.targets.map((d) => d.id), ['loop2']);
+  assert.equal(state.progress?.percent, 50);
+  // The steps show what it writes: the image as the host inspects it, the drive selected.
+  assert.equal(stores.image.getState().image?.name, 'other.img');
+  assert.equal(stores.image.getState().image?.storedSize, 5_000_000);
+  assert.deepEqual(stores.drives.getState().selected, ['loop2']);
+  api.emit('flash.done', { jobId: 'job-7', result: result([{ path: '/dev/loop2', ok: true, bytesWritten: 1, verified: true }]) });
+  assert.equal(stores.flash.getState().status, 'done');
+});
+
+test('a tab that opens during a cancel shows it cancelling; a download keeps its address', async () => {
+  const api = new FakeApi()
+    .handle('drives.list', () => [])
+    .handle('settings.get', () => ({ ...DEFAULT_SETTINGS }))
+    .handle('flash.jobs', () => [listedJob({ cancelling: true, download: true, imagePath: 'https://example.com/os.img.xz', imageName: 'os.img.xz' })]);
+  const stores = createAppStores({ api, kind: 'browser' });
+  await settle();
+  assert.equal(stores.flash.getState().status, 'cancelling');
+  assert.equal(stores.flash.getState().image?.url, 'https://example.com/os.img.xz');
+  // image.inspect fails (no handler): the step still names the image being written.
+  assert.equal(stores.image.getState().image?.name, 'os.img.xz');
+});
+
+test('a job that ended before the tab opened is not shown; nor does a result on screen give way', async () => {
+  const ended = listedJob({ outcome: { result: result([{ path: '/dev/loop2', ok: true, bytesWritten: 1, verified: true }]) } });
+  const api = new FakeApi()
+    .handle('drives.list', () => [])
+    .handle('settings.get', () => ({ ...DEFAULT_SETTINGS }))
+    .handle('flash.jobs', () => [ended]);
+  const stores = createAppStores({ api, kind: 'browser' });
+  await settle();
+  assert.equal(stores.flash.getState().status, 'idle');
+  stores.flash.setState({ status: 'failed', error: { code: 'WRITE_IO_ERROR', message: 'x' } });
+  stores.flash.getState().rejoin([listedJob()]);
+  assert.equal(stores.flash.getState().status, 'failed');
+  assert.equal(stores.flash.getState().jobId, null);
+});
+
+test('after a dropped connection, our job’s outcome comes from flash.jobs; a forgotten job is said to be stopped', async () => {
+  const { stores } = await ready();
+  await stores.flash.getState().startFlash();
+  assert.equal(stores.flash.getState().status, 'flashing');
+  // It ended while the socket was down: the done event was never heard.
+  stores.flash.getState().rejoin([listedJob({ jobId: 'job-1', outcome: { error: { code: 'WRITE_IO_ERROR', message: 'EIO at byte 4096', details: { driveIncomplete: true } } } })]);
+  assert.equal(stores.flash.getState().status, 'failed');
+  assert.equal(stores.flash.getState().error?.code, 'WRITE_IO_ERROR');
+
+  stores.flash.getState().reset();
+  await stores.flash.getState().startFlash();
+  stores.flash.getState().rejoin([listedJob({ jobId: 'job-1', progress: { phase: 'verifying', position: 1, total: 2, percent: 50, speed: 1, effectiveSpeed: 1, targets: [] } })]);
+  assert.equal(stores.flash.getState().status, 'flashing');
+  assert.equal(stores.flash.getState().progress?.phase, 'verifying');
+
+  stores.flash.getState().rejoin([]); // the host restarted
+  const state = stores.flash.getState();
+  assert.equal(state.status, 'cancelled');
+  assert.match(state.error?.message ?? '', /restarted while it was writing \/dev\/loop1, which stopped the flash: it is incomplete/);
+  assert.equal(state.error?.details?.driveIncomplete, true);
 });
