@@ -61,3 +61,36 @@ test('a zip at a web address with two images asks which one before downloading, 
     await server.stop();
   }
 });
+
+test('a zip from a server without byte ranges that holds two images fails naming them, and Back offers the choice', async ({ app, loops, images }) => {
+  const drive = loops.create(32 * MiB, { fill: 'garbage' });
+  const first = images.random('first.img', 5 * MiB, 0x35);
+  const chosen = images.random('second.img', 6 * MiB, 0x46);
+  const zipPath = path.join(images.dir, 'streamed.zip');
+  execFileSync('zip', ['-q', '-j', zipPath, first, chosen]);
+  const server = await serveFolder(images.dir, { noRanges: true });
+  try {
+    await app.useUrl(server.url('streamed.zip'), 'streamed.zip');
+    await app.selectDrive(drive.path);
+    await app.flash();
+    await app.waitForFailure();
+    await app.step('the failure names both images and says to choose', async () => {
+      await expect(app.page.getByTestId('flash-failure')).toContainText('holds several images: first.img, second.img');
+    });
+    await app.step('Back leads to the choice between them', async () => {
+      await app.page.getByRole('button', { name: 'Back', exact: true }).click();
+      const select = app.page.getByRole('combobox', { name: 'Image in the archive' });
+      await expect(select.getByRole('option')).toHaveText(['Choose one of 2 images…', 'first.img', 'second.img']);
+      await expect(app.page.getByRole('button', { name: 'Flash!', exact: true })).toBeDisabled();
+    });
+    await app.chooseArchiveEntry('second.img');
+    await app.flash();
+    await app.waitForSuccess();
+    await test.step('the drive holds second.img', async () => {
+      const image = readFileSync(chosen);
+      expect(readBacking(drive, 0, image.length).equals(image)).toBe(true);
+    });
+  } finally {
+    await server.stop();
+  }
+});

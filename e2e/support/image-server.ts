@@ -25,6 +25,8 @@ export interface ServeOptions {
   /** Whole-file answers to a path's request number `holdFrom` (1-based) and later wait `holdMs` first. */
   holdFrom?: number;
   holdMs?: number;
+  /** Answer as a server without byte ranges does: Range is ignored, no Accept-Ranges is sent. */
+  noRanges?: boolean;
 }
 
 export async function serveFolder(dir: string, options: ServeOptions = {}): Promise<ImageServer> {
@@ -53,7 +55,7 @@ export async function serveFolder(dir: string, options: ServeOptions = {}): Prom
     hits.set(name, (hits.get(name) ?? 0) + 1);
     // A range (a zip's directory, read from its end; the rest of a broken download) is answered
     // unpaced; If-Range naming another version gets the whole file, as HTTP says.
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const range = options.noRanges ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
     if (range && (ifRange === undefined || ifRange === etag || ifRange === lastModified)) {
       const [start, end] = [Number(range[1]), range[2] ? Math.min(Number(range[2]), size - 1) : size - 1];
@@ -68,7 +70,7 @@ export async function serveFolder(dir: string, options: ServeOptions = {}): Prom
       }
     }
     const sendWhole = () => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size, 'accept-ranges': 'bytes', etag, 'last-modified': lastModified });
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size, ...(options.noRanges ? {} : { 'accept-ranges': 'bytes' }), etag, 'last-modified': lastModified });
       const rate = options.bytesPerSecond;
       const stream = createReadStream(file, { highWaterMark: 256 * 1024, end: options.breakAt === undefined ? undefined : options.breakAt - 1 });
       // Broken off: what was sent so far, then the connection closes.

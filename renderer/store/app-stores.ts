@@ -77,6 +77,13 @@ export function createAppStores(transport: Transport): AppStores {
     image.subscribe((state, previous) => {
       if (state.image !== previous.image) drives.getState().prune(state.image);
     }),
+    // A streamed archive (a zip from a server without ranges, a tar) turned out to hold several
+    // images: the step offers them, so that Back leads straight to choosing one.
+    flash.subscribe((state, previous) => {
+      const entries = state.error?.details?.entries;
+      if (state.error === previous.error || state.error?.code !== 'ARCHIVE_AMBIGUOUS' || typeof entries !== 'string' || !state.image) return;
+      image.getState().offerEntries(state.image, entries.split('\n'));
+    }),
     // Turning "show all drives" off must drop a system drive that was ticked while it was on.
     settings.subscribe((state, previous) => {
       if (state.settings.showAllDrives !== previous.settings.showAllDrives) drives.getState().prune(image.getState().image);

@@ -49,6 +49,11 @@ export interface ImageState {
    * when it can no longer be inspected, `fallback` (its name and location).
    */
   showFlashed(fallback: ImageInfo, entry?: string): Promise<void>;
+  /**
+   * A flash of `flashed` found several images in it (ARCHIVE_AMBIGUOUS: a zip or tar read as a
+   * stream, whose list could not be read before): while it is still the chosen image, offer them.
+   */
+  offerEntries(flashed: ImageInfo, names: string[]): void;
 }
 
 const NO_CHECKSUM = { checksumText: '', checksumInput: { kind: 'none' } as ChecksumInput };
@@ -195,6 +200,14 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
         // Moved or deleted since: its name still says what is being written.
       }
       if (mine === generation) set({ image: entry !== undefined ? { ...image, entry } : image, loading: false, ...NO_CHECKSUM });
+    },
+
+    offerEntries(flashed, names) {
+      const current = get().image;
+      if (!current || names.length < 2) return;
+      if (current.url !== flashed.url || current.path !== flashed.path || current.entries?.length) return;
+      const { entry: _written, ...rest } = current;
+      set({ image: { ...rest, entries: names } });
     },
 
     clear() {
