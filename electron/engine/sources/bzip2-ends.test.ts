@@ -12,6 +12,7 @@ import type { FlashJob } from '../../../shared/flash-types';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
 import { runFlash } from '../flash';
 import { Bzip2Ends } from './bzip2-ends';
+import { bunzip2Stream } from './bzip2-source';
 import './register';
 
 const MiB = 1024 * 1024;
@@ -63,21 +64,48 @@ test('a damaged stream header, junk between streams, or junk after the last: fai
   }
 });
 
+test('the builtin decoder reads to the end of the input and stops quietly after the last stream, before zeros or junk alike', async () => {
+  const decode = async (data: Buffer, piece: number) => {
+    const chunks: Buffer[] = [];
+    let readToEnd = false;
+    async function* input() {
+      for (let at = 0; at < data.length; at += piece) yield data.subarray(at, at + piece);
+      readToEnd = true;
+    }
+    for await (const chunk of bunzip2Stream(input(), { name: 'x' }, {})) chunks.push(chunk);
+    return { image: Buffer.concat(chunks), readToEnd };
+  };
+  const whole = Buffer.concat([part, part.subarray(1000), part.subarray(7)]);
+  // Where the stream ends mid-byte, and after it 1 (too few bytes for a header), 2, 4096 zeros or junk.
+  for (const tail of [Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(4096), Buffer.from('\nnot bzip2\n'), Buffer.from('BZh9 not a block')]) {
+    for (const piece of [4093, 1 << 20]) {
+      const data = Buffer.concat([three, tail]);
+      const { image, readToEnd } = await decode(data, piece);
+      assert.ok(image.equals(whole), `${tail.length} bytes after, ${piece}-byte pieces`);
+      assert.ok(readToEnd, 'every byte read, as the check of stream ends needs');
+    }
+  }
+  await assert.rejects(decode(three.subarray(0, three.length - 20), 65536), /unexpected end of the compressed data/);
+});
+
 const skip = loopSkipReason();
 
-describe('a multi-stream .bz2 with a damaged header in the middle, flashed', { skip }, () => {
+for (const family of ['builtin', 'system'] as const) describe(`a multi-stream .bz2 with a damaged header in the middle, flashed (${family} decoder)`, { skip }, () => {
   let dir = '';
   let dev: LoopDevice;
   before(() => {
     process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    process.env.BLOCKWISE_DECODER = family;
     dir = mkdtempSync('/dev/shm/blockwise-bzip2-ends-');
     dev = createLoopDevice(8 * MiB);
     const damaged = Buffer.from(three);
     damaged[second + 1] = 0x00;
     writeFileSync(path.join(dir, 'damaged.img.bz2'), damaged);
     writeFileSync(path.join(dir, 'padded.img.bz2'), Buffer.concat([three, Buffer.alloc(4096)]));
+    writeFileSync(path.join(dir, 'junk-after.img.bz2'), Buffer.concat([three, Buffer.alloc(4096), Buffer.from('junk')]));
   });
   after(() => {
+    delete process.env.BLOCKWISE_DECODER;
     dev?.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -89,12 +117,18 @@ describe('a multi-stream .bz2 with a damaged header in the middle, flashed', { s
     const result = await flash('padded.img.bz2');
     assert.equal(result.imageSize, whole.length);
     assert.ok(readBacking(dev, 0, whole.length).equals(whole));
-    await assert.rejects(flash('damaged.img.bz2'), (error: unknown) => {
-      assert.ok(error instanceof BlockwiseError, String(error));
-      assert.equal(error.code, 'SOURCE_CORRUPT', error.message);
-      assert.match(error.message, new RegExp(`^damaged\\.img\\.bz2: the bzip2 stream ending at byte ${second} is followed by bytes`));
-      assert.equal(error.details.driveIncomplete, true);
-      return true;
-    });
+    for (const [name, end, first] of [
+      ['damaged.img.bz2', second, second],
+      ['junk-after.img.bz2', three.length, three.length + 4096],
+    ] as const) {
+      await assert.rejects(flash(name), (error: unknown) => {
+        assert.ok(error instanceof BlockwiseError, String(error));
+        assert.equal(error.code, 'SOURCE_CORRUPT', error.message);
+        assert.equal(error.message, `${name}: the bzip2 stream ending at byte ${end} is followed by bytes that are neither another stream nor zero padding (the first at byte ${first}).`);
+        assert.equal(error.details.offset, first);
+        assert.equal(error.details.driveIncomplete, true);
+        return true;
+      });
+    }
   });
 });

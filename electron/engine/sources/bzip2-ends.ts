@@ -52,7 +52,7 @@ const MARK_SPAN = 11;
 const CARRY = 16;
 
 /** "BZh1".."BZh9", then a block's mark or the end mark: the start of a stream. */
-function isStreamHeader(data: Buffer, at: number): boolean {
+export function isStreamHeader(data: Buffer, at: number): boolean {
   if (data[at] !== 0x42 || data[at + 1] !== 0x5a || data[at + 2] !== 0x68) return false;
   const level = data[at + 3]!;
   if (level < 0x31 || level > 0x39) return false;
