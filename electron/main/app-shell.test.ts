@@ -37,7 +37,7 @@ describe('Electron shell wiring', () => {
       services,
       ipc,
       createWindow: (options) => (window = new FakeWindow(options)),
-      dialog: { showOpenDialog: async (w, o) => new FakeDialog(dialogAnswer).showOpenDialog(w, o) },
+      dialog: { showOpenDialog: async (w, o) => new FakeDialog(dialogAnswer).showOpenDialog(w, o), showMessageBox: async () => ({ response: 0 }) },
       openExternal: () => undefined,
       notify: (n) => ({ show: () => notified.push(n) }),
       rendererIndex: path.join(dir, 'renderer', 'index.html'),

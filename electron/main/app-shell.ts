@@ -5,6 +5,7 @@ import type { BrowserWindowConstructorOptions } from 'electron';
 import { pathToFileURL } from 'node:url';
 import { createContractHandlers } from '../host/contract-handlers';
 import type { HostServices } from '../host/host-services';
+import { guardClose, type MessageBoxLike } from './close-guard';
 import { notifyFlashEnd, type NotificationFactory } from './flash-notifier';
 import { pickImage, type DialogLike } from './image-dialog';
 import { IpcRouter, type IpcMainLike } from './ipc-router';
@@ -17,6 +18,8 @@ export interface WindowLike {
   webContents: EventTarget & GuardedContents & { id: number; on(event: 'did-start-loading', listener: () => void): unknown };
   loadURL(url: string): Promise<void>;
   once(event: 'ready-to-show' | 'closed', listener: () => void): unknown;
+  on(event: 'close', listener: (event: { preventDefault(): void }) => void): unknown;
+  close(): void;
   show(): void;
 }
 
@@ -24,7 +27,7 @@ export interface ShellDeps {
   services: HostServices;
   ipc: IpcMainLike;
   createWindow: (options: BrowserWindowConstructorOptions) => WindowLike;
-  dialog: DialogLike;
+  dialog: DialogLike & MessageBoxLike;
   openExternal: (url: string) => unknown;
   /** Undefined where notifications are unsupported. */
   notify?: NotificationFactory;
@@ -46,6 +49,7 @@ export async function startShell(deps: ShellDeps): Promise<Shell> {
   const window = deps.createWindow(getMainWindowOptions(deps.preloadPath));
   let alive = true;
   window.once('closed', () => (alive = false));
+  guardClose(window, deps.dialog, () => deps.services.flash.active());
   const events = new RendererEvents(window.webContents);
   // A reload drops the page's listeners: hold events until it says ready again.
   window.webContents.on('did-start-loading', () => events.reset());

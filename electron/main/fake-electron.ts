@@ -71,6 +71,17 @@ export class FakeWindow extends EventEmitter {
   show(): void {
     this.shown = true;
   }
+
+  /** As BrowserWindow.close: 'close' may be prevented; otherwise the window goes ('closed'). */
+  close(): void {
+    let prevented = false;
+    this.emit('close', { preventDefault: () => (prevented = true) });
+    if (prevented) return;
+    this.closed = true;
+    this.emit('closed');
+  }
+
+  closed = false;
 }
 
 export class FakeDialog implements DialogLike {
