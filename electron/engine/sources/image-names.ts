@@ -15,3 +15,12 @@ export function isMacMetadata(name: string): boolean {
 export function looksLikeImageName(name: string): boolean {
   return IMAGE_NAME.test(name) && !name.endsWith('/') && !isMacMetadata(name);
 }
+
+/**
+ * An archive's entry that is the image by its name: an image file's name, or "-", the name zip
+ * gives what it read from its standard input (`xz -dc x.img.xz | zip - - > x.zip`): the one entry
+ * of a zip made from a pipe, whatever its size.
+ */
+export function looksLikeImageEntry(name: string): boolean {
+  return name === '-' || looksLikeImageName(name);
+}

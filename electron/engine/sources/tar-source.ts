@@ -12,7 +12,7 @@ import { fileChunks } from './decoded-file';
 import { openDecodedStream, type StreamDecoder, type StreamMeta } from './decoded-source';
 import type { SourceReader } from './source';
 import { BLOCK, isZeroBlock, padded, parseTarHeader, TarEntryReader, type TarEntry } from './tar-header';
-import { chooseZipEntry, looksLikeImageName } from './zip-directory';
+import { chooseZipEntry, looksLikeImageEntry } from './zip-directory';
 
 function listed(names: string[]): string {
   return names.length === 0 ? 'nothing' : names.slice(0, 10).join(', ') + (names.length > 10 ? `, … (${names.length} in all)` : '');
@@ -55,7 +55,7 @@ export const tarStream: StreamDecoder = async function* (input, meta, facts) {
         continue;
       }
       files.push(entry.name);
-      const wanted = meta.entry !== undefined ? entry.name === meta.entry : looksLikeImageName(entry.name);
+      const wanted = meta.entry !== undefined ? entry.name === meta.entry : looksLikeImageEntry(entry.name);
       if (wanted && written !== undefined) {
         throw new BlockwiseError('ARCHIVE_AMBIGUOUS', `it holds several images: ${written}, ${entry.name}`, {
           entries: `${written}\n${entry.name}`,

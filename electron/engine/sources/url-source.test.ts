@@ -49,6 +49,8 @@ describe('URL sources on loop devices', { skip }, () => {
   };
 
   const otherImage = randomBytes(3 * MiB);
+  /** Under 1 MiB: an archive's entry is taken for the image by its size only from 1 MiB on. */
+  const smallImage = randomBytes(256 * 1024);
   const send = (res: http.ServerResponse, body: Buffer, type = 'application/octet-stream') => {
     res.writeHead(200, { 'content-type': type, 'content-length': body.length });
     res.end(body);
@@ -92,6 +94,18 @@ describe('URL sources on loop devices', { skip }, () => {
     damagedZip.writeUInt8(damagedZip.readUInt8(4 * MiB) ^ 0x01, 4 * MiB); // inside disk.img's random (stored-as-is) deflate blocks: inflates, wrongly
     files.set('/pub/streamed-damaged.zip', { body: damagedZip });
     files.set('/pub/streamed-two.zip', { body: streamedZip(['disk.img', 'other.img']) });
+    // Written to a pipe (`… | zip - -`), zip names what it read from its stdin "-" and defers sizes
+    // and CRC-32 to a data descriptor (with zip64 sizes, unless -fz-).
+    const pipedZip = (data: Buffer, args: string[] = []) => execFileSync('zip', ['-q', ...args, '-', '-'], { input: data, maxBuffer: 64 * MiB });
+    const piped = pipedZip(image);
+    assert.equal(piped.readUInt16LE(6) & 0x08, 0x08, 'sizes deferred to a data descriptor');
+    assert.equal(piped.toString('latin1', 30, 31), '-');
+    files.set('/pub/piped.zip', { body: piped });
+    files.set('/pub/piped-small.zip', { body: pipedZip(smallImage, ['-fz-']) });
+    writeFileSync(path.join(dir, 'piped-small.zip'), files.get('/pub/piped-small.zip')!.body);
+    const pipedDamaged = Buffer.from(piped);
+    pipedDamaged.writeUInt8(pipedDamaged.readUInt8(4 * MiB) ^ 0x01, 4 * MiB);
+    files.set('/pub/piped-damaged.zip', { body: pipedDamaged });
     server = http.createServer((req, res) => {
       const url = req.url ?? '';
       hits.set(url, (hits.get(url) ?? 0) + 1);
@@ -364,6 +378,22 @@ describe('URL sources on loop devices', { skip }, () => {
     const damaged = await expectError(job(`${base}/plain/pub/streamed-damaged.zip`, device()), 'SOURCE_CORRUPT', /streamed-damaged\.zip: the entry disk\.img fails its CRC32 check/);
     assert.equal(damaged.details.driveIncomplete, true);
     await expectError(job(`${base}/plain/pub/streamed-two.zip`, device()), 'ARCHIVE_AMBIGUOUS', /holds several images: disk\.img, other\.img\.$/);
+  });
+
+  test('a zip made from a pipe (one entry named "-", sizes in a data descriptor): written from a server without ranges and as a local file; damaged, it fails its CRC32 check', async () => {
+    const dev = device();
+    await flash(job(`${base}/plain/pub/piped.zip`, dev));
+    assert.ok(readBacking(dev, 0, image.length).equals(image));
+    const small = device();
+    const result = await flash(job(`${base}/plain/pub/piped-small.zip`, small));
+    assert.equal(result.imageSize, smallImage.length);
+    assert.ok(readBacking(small, 0, smallImage.length).equals(smallImage));
+    const local = device();
+    const fromFile = await flash({ source: { kind: 'file', path: path.join(dir, 'piped-small.zip') }, targets: [{ path: local.path }], options: { verify: true, full: true } });
+    assert.ok(fromFile.targets[0]!.verified);
+    assert.ok(readBacking(local, 0, smallImage.length).equals(smallImage));
+    const damaged = await expectError(job(`${base}/plain/pub/piped-damaged.zip`, device()), 'SOURCE_CORRUPT', /piped-damaged\.zip: the entry - fails its CRC32 check/);
+    assert.equal(damaged.details.driveIncomplete, true);
   });
 
   test('a .bmap named by the job applies to a download: only mapped ranges written and checked', { skip: bmaptoolSkipReason() }, async () => {

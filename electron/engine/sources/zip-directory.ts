@@ -3,9 +3,9 @@
 
 import { BlockwiseError } from '../../../shared/errors';
 import { readRange } from './decoded-file';
-import { isMacMetadata, looksLikeImageName } from './image-names';
+import { isMacMetadata, looksLikeImageEntry, looksLikeImageName } from './image-names';
 
-export { isMacMetadata, looksLikeImageName };
+export { isMacMetadata, looksLikeImageEntry, looksLikeImageName };
 
 export interface ZipEntry {
   name: string;
@@ -118,10 +118,10 @@ export async function readZipDirectoryWith(read: RangeReader, storedSize: number
   return entries;
 }
 
-/** Entries that could be the disk image: by extension, else any file of 1 MiB or more. */
+/** Entries that could be the disk image: by name (extension, or a piped zip's "-"), else any file of 1 MiB or more. */
 export function imageCandidates<E extends { name: string; size: number }>(entries: E[]): E[] {
   const files = entries.filter((e) => !e.name.endsWith('/') && !isMacMetadata(e.name));
-  const named = files.filter((e) => looksLikeImageName(e.name));
+  const named = files.filter((e) => looksLikeImageEntry(e.name));
   return named.length > 0 ? named : files.filter((e) => e.size >= 1 << 20);
 }
 

@@ -14,7 +14,7 @@ import { fileChunks } from './decoded-file';
 import { openDecodedStream, streamDecoderFor, type StreamDecoder, type StreamMeta } from './decoded-source';
 import { endingTransform, throughTransform } from './gzip-source';
 import type { SourceFormat, SourceReader } from './source';
-import { chooseZipEntry, looksLikeImageName, readZipDirectory, type ZipEntry } from './zip-directory';
+import { chooseZipEntry, looksLikeImageEntry, readZipDirectory, type ZipEntry } from './zip-directory';
 
 /** Central-directory facts of the entry to decode, passed from the file opener to the decoder. */
 const knownEntries = new WeakMap<StreamMeta, ZipEntry>();
@@ -138,7 +138,7 @@ export const zipStream: StreamDecoder = async function* (input, meta, facts) {
       if (sizesDeferred) compressedSize = size = undefined;
       const entry = known && known.name === name ? known : undefined;
       if (entry) ({ compressedSize, size } = entry);
-      const wanted = meta.entry !== undefined ? name === meta.entry : looksLikeImageName(name);
+      const wanted = meta.entry !== undefined ? name === meta.entry : looksLikeImageEntry(name);
       if (wanted && written !== undefined) {
         throw new BlockwiseError('ARCHIVE_AMBIGUOUS', `${meta.name} holds several images: ${written}, ${name}`, { entries: `${written}\n${name}` });
       }
