@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeFormats, formatBytes, formatDuration, formatEta, formatPercent, formatSpeed } from './format';
+import { describeFormats, driveTitle, formatBytes, formatBytesExact, formatDuration, formatEta, formatPercent, formatSpeed } from './format';
 
 test('sizes use the decimal units printed on drive labels', () => {
   assert.equal(formatBytes(0), '0 B');
@@ -35,4 +35,17 @@ test('percent never shows 100 before the end, and formats are named', () => {
   assert.equal(describeFormats(['raw']), 'Raw disk image');
   assert.equal(describeFormats(['tar']), 'TAR archive');
   assert.equal(describeFormats(['xz', 'tar']), 'XZ-compressed TAR archive');
+});
+
+test('exact sizes add the byte count, grouped', () => {
+  assert.equal(formatBytesExact(3_904_897_024), '3.9 GB (3,904,897,024 bytes)');
+  assert.equal(formatBytesExact(512), '512 bytes');
+  assert.equal(formatBytesExact(1), '1 byte');
+});
+
+test('a drive is named by its model, or by its size and device when the model is only a vendor id', () => {
+  assert.equal(driveTitle({ model: 'SanDisk Ultra', path: '/dev/sdb', size: 32e9 }), 'SanDisk Ultra');
+  assert.equal(driveTitle({ model: '0x1af4', path: '/dev/vda', size: 21_474_836_480 }), '21.5 GB drive');
+  assert.equal(driveTitle({ model: '0x1af4 0x1001', path: '/dev/vda', size: 0 }), 'vda');
+  assert.equal(driveTitle({ model: '  ', path: '/dev/sdc' }), 'sdc');
 });

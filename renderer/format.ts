@@ -1,7 +1,8 @@
 // Numbers as a person reads them. Sizes come from shared/format-bytes.ts (decimal units, as on
 // the drive's label), so the app and the CLI say the same thing.
 
-export { formatBytes } from '../shared/format-bytes';
+export { formatBytes, formatBytesExact } from '../shared/format-bytes';
+export { driveTitle } from '../shared/drive-name';
 
 export function formatSpeed(bytesPerSecond: number): string {
   if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return '— MB/s';
@@ -42,10 +43,6 @@ export function describeFormats(formats: string[]): string {
   if (outer === 'tar') return 'TAR archive';
   if (formats[1] === 'tar') return `${outer.toUpperCase()}-compressed TAR archive`;
   return `${outer.toUpperCase()}-compressed image`;
-}
-
-export function driveTitle(drive: { model: string; path: string }): string {
-  return drive.model.trim() || drive.path.replace(/^.*[/\\]/, '');
 }
 
 const BUS_NAMES: Record<string, string> = {

@@ -3,6 +3,7 @@
 
 import type { DriveInfo } from './drive-types';
 import type { ErrorCode, SerializedError } from './errors';
+import { usableModel } from './drive-name';
 import { formatBytes } from './format-bytes';
 
 export type DriveRuleCode =
@@ -84,7 +85,8 @@ export function driveHoldingFile(drives: DriveInfo[], file: string): DriveInfo |
 }
 
 function describe(drive: DriveInfo): string {
-  return drive.model ? `${drive.model} (${drive.path})` : drive.path;
+  const model = usableModel(drive.model);
+  return model ? `${model} (${drive.path})` : drive.path;
 }
 
 /** The rules for one drive. Use assessDrives when you have the whole list (finds the image's drive). */

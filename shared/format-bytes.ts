@@ -15,3 +15,18 @@ export function formatBytes(bytes: number): string {
   const digits = unit === 0 || value >= 100 ? 0 : 1;
   return `${value.toFixed(digits)} ${UNITS[unit]}`;
 }
+
+/**
+ * A size where the exact count matters too (a drive's capacity, the byte a write stopped at):
+ * 3904897024 → "3.9 GB (3,904,897,024 bytes)". Below 1000 bytes the short form is exact already.
+ */
+export function formatBytesExact(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '—';
+  if (bytes < 1000) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+  return `${formatBytes(bytes)} (${groupDigits(bytes)} bytes)`;
+}
+
+/** 3904897024 → "3,904,897,024", the same whatever the locale (the CLI's output is parsed). */
+function groupDigits(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
