@@ -1,6 +1,7 @@
 // Cancelling mid-flash: the drive is slowed to SD-card speed so there is time to cancel; the
 // cancel asks first and ends in the cancelled view. This test also takes the README's screenshot.
 
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { readBacking } from '../electron/test-support/loop-device';
 import { expect, test } from './fixtures';
@@ -64,4 +65,29 @@ test('cancelling before anything is written says the drive is as it was, and it 
   } finally {
     await server.stop();
   }
+});
+
+test('cancelling while the drive is read back says the image was written completely but not verified', async ({ app, loops, images }) => {
+  const drive = loops.create(48 * MiB, { fill: 'garbage' });
+  const imagePath = images.random('verify-me.img', 32 * MiB, 0x2b);
+  // Writing is quick; the readback crawls (about 16 s), leaving time to cancel it.
+  loops.throttleReads(drive, 2_000_000);
+
+  await app.selectImage(imagePath);
+  await app.selectDrive(drive.path);
+  await app.flash();
+  await app.waitForProgress(5, 'verifying');
+  await app.cancel();
+  await app.waitForCancelled();
+  await app.step('the view says the image is all there, only unchecked, and how to check it', async () => {
+    await expect(app.page.getByTestId('unverified')).toHaveText('The drive was written completely, but not verified: the check that reads it back was cancelled.');
+    await expect(app.page.getByText('flash it again with “Verify after writing” on')).toBeVisible();
+    await expect(app.page.locator('.result-advice code')).toHaveText(`blockwise verify ${imagePath} --against ${drive.path}`);
+    await expect(app.page.getByText('incomplete')).toHaveCount(0);
+    await expect(app.page.getByText('will not boot')).toHaveCount(0);
+  });
+  await test.step('and it is: the drive holds the whole image', async () => {
+    const image = readFileSync(imagePath);
+    expect(readBacking(drive, 0, image.length).equals(image)).toBe(true);
+  });
 });

@@ -10,7 +10,7 @@ import { createLoopDevice, loopSkipReason, type LoopDevice, type LoopOptions } f
 import { App, type Shell } from './app';
 import { electronBinary, electronSkipReason } from './support/electron-binary';
 import { createImageFolder, type ImageFolder } from './support/images';
-import { throttleSkipReason, throttleWrites, unthrottle } from './support/throttle';
+import { throttleReads, throttleSkipReason, throttleWrites, unthrottle } from './support/throttle';
 import { ROOT, startWebHost } from './support/web-host';
 
 export interface ShellOptions {
@@ -21,6 +21,8 @@ export interface Loops {
   create(size: number, options?: LoopOptions): LoopDevice;
   /** Limits the device's write speed until the test ends. */
   throttle(device: LoopDevice, bytesPerSecond: number): void;
+  /** Limits the device's read speed (the readback) until the test ends. */
+  throttleReads(device: LoopDevice, bytesPerSecond: number): void;
   /** Detaches now (the drive is "unplugged"); the fixture won't detach it again. */
   unplug(device: LoopDevice): void;
 }
@@ -68,6 +70,12 @@ export const test = base.extend<ShellOptions & { gate: void; loops: Loops; image
           if (reason) skipWith(reason);
           throttled.add(device.majMin);
           throttleWrites(device.majMin, bytesPerSecond);
+        },
+        throttleReads(device, bytesPerSecond) {
+          const reason = throttleSkipReason();
+          if (reason) skipWith(reason);
+          throttled.add(device.majMin);
+          throttleReads(device.majMin, bytesPerSecond);
         },
         unplug(device) {
           unthrottle(device.majMin);

@@ -1,10 +1,10 @@
 // The end of a flash that failed or was cancelled: what happened, in words, and what to do next.
 
 import type { SerializedError } from '../../shared/errors';
-import { ERROR_ADVICE } from '../../shared/errors';
+import { describeError } from '../../shared/errors';
 import type { DriveInfo } from '../../shared/drive-types';
-import type { TargetResult } from '../../shared/flash-types';
-import { failureHeadline } from '../failure-headline';
+import type { FlashPhase, TargetResult } from '../../shared/flash-types';
+import { explainFailure } from '../failure-headline';
 import { driveTitle } from '../format';
 import { AlertIcon, StopIcon } from './icons';
 
@@ -13,34 +13,58 @@ interface FailureViewProps {
   error: SerializedError | null;
   targets: DriveInfo[];
   results: TargetResult[];
+  /** The phase the last progress event reported: a cancel while verifying left the image written whole. */
+  phase: FlashPhase | undefined;
+  /** The image's size when known, to tell a drive too small from one that filled up early. */
+  imageSize: number | undefined;
+  /** The image's path or address, for the command that verifies a drive without writing it. */
+  imageLocation: string | undefined;
   onRetry(): void;
   onBack(): void;
 }
 
-export function FailureView({ kind, error, targets, results, onRetry, onBack }: FailureViewProps) {
+export function FailureView({ kind, error, targets, results, phase, imageSize, imageLocation, onRetry, onBack }: FailureViewProps) {
   const cancelled = kind === 'cancelled';
+  // Cancelled while reading back: every byte of the image had been written; only the check is missing.
+  const unverified = cancelled && phase === 'verifying' && error?.details?.unresponsive !== true;
   // A cancel leaves the drive half-written, unless it came before anything was written to it.
-  const incomplete = cancelled ? error?.details?.driveIncomplete !== false : error?.details?.driveIncomplete;
+  const incomplete = unverified ? false : cancelled ? error?.details?.driveIncomplete !== false : error?.details?.driveIncomplete;
   // Cancelled with a drive that had stopped answering: it still holds a write, and must be unplugged.
   const unresponsive = cancelled && error?.details?.unresponsive === true;
+  const driveOf = (path: string | undefined) => targets.find((d) => d.path === path) ?? (targets.length === 1 ? targets[0] : undefined);
   const nameOf = (path: string) => {
     const drive = targets.find((d) => d.path === path);
     return drive ? `${driveTitle(drive)} (${path})` : path;
   };
+  const errorPath = typeof error?.details?.path === 'string' ? error.details.path : undefined;
+  const explained = error && !cancelled ? explainFailure(error, driveOf(errorPath), imageSize) : undefined;
+  const canRetry = cancelled || (explained?.retryable ?? true);
+  const written = targets.length > 1 ? 'The drives were' : 'The drive was';
+
   return (
     <section className={`result ${cancelled ? 'result-cancelled' : 'result-failure'}`} aria-labelledby="result-title" data-testid={cancelled ? 'flash-cancelled' : 'flash-failure'}>
       <div className="result-icon">{cancelled ? <StopIcon /> : <AlertIcon />}</div>
       <h2 id="result-title" className="result-title" tabIndex={-1}>
         {cancelled ? 'Flashing cancelled' : 'Flashing failed'}
       </h2>
-      {!cancelled && error && failureHeadline(error.code) && (
+      {explained?.headline && (
         <p className="result-kind" data-testid="error-kind">
-          {failureHeadline(error.code)}
+          {explained.headline}
         </p>
       )}
-      {(!cancelled || unresponsive) && error && (
+      {explained && (
+        <p className="result-error" role="alert" data-testid="error-text">
+          {explained.message}
+        </p>
+      )}
+      {unresponsive && error && (
         <p className="result-error" role="alert" data-testid="error-text">
           {error.message}
+        </p>
+      )}
+      {unverified && (
+        <p className="result-lead" data-testid="unverified">
+          {written} written completely, but not verified: the check that reads {targets.length > 1 ? 'them' : 'it'} back was cancelled.
         </p>
       )}
       {incomplete && <p className="result-lead">The drive’s contents are now incomplete and it will not boot until it is flashed again.</p>}
@@ -49,33 +73,53 @@ export function FailureView({ kind, error, targets, results, onRetry, onBack }: 
           <strong>What to do next: </strong>
           {unresponsive
             ? 'Unplug the drive, plug it back in (another port or reader if it keeps going silent), and flash it again.'
-            : cancelled
-              ? incomplete
-                ? 'Flash the drive again before using it.'
-                : 'Nothing was written to the drive: it is as it was.'
-              : (ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL)}
+            : unverified
+              ? (
+                  <>
+                    It will probably work. To be sure it holds the image, flash it again with “Verify after writing” on, or check it without writing:{' '}
+                    <code className="result-command">{verifyCommand(imageLocation, targets)}</code>
+                  </>
+                )
+              : cancelled
+                ? incomplete
+                  ? 'Flash the drive again before using it.'
+                  : 'Nothing was written to the drive: it is as it was.'
+                : (explained?.advice ?? '')}
         </p>
       )}
       {results.length > 1 && (
-        <ul className="result-targets" aria-label="Drives">
-          {results.map((t) => (
-            <li key={t.path} className={t.ok ? 'target-ok' : 'target-failed'}>
-              <span className="result-target-name" title={nameOf(t.path)}>
-                <strong>{t.path}</strong>
-              </span>
-              <span className="result-target-state">{t.ok ? 'written' : (t.error?.message ?? 'failed')}</span>
-            </li>
-          ))}
+        <ul className="result-targets result-targets-detailed" aria-label="Drives">
+          {results.map((t) => {
+            const why = t.error ? explainFailure(t.error, targets.find((d) => d.path === t.path), imageSize) : undefined;
+            return (
+              <li key={t.path} className={t.ok ? 'target-ok' : 'target-failed'} data-drive-path={t.path}>
+                <span className="result-target-name" title={nameOf(t.path)}>
+                  <strong>{t.path}</strong>
+                </span>
+                <span className="result-target-state">{t.ok ? 'written' : (why?.headline ?? 'failed')}</span>
+                {!t.ok && t.error && why && <span className="result-target-why">{describeError({ ...t.error, message: why.message }, why.advice)}</span>}
+              </li>
+            );
+          })}
         </ul>
       )}
       <div className="result-actions">
-        <button type="button" className="button button-quiet" onClick={onBack}>
+        <button type="button" className={canRetry ? 'button button-quiet' : 'button button-primary'} onClick={onBack}>
           Back
         </button>
-        <button type="button" className="button button-primary" onClick={onRetry}>
-          Try again
-        </button>
+        {canRetry && (
+          <button type="button" className="button button-primary" onClick={onRetry}>
+            Try again
+          </button>
+        )}
       </div>
     </section>
   );
+}
+
+/** `blockwise verify IMAGE --against DEVICE`, with the real names where there is one of each. */
+function verifyCommand(image: string | undefined, targets: DriveInfo[]): string {
+  const quote = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`);
+  const drive = targets.length === 1 && targets[0] ? targets[0].path : 'DEVICE';
+  return `blockwise verify ${image ? quote(image) : 'IMAGE'} --against ${quote(drive)}`;
 }

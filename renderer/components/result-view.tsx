@@ -2,8 +2,10 @@
 // users land on the outcome.
 
 import { useEffect } from 'react';
+import { imageBytes } from '../store/drive-suitability';
 import { useFlash } from '../store/use-stores';
 import { FailureView } from './failure-view';
+import { PartialView } from './partial-view';
 import { SuccessView } from './success-view';
 
 export function ResultView() {
@@ -12,6 +14,7 @@ export function ResultView() {
   const error = useFlash((s) => s.error);
   const image = useFlash((s) => s.image);
   const targets = useFlash((s) => s.targets);
+  const phase = useFlash((s) => s.progress?.phase);
   const reset = useFlash((s) => s.reset);
   const startFlash = useFlash((s) => s.startFlash);
 
@@ -19,8 +22,11 @@ export function ResultView() {
     document.getElementById('result-title')?.focus();
   }, [status]);
 
+  const imageName = image?.name ?? 'The image';
   if (status === 'done' && result) {
-    return <SuccessView result={result} imageName={image?.name ?? 'The image'} downloaded={image?.url !== undefined} targets={targets} onAgain={reset} />;
+    // Some drives written, some not: not a success.
+    if (result.targets.some((t) => !t.ok)) return <PartialView result={result} imageName={imageName} targets={targets} onAgain={reset} />;
+    return <SuccessView result={result} imageName={imageName} downloaded={image?.url !== undefined} targets={targets} onAgain={reset} />;
   }
   if (status === 'failed' || status === 'cancelled') {
     return (
@@ -29,6 +35,9 @@ export function ResultView() {
         error={error}
         targets={targets}
         results={result?.targets ?? []}
+        phase={phase}
+        imageSize={result?.imageSize ?? (image ? imageBytes(image) : undefined)}
+        imageLocation={image?.path ?? image?.url}
         onBack={reset}
         onRetry={() => {
           reset();

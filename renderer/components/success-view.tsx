@@ -3,7 +3,6 @@
 
 import type { FlashResult } from '../../shared/flash-types';
 import type { DriveInfo } from '../../shared/drive-types';
-import { describeError } from '../../shared/errors';
 import { driveTitle, formatBytes, formatDuration, formatSpeed } from '../format';
 import { CheckIcon } from './icons';
 
@@ -17,25 +16,24 @@ interface SuccessViewProps {
 }
 
 export function SuccessView({ result, imageName, downloaded, targets, onAgain }: SuccessViewProps) {
-  const okCount = result.targets.filter((t) => t.ok).length;
-  const verified = result.targets.filter((t) => t.ok).every((t) => t.verified);
+  // Every drive was written: a flash where some failed is shown by PartialView.
+  const verified = result.targets.every((t) => t.verified);
   const seconds = result.durationMs / 1000;
-  const partial = okCount < result.targets.length;
   const nameOf = (path: string) => {
     const drive = targets.find((d) => d.path === path);
     return drive ? `${driveTitle(drive)} (${path})` : path;
   };
 
   return (
-    <section className={`result result-success${partial ? ' result-partial' : ''}`} aria-labelledby="result-title" data-testid="flash-success">
+    <section className="result result-success" aria-labelledby="result-title" data-testid="flash-success">
       <div className="result-icon">
         <CheckIcon />
       </div>
       <h2 id="result-title" className="result-title" tabIndex={-1}>
-        {partial ? `Flash complete on ${okCount} of ${result.targets.length} drives` : 'Flash complete!'}
+        Flash complete!
       </h2>
       <p className="result-lead">
-        {imageName} was written to {okCount === 1 ? nameOf(result.targets.find((t) => t.ok)?.path ?? '') : `${okCount} drives`}.
+        {imageName} was written to {result.targets.length === 1 ? nameOf(result.targets[0]?.path ?? '') : `${result.targets.length} drives`}.
       </p>
       <dl className="result-facts">
         <div>
@@ -80,11 +78,11 @@ export function SuccessView({ result, imageName, downloaded, targets, onAgain }:
           {result.targets.map((t) => {
             const drive = targets.find((d) => d.path === t.path);
             return (
-              <li key={t.path} className={t.ok ? 'target-ok' : 'target-failed'}>
+              <li key={t.path} className="target-ok">
                 <span className="result-target-name" title={drive ? driveTitle(drive) : t.path}>
                   <strong>{t.path}</strong> {drive && <span className="result-target-model">{driveTitle(drive)}</span>}
                 </span>
-                <span className="result-target-state">{t.ok ? (t.verified ? 'written and verified' : 'written') : t.error ? describeError(t.error) : 'failed'}</span>
+                <span className="result-target-state">{t.verified ? 'written and verified' : 'written'}</span>
               </li>
             );
           })}

@@ -1,0 +1,49 @@
+// Two drives, one of which fails to write (a loop device on a FUSE file whose writes fail with EIO
+// in one range, electron/test-support/faulty-fs.py): the other is written and verified. The end is
+// neither a success nor a failure: the app says which drive is ready, which failed and why.
+
+import { createFaultyDrive, fuseSkipReason } from '../electron/test-support/fuse-faults';
+import { expect, test } from './fixtures';
+
+const MiB = 1024 * 1024;
+
+test('one drive of two failing ends in a partial result that names each drive, with no success tick', async ({ app, loops, images }) => {
+  const reason = fuseSkipReason();
+  if (reason) console.log(`[e2e] skipping: ${reason}`);
+  test.skip(reason !== undefined, reason);
+  const good = loops.create(48 * MiB, { fill: 'garbage' });
+  const imagePath = images.random('two-cards.img', 24 * MiB, 11);
+  const bad = await createFaultyDrive({ size: 48 * MiB, eioWrite: [[12 * MiB, 12 * MiB + 65536]] });
+  try {
+    await app.selectImage(imagePath);
+    await app.selectDrives([good.path, bad.path]);
+    await app.flash();
+
+    const view = app.page.getByTestId('flash-partial');
+    await app.step('the result is partial: one of two drives', async () => {
+      await expect(app.page.getByRole('heading', { name: 'Flashed 1 of 2 drives' })).toBeVisible({ timeout: 90_000 });
+      await expect(app.page.getByRole('heading', { name: /Flash complete/ })).toHaveCount(0);
+      await expect(app.page.getByTestId('flash-success')).toHaveCount(0);
+      await expect(view).toContainText(`two-cards.img was written to`);
+      await expect(view).toContainText(`(${good.path}). One drive failed and will not boot until it is flashed again.`);
+    });
+
+    await app.step('each drive says what became of it, the failed one why and what to do', async () => {
+      const rows = view.getByRole('list', { name: 'Drives' }).getByRole('listitem');
+      await expect(rows).toHaveCount(2);
+      await expect(rows.filter({ hasText: good.path })).toContainText('Written and verified');
+      const failed = rows.filter({ hasText: bad.path });
+      await expect(failed).toContainText('The drive failed to write');
+      await expect(failed).toContainText(`Writing ${bad.path} failed at byte`);
+      await expect(failed).toContainText('Try another port or card reader');
+    });
+
+    await app.step('the icon is a warning, not the success tick', async () => {
+      // --success is #12a150; --warning is #a86500.
+      await expect(view.locator('.result-icon')).toHaveCSS('color', 'rgb(168, 101, 0)');
+      await expect(view.locator('.result-icon')).not.toHaveCSS('color', 'rgb(18, 161, 80)');
+    });
+  } finally {
+    bad.dispose();
+  }
+});
