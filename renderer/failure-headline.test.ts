@@ -30,7 +30,9 @@ test('a drive full far below the capacity it claims may be counterfeit; it is no
 
 test('a drive that is really smaller than the image keeps "Use a larger drive"', () => {
   // Full at its own end…
-  assert.equal(explainFailure(full(stick.size), stick, undefined).advice, 'Use a larger drive.');
+  const atEnd = explainFailure(full(stick.size), stick, undefined);
+  assert.equal(atEnd.advice, 'Use a larger drive.');
+  assert.equal(atEnd.message, 'Generic Flash Disk (/dev/sdb) holds 64.0 GB (64,000,000,000 bytes), and the image goes on past that.');
   // …or the image is bigger than the drive claims anyway.
   assert.equal(explainFailure(full(1_000_000), stick, 80_000_000_000).advice, 'Use a larger drive.');
   // The drive is not known: nothing to compare with.

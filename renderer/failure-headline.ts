@@ -94,6 +94,16 @@ export function explainFailure(error: SerializedError, drive: FailedDrive | unde
       retryable: false,
     };
   }
+  const offset = error.details?.offset;
+  if (error.code === 'IMAGE_TOO_LARGE' && drive && drive.size > 0 && typeof offset === 'number' && offset >= drive.size) {
+    // Found out while writing (the image's size was not known before): the drive really is too small.
+    return {
+      headline: 'The image does not fit',
+      message: `${driveTitle(drive)} (${drive.path}) holds ${formatBytesExact(drive.size)}, and the image goes on past that.`,
+      advice: ERROR_ADVICE.IMAGE_TOO_LARGE,
+      retryable: false,
+    };
+  }
   const headline = failureHeadline(error.code);
   // An I/O error's message ends in the system's words ("EIO: i/o error, write"), without a full stop.
   const message = /[.!?]$/.test(error.message.trim()) || !ENDS_IN_SYSTEM_WORDS.has(error.code) ? error.message : `${error.message.trim()}.`;

@@ -4,7 +4,7 @@
 import type { DriveInfo } from './drive-types';
 import type { ErrorCode, SerializedError } from './errors';
 import { usableModel } from './drive-name';
-import { formatBytes } from './format-bytes';
+import { formatBytes, formatBytesExact } from './format-bytes';
 
 export type DriveRuleCode =
   | 'SYSTEM_DRIVE'
@@ -109,7 +109,10 @@ export function assessDrive(drive: DriveInfo, options: AssessOptions): DriveAsse
   if (drive.size <= 0) {
     add('NO_MEDIUM', 'error', `${name} reports no capacity. Insert a card, or plug the drive in again.`);
   } else if (options.imageSize !== undefined && options.imageSize > drive.size) {
-    add('TOO_SMALL', 'error', `${name} is too small: the image needs ${formatBytes(options.imageSize)}, the drive holds ${formatBytes(drive.size)}.`);
+    // Sizes that round the same ("33.6 MB" and "33.6 MB") are said to the byte.
+    const exact = formatBytes(options.imageSize) === formatBytes(drive.size);
+    const size = exact ? formatBytesExact : formatBytes;
+    add('TOO_SMALL', 'error', `${name} is too small: the image needs ${size(options.imageSize)}, the drive holds ${size(drive.size)}.`);
   }
   if (drive.readOnly) {
     add('READ_ONLY', 'error', `${name} is write-protected. Slide the lock switch on the card or adapter to unlock it.`);

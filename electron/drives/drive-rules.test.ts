@@ -64,6 +64,9 @@ describe('laptop with NVMe and an SD card in the built-in reader', () => {
     const a = assessDrive(drive(drives, '/dev/mmcblk0'), { ...hidden, imageSize: 64_000_000_000 });
     assert.equal(a.selectable, false);
     assert.match(a.reasons[0]?.text ?? '', /too small: the image needs 64\.0 GB, the drive holds 3\d\.\d GB/);
+    const card = drive(drives, '/dev/mmcblk0');
+    const close = assessDrive(card, { ...hidden, imageSize: card.size + 4096 });
+    assert.match(close.reasons[0]?.text ?? '', /too small: the image needs \d+\.\d GB \([\d,]+ bytes\), the drive holds \d+\.\d GB \([\d,]+ bytes\)\./);
     assert.equal(refuseTarget(a)?.code, 'IMAGE_TOO_LARGE');
   });
 

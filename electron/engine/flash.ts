@@ -6,6 +6,7 @@ import './io-threads';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, FlashResult, SourceSpec, TargetResult, TargetSpec } from '../../shared/flash-types';
+import { formatBytesExact } from '../../shared/format-bytes';
 import { AlignedPool } from './aligned-pool';
 import { checkChecksum, checkGivenChecksum, resolveChecksum, type ResolvedChecksum } from './checksum';
 import { loadChunkDigest } from './chunk-digest';
@@ -252,7 +253,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
             : '';
         throw new BlockwiseError(
           'IMAGE_TOO_LARGE',
-          `The image (${size} bytes) is larger than ${target.path} (${target.capacity} bytes). Nothing was written.${gzipNote}`,
+          `The image is ${formatBytesExact(size)}, larger than ${target.path}, which holds ${formatBytesExact(target.capacity)}. Nothing was written.${gzipNote}`,
           { path: target.path },
         );
       }
