@@ -57,6 +57,11 @@ test('verification can be turned off, the host remembers it, and the result says
     await expectEveryControlNamed(page);
     await app.closeTargets();
   });
+  await app.step('the Flash step promises no readback, since verification is off', async () => {
+    const hint = page.getByRole('region', { name: 'Flash' }).locator('.step-hint');
+    await expect(hint).toHaveText('Writes only the blocks the image uses. It will not be read back to check it: verification is off in Settings.');
+    await expect(hint).not.toContainText('then reads the drive back');
+  });
   await app.flash();
   await app.waitForSuccess();
   await app.step('the result says verification was skipped, and the bytes are right anyway', async () => {

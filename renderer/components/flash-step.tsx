@@ -1,6 +1,6 @@
 // Step 3: the Flash! button, which becomes the progress view while writing.
 
-import { useDrives, useFlash, useImage } from '../store/use-stores';
+import { useDrives, useFlash, useImage, useSettings } from '../store/use-stores';
 import { isBusy } from '../store/flash-store';
 import { imageBlockReason } from '../store/image-store';
 import { FlashProgressView } from './flash-progress-view';
@@ -13,6 +13,8 @@ export function FlashStep() {
   const selectedCount = useDrives((s) => s.selected.length);
   const status = useFlash((s) => s.status);
   const startFlash = useFlash((s) => s.startFlash);
+  const verify = useSettings((s) => s.settings.verify);
+  const fullWrite = useSettings((s) => s.settings.fullWrite);
   const busy = isBusy(status);
   const ready = Boolean(image) && selectedCount > 0 && !blockReason;
 
@@ -25,7 +27,7 @@ export function FlashStep() {
           <p className="step-hint">
             {!image
               ? 'Select an image first.'
-              : (blockReason ?? (selectedCount === 0 ? 'Then select a target.' : 'Writes only the blocks the image uses, then reads the drive back to check it.'))}
+              : (blockReason ?? (selectedCount === 0 ? 'Then select a target.' : plan(fullWrite, verify)))}
           </p>
           <button type="button" className="button button-primary button-flash" onClick={() => void startFlash()} disabled={!ready}>
             Flash!
@@ -34,4 +36,10 @@ export function FlashStep() {
       )}
     </StepCard>
   );
+}
+
+/** What Flash! will do, as the settings have it. */
+function plan(fullWrite: boolean, verify: boolean): string {
+  const write = fullWrite ? 'Writes every byte of the image' : 'Writes only the blocks the image uses';
+  return verify ? `${write}, then reads the drive back to check it.` : `${write}. It will not be read back to check it: verification is off in Settings.`;
 }
