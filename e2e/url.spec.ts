@@ -84,3 +84,44 @@ test('a download that breaks off is picked up where it stopped, and the app says
     await server.stop();
   }
 });
+
+test('the URL dialog says why its button is disabled, and drops an error once the address changes', async ({ app, images }) => {
+  images.random('here.img', MiB, 0x53);
+  const server = await serveFolder(images.dir);
+  const dialog = app.urlDialog;
+  const field = dialog.getByRole('textbox', { name: 'Image URL' });
+  const use = dialog.getByRole('button', { name: 'Use this image', exact: true });
+  try {
+    await app.step('an empty field: the disabled button says what is missing', async () => {
+      await app.page.getByRole('button', { name: 'Use a URL', exact: true }).click();
+      await expect(use).toBeDisabled();
+      await expect(use).toHaveAccessibleDescription('Type or paste the address of the image.');
+      await expect(dialog.getByTestId('url-problem')).toBeVisible();
+    });
+    await app.step('an address without its scheme, or of another kind, says what is wrong', async () => {
+      await field.fill('downloads.example.org/os.img.xz');
+      await expect(use).toBeDisabled();
+      await expect(dialog.getByTestId('url-problem')).toHaveText('Start the address with https:// (or http://).');
+      await field.fill('ftp://downloads.example.org/os.img.xz');
+      await expect(dialog.getByTestId('url-problem')).toHaveText('Only http:// and https:// addresses can be downloaded, not ftp://.');
+      await field.fill('https://downloads.example.org/my os.img');
+      await expect(dialog.getByTestId('url-problem')).toHaveText('An address cannot contain spaces.');
+    });
+    await app.step('the host\'s error is shown for the address it was about…', async () => {
+      await field.fill(server.url('missing.img'));
+      await expect(use).toBeEnabled();
+      await expect(dialog.getByTestId('url-problem')).toHaveCount(0);
+      await use.click();
+      await expect(dialog.getByRole('alert')).toContainText('404');
+    });
+    await app.step('…and goes away as soon as the address is edited', async () => {
+      await field.fill(server.url('here.img'));
+      await expect(dialog.getByRole('alert')).toHaveCount(0);
+      await use.click();
+      await expect(dialog).toBeHidden();
+      await expect(app.page.getByTestId('image-summary')).toContainText('here.img');
+    });
+  } finally {
+    await server.stop();
+  }
+});

@@ -1,10 +1,30 @@
 // "Use a URL": an http(s) address the host downloads and writes as the bytes arrive. The host
-// checks the address before the dialog closes, so a typo or a 404 is reported here.
+// checks the address before the dialog closes, so a typo or a 404 is reported here. While the
+// button is disabled the dialog says why; the host's answer is shown only for the address it was
+// about, so it goes away as soon as the address is edited.
 
 import { useState } from 'react';
 import { describeError } from '../../shared/errors';
 import { useImage } from '../store/use-stores';
 import { Modal } from './modal';
+
+/** Why `typed` can't be checked yet, or undefined when it can. */
+export function urlProblem(typed: string): string | undefined {
+  const text = typed.trim();
+  if (!text) return 'Type or paste the address of the image.';
+  if (/\s/.test(text)) return 'An address cannot contain spaces.';
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase();
+  if (scheme === undefined || (!text.includes('://') && scheme !== 'http' && scheme !== 'https')) {
+    return 'Start the address with https:// (or http://).';
+  }
+  if (scheme !== 'http' && scheme !== 'https') return `Only http:// and https:// addresses can be downloaded, not ${scheme}://.`;
+  try {
+    if (!new URL(text).hostname) return 'The address names no server after the //.';
+  } catch {
+    return 'This is not a complete address.';
+  }
+  return undefined;
+}
 
 export function UrlDialog() {
   const dialog = useImage((s) => s.urlDialog);
@@ -12,15 +32,19 @@ export function UrlDialog() {
   const openUrl = useImage((s) => s.openUrl);
   const close = useImage((s) => s.closeUrlDialog);
   const [typed, setTyped] = useState('');
+  // The address the host was last asked about: its answer belongs to that address only.
+  const [asked, setAsked] = useState<string | null>(null);
   if (!dialog) return null;
-  const looksLikeWeb = /^https?:\/\/\S+$/i.test(typed.trim());
+  const problem = urlProblem(typed);
+  const error = dialog.error && asked === typed.trim() ? dialog.error : null;
+  const problemId = 'url-problem';
 
   const footer = (
     <>
       <button type="button" className="button button-quiet" onClick={close}>
         Cancel
       </button>
-      <button type="submit" form="url-form" className="button button-primary" disabled={loading || !looksLikeWeb}>
+      <button type="submit" form="url-form" className="button button-primary" disabled={loading || problem !== undefined} aria-describedby={problem ? problemId : undefined}>
         {loading ? 'Checking…' : 'Use this image'}
       </button>
     </>
@@ -33,7 +57,9 @@ export function UrlDialog() {
         className="url-form"
         onSubmit={(event) => {
           event.preventDefault();
-          if (looksLikeWeb) void openUrl(typed);
+          if (problem) return;
+          setAsked(typed.trim());
+          void openUrl(typed);
         }}
       >
         <label className="field">
@@ -46,14 +72,21 @@ export function UrlDialog() {
             placeholder="https://downloads.example.org/os.img.xz"
             spellCheck={false}
             autoComplete="off"
+            aria-describedby={problem ? problemId : undefined}
+            aria-invalid={problem !== undefined && typed.trim() !== ''}
             autoFocus
           />
         </label>
+        {problem && (
+          <p className={typed.trim() ? 'field-problem' : 'field-help'} id={problemId} data-testid="url-problem">
+            {problem}
+          </p>
+        )}
         <p className="field-help">The image streams straight to the drive while it downloads. Nothing is kept unless “Keep downloads” is on in Settings.</p>
       </form>
-      {dialog.error && (
+      {error && (
         <p className="inline-error" role="alert">
-          {describeError(dialog.error)}
+          {describeError(error)}
         </p>
       )}
     </Modal>
