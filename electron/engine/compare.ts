@@ -81,10 +81,6 @@ export async function runCompare(job: VerifyJob, context: CompareContext): Promi
     planner.finish?.();
     meter.update({ phase: 'done', position: offset, total: offset, deviceBytes: compared, targets: [] }, true);
     return { imageSize: offset, bytesCompared: compared, durationMs: performance.now() - started };
-  } catch (error) {
-    // Sources say a failed read leaves the drive half written; comparing writes nothing.
-    if (error instanceof BlockwiseError) delete error.details.driveIncomplete;
-    throw error;
   } finally {
     await reader.close();
     await source.close();

@@ -77,6 +77,11 @@ export interface TargetState {
   headSnapshot?: HeadSnapshot;
   /** Its held-back head being zeroed (startClearingHead). */
   headCleared?: Promise<ClearedHead>;
+  /**
+   * Something was sent to be written to it (an image file: emptied when opened): from then on a
+   * flash that stops leaves it incomplete, whatever stopped it (see runPipeline).
+   */
+  writeStarted: boolean;
 }
 
 export interface PipelineResult {
@@ -90,7 +95,15 @@ export interface PipelineResult {
 
 export function newTargetState(target: Target, watchOptions: IoWatchOptions = {}): TargetState {
   const watch = new IoWatch(watchOptions);
-  return { target: watchTarget(target, watch), bytesWritten: 0, position: 0, bytesVerified: 0, phase: 'starting', inFlight: new Set(), watch };
+  const watched = watchTarget(target, watch);
+  const state: TargetState = { target: watched, bytesWritten: 0, position: 0, bytesVerified: 0, phase: 'starting', inFlight: new Set(), watch, writeStarted: target.kind === 'file' };
+  // Every write goes through here: the head's zeros, the image, the tail, the head last.
+  const write = watched.write;
+  watched.write = (data, position) => {
+    state.writeStarted = true;
+    return write(data, position);
+  };
+  return state;
 }
 
 export function targetProgress(states: TargetState[]): TargetProgress[] {
@@ -109,8 +122,25 @@ export function targetProgress(states: TargetState[]): TargetProgress[] {
   });
 }
 
+/** Whether the drives were left incomplete is said where the flash stops (stopped). */
 function cancelled(): BlockwiseError {
-  return new BlockwiseError('CANCELLED', 'The flash was cancelled.', { driveIncomplete: true });
+  return new BlockwiseError('CANCELLED', 'The flash was cancelled.');
+}
+
+/**
+ * What a stopped flash reports. Whether the drives are left incomplete is known here, not where
+ * the failure arose: a source that cannot be read or decoded, a map that does not fit the image,
+ * a cancel, all say so only if something had been written to a drive. An error that says it
+ * itself keeps its word (a drive's own, marked by fail(); a checksum that fails after the writes).
+ */
+function stopped(error: unknown, states: TargetState[]): unknown {
+  const written = states.some((s) => s.writeStarted);
+  if (error instanceof BlockwiseError) {
+    error.details.driveIncomplete ??= written;
+    return error;
+  }
+  // Not one of Blockwise's own (a bug): its words as they are, with the drives' state.
+  return written ? new BlockwiseError('INTERNAL', (error as Error)?.message ?? String(error), { driveIncomplete: true }) : error;
 }
 
 function live(states: TargetState[]): TargetState[] {
@@ -121,8 +151,8 @@ function live(states: TargetState[]): TargetState[] {
 function fail(state: TargetState, error: unknown): void {
   if (state.error) return;
   const serialized = serializeError(error);
-  // Incomplete unless the error knows better (a drive given up on before anything was written to it).
-  serialized.details = { ...serialized.details, driveIncomplete: serialized.details?.driveIncomplete !== false };
+  // Incomplete once something was sent to it, unless the error knows better (target.ts, silentHead).
+  serialized.details = { ...serialized.details, driveIncomplete: serialized.details?.driveIncomplete ?? state.writeStarted };
   state.error = serialized;
 }
 
@@ -293,6 +323,8 @@ export async function runPipeline(source: SourceReader, states: TargetState[], o
   const hasher = options.hashImage === false ? undefined : createImageHasher(options.pool.memory);
   try {
     return await writeImage(source, states, options, hasher);
+  } catch (error) {
+    throw stopped(error, states);
   } finally {
     await hasher?.close();
   }

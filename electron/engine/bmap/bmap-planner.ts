@@ -30,7 +30,7 @@ export class BmapPlanner implements WritePlanner {
       this.failure = new BlockwiseError(
         'BMAP_INVALID',
         `${this.imageName} is longer than the ${this.bmap.imageSize} bytes its block map ${this.bmap.path} describes: the map belongs to another image.`,
-        { path: this.bmap.path, offset: this.bmap.imageSize, driveIncomplete: true },
+        { path: this.bmap.path, offset: this.bmap.imageSize },
       );
       return;
     }
@@ -51,7 +51,7 @@ export class BmapPlanner implements WritePlanner {
             'CHECKSUM_MISMATCH',
             `${this.imageName} does not match its block map ${this.bmap.path}: blocks ${r.firstBlock}-${r.lastBlock} ` +
               `(bytes ${r.start}–${r.end}) have ${this.bmap.checksumType} ${actual}, not ${r.checksum}. The partition table was not written.`,
-            { path: this.bmap.path, offset: r.start, driveIncomplete: true },
+            { path: this.bmap.path, offset: r.start },
           );
           return;
         }
@@ -79,7 +79,7 @@ export class BmapPlanner implements WritePlanner {
       throw new BlockwiseError(
         'BMAP_INVALID',
         `${this.imageName} is ${this.seen} bytes, but its block map ${this.bmap.path} describes an image of ${this.bmap.imageSize} bytes: the map belongs to another image. The partition table was not written.`,
-        { path: this.bmap.path, offset: this.seen, driveIncomplete: true },
+        { path: this.bmap.path, offset: this.seen },
       );
     }
   }

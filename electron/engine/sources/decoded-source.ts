@@ -311,19 +311,14 @@ class DecodedReader implements SourceReader {
           next = await this.chunks.next();
         } catch (error) {
           this.finished = true;
-          const mapped = mapDecodeError(error, this.meta, this.tap, this.imagePosition + filled);
-          // Reads happen while the drive is being written: whatever fails now leaves it half done.
-          mapped.details.driveIncomplete = true;
-          throw mapped;
+          throw mapDecodeError(error, this.meta, this.tap, this.imagePosition + filled);
         }
         if (next.done) {
           this.finished = true;
           try {
             await this.tap.drainRest();
           } catch (error) {
-            const mapped = mapDecodeError(error, this.meta, this.tap, this.imagePosition + filled);
-            mapped.details.driveIncomplete = true;
-            throw mapped;
+            throw mapDecodeError(error, this.meta, this.tap, this.imagePosition + filled);
           }
           break;
         }

@@ -189,10 +189,7 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
       };
     });
   const broke = (why: string) =>
-    failed(`The download of ${shown} broke off at byte ${received}${wireLength ? ` of ${wireLength}` : ''}: ${why}.`, href, {
-      offset: received,
-      driveIncomplete: true,
-    });
+    failed(`The download of ${shown} broke off at byte ${received}${wireLength ? ` of ${wireLength}` : ''}: ${why}.`, href, { offset: received });
 
   /** The rest of the file from byte `received`, on a new connection; throws what to report when it cannot be had. */
   async function resume(why: string): Promise<AsyncIterator<Buffer>> {
@@ -259,18 +256,12 @@ async function connect(address: string, idleTimeoutMs: number, conditions: Recor
       current.destroy();
     }
     if (wireLength !== undefined && received !== wireLength) {
-      throw failed(`The download of ${shown} ended at byte ${received}, but the server announced ${wireLength} bytes.`, href, {
-        offset: received,
-        driveIncomplete: true,
-      });
+      throw failed(`The download of ${shown} ended at byte ${received}, but the server announced ${wireLength} bytes.`, href, { offset: received });
     }
   }
   const body = undo
     ? undoCoding(undo, wire(), (error) =>
-        failed(`The ${undo} compression the server applied to ${shown} is damaged at byte ${received} of the download: ${error.message}.`, href, {
-          offset: received,
-          driveIncomplete: true,
-        }),
+        failed(`The ${undo} compression the server applied to ${shown} is damaged at byte ${received} of the download: ${error.message}.`, href, { offset: received }),
       )
     : wire();
 

@@ -41,7 +41,7 @@ class UrlSource implements SourceReader {
       return await this.inner.read(into);
     } catch (error) {
       // The socket was closed because Cancel was pressed, not because the server failed.
-      if (this.aborted) throw new BlockwiseError('CANCELLED', 'The flash was cancelled.', { driveIncomplete: true });
+      if (this.aborted) throw new BlockwiseError('CANCELLED', 'The flash was cancelled.');
       throw error;
     }
   }

@@ -133,7 +133,7 @@ for (const { engine, skip } of engines) {
         const error = await failure(name);
         assert.equal(error.code, 'SOURCE_TRUNCATED', error.message);
         assert.match(error.message, new RegExp(`^${name.replace(/\./g, '\\.')} ends early`));
-        assert.equal(error.details.driveIncomplete, true);
+        assert.equal(error.details.driveIncomplete, undefined, 'a source does not know whether a drive is being written: the flash says');
         assert.ok((error.details.offset as number) > 0, 'stored offset reached');
       }
       const cutAfter = await failure('cut-magic.img.zst');

@@ -363,9 +363,7 @@ class ZstdThreadReader implements SourceReader {
     });
     this.storedPosition = reply.stored;
     if (reply.error !== undefined) {
-      const error = decodeFailure(new Error(reply.error), this.meta, reply.stored, reply.truncated === true, this.imagePosition + reply.n);
-      error.details.driveIncomplete = true;
-      throw error;
+      throw decodeFailure(new Error(reply.error), this.meta, reply.stored, reply.truncated === true, this.imagePosition + reply.n);
     }
     if (target !== into) target.copy(into, 0, 0, reply.n);
     this.imagePosition += reply.n;
