@@ -99,6 +99,21 @@ describe('a failed flash says the drive is incomplete exactly when it was writte
     assert.equal(error.details.driveIncomplete, true);
   });
 
+  test('a wrong checksum: said incomplete only where the body of the image had been written', async () => {
+    const checksum = { algorithm: 'sha256' as const, hex: '0'.repeat(64), of: 'image' as const };
+    // An image within the held-back head, to a blank drive: nothing goes out before the check.
+    writeFileSync(file('tiny.img'), image.subarray(0, 64 * 1024));
+    const blank = device('zero');
+    const tiny = await flashFailing({ ...job('tiny.img', blank), options: { verify: true, full: true, checksum } }, 'CHECKSUM_MISMATCH');
+    assert.equal(blank.bytesWritten(), 0);
+    assert.equal(tiny.details.driveIncomplete, false);
+    writeFileSync(file('body.img'), image);
+    const dev = device('zero');
+    const body = await flashFailing({ ...job('body.img', dev), options: { verify: true, full: true, checksum } }, 'CHECKSUM_MISMATCH');
+    assert.ok(dev.bytesWritten() > 0);
+    assert.equal(body.details.driveIncomplete, true);
+  });
+
   test('verify reads the same failing image and writes nothing: never said incomplete', async () => {
     const dev = device('zero');
     writeFileSync(file('whole.img.gz'), gz);
