@@ -27,18 +27,32 @@ function crcOf(data: Buffer, previous: number): number {
   return z.crc32 ? z.crc32(data, previous) : previous;
 }
 
-async function* checked(data: AsyncIterable<Buffer>, entry: { name: string; crc32: number; size?: number }): AsyncIterable<Buffer> {
-  let crc = 0;
-  let size = 0;
+/** The CRC-32 and length of an entry's decoded bytes, as they are handed on (counted). */
+interface Tally {
+  crc: number;
+  size: number;
+}
+
+async function* counted(data: AsyncIterable<Buffer>, tally: Tally): AsyncIterable<Buffer> {
   for await (const chunk of data) {
-    crc = crcOf(chunk, crc);
-    size += chunk.length;
+    tally.crc = crcOf(chunk, tally.crc);
+    tally.size += chunk.length;
     yield chunk;
   }
-  if (entry.size !== undefined && size !== entry.size) {
-    throw new BlockwiseError('SOURCE_TRUNCATED', `the entry ${entry.name} ends after ${size} of its ${entry.size} bytes`);
+}
+
+/** Without zlib.crc32 (Node before 20.15) the CRC cannot be checked; the sizes still are. */
+function checkCrc(name: string, tally: Tally, expected: number): void {
+  if ('crc32' in zlib && tally.crc !== expected) throw new BlockwiseError('SOURCE_CORRUPT', `the entry ${name} fails its CRC32 check`);
+}
+
+async function* checked(data: AsyncIterable<Buffer>, entry: { name: string; crc32: number; size?: number }): AsyncIterable<Buffer> {
+  const tally: Tally = { crc: 0, size: 0 };
+  yield* counted(data, tally);
+  if (entry.size !== undefined && tally.size !== entry.size) {
+    throw new BlockwiseError('SOURCE_TRUNCATED', `the entry ${entry.name} ends after ${tally.size} of its ${entry.size} bytes`);
   }
-  if ('crc32' in zlib && crc !== entry.crc32) throw new BlockwiseError('SOURCE_CORRUPT', `the entry ${entry.name} fails its CRC32 check`);
+  checkCrc(entry.name, tally, entry.crc32);
 }
 
 /** Zip compression methods by number (APPNOTE 4.4.5), for refusals that name them. */
@@ -57,15 +71,11 @@ const CLOSING = new Set([0x02014b50, 0x06064b50, 0x07064b50, 0x06054b50, 0x05054
 async function* inflateToDescriptor(queue: ByteQueue, name: string): AsyncIterable<Buffer> {
   const inflate = zlib.createInflateRaw({ chunkSize: 1 << 20 });
   const run = endingTransform(queue.stream()[Symbol.asyncIterator](), inflate);
-  let crc = 0;
-  let size = 0;
-  for await (const chunk of run.output) {
-    crc = crcOf(chunk, crc);
-    size += chunk.length;
-    yield chunk;
-  }
+  const tally: Tally = { crc: 0, size: 0 };
+  yield* counted(run.output, tally);
   queue.unshift(await run.unconsumed());
   const compressed = inflate.bytesWritten;
+  const { size } = tally;
   // An optional signature, the CRC-32, then the compressed and full sizes: 4 bytes each, or 8 in zip64.
   const signature = await queue.peek(4);
   const signed = signature.length === 4 && signature.readUInt32LE(0) === 0x08074b50 ? 4 : 0;
@@ -83,7 +93,7 @@ async function* inflateToDescriptor(queue: ByteQueue, name: string): AsyncIterab
     );
   }
   await queue.skip(signed + 4 + 2 * width);
-  if ('crc32' in zlib && crc !== fields.readUInt32LE(0)) throw new BlockwiseError('SOURCE_CORRUPT', `the entry ${name} fails its CRC32 check`);
+  checkCrc(name, tally, fields.readUInt32LE(0));
 }
 
 type EntryDecoder = (raw: AsyncIterable<Buffer>, meta: StreamMeta) => AsyncIterable<Buffer>;
