@@ -1,5 +1,6 @@
 // The target list: drives that must not be written are shown disabled with the reason, and a
-// drive that is unplugged leaves the list by itself.
+// drive that is unplugged leaves the list by itself. A drive the app takes out of the selection is
+// named, with the reason.
 
 import { expect, test } from './fixtures';
 
@@ -49,7 +50,28 @@ test('an unplugged drive disappears from the list and from the selection', async
   await app.step('the remaining drive is still there, and nothing is selected', async () => {
     await expect(app.driveCheckbox(stays.path)).toBeVisible();
     await expect(app.targetDialog.getByText('No drive selected')).toBeVisible();
+  });
+  await app.step('the list says which drive was taken out of the selection, and why', async () => {
+    await expect(app.targetDialog.getByTestId('dropped-drives')).toContainText('A drive was removed from the selection.');
+    await expect(app.targetDialog.getByTestId('dropped-drives')).toContainText(`(${leaves.path}) was unplugged or can no longer be found.`);
     await app.closeTargets();
     await expect(app.page.getByRole('button', { name: 'Flash!', exact: true })).toBeDisabled();
+    await expect(app.page.getByTestId('dropped-drives')).toContainText(`(${leaves.path}) was unplugged`);
+  });
+});
+
+test('a new, larger image takes a drive that became too small out of the selection, and says so', async ({ app, loops, images }) => {
+  const drive = loops.create(16 * MiB);
+  await app.selectImage(images.random('small-os.img', 8 * MiB));
+  await app.selectDrive(drive.path);
+  await app.selectImage(images.random('big-os.img', 24 * MiB));
+  await app.step('the target step names the drive and the reason', async () => {
+    const notice = app.page.getByTestId('dropped-drives');
+    await expect(notice).toContainText(`(${drive.path}) is too small: the image needs 25.2 MB, the drive holds 16.8 MB.`);
+    await expect(app.page.getByTestId('target-summary')).toHaveCount(0);
+  });
+  await app.step('OK puts the notice away', async () => {
+    await app.page.getByTestId('dropped-drives').getByRole('button', { name: 'OK' }).click();
+    await expect(app.page.getByTestId('dropped-drives')).toHaveCount(0);
   });
 });

@@ -6,6 +6,7 @@ import { describeError } from '../../shared/errors';
 import { visibleDrives } from '../store/drives-store';
 import { useDrives, useImage, useSettings } from '../store/use-stores';
 import { DriveRow } from './drive-row';
+import { DroppedDrivesNotice } from './dropped-drives-notice';
 import { Modal } from './modal';
 
 export function DrivePickerDialog() {
@@ -51,6 +52,7 @@ export function DrivePickerDialog() {
           {hiddenCount > 0 && ` (${hiddenCount} system drive${hiddenCount > 1 ? 's are' : ' is'} hidden.)`}
         </p>
       )}
+      <DroppedDrivesNotice />
       {!loaded && <p className="empty-drives">Looking for drives…</p>}
       <ul className="drive-list" aria-label="Drives">
         {views.map((view) => (

@@ -3,6 +3,7 @@
 import { formatBytes, driveTitle } from '../format';
 import { isBusy } from '../store/flash-store';
 import { useDrives, useFlash } from '../store/use-stores';
+import { DroppedDrivesNotice } from './dropped-drives-notice';
 import { DriveIcon } from './icons';
 import { StepCard } from './step-card';
 
@@ -32,6 +33,7 @@ export function TargetStep() {
           <p className="chosen-meta">{chosen.map((d) => d.path).join(', ')}</p>
         </div>
       )}
+      <DroppedDrivesNotice />
       <button type="button" className={chosen.length ? 'button button-quiet' : 'button button-primary'} onClick={openDialog} disabled={busy}>
         Select target
       </button>

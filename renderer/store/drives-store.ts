@@ -1,18 +1,29 @@
 // The target step: the drives the host's scanner reports (kept fresh by drives.changed) and which
 // of them the user selected. Selection is by scanner id only, and an id disappears from the
-// selection the moment its drive leaves the list or stops being suitable.
+// selection the moment its drive leaves the list or stops being suitable; `dropped` says which
+// and why, until the person next changes the selection or dismisses it.
 
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { BlockwiseApi, ImageInfo } from '../../shared/contract';
+import { usableModel } from '../../shared/drive-name';
 import type { DriveInfo } from '../../shared/drive-types';
 import type { SerializedError } from '../../shared/errors';
 import { toSerializedError } from '../request-failed';
 import { viewDrives, type DriveView } from './drive-suitability';
 
+/** A drive taken out of the selection by the app, not by the person. */
+export interface DroppedDrive {
+  drive: DriveInfo;
+  /** A sentence naming the drive and why it can no longer be written. */
+  reason: string;
+}
+
 export interface DrivesState {
   drives: DriveInfo[];
   loaded: boolean;
   selected: string[];
+  dropped: DroppedDrive[];
+  dismissDropped(): void;
   dialogOpen: boolean;
   error: SerializedError | null;
   refresh(): Promise<void>;
@@ -38,10 +49,17 @@ export interface DriveContext {
 
 export function createDrivesStore(api: BlockwiseApi, context: DriveContext): StoreApi<DrivesState> {
   const views = (drives: DriveInfo[], image = context.image()) => viewDrives(drives, image, context.showAllDrives());
+  // The last list each drive was in, so a drive that left it can still be named.
+  let previous: DriveInfo[] = [];
   return createStore<DrivesState>()((set, get) => ({
     drives: [],
     loaded: false,
     selected: [],
+    dropped: [],
+
+    dismissDropped() {
+      set({ dropped: [] });
+    },
     dialogOpen: false,
     error: null,
 
@@ -55,6 +73,7 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
     },
 
     receive(drives) {
+      previous = get().drives;
       set({ drives, loaded: true });
       get().prune(context.image());
     },
@@ -63,13 +82,13 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
       const view = views(get().drives).find((v) => v.drive.id === id);
       if (!view || !view.selectable) return;
       const selected = get().selected;
-      set({ selected: selected.includes(id) ? selected.filter((s) => s !== id) : [...selected, id] });
+      set({ selected: selected.includes(id) ? selected.filter((s) => s !== id) : [...selected, id], dropped: [] });
     },
 
     selectDrive(id) {
       const view = views(get().drives).find((v) => v.drive.id === id);
       if (!view || !view.selectable) return;
-      set({ selected: [id] });
+      set({ selected: [id], dropped: [] });
     },
 
     openDialog() {
@@ -82,9 +101,26 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
     },
 
     prune(image) {
-      const ok = new Set(views(get().drives, image).filter((v) => v.selectable).map((v) => v.drive.id));
-      const selected = get().selected.filter((id) => ok.has(id));
-      if (selected.length !== get().selected.length) set({ selected });
+      const byId = new Map(views(get().drives, image).map((v) => [v.drive.id, v]));
+      const selected = get().selected.filter((id) => byId.get(id)?.selectable);
+      if (selected.length === get().selected.length) return;
+      const dropped = get()
+        .selected.filter((id) => !selected.includes(id))
+        .map((id) => droppedDrive(byId.get(id), previous.find((d) => d.id === id)))
+        .filter((d): d is DroppedDrive => d !== undefined);
+      set({ selected, dropped: [...get().dropped.filter((d) => !dropped.some((n) => n.drive.id === d.drive.id)), ...dropped] });
     },
   }));
+}
+
+function droppedDrive(view: DriveView | undefined, gone: DriveInfo | undefined): DroppedDrive | undefined {
+  if (!view) {
+    if (!gone) return undefined;
+    const model = usableModel(gone.model);
+    const name = model ? `${model} (${gone.path})` : gone.path;
+    return { drive: gone, reason: `${name} was unplugged or can no longer be found.` };
+  }
+  const why = view.reasons.find((r) => r.severity === 'error') ?? view.reasons.find((r) => r.severity === 'confirm');
+  const hidden = !view.visible ? `${view.drive.path} is a system drive, hidden now that “Show all drives” is off.` : undefined;
+  return { drive: view.drive, reason: hidden ?? why?.text ?? `${view.drive.path} can no longer be written.` };
 }

@@ -113,6 +113,20 @@ test('an unplugged drive leaves the list and the selection', async () => {
   api.emit('drives.changed', [drive({ id: 'loop2' })]);
   assert.deepEqual(stores.drives.getState().drives.map((d) => d.id), ['loop2']);
   assert.deepEqual(stores.drives.getState().selected, []);
+  // …and the person is told which, and why, until they next choose.
+  assert.deepEqual(
+    stores.drives.getState().dropped.map((d) => d.reason),
+    ['/dev/loop1 was unplugged or can no longer be found.'],
+  );
+  stores.drives.getState().toggleDrive('loop2');
+  assert.deepEqual(stores.drives.getState().dropped, []);
+});
+
+test('a drive the person unticks is not reported as dropped', async () => {
+  const { stores } = await ready();
+  stores.drives.getState().toggleDrive('loop1');
+  stores.drives.getState().prune(stores.image.getState().image);
+  assert.deepEqual(stores.drives.getState().dropped, []);
 });
 
 test('choosing a larger image drops a drive that became too small', async () => {
@@ -120,6 +134,10 @@ test('choosing a larger image drops a drive that became too small', async () => 
   api.handle('image.inspect', ({ path }) => ({ ...IMAGE, path, storedSize: 128_000_000 }));
   await stores.image.getState().openPath('/images/big.img');
   assert.deepEqual(stores.drives.getState().selected, []);
+  assert.deepEqual(
+    stores.drives.getState().dropped.map((d) => d.reason),
+    ['/dev/loop1 is too small: the image needs 128 MB, the drive holds 64.0 MB.'],
+  );
 });
 
 test('a file dropped in a browser explains why it cannot be used; with a path it is opened', async () => {
@@ -167,6 +185,10 @@ test('a system drive is hidden until "show all drives", then needs an explicit y
   stores.flash.getState().reset();
   await stores.settings.getState().update({ showAllDrives: false });
   assert.deepEqual(stores.drives.getState().selected, [], 'turning the setting off drops the system drive');
+  assert.deepEqual(
+    stores.drives.getState().dropped.map((d) => d.reason),
+    ['/dev/sda is a system drive, hidden now that “Show all drives” is off.'],
+  );
 });
 
 test('a settings change that the host refuses is rolled back', async () => {
