@@ -62,6 +62,24 @@ export class App {
     throw new Error(`Tab never reached ${target}`);
   }
 
+  /** Elements reaching past the window's right edge (tag.class), and the page's widths: a sideways scroll if any. */
+  async horizontalOverflow(): Promise<{ scrollWidth: number; clientWidth: number; wide: string[] }> {
+    return this.page.evaluate(`(() => {
+      const width = document.documentElement.clientWidth;
+      // Clipped by an ancestor that itself fits (an ellipsis), an element is not in the way.
+      const clipped = (el) => {
+        for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+          if (getComputedStyle(up).overflowX !== 'visible' && up.getBoundingClientRect().right <= width + 0.5) return true;
+        }
+        return false;
+      };
+      const wide = [...document.querySelectorAll('body *')]
+        .filter((el) => el.getBoundingClientRect().right > width + 0.5 && !clipped(el))
+        .map((el) => el.tagName.toLowerCase() + '.' + [...el.classList].join('.'));
+      return { scrollWidth: document.documentElement.scrollWidth, clientWidth: width, wide };
+    })()`);
+  }
+
   async waitForFailure(): Promise<void> {
     await this.step('see the failure view', async () => {
       await expect(this.page.getByRole('heading', { name: 'Flashing failed' })).toBeVisible({ timeout: 60_000 });

@@ -43,6 +43,13 @@ test('one drive of two failing ends in a partial result that names each drive, w
       await expect(view.locator('.result-icon')).toHaveCSS('color', 'rgb(168, 101, 0)');
       await expect(view.locator('.result-icon')).not.toHaveCSS('color', 'rgb(18, 161, 80)');
     });
+
+    await app.step('at 480 px the partial result still fits across', async () => {
+      await app.page.setViewportSize({ width: 480, height: 800 });
+      const seen = await app.horizontalOverflow();
+      expect(seen.wide, JSON.stringify(seen)).toEqual([]);
+      expect(seen.scrollWidth).toBeLessThanOrEqual(seen.clientWidth);
+    });
   } finally {
     bad.dispose();
   }
