@@ -1,5 +1,6 @@
 // The one screen: three steps side by side, or the outcome of the last flash; dialogs on top.
 
+import { useEffect, useRef } from 'react';
 import { useFlash } from '../store/use-stores';
 import { AppHeader } from './app-header';
 import { CancelConfirmDialog } from './cancel-confirm-dialog';
@@ -18,6 +19,14 @@ import { UrlDialog } from './url-dialog';
 export function App() {
   const status = useFlash((s) => s.status);
   const finished = status === 'done' || status === 'failed' || status === 'cancelled';
+  // Back from a result ("Flash another", "Back"), the result's button is gone with the focus: it
+  // goes to the first step, where the next flash starts.
+  const wasFinished = useRef(finished);
+  const steps = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (wasFinished.current && status === 'idle') steps.current?.querySelector<HTMLButtonElement>('button:not(:disabled)')?.focus();
+    wasFinished.current = finished;
+  }, [finished, status]);
   return (
     <div className="app">
       <AppHeader />
@@ -26,7 +35,7 @@ export function App() {
         {finished ? (
           <ResultView />
         ) : (
-          <div className="steps">
+          <div className="steps" ref={steps}>
             <ImageStep />
             <div className="step-link" aria-hidden="true" />
             <TargetStep />

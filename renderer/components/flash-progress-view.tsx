@@ -1,7 +1,7 @@
 // Progress while flashing: phase, a smooth bar, percent, speed, time left, one row per drive when
 // there are several, and a cancel button that asks first.
 
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { formatBytes, formatEta, formatPercent, formatSpeed } from '../format';
 import type { FlashPhase } from '../../shared/flash-types';
 import { useFlash } from '../store/use-stores';
@@ -21,6 +21,7 @@ export function FlashProgressView() {
   const targets = useFlash((s) => s.targets);
   const downloading = useFlash((s) => s.image?.url !== undefined);
   const requestCancel = useFlash((s) => s.requestCancel);
+  const cancelRef = useRef<HTMLButtonElement>(null);
   const phase = progress?.phase ?? 'starting';
   const label = status === 'cancelling' ? 'Cancelling' : PHASE_LABEL[phase];
   const percent = progress?.percent ?? 0;
@@ -30,6 +31,13 @@ export function FlashProgressView() {
     const drive = targets.find((d) => d.path === path);
     return drive?.model ? `${drive.model} (${path})` : path;
   };
+
+  // Flash! was replaced by this view, taking the keyboard focus with it: Cancel is the one thing
+  // to do now. (Only when the focus was lost: a tab that rejoined a flash keeps its own.)
+  useEffect(() => {
+    const active = document.activeElement;
+    if (!active || active === document.body) cancelRef.current?.focus();
+  }, []);
 
   // The window title carries the progress, so it shows in the taskbar or a background tab.
   useEffect(() => {
@@ -96,7 +104,7 @@ export function FlashProgressView() {
           })}
         </ul>
       )}
-      <button type="button" className="button button-quiet button-cancel" onClick={requestCancel} disabled={status === 'cancelling'}>
+      <button ref={cancelRef} type="button" className="button button-quiet button-cancel" onClick={requestCancel} disabled={status === 'cancelling'}>
         Cancel
       </button>
     </div>
