@@ -1,5 +1,5 @@
 // Dragging an image onto the window. A browser never reveals a dropped file's path, so the
-// browser host explains what to do instead. (Electron's preload knows a real file's path and opens
+// browser host invites no drop: dragging a file over it says why it cannot be opened that way. (Electron's preload knows a real file's path and opens
 // it; Playwright cannot drop a real file, so both shells check the explanation.)
 
 import { expect, test } from './fixtures';
@@ -7,6 +7,14 @@ import { expect, test } from './fixtures';
 test('dropping an image onto the window', async ({ app, images }, testInfo) => {
   const imagePath = images.random('dropped.img', 4 * 1024 * 1024);
   const page = app.page;
+  const browser = testInfo.project.name === 'browser';
+  const overlay = browser ? 'A browser keeps a dropped file’s location private' : 'Drop the image to select it';
+  await app.step('the image step invites a drop only where one can work', async () => {
+    const hint = page.getByRole('region', { name: 'Image' }).locator('.step-hint');
+    await expect(hint).toContainText('on this computer or on the web.');
+    if (browser) await expect(hint).not.toContainText('drop it here');
+    else await expect(hint).toContainText('You can also drop it here.');
+  });
   await app.step('drag a file over the window and drop it', async () => {
     // A File made in the page: it has a name but no place on disk (a string: no DOM types here).
     const transfer = await page.evaluateHandle(`(() => {
@@ -15,9 +23,10 @@ test('dropping an image onto the window', async ({ app, images }, testInfo) => {
       return data;
     })()`);
     await page.dispatchEvent('body', 'dragenter', { dataTransfer: transfer });
-    await expect(page.getByText('Drop the image to select it')).toBeVisible();
+    await expect(page.getByText(overlay)).toBeVisible();
+    if (browser) await expect(page.getByText('Drop the image to select it')).toHaveCount(0);
     await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });
-    await expect(page.getByText('Drop the image to select it')).toBeHidden();
+    await expect(page.getByText(overlay)).toBeHidden();
   });
   await app.step('a file without a known location is explained, not opened', async () => {
     const notice = page.getByRole('status').filter({ hasText: '“dropped.img”' });

@@ -1,5 +1,6 @@
 // Drag-and-drop of an image anywhere on the window. Under Electron the preload reveals the file's
-// path; a browser never does, and the image store explains that instead.
+// path; a browser never does, so in the browser host the overlay says so while the file is dragged
+// (and refuses the drop), instead of inviting a drop that cannot work.
 
 import { useEffect, useState } from 'react';
 import { isBusy } from '../store/flash-store';
@@ -8,6 +9,8 @@ import { useFlash, useImage, useStores } from '../store/use-stores';
 export function DropOverlay() {
   const { pathForFile } = useStores();
   const dropFiles = useImage((s) => s.dropFiles);
+  // Electron's native dialog and its knowledge of a dropped file's path come together.
+  const canDrop = useImage((s) => s.nativeDialog);
   const busy = useFlash((s) => isBusy(s.status));
   const [over, setOver] = useState(false);
 
@@ -23,7 +26,7 @@ export function DropOverlay() {
     const overHandler = (e: DragEvent) => {
       if (!hasFiles(e)) return;
       e.preventDefault();
-      if (e.dataTransfer) e.dataTransfer.dropEffect = busy ? 'none' : 'copy';
+      if (e.dataTransfer) e.dataTransfer.dropEffect = busy || !canDrop ? 'none' : 'copy';
     };
     const leave = () => {
       depth = Math.max(0, depth - 1);
@@ -47,12 +50,19 @@ export function DropOverlay() {
       window.removeEventListener('dragleave', leave);
       window.removeEventListener('drop', drop);
     };
-  }, [busy, dropFiles, pathForFile]);
+  }, [busy, canDrop, dropFiles, pathForFile]);
 
   if (!over) return null;
   return (
-    <div className="drop-overlay" aria-hidden="true">
-      <div className="drop-card">Drop the image to select it</div>
+    <div className={`drop-overlay${canDrop ? '' : ' drop-refused'}`} aria-hidden="true">
+      {canDrop ? (
+        <div className="drop-card">Drop the image to select it</div>
+      ) : (
+        <div className="drop-card">
+          A browser keeps a dropped file’s location private, so Blockwise cannot open it this way.
+          <span className="drop-card-help">Use “Select image” to find it on this computer.</span>
+        </div>
+      )}
     </div>
   );
 }

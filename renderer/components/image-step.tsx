@@ -23,6 +23,8 @@ export function ImageStep() {
   const chooseEntry = useImage((s) => s.chooseEntry);
   const setChecksumText = useImage((s) => s.setChecksumText);
   const busy = useFlash((s) => isBusy(s.status));
+  // Only Electron learns where a dropped file is; a browser keeps it private.
+  const canDrop = useImage((s) => s.nativeDialog);
   const host = image?.url ? new URL(image.url).host : undefined;
 
   return (
@@ -53,7 +55,7 @@ export function ImageStep() {
           <ChecksumField text={checksumText} input={checksumInput} published={image.checksum} disabled={busy} onChange={setChecksumText} />
         </div>
       ) : (
-        <p className="step-hint">An .img, .iso, or a compressed image or archive (.gz, .xz, .zst, .bz2, .zip, .tar), on this computer or on the web. You can also drop it here.</p>
+        <p className="step-hint">An .img, .iso, or a compressed image or archive (.gz, .xz, .zst, .bz2, .zip, .tar), on this computer or on the web.{canDrop && ' You can also drop it here.'}</p>
       )}
       {error && (
         <p className="inline-error" role="alert">
