@@ -121,15 +121,44 @@ export function deserializeError(value: SerializedError): BlockwiseError {
   return new BlockwiseError(code, value.message, value.details ?? {});
 }
 
-/** One paragraph for a person: what happened, the drive's state, what to do next. */
-export function describeError(error: SerializedError, advice?: string): string {
+/**
+ * What to do next when the target is an image file, not a drive: no lock switch to slide and no
+ * larger drive to buy — the filesystem that holds the file, and its permissions, are what to fix.
+ * Codes not listed here read the same for a file (ERROR_ADVICE).
+ */
+export const FILE_TARGET_ADVICE: Partial<Record<ErrorCode, string>> = {
+  TARGET_BUSY: 'Close the program using the file, then try again.',
+  TARGET_READ_ONLY: 'Its filesystem is mounted read-only: write the image file to a folder on another filesystem, or remount this one read-write.',
+  TARGET_NOT_FOUND: 'Check the path: the folder must exist, and the file must still be there.',
+  PERMISSION_DENIED: 'You may not write there: check the permissions of the file and its folder, or write the image file to a folder of your own.',
+  IMAGE_TOO_LARGE: 'Free space on the filesystem that holds it, or write the image file to one with more room.',
+  WRITE_IO_ERROR: 'The disk or share that holds the file failed to store data: check it, or write the image file somewhere else.',
+  READ_IO_ERROR: 'The disk or share that holds the file could not read it back: check it, or write the image file somewhere else.',
+  VERIFY_MISMATCH: 'The file does not hold what was written: the disk or share that holds it may be failing. Write the image file somewhere else.',
+  CANCELLED: 'Write the image file again before using it.',
+};
+
+/** What an error's target is, for the words about its state: a drive (the default), several drives, or an image file. */
+export type TargetNoun = 'drive' | 'drives' | 'file';
+
+const INCOMPLETE: Record<TargetNoun, string> = {
+  drive: 'The drive’s contents are now incomplete and it will not boot.',
+  drives: 'The drives’ contents are now incomplete and they will not boot.',
+  file: 'The file is incomplete: it does not hold the whole image.',
+};
+
+/**
+ * One paragraph for a person: what happened, the target's state, what to do next. `advice`
+ * replaces the table's ('' when the message already says what to do).
+ */
+export function describeError(error: SerializedError, advice?: string, target: TargetNoun = 'drive'): string {
   // An internal error's words come from outside Blockwise (a Node error) and may end without a full
   // stop; Blockwise's own messages may end in a command to copy, which must stay as it is.
   const ended = error.code !== 'INTERNAL' || /[.!?]$/.test(error.message.trim());
   const parts = [ended ? error.message : `${error.message.trim()}.`];
-  if (error.details?.driveIncomplete) {
-    parts.push('The drive’s contents are now incomplete and it will not boot.');
-  }
-  parts.push(advice ?? ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL);
+  if (error.details?.driveIncomplete) parts.push(INCOMPLETE[target]);
+  const fileAdvice = target === 'file' ? FILE_TARGET_ADVICE[error.code] : undefined;
+  const next = advice ?? fileAdvice ?? ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL;
+  if (next) parts.push(next);
   return parts.join(' ');
 }
