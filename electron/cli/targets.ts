@@ -1,7 +1,7 @@
 // Turning `--to` arguments into targets the engine may write: a drive that `blockwise list` shows
 // (loop devices only with the test opt-in), never a system drive, or a regular file.
 
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline/promises';
 import { BlockwiseError } from '../../shared/errors';
@@ -16,6 +16,53 @@ export interface ResolveOptions {
 }
 
 const labels = new Map<string, string>();
+/** Targets that are image files (existing or to be created), by resolved path: their errors get a file's advice. */
+const imageFiles = new Set<string>();
+
+/** Is `targetPath` (as resolved) an image file this command was asked to write, not a drive? */
+export function isImageFileTarget(targetPath: string | undefined): boolean {
+  return targetPath !== undefined && imageFiles.has(path.resolve(targetPath));
+}
+
+/**
+ * A refusal of an argument before anything runs, whose words already say what to do: printed as it
+ * is, without the table's advice for its code (which speaks of a drive that was there and is gone).
+ */
+export class TargetRefusal extends BlockwiseError {}
+
+/**
+ * The whole drive a partition belongs to: from sysfs on Linux (/sys/class/block/sdb1 sits inside
+ * sdb's folder), by name on macOS (disk2s1 → disk2). Undefined for anything that is no partition.
+ */
+export function parentDrive(devicePath: string): string | undefined {
+  const name = path.basename(devicePath);
+  if (process.platform === 'linux') {
+    const sys = `/sys/class/block/${name}`;
+    if (!existsSync(`${sys}/partition`)) return undefined;
+    try {
+      return `/dev/${path.basename(path.dirname(realpathSync(sys)))}`;
+    } catch {
+      return undefined;
+    }
+  }
+  const mac = /^(r?disk\d+)s\d+$/.exec(name);
+  return mac ? `/dev/${mac[1]}` : undefined;
+}
+
+/** A partition given where a whole drive is wanted: names the drive it belongs to, and how to give that. */
+function partitionRefusal(given: string, real: string, parent: string, parentIsSystem: boolean, forReading: boolean): TargetRefusal {
+  const named = real === given ? given : `${given} (${real})`;
+  const details = { path: given, drive: parent };
+  if (parentIsSystem && !forReading) {
+    return new TargetRefusal(
+      'SYSTEM_DRIVE',
+      `${named} is a partition of ${parent}, a system drive: Blockwise writes whole drives only, and never that one. Pick a drive from "blockwise list".`,
+      details,
+    );
+  }
+  const whole = forReading ? `Compare with the whole drive: --against ${parent}.` : `Flash the whole drive: --to ${parent} (everything on it is erased).`;
+  return new TargetRefusal('TARGET_NOT_ALLOWED', `${named} is a partition of ${parent}; Blockwise ${forReading ? 'reads' : 'writes'} whole drives only. ${whole}`, details);
+}
 
 /** Names the kernel (or macOS, or Windows) gives whole drives and partitions: sdb, nvme0n1, mmcblk0p1, disk2… */
 const DRIVE_NAME = /^(?:[sh]d[a-z]{1,2}\d*|x?vd[a-z]{1,2}\d*|nvme\d+n\d+(?:p\d+)?|mmcblk\d+(?:p\d+)?|loop\d+|sr\d+|md\d+|dm-\d+|r?disk\d+(?:s\d+)?|PhysicalDrive\d+)$/i;
@@ -33,8 +80,18 @@ export async function resolveTargets(paths: string[], _source: SourceSpec, optio
     if (given.trim() === '') throw new UsageError('--to was given an empty path. Give a drive (see "blockwise list") or an image file to create.');
     const stat = await fsp.stat(given).catch(() => undefined);
     if (!stat) {
-      if (options.forReading || isDevicePath(path.resolve(given)) || given.startsWith('\\\\.\\')) {
-        throw new BlockwiseError('TARGET_NOT_FOUND', `${given} does not exist. Run "blockwise list" to see the drives.`, { path: given });
+      const flag = options.forReading ? '--against' : '--to';
+      if (isDevicePath(path.resolve(given)) || given.startsWith('\\\\.\\')) {
+        throw new TargetRefusal(
+          'TARGET_NOT_FOUND',
+          `${given} does not exist: no drive is connected under that name. Run "blockwise list" to see the drives, and give one of them as ${flag}.`,
+          { path: given },
+        );
+      }
+      if (options.forReading) {
+        throw new TargetRefusal('TARGET_NOT_FOUND', `${given} does not exist. Give the drive or image file to compare with the image as --against (see "blockwise list" for the drives).`, {
+          path: given,
+        });
       }
       // `--to sdb` for /dev/sdb: a file named sdb would be made here, so ask rather than guess.
       if (!given.includes(path.sep) && (await fsp.stat(path.join('/dev', given)).then((s) => s.isBlockDevice(), () => false))) {
@@ -52,11 +109,13 @@ export async function resolveTargets(paths: string[], _source: SourceSpec, optio
         throw new UsageError(`--to ${given}: the folder ${folder} does not exist, so the image file cannot be created there`);
       }
       labels.set(path.resolve(given), 'new file');
+      imageFiles.add(path.resolve(given));
       out.push({ path: path.resolve(given), createFile: true });
       continue;
     }
     if (stat.isFile()) {
       labels.set(path.resolve(given), `file, ${formatBytes(stat.size)}`);
+      imageFiles.add(path.resolve(given));
       out.push({ path: path.resolve(given) });
       continue;
     }
@@ -66,13 +125,15 @@ export async function resolveTargets(paths: string[], _source: SourceSpec, optio
     drives ??= await listDrives({ includeLoop });
     const real = await fsp.realpath(given);
     const drive = drives.find((d) => d.path === real || d.path === given);
+    const parent = drive ? undefined : parentDrive(real);
+    if (parent) throw partitionRefusal(given, real, parent, drives.find((d) => d.path === parent)?.system ?? false, options.forReading ?? false);
     if (!drive) {
       const loop = /\/loop\d+$/.test(real);
       throw new BlockwiseError(
         'TARGET_NOT_ALLOWED',
         loop && !includeLoop
           ? `${given} is a loop device; those are only accepted with BLOCKWISE_INCLUDE_LOOP=1 (for tests).`
-          : `${given} is not a whole drive Blockwise can write (it is not in "blockwise list"; a partition?). Pick a drive from "blockwise list".`,
+          : `${given} is not a drive Blockwise can write: it is not in "blockwise list". Pick a drive from "blockwise list".`,
         { path: given },
       );
     }
