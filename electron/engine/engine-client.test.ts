@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import { BlockwiseError } from '../../shared/errors';
 import { createFaultyDrive, fuseSkipReason } from '../test-support/fuse-faults';
 import { EngineClient, workerTransport } from './engine-client';
+import type { EngineEvent, EngineTransport } from './protocol';
 
 const skip = fuseSkipReason();
 if (skip) console.log(`# skipping the stuck-engine test: ${skip}`);
@@ -43,4 +44,35 @@ describe('a cancelled job whose engine never answers', { skip }, () => {
       share.dispose();
     }
   });
+});
+
+test('an engine that never answers a cancel: the drive its progress said was silent is named, to be unplugged', async () => {
+  // A transport whose engine sends one progress event, then nothing, whatever it is asked.
+  let listener: (event: EngineEvent) => void = () => undefined;
+  const transport: EngineTransport = {
+    send: () => undefined,
+    onEvent: (l) => (listener = l),
+    onExit: () => undefined,
+    close: async () => undefined,
+  };
+  const client = new EngineClient(transport, { cancelAnswerMs: 1000 });
+  const keepAlive = setTimeout(() => undefined, 10_000); // the client's own timer does not hold the process
+  const job = client.flash({ source: { kind: 'file', path: '/img' }, targets: [{ path: '/dev/sdx' }, { path: '/dev/sdy' }], options: { verify: true, full: false } });
+  const target = (path: string, stalledSeconds?: number) => ({ path, phase: 'writing' as const, position: 0, bytesWritten: 0, bytesVerified: 0, ...(stalledSeconds ? { stalledSeconds } : {}) });
+  listener({ type: 'progress', id: job.id, progress: { phase: 'writing', position: 0, speed: 0, effectiveSpeed: 0, targets: [target('/dev/sdx', 12), target('/dev/sdy')] } });
+  job.cancel();
+  const error = await job.result
+    .then(
+      () => assert.fail('a cancelled flash reported success'),
+      (e: unknown) => e,
+    )
+    .finally(() => clearTimeout(keepAlive));
+  assert.ok(error instanceof BlockwiseError);
+  assert.equal(error.code, 'CANCELLED');
+  assert.equal(
+    error.message,
+    'The flash was cancelled, but the engine did not stop within 1 s. /dev/sdx is not responding and still has a write pending: unplug it; it is incomplete, so flash it again before using it.',
+  );
+  assert.equal(error.details.path, '/dev/sdx');
+  assert.equal(error.details.unresponsive, true);
 });

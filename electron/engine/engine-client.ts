@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { BlockwiseError, deserializeError, type SerializedError } from '../../shared/errors';
+import { BlockwiseError, deserializeError, type ErrorDetails, type SerializedError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, FlashResult, VerifyJob, VerifyResult } from '../../shared/flash-types';
 import type { EngineEvent, EngineRequest, EngineTransport } from './protocol';
 import { atMost } from './targets/io-watch';
@@ -16,6 +16,8 @@ export interface RunningJob<T> {
 
 interface Pending {
   onProgress: (progress: FlashProgress) => void;
+  /** The drives the latest progress said were not answering. */
+  silent: SilentDrive[];
   resolve: (value: FlashResult | VerifyResult) => void;
   reject: (error: Error) => void;
 }
@@ -27,6 +29,47 @@ interface Pending {
  * the job is ended here instead of leaving "Cancelling…" up for good.
  */
 export const CANCEL_ANSWER_MS = 10_000;
+
+/** A drive that was not answering when its job was cancelled, and whether it was being read back. */
+export interface SilentDrive {
+  path: string;
+  reading: boolean;
+}
+
+/**
+ * The drives a progress event says are not answering (TargetProgress.stalledSeconds), given those
+ * the one before said were. A silent drive stays silent once its cancel marks it failed (no longer
+ * counted as stalled); only one seen working again, or failing with its own error, answered.
+ */
+export function silentDrives(progress: FlashProgress, before: SilentDrive[] = []): SilentDrive[] {
+  const silent: SilentDrive[] = [];
+  for (const t of progress.targets) {
+    const was = before.find((d) => d.path === t.path);
+    if (t.stalledSeconds !== undefined) silent.push({ path: t.path, reading: t.phase === 'verifying' });
+    else if (was && t.error?.code === 'CANCELLED') silent.push(was);
+  }
+  return silent;
+}
+
+/**
+ * Words for a cancel that drives did not answer: each named, to be unplugged, and what it holds
+ * now. `stuckSeconds`: the engine itself did not stop within that time. With no drive known, the
+ * image or the drives in general.
+ */
+export function silentCancelMessage(silent: SilentDrive[], stuckSeconds?: number): string {
+  if (silent.length === 0) {
+    return `The flash was cancelled, but the engine did not stop within ${stuckSeconds ?? Math.round(CANCEL_ANSWER_MS / 1000)} s: it is waiting on the image or a drive that does not answer (a network share or a drive that stopped responding). Unplug the drives, and flash them again before using them.`;
+  }
+  const opening = stuckSeconds === undefined ? 'The flash was cancelled.' : `The flash was cancelled, but the engine did not stop within ${stuckSeconds} s.`;
+  return [opening, ...silent.map(silentDriveSentence)].join(' ');
+}
+
+/** One silent drive of a cancel: which, that it is to be unplugged, and what it holds now. */
+export function silentDriveSentence(drive: SilentDrive): string {
+  return drive.reading
+    ? `${drive.path} is not responding and did not finish reading back what was written: unplug it; that data was not verified, so flash it again before trusting it.`
+    : `${drive.path} is not responding and still has a write pending: unplug it; it is incomplete, so flash it again before using it.`;
+}
 
 export interface EngineClientOptions {
   cancelAnswerMs?: number;
@@ -65,7 +108,7 @@ export class EngineClient {
 
   private start(request: Extract<EngineRequest, { type: 'flash' | 'verify' }>, onProgress: (progress: FlashProgress) => void) {
     const result = new Promise<FlashResult | VerifyResult>((resolve, reject) => {
-      this.pending.set(request.id, { onProgress, resolve, reject });
+      this.pending.set(request.id, { onProgress, silent: [], resolve, reject });
     });
     this.transport.send(request);
     const cancel = () => {
@@ -81,13 +124,9 @@ export class EngineClient {
     if (!p) return;
     this.pending.delete(id);
     const seconds = Math.round(this.cancelAnswerMs / 1000);
-    p.reject(
-      new BlockwiseError(
-        'CANCELLED',
-        `The flash was cancelled, but the engine did not stop within ${seconds} s: it is waiting on the image or a drive that does not answer (a network share or a drive that stopped responding). Unplug the drives, and flash them again before using them.`,
-        { driveIncomplete: true, unresponsive: true },
-      ),
-    );
+    const details: ErrorDetails = { driveIncomplete: true, unresponsive: true };
+    if (p.silent[0]) details.path = p.silent[0].path;
+    p.reject(new BlockwiseError('CANCELLED', silentCancelMessage(p.silent, seconds), details));
     this.transport.close().catch(() => undefined);
   }
 
@@ -96,6 +135,7 @@ export class EngineClient {
     if (!p) return;
     switch (event.type) {
       case 'progress':
+        p.silent = silentDrives(event.progress, p.silent);
         p.onProgress(event.progress);
         return;
       case 'flash-done':
