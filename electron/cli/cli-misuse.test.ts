@@ -2,13 +2,14 @@
 // --sha256 pasted the way release pages show it. Real process, real loop devices.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
+import { createLoopDevice, isRoot, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
+import { onPath } from './privileges';
 
 const BIN = path.resolve(__dirname, '../../../bin/blockwise.js');
 const MiB = 1024 * 1024;
@@ -112,6 +113,19 @@ describe('blockwise CLI misuse', () => {
     }
   });
 
+  test('a device path that does not exist (/dev/loop999, /dev/sdz): says so and points to blockwise list, not "plug it back in"', () => {
+    for (const device of ['/dev/loop999', '/dev/sdz']) {
+      assert.equal(existsSync(device), false, `${device} exists on this machine`);
+      const r = cli(['flash', __filename, '--to', device, '--yes']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr, `\nError: ${device} does not exist: no drive is connected under that name. Run "blockwise list" to see the drives, and give one of them as --to.\n`);
+      const verify = cli(['verify', __filename, '--against', device]);
+      assert.equal(verify.code, 1, verify.stderr);
+      assert.match(verify.stderr, new RegExp(`${device} does not exist: no drive is connected under that name\\. Run "blockwise list" to see the drives, and give one of them as --against\\.`));
+      assert.doesNotMatch(r.stderr + verify.stderr, /plug it back in|is gone/i);
+    }
+  });
+
   test('--to a file in a folder that does not exist: exit 2 naming the folder, not "the drive is gone"', () => {
     const r = cli(['flash', __filename, '--to', '/nonexistent-blockwise-dir/sub/out.img', '--yes']);
     assert.equal(r.code, 2, r.stderr);
@@ -189,5 +203,100 @@ describe('blockwise CLI misuse on loop devices', { skip: loopSkipReason() }, () 
     const r = cli(['flash', small, '--to', dev.path, '--yes']);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(readBacking(dev, 0, MiB).equals(after));
+  });
+});
+
+/** Mounts a small tmpfs at a new folder in `parent`: a filesystem of its own to fill or make read-only. */
+function tmpfs(parent: string, name: string, size: string): string {
+  const at = path.join(parent, name);
+  mkdirSync(at);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', at]);
+  return at;
+}
+
+describe('blockwise CLI writing an image file that fails', { skip: isRoot() && onPath('mount') ? undefined : 'mounting a tmpfs needs root' }, () => {
+  let dir = '';
+  const mounts: string[] = [];
+  before(() => {
+    dir = mkdtempSync('/tmp/blockwise-cli-file-target-');
+    chmodSync(dir, 0o755); // uid 65534 must reach the image
+  });
+  after(() => {
+    for (const m of mounts.reverse()) spawnSync('umount', [m]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a full filesystem: the file is said incomplete and the advice is to free space where it is mounted, not to use a larger drive', () => {
+    const full = tmpfs(dir, 'full', '2m');
+    mounts.push(full);
+    const image = path.join(dir, 'four.img');
+    writeFileSync(image, randomBytes(4 * MiB));
+    const r = cli(['flash', image, '--to', path.join(full, 'out.img'), '--yes']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`Error: ${full}/out\\.img is full at byte \\d+: the image does not fit\\. The file is incomplete: it does not hold the whole image\\. Free space on the filesystem mounted at ${full}, which holds it, or write the image file to another filesystem with more room\\.\\n$`));
+    assert.doesNotMatch(r.stderr, /larger drive|card|will not boot/);
+  });
+
+  test('a read-only filesystem: the advice names it as read-only, not a lock switch', () => {
+    const ro = tmpfs(dir, 'ro', '1m');
+    mounts.push(ro);
+    writeFileSync(path.join(ro, 'old.img'), 'x');
+    execFileSync('mount', ['-o', 'remount,ro', ro]);
+    const image = path.join(dir, 'one.img');
+    writeFileSync(image, randomBytes(MiB));
+    for (const target of [path.join(ro, 'old.img'), path.join(ro, 'new.img')]) {
+      const r = cli(['flash', image, '--to', target, '--yes']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`Error: ${target} is read-only.*The filesystem mounted at ${ro}, which holds it, is read-only: write the image file to a folder on another filesystem, or remount it read-write\\.`));
+      assert.doesNotMatch(r.stderr, /lock switch|card|adapter/);
+    }
+  });
+
+  test('a folder the user may not write: advice about its permissions, not administrator rights for drives', { skip: onPath('setpriv') ? undefined : 'setpriv (util-linux) is not installed' }, () => {
+    const image = path.join(dir, 'user.img');
+    writeFileSync(image, randomBytes(MiB), { mode: 0o644 });
+    const closed = path.join(dir, 'root-only');
+    mkdirSync(closed, { mode: 0o755 });
+    writeFileSync(path.join(closed, 'old.img'), 'x', { mode: 0o644 });
+    for (const [target, check] of [
+      [path.join(closed, 'new.img'), `check the permissions of the folder ${closed}`],
+      [path.join(closed, 'old.img'), `check the permissions of the file and of its folder ${closed}`],
+    ] as const) {
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'flash', image, '--to', target, '--yes'], { encoding: 'utf8', env: LOOP, input: '' });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`Error: No permission to write ${target}\\. You \\(uid 65534\\) may not write there: ${check}, or write the image file to a folder of your own\\.`));
+      assert.doesNotMatch(r.stderr, /administrator|sudo|drives/);
+    }
+  });
+});
+
+describe('blockwise CLI given a partition', { skip: loopSkipReason() ?? (onPath('sfdisk') && onPath('partx') ? undefined : 'sfdisk and partx (util-linux) are needed') }, () => {
+  test('a partition of a loop device is refused naming its drive, and how to flash the whole drive; nothing is written', () => {
+    const dev = createLoopDevice(64 * MiB);
+    try {
+      execFileSync('sfdisk', ['-q', dev.path], { input: 'label: dos\n,16M\n,\n' });
+      execFileSync('partx', ['-a', dev.path]);
+      const partition = `${dev.path}p1`;
+      const dir = mkdtempSync('/dev/shm/blockwise-cli-partition-');
+      try {
+        const image = path.join(dir, 'one.img');
+        writeFileSync(image, randomBytes(MiB));
+        const before = dev.bytesWritten();
+        const r = cli(['flash', image, '--to', partition, '--yes']);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(r.stderr, `\nError: ${partition} is a partition of ${dev.path}; Blockwise writes whole drives only. Flash the whole drive: --to ${dev.path} (everything on it is erased).\n`);
+        const json = cli(['flash', image, '--to', partition, '--yes', '--json']);
+        const line = JSON.parse(json.stdout.trim()) as { error: { code: string; details: { drive: string } } };
+        assert.equal(line.error.code, 'TARGET_NOT_ALLOWED');
+        assert.equal(line.error.details.drive, dev.path);
+        const verify = cli(['verify', image, '--against', partition]);
+        assert.match(verify.stderr, new RegExp(`${partition} is a partition of ${dev.path}; Blockwise reads whole drives only\\. Compare with the whole drive: --against ${dev.path}\\.`));
+        assert.equal(dev.bytesWritten(), before, 'nothing written');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    } finally {
+      dev.dispose();
+    }
   });
 });

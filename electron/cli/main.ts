@@ -1,19 +1,20 @@
 // The `blockwise` command: list drives, flash an image (to one or more drives), verify a drive.
-// It drives the very same engine (in a worker thread) as the app and the browser host; when the user
-// may not open the drive, through the elevated helper under sudo (privileges.ts).
+// It drives the very same engine as the app and the browser host, in a process of its own
+// (engine-process.ts: so that the command can end while a silent drive holds a write); when the
+// user may not open the drive, through the elevated helper under sudo (privileges.ts).
 
-// First: sizes libuv's thread pool before anything uses it (io-threads.ts).
-import '../engine/io-threads';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseChecksumInput } from '../../shared/checksum-input';
-import { BlockwiseError, describeError, serializeError, type SerializedError } from '../../shared/errors';
-import type { FlashJob, FlashResult, SourceSpec, TargetSpec, VerifyResult } from '../../shared/flash-types';
-import { EngineClient } from '../engine/engine-client';
-import { planEngine, transportFor, type EnginePlan } from './privileges';
-import { confirmTargets, resolveTargets } from './targets';
+import { BlockwiseError, serializeError, type SerializedError } from '../../shared/errors';
+import type { FlashJob, FlashProgress, SourceSpec, TargetSpec, VerifyResult } from '../../shared/flash-types';
+import { EngineClient, silentDrives, type RunningJob, type SilentDrive } from '../engine/engine-client';
+import type { EngineTransport } from '../engine/protocol';
+import { EngineStart, planEngine } from './privileges';
+import { emitJson, flashOutcomeJson, nameSilentDrives, printFlashSummary, reportError } from './report';
+import { confirmTargets, resolveTargets, TargetRefusal } from './targets';
 import { formatBytes } from '../../shared/format-bytes';
-import { formatDuration, ProgressPrinter } from './terminal';
+import { ProgressPrinter } from './terminal';
 import { printDrives } from './list-command';
 import { UsageError } from './usage-error';
 
@@ -36,7 +37,8 @@ flash options:
   --sha256 HEX       expected SHA-256 of the image or of the file as downloaded
   --entry NAME       which image to write from an archive holding several
   --no-bmap          ignore a .bmap file beside the image
-  --json             print one JSON object per line (progress, then done or error)
+  --json             print one JSON object per line: progress…, then done when every
+                     target was written, else error (with the result when some were)
 
 Exit codes: 0 written and verified, 1 failed, 2 bad arguments, 130 cancelled.
 Loop devices are listed and accepted only with BLOCKWISE_INCLUDE_LOOP=1 (for tests).`;
@@ -63,24 +65,6 @@ function imageSpec(image: string, entry: string | undefined): SourceSpec {
   return spec;
 }
 
-function emitJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value) + '\n');
-}
-
-function reportError(error: SerializedError, json: boolean): void {
-  if (json) emitJson({ type: 'error', error });
-  else process.stderr.write(`\nError: ${describeError(error, cliAdvice(error))}\n`);
-}
-
-/** What the app does with a click, said in this command's terms (in place of the app's advice). */
-function cliAdvice(error: SerializedError): string | undefined {
-  const entries = error.details?.entries;
-  if (error.code === 'ARCHIVE_AMBIGUOUS' && typeof entries === 'string') {
-    return `Choose one with --entry, e.g. --entry ${JSON.stringify(entries.split('\n')[0])}.`;
-  }
-  return undefined;
-}
-
 /** Errors the command's own arguments fix (which --entry to take), like the ones found before anything runs. */
 const ARGUMENT_ERRORS = new Set(['ARCHIVE_AMBIGUOUS', 'ARCHIVE_ENTRY_NOT_FOUND']);
 
@@ -89,10 +73,32 @@ function exitCodeFor(error: SerializedError): number {
   return ARGUMENT_ERRORS.has(error.code) ? EXIT.usage : EXIT.failed;
 }
 
-/** Runs an engine job, wiring Ctrl-C to cancel, and always closing the worker. */
-async function runJob<T>(plan: EnginePlan, start: (client: EngineClient) => { result: Promise<T>; cancel(): void }): Promise<T> {
-  const client = new EngineClient(transportFor(plan));
-  const job = start(client);
+/** Runs a command's checks while its engine's process starts; lets that process go if they stop the command. */
+async function prepared<T>(engine: EngineStart, checks: () => Promise<T>): Promise<T> {
+  try {
+    return await checks();
+  } catch (error) {
+    engine.discard();
+    throw error;
+  }
+}
+
+/**
+ * Runs an engine job, wiring Ctrl-C to cancel, and always closing the engine. Progress goes to
+ * `show`; a failure goes through `explain` with the drives the latest progress said were silent.
+ */
+async function runJob<T>(
+  transport: EngineTransport,
+  explain: (error: SerializedError, silent: SilentDrive[]) => SerializedError,
+  start: (client: EngineClient, onProgress: (progress: FlashProgress) => void) => RunningJob<T>,
+  show: (progress: FlashProgress) => void,
+): Promise<T> {
+  const client = new EngineClient(transport);
+  let silent: SilentDrive[] = [];
+  const job = start(client, (progress) => {
+    silent = silentDrives(progress, silent);
+    show(progress);
+  });
   let interrupts = 0;
   const onSignal = () => {
     interrupts++;
@@ -107,31 +113,20 @@ async function runJob<T>(plan: EnginePlan, start: (client: EngineClient) => { re
   // dying outright would skip the report and could leave an elevated helper writing.
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const signal of signals) process.on(signal, onSignal);
+  let unanswered = false;
   try {
     return await job.result;
+  } catch (error) {
+    const explained = explain(serializeError(error), silent);
+    unanswered = explained.details?.unresponsive === true;
+    throw new BlockwiseError(explained.code, explained.message, explained.details ?? {});
   } finally {
     for (const signal of signals) process.off(signal, onSignal);
-    await client.close();
+    // A drive that does not answer holds the engine's process in the kernel: the command reports
+    // and ends without waiting for it (engine-process.ts).
+    const closed = client.close();
+    if (!unanswered) await closed;
   }
-}
-
-function printFlashSummary(result: FlashResult, verify: boolean): void {
-  const seconds = result.durationMs / 1000;
-  const lines = [
-    '',
-    result.imageSha256 ? `Image: ${formatBytes(result.imageSize)}, SHA-256 ${result.imageSha256}` : `Image: ${formatBytes(result.imageSize)}`,
-    result.mappedBytes < result.imageSize
-      ? `Wrote ${formatBytes(result.mappedBytes)} of ${formatBytes(result.imageSize)} (the rest is unused filesystem space)`
-      : `Wrote ${formatBytes(result.mappedBytes)}`,
-    `Took ${formatDuration(seconds)} (${formatBytes(result.imageSize / Math.max(seconds, 0.001))}/s effective)`,
-  ];
-  if (result.fileSha256 && result.fileSha256 !== result.imageSha256) lines.splice(2, 0, `File as stored: SHA-256 ${result.fileSha256}`);
-  if (result.checksumVerified) lines.push(`Checksum: matches ${result.checksumPublishedIn ? `the SHA-256 published in ${result.checksumPublishedIn}` : 'the SHA-256 given'}`);
-  else lines.push('Checksum: none published beside the image (give one with --sha256 to have the download checked)');
-  for (const t of result.targets) {
-    lines.push(t.ok ? `${t.path}: ${verify ? 'written and verified' : 'written (not verified)'}` : `${t.path}: FAILED: ${describeError(t.error!)}`);
-  }
-  process.stderr.write(lines.join('\n') + '\n');
 }
 
 async function flashCommand(argv: string[]): Promise<number> {
@@ -159,31 +154,39 @@ async function flashCommand(argv: string[]): Promise<number> {
   const json = values.json ?? false;
   const verify = !values['no-verify'];
   const source = imageSpec(positionals[0]!, values.entry);
-  const targets: TargetSpec[] = await resolveTargets(values.to, source);
-  // Resolved paths, so a drive named twice (also via a /dev/disk/by-id link) is caught here.
-  const twice = targets.findIndex((t, i) => targets.findIndex((u) => u.path === t.path) !== i);
-  if (twice >= 0) throw new UsageError(`--to ${values.to[twice]} names ${targets[twice]!.path}, which is already a target; name each drive once`);
-  // Before the confirmation: a user who can't write the drive hears so first, with what to run.
-  const plan = await planEngine(targets.map((t) => t.path), ['flash', ...argv], { interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
-  if (!values.yes) await confirmTargets(targets);
+  const to = values.to;
+  const engine = new EngineStart();
+  const { targets, plan } = await prepared(engine, async () => {
+    const targets: TargetSpec[] = await resolveTargets(to, source);
+    // Resolved paths, so a drive named twice (also via a /dev/disk/by-id link) is caught here.
+    const twice = targets.findIndex((t, i) => targets.findIndex((u) => u.path === t.path) !== i);
+    if (twice >= 0) throw new UsageError(`--to ${to[twice]} names ${targets[twice]!.path}, which is already a target; name each drive once`);
+    // Before the confirmation: a user who can't write the drive hears so first, with what to run.
+    const plan = await planEngine(targets.map((t) => t.path), ['flash', ...argv], { interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
+    if (!values.yes) await confirmTargets(targets);
+    return { targets, plan };
+  });
 
   const job: FlashJob = { source, targets, options: { verify, full: values.full ?? false } };
   if (checksum?.kind === 'valid') job.options.checksum = { algorithm: 'sha256', hex: checksum.hex, of: 'auto' };
   if (values['no-bmap']) job.options.bmapPath = null;
 
   const printer = json ? undefined : new ProgressPrinter(process.stderr);
+  const paths = targets.map((t) => t.path);
   try {
-    const result = await runJob(plan, (client) =>
-      client.flash(job, (progress) => (json ? emitJson({ type: 'progress', progress }) : printer!.update(progress))),
+    const explain = (error: SerializedError, silent: SilentDrive[]) => nameSilentDrives(error, silent, paths);
+    const result = await runJob(engine.transportFor(plan), explain, (client, onProgress) => client.flash(job, onProgress), (progress) =>
+      json ? emitJson({ type: 'progress', progress }) : printer!.update(progress),
     );
-    printer?.finish();
-    if (json) emitJson({ type: 'done', result });
+    const ok = result.targets.every((t) => t.ok);
+    printer?.finish(ok);
+    if (json) emitJson(flashOutcomeJson(result));
     else printFlashSummary(result, verify);
-    return result.targets.every((t) => t.ok) ? EXIT.ok : EXIT.failed;
+    return ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
-    printer?.finish();
+    printer?.finish(false);
     const serialized = serializeError(error);
-    reportError(serialized, json);
+    reportError(serialized, json, { targetCount: paths.length });
     return exitCodeFor(serialized);
   }
 }
@@ -198,19 +201,27 @@ async function verifyCommand(argv: string[]): Promise<number> {
   if (!values.against) throw new UsageError('verify needs a drive: --against DEVICE');
   const json = values.json ?? false;
   const source = imageSpec(positionals[0]!, values.entry);
-  const [target] = await resolveTargets([values.against], source, { forReading: true });
-  const plan = await planEngine([target!.path], ['verify', ...argv], { forReading: true, interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
+  const against = values.against;
+  const engine = new EngineStart();
+  const { target, plan } = await prepared(engine, async () => {
+    const [target] = await resolveTargets([against], source, { forReading: true });
+    const plan = await planEngine([target!.path], ['verify', ...argv], { forReading: true, interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
+    return { target, plan };
+  });
   const printer = json ? undefined : new ProgressPrinter(process.stderr);
   try {
-    const result: VerifyResult = await runJob(plan, (client) =>
-      client.verify({ source, target: target! }, (progress) => (json ? emitJson({ type: 'progress', progress }) : printer!.update(progress)), values.full ?? false),
+    const result: VerifyResult = await runJob(
+      engine.transportFor(plan),
+      (error) => error,
+      (client, onProgress) => client.verify({ source, target: target! }, onProgress, values.full ?? false),
+      (progress) => (json ? emitJson({ type: 'progress', progress }) : printer!.update(progress)),
     );
-    printer?.finish();
+    printer?.finish(true);
     if (json) emitJson({ type: 'done', result });
     else process.stderr.write(`\n${target!.path} matches the image (${formatBytes(result.bytesCompared)} compared).\n`);
     return EXIT.ok;
   } catch (error) {
-    printer?.finish();
+    printer?.finish(false);
     const serialized = serializeError(error);
     // Nothing was just written: the flash's advice ("did not keep what was written… counterfeit") would mislead.
     if (!json && serialized.code === 'VERIFY_MISMATCH') {
@@ -291,7 +302,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof BlockwiseError) {
       const json = argv.includes('--json');
-      reportError(error.toJSON(), json);
+      // A refusal of the arguments says what to do itself; the table's advice is for failures.
+      reportError(error.toJSON(), json, error instanceof TargetRefusal ? { advice: '' } : {});
       return EXIT.failed;
     }
     throw error;

@@ -34,9 +34,14 @@ export function progressLine(p: FlashProgress, width = 30): string {
   return parts.join('  ');
 }
 
-/** Redraws one line on a TTY; on a pipe prints only phase changes, so logs stay readable. */
+/**
+ * Redraws one line on a TTY; on a pipe prints only phase changes, so logs stay readable. The end is
+ * not shown as "Done" when the engine reaches it, but by finish() once the outcome is known: a
+ * flash whose every drive failed also reaches the engine's last phase before its error.
+ */
 export class ProgressPrinter {
   private lastPhase: string | undefined;
+  private last: FlashProgress | undefined;
   private drawn = false;
   /** Drives already said to be silent, on a pipe (one line each time one goes silent). */
   private readonly silent = new Set<string>();
@@ -46,6 +51,8 @@ export class ProgressPrinter {
   constructor(private readonly out: NodeJS.WriteStream) {}
 
   update(progress: FlashProgress): void {
+    if (progress.phase === 'done') return;
+    this.last = progress;
     if (this.out.isTTY) {
       this.out.write(`\r${progressLine(progress)}\x1b[K`);
       this.drawn = true;
@@ -65,7 +72,12 @@ export class ProgressPrinter {
     this.lastPhase = progress.phase;
   }
 
-  finish(): void {
+  /** Ends the progress output; `succeeded`: every target was written (and verified), so the bar may say Done. */
+  finish(succeeded: boolean): void {
+    if (succeeded && this.out.isTTY && this.last) {
+      this.out.write(`\r${progressLine({ ...this.last, phase: 'done', percent: 100, eta: undefined })}\x1b[K`);
+      this.drawn = true;
+    }
     if (this.drawn) this.out.write('\n');
     this.drawn = false;
   }
