@@ -1,14 +1,49 @@
 // The browser host's file chooser: folders and files on the host machine (image.browse), plus a
 // path field for pasting a path. A web page cannot open a native dialog that reveals paths.
+// It opens where the last image was looked for (kept in this page's localStorage), else in the
+// home folder's Downloads when there is one, else in the home folder.
 
 import { useEffect, useRef, useState } from 'react';
+import type { StoreApi } from 'zustand/vanilla';
 import { describeError } from '../../shared/errors';
 import { formatBytes } from '../format';
-import { useImage } from '../store/use-stores';
+import type { ImageState } from '../store/image-store';
+import { useImage, useStores } from '../store/use-stores';
 import { FileIcon, FolderIcon, UpIcon } from './icons';
 import { Modal } from './modal';
 
 const IMAGE_NAME = /\.(img|iso|raw|bin|dmg|wic|gz|xz|zst|zstd|bz2|zip|tar)$/i;
+const LAST_FOLDER = 'blockwise.lastFolder';
+
+function rememberedFolder(): string | undefined {
+  try {
+    return localStorage.getItem(LAST_FOLDER) ?? undefined;
+  } catch {
+    return undefined; // storage turned off: start at home
+  }
+}
+
+function rememberFolder(dir: string): void {
+  try {
+    localStorage.setItem(LAST_FOLDER, dir);
+  } catch {
+    /* storage turned off or full: the next visit starts at home */
+  }
+}
+
+/** Opens the file browser where the person is most likely to find the image. */
+export async function openFileBrowser(image: StoreApi<ImageState>): Promise<void> {
+  const { browse } = image.getState();
+  const last = rememberedFolder();
+  if (last) {
+    await browse(last);
+    if (!image.getState().browser?.error) return;
+    // Moved or deleted since: start afresh.
+  }
+  await browse();
+  const downloads = image.getState().browser?.entries.find((e) => e.kind === 'dir' && e.name === 'Downloads');
+  if (downloads && !last) await browse(downloads.path);
+}
 
 export function FileBrowserDialog() {
   const browser = useImage((s) => s.browser);
@@ -16,6 +51,7 @@ export function FileBrowserDialog() {
   const browse = useImage((s) => s.browse);
   const openPath = useImage((s) => s.openPath);
   const close = useImage((s) => s.closeBrowser);
+  const stores = useStores();
   const [typed, setTyped] = useState('');
   // The folder's path pre-fills the field, but never over what the person has started typing
   // (the listing may arrive after they began).
@@ -28,6 +64,10 @@ export function FileBrowserDialog() {
   useEffect(() => {
     if (!edited.current) setTyped(dir ? `${dir.replace(/\/$/, '')}/` : '');
   }, [dir, open]);
+  const listed = Boolean(browser && !browser.loading && !browser.error && browser.dir);
+  useEffect(() => {
+    if (listed) rememberFolder(dir);
+  }, [listed, dir]);
   if (!browser) return null;
   const go = (folder: string) => {
     edited.current = false;
@@ -43,7 +83,13 @@ export function FileBrowserDialog() {
         const folder = browser.entries.find((e) => e.kind === 'dir' && (e.path === typed || e.path === typed.replace(/[/\\]+$/, '')));
         if (/[/\\]$/.test(typed.trim())) go(typed.trim());
         else if (folder) go(folder.path);
-        else void openPath(typed);
+        else {
+          void openPath(typed).then(() => {
+            // A folder typed without its final slash: the host says it is one, so open it.
+            const refused = stores.image.getState().browser?.error;
+            if (refused?.details?.isFolder === true && typeof refused.details.path === 'string') go(refused.details.path);
+          });
+        }
       }}
     >
       <label className="path-label">

@@ -5,9 +5,10 @@
 import { describeError } from '../../shared/errors';
 import { describeFormats, formatBytes } from '../format';
 import { isBusy } from '../store/flash-store';
-import { useFlash, useImage } from '../store/use-stores';
+import { useFlash, useImage, useStores } from '../store/use-stores';
 import { ChecksumField } from './checksum-field';
 import { EntryChooser } from './entry-chooser';
+import { openFileBrowser } from './file-browser-dialog';
 import { ImageIcon } from './icons';
 import { StepCard } from './step-card';
 
@@ -19,12 +20,13 @@ export function ImageStep() {
   const checksumText = useImage((s) => s.checksumText);
   const checksumInput = useImage((s) => s.checksumInput);
   const pickImage = useImage((s) => s.pickImage);
+  const stores = useStores();
   const openUrlDialog = useImage((s) => s.openUrlDialog);
   const chooseEntry = useImage((s) => s.chooseEntry);
   const setChecksumText = useImage((s) => s.setChecksumText);
   const busy = useFlash((s) => isBusy(s.status));
-  // Only Electron learns where a dropped file is; a browser keeps it private.
-  const canDrop = useImage((s) => s.nativeDialog);
+  // Electron: a native dialog, and dropped files whose paths it knows. A browser has neither.
+  const native = useImage((s) => s.nativeDialog);
   const host = image?.url ? new URL(image.url).host : undefined;
 
   return (
@@ -55,7 +57,7 @@ export function ImageStep() {
           <ChecksumField text={checksumText} input={checksumInput} published={image.checksum} disabled={busy} onChange={setChecksumText} />
         </div>
       ) : (
-        <p className="step-hint">An .img, .iso, or a compressed image or archive (.gz, .xz, .zst, .bz2, .zip, .tar), on this computer or on the web.{canDrop && ' You can also drop it here.'}</p>
+        <p className="step-hint">An .img, .iso, or a compressed image or archive (.gz, .xz, .zst, .bz2, .zip, .tar), on this computer or on the web.{native && ' You can also drop it here.'}</p>
       )}
       {error && (
         <p className="inline-error" role="alert">
@@ -68,7 +70,7 @@ export function ImageStep() {
         </p>
       )}
       <div className="step-actions">
-        <button type="button" className={image ? 'button button-quiet' : 'button button-primary'} onClick={() => void pickImage()} disabled={busy || loading} aria-busy={loading}>
+        <button type="button" className={image ? 'button button-quiet' : 'button button-primary'} onClick={() => void (native ? pickImage() : openFileBrowser(stores.image))} disabled={busy || loading} aria-busy={loading}>
           Select image
         </button>
         <button type="button" className="button-link" onClick={openUrlDialog} disabled={busy || loading}>

@@ -67,9 +67,15 @@ async function refuseSpecialFile(filePath: string): Promise<boolean> {
 async function folderRefusal(folder: string): Promise<BlockwiseError> {
   const names = await fsp.readdir(folder).catch(() => [] as string[]);
   const images = names.filter(looksLikeImageName).sort();
+  const more = images.length > 5 ? `, and ${images.length - 5} more` : '';
   const inside =
-    images.length === 0 ? '' : images.length === 1 ? `; the image in it is probably ${images[0]}: pick that file` : `; it holds ${images.slice(0, 5).join(', ')}: pick one of these files`;
-  return new BlockwiseError('SOURCE_NOT_IMAGE', `${folder} is a folder, not an image file${inside}.`, { path: folder });
+    images.length === 0
+      ? ''
+      : images.length === 1
+        ? `; the image in it is probably ${images[0]}: pick that file`
+        : `; it holds ${images.slice(0, 5).join(', ')}${more}: pick one of these files`;
+  // isFolder: a file browser that was handed a folder's path (typed without its final slash) opens it instead.
+  return new BlockwiseError('SOURCE_NOT_IMAGE', `${folder} is a folder, not an image file${inside}.`, { path: folder, isFolder: true });
 }
 
 async function openFileSource(filePath: string, spec: SourceSpec, options: OpenSourceOptions): Promise<SourceReader> {

@@ -51,6 +51,10 @@ describe('sources that are not image files', () => {
     writeFileSync(path.join(folder, 'README.txt'), 'hello');
     const one = await refusal(folder);
     assert.equal(one.message, `${folder} is a folder, not an image file; the image in it is probably 2024-raspios.img: pick that file.`);
+    assert.equal(one.details.isFolder, true);
+    for (const n of [1, 2, 3, 4, 5, 6, 7]) writeFileSync(path.join(folder, `build-${n}.img`), randomBytes(512));
+    const many = await refusal(folder);
+    assert.equal(many.message, `${folder} is a folder, not an image file; it holds 2024-raspios.img, build-1.img, build-2.img, build-3.img, build-4.img, and 3 more: pick one of these files.`);
   });
 
   test('a path that cannot lead to a file says why in words: symbolic links in a circle, a file used as a folder', async () => {
