@@ -125,3 +125,28 @@ test('the URL dialog says why its button is disabled, and drops an error once th
     await server.stop();
   }
 });
+
+test('an image of unknown size shows how much was written and how fast, not a time left that never comes', async ({ app, loops, images }) => {
+  const drive = loops.create(64 * MiB, { fill: 'garbage' });
+  const rawPath = images.random('sizeless.img', 24 * MiB, 0x54);
+  writeFileSync(path.join(images.dir, 'sizeless.img.gz'), gzipSync(readFileSync(rawPath), { level: 1 }));
+  // Without ranges the gzip trailer (where the image's size is) is out of reach until the end;
+  // ~4 s of download leaves time to look.
+  const server = await serveFolder(images.dir, { noRanges: true, bytesPerSecond: 6_000_000 });
+  try {
+    await app.useUrl(server.url('sizeless.img.gz'), 'sizeless.img.gz');
+    await app.selectDrive(drive.path);
+    await app.flash();
+    await app.step('the progress line says bytes written and the speed', async () => {
+      const line = app.page.getByTestId('progress-stats');
+      await expect(line).toContainText(/\d+(\.\d)? MB written/);
+      await expect(line).toContainText(/\d+(\.\d)? MB\/s/);
+      await expect(line).not.toContainText('estimating');
+      await expect(line).not.toContainText('—');
+    });
+    await app.waitForSuccess();
+    await expect(app.page.getByText('— MB/s')).toHaveCount(0);
+  } finally {
+    await server.stop();
+  }
+});

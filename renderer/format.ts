@@ -4,8 +4,9 @@
 export { formatBytes, formatBytesExact } from '../shared/format-bytes';
 export { driveTitle } from '../shared/drive-name';
 
+/** 21400000 → "21.4 MB/s"; nothing measured yet → "" (callers leave the figure out, not "— MB/s"). */
 export function formatSpeed(bytesPerSecond: number): string {
-  if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return '— MB/s';
+  if (!Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return '';
   const mb = bytesPerSecond / 1e6;
   return `${mb >= 100 ? mb.toFixed(0) : mb.toFixed(1)} MB/s`;
 }

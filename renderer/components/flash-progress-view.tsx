@@ -2,6 +2,7 @@
 // there are several, and a cancel button that asks first.
 
 import { useEffect, useRef } from 'react';
+import type { FlashProgress } from '../../shared/flash-types';
 import { formatBytes, formatEta, formatPercent, formatSpeed } from '../format';
 import type { FlashPhase } from '../../shared/flash-types';
 import { useFlash } from '../store/use-stores';
@@ -54,15 +55,23 @@ export function FlashProgressView() {
     <div className="progress" data-testid="flash-progress" data-phase={phase}>
       <div className="progress-head">
         <span className={`progress-phase phase-${phase}`}>{label}…</span>
-        <span className="progress-percent" data-testid="flash-percent">
-          {formatPercent(percent)}
-        </span>
+        {progress?.percent === undefined && progress && progress.position > 0 ? (
+          // Neither the image's nor the download's size is known: how much is done is all there is.
+          <span className="progress-percent" data-testid="flash-written">
+            {formatBytes(progress.position)}
+          </span>
+        ) : (
+          <span className="progress-percent" data-testid="flash-percent">
+            {formatPercent(percent)}
+          </span>
+        )}
       </div>
       <ProgressBar label={`${label}: ${formatPercent(percent)}`} percent={percent} tone={phase === 'verifying' ? 'verify' : 'write'} />
-      <p className="progress-stats">
-        <span>{formatSpeed(progress?.speed ?? 0)}</span>
-        <span aria-hidden="true">·</span>
-        <span>{formatEta(progress?.eta)}</span>
+      <p className="progress-stats" data-testid="progress-stats">
+        {stats(progress).flatMap((part, i) => [
+          ...(i > 0 ? [<span key={`dot-${i}`} aria-hidden="true">·</span>] : []),
+          <span key={part}>{part}</span>,
+        ])}
       </p>
       {silent.length > 0 && (
         <p className="inline-warning stall-notice" role="status" data-testid="stall-notice">
@@ -109,4 +118,19 @@ export function FlashProgressView() {
       </button>
     </div>
   );
+}
+
+/**
+ * The line under the bar. Time left only when the size is known (otherwise it can never be
+ * estimated, and "estimating…" would stay forever): then how much was written instead. No speed
+ * placeholder before the first measurement.
+ */
+function stats(progress: FlashProgress | null): string[] {
+  if (!progress) return ['Starting…'];
+  const parts: string[] = [];
+  const sizeKnown = progress.total !== undefined && progress.total > 0;
+  if (!sizeKnown && progress.phase === 'writing') parts.push(`${formatBytes(progress.position)} written`);
+  if (progress.speed > 0) parts.push(formatSpeed(progress.speed));
+  if (sizeKnown && (progress.phase === 'writing' || progress.phase === 'verifying')) parts.push(formatEta(progress.eta));
+  return parts;
 }

@@ -40,10 +40,12 @@ export function SuccessView({ result, imageName, downloaded, targets, onAgain }:
           <dt>Time</dt>
           <dd>{formatDuration(seconds)}</dd>
         </div>
-        <div>
-          <dt>Average speed</dt>
-          <dd>{formatSpeed(seconds > 0 ? result.imageSize / seconds : 0)}</dd>
-        </div>
+        {seconds > 0 && (
+          <div>
+            <dt>Average speed</dt>
+            <dd>{formatSpeed(result.imageSize / seconds)}</dd>
+          </div>
+        )}
         <div>
           <dt>Written</dt>
           <dd>
