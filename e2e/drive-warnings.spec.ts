@@ -22,3 +22,20 @@ test('an unusually large drive carries a warning but can still be selected', asy
   await app.closeTargets();
   await expect(app.page.getByTestId('target-summary')).toContainText(big.path);
 });
+
+test('a system disk whose model is only a vendor id is not named by it', async ({ app }) => {
+  // This machine's system disk is a virtio disk, whose sysfs "model" is its vendor id, 0x1af4.
+  await app.page.getByRole('button', { name: 'Settings' }).click();
+  const settings = app.page.getByRole('dialog', { name: 'Settings' });
+  await settings.getByRole('switch', { name: 'Show all drives' }).check();
+  await settings.getByRole('button', { name: 'Close' }).click();
+  await app.openTargets();
+  const system = app.targetDialog.locator('li.drive-row').filter({ hasText: 'is a system drive' });
+  test.skip((await system.count()) === 0, 'no system drive listed here');
+  await app.step('no system drive is named by a bare vendor id', async () => {
+    for (const row of await system.all()) {
+      await expect(row.locator('.drive-name')).not.toContainText(/\b0x[0-9a-f]{4}\b/i);
+      await expect(row.locator('.drive-reasons')).not.toContainText(/\b0x[0-9a-f]{4}\b/i);
+    }
+  });
+});

@@ -2,6 +2,7 @@
 // there are several, and a cancel button that asks first.
 
 import { useEffect, useRef } from 'react';
+import { usableModel } from '../../shared/drive-name';
 import type { FlashProgress } from '../../shared/flash-types';
 import { formatBytes, formatEta, formatPercent, formatSpeed } from '../format';
 import type { FlashPhase } from '../../shared/flash-types';
@@ -30,7 +31,8 @@ export function FlashProgressView() {
   const silent = (progress?.targets ?? []).filter((t) => t.stalledSeconds !== undefined);
   const driveName = (path: string) => {
     const drive = targets.find((d) => d.path === path);
-    return drive?.model ? `${drive.model} (${path})` : path;
+    const model = drive ? usableModel(drive.model) : undefined;
+    return model ? `${model} (${path})` : path;
   };
 
   // Flash! was replaced by this view, taking the keyboard focus with it: Cancel is the one thing
