@@ -59,7 +59,11 @@ export function createAppStores(transport: Transport): AppStores {
         const job = jobs.find((j) => j.jobId === jobId);
         if (!job || jobId === before || !isBusy(status) || !flashed) return;
         // Joined: the steps show what it writes, as if chosen here.
-        drives.setState({ selected: job.driveIds });
+        // Selected once the list holds them: a selection checked against an empty list is pruned.
+        void drives
+          .getState()
+          .refresh()
+          .then(() => drives.setState({ selected: job.driveIds.filter((id) => drives.getState().drives.some((d) => d.id === id)) }));
         void image.getState().showFlashed(flashed, job.entry);
       },
       () => undefined, // the connection dropped again: the next 'open' asks again
