@@ -152,10 +152,12 @@ const INCOMPLETE: Record<TargetNoun, string> = {
  * replaces the table's ('' when the message already says what to do).
  */
 export function describeError(error: SerializedError, advice?: string, target: TargetNoun = 'drive'): string {
-  // An internal error's words come from outside Blockwise (a Node error) and may end without a full
-  // stop; Blockwise's own messages may end in a command to copy, which must stay as it is.
-  const ended = error.code !== 'INTERNAL' || /[.!?]$/.test(error.message.trim());
-  const parts = [ended ? error.message : `${error.message.trim()}.`];
+  // Words from outside Blockwise (a Node error, "EIO: i/o error, read") may end without a full stop;
+  // a command to copy, shown indented on a line of its own at the end, must stay as it is.
+  const text = error.message.trimEnd();
+  const lastLine = text.slice(text.lastIndexOf('\n') + 1);
+  const ended = /[.!?]$/.test(text) || (text.includes('\n') && /^\s/.test(lastLine));
+  const parts = [ended ? error.message : `${text}.`];
   if (error.details?.driveIncomplete) parts.push(INCOMPLETE[target]);
   const fileAdvice = target === 'file' ? FILE_TARGET_ADVICE[error.code] : undefined;
   const next = advice ?? fileAdvice ?? ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL;
