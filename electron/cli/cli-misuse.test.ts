@@ -247,8 +247,8 @@ describe('blockwise CLI writing an image file that fails', { skip: isRoot() && o
     for (const target of [path.join(ro, 'old.img'), path.join(ro, 'new.img')]) {
       const r = cli(['flash', image, '--to', target, '--yes']);
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, new RegExp(`Error: ${target} is read-only.*The filesystem mounted at ${ro}, which holds it, is read-only: write the image file to a folder on another filesystem, or remount it read-write\\.`));
-      assert.doesNotMatch(r.stderr, /lock switch|card|adapter/);
+      assert.match(r.stderr, new RegExp(`Error: ${target} is on a read-only filesystem\\. The filesystem mounted at ${ro}, which holds it, is read-only: write the image file to a folder on another filesystem, or remount it read-write\\.`));
+      assert.doesNotMatch(r.stderr, /lock switch|card|adapter|write-protected/);
     }
   });
 

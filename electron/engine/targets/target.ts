@@ -68,13 +68,26 @@ function ioError(error: unknown, targetPath: string, position: number, writing: 
   );
 }
 
+function isDevice(targetPath: string): boolean {
+  try {
+    const stat = statSync(targetPath);
+    return stat.isBlockDevice() || stat.isCharacterDevice();
+  } catch {
+    return false;
+  }
+}
+
 export function openError(error: unknown, targetPath: string): BlockwiseError {
   const code = (error as NodeJS.ErrnoException).code;
   switch (code) {
     case 'EBUSY':
       return new BlockwiseError('TARGET_BUSY', `${targetPath} is in use (mounted or opened by another program).`, { path: targetPath, syscode: code });
     case 'EROFS':
-      return new BlockwiseError('TARGET_READ_ONLY', `${targetPath} is read-only (write-protected).`, { path: targetPath, syscode: code });
+      // For an image file it is the filesystem holding it that is read-only, not a lock switch.
+      return new BlockwiseError('TARGET_READ_ONLY', isDevice(targetPath) ? `${targetPath} is read-only (write-protected).` : `${targetPath} is on a read-only filesystem.`, {
+        path: targetPath,
+        syscode: code,
+      });
     case 'EACCES':
     case 'EPERM':
       return new BlockwiseError('PERMISSION_DENIED', `No permission to write ${targetPath}.`, { path: targetPath, syscode: code });
