@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Drive } from 'drivelist';
 import type { BusType, DriveInfo } from '../../shared/drive-types';
+import { usableModel } from '../../shared/drive-name';
 
 /** Mount points that mean "the running system lives here". */
 const SYSTEM_MOUNTS = ['/', '/boot', '/boot/efi', '/efi', '/usr', '/var', '/etc', '/opt', '/home', '/srv', '/nix', '/gnu', '[SWAP]'];
@@ -74,7 +75,8 @@ export interface DriveExtras {
 export function driveInfoFromDrivelist(drive: Drive, extras: DriveExtras = {}): DriveInfo {
   const path = drive.device;
   const size = drive.size ?? 0;
-  const model = (extras.model || drive.description || '').trim();
+  // A bare bus vendor id (a virtio disk's "0x1af4") names no drive: no model rather than that.
+  const model = usableModel(extras.model ?? '') ?? usableModel(drive.description ?? '') ?? '';
   const isVirtual = Boolean(drive.isVirtual) || /^\/dev\/(vd|xvd)/.test(path);
   const bus = busTypeOf(path, drive.busType, Boolean(drive.isVirtual));
   const mountpoints = extras.mountpoints ?? drive.mountpoints.map((m) => m.path);

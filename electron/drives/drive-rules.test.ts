@@ -221,3 +221,12 @@ describe('rules on hand-made drives', () => {
     assert.equal(formatBytes(2_000_365_289_472), '2.0 TB');
   });
 });
+
+test('a virtio disk whose only "model" is its bus vendor id (0x1af4) is given no model, rather than that number', () => {
+  const raw = parse(readFileSync(path.join(FIXTURES, 'vm-virtio-this-machine.lsblk.json'), 'utf8')).find((d) => d.device === '/dev/vda');
+  assert.ok(raw);
+  assert.equal(driveInfoFromDrivelist({ ...raw, description: '0x1af4' }).model, '');
+  assert.equal(driveInfoFromDrivelist({ ...raw, description: '0x1af4' }, { model: '0x1af4 0x1001' }).model, '');
+  assert.equal(driveInfoFromDrivelist({ ...raw, description: 'QEMU HARDDISK' }).model, 'QEMU HARDDISK');
+  assert.equal(driveInfoFromDrivelist({ ...raw, description: '' }, { model: 'ATA Samsung SSD 870' }).model, 'ATA Samsung SSD 870');
+});
