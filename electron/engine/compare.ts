@@ -12,6 +12,7 @@ import { openTargetReader } from './targets/target';
 import { alignRanges, rangesLength } from './write-planner';
 import { CHUNK_SIZE } from './flash';
 import { promises as fsp } from 'node:fs';
+import { formatBytesExact } from '../../shared/format-bytes';
 
 export interface CompareContext {
   signal: AbortSignal;
@@ -33,7 +34,7 @@ export async function runCompare(job: VerifyJob, context: CompareContext): Promi
   const size = source.info.size ?? source.info.sizeAtLeast;
   if (size !== undefined && size > capacity) {
     await source.close();
-    throw new BlockwiseError('IMAGE_TOO_LARGE', `The image (${size} bytes) is larger than ${job.target.path} (${capacity} bytes).`, {
+    throw new BlockwiseError('IMAGE_TOO_LARGE', `The image (${formatBytesExact(size)}) is larger than ${job.target.path}, which holds ${formatBytesExact(capacity)}.`, {
       path: job.target.path,
     });
   }
@@ -55,7 +56,7 @@ export async function runCompare(job: VerifyJob, context: CompareContext): Promi
       const end = offset + n;
       planner.observe(start, image.subarray(0, n));
       if (end > capacity) {
-        throw new BlockwiseError('IMAGE_TOO_LARGE', `The image is larger than ${job.target.path}: it goes past byte ${capacity}.`, {
+        throw new BlockwiseError('IMAGE_TOO_LARGE', `The image is larger than ${job.target.path}, which holds ${formatBytesExact(capacity)}.`, {
           path: job.target.path,
           offset: capacity,
         });

@@ -19,6 +19,7 @@ import type { Target } from './targets/target';
 import { HEAD_SIZE, HELD_BACK } from './head-layout';
 import { IoWatch, watchTarget, type IoWatchOptions } from './targets/io-watch';
 import { alignRanges, clipRanges, rangesLength, unionRanges, type Range, type WritePlanner } from './write-planner';
+import { formatBytesExact } from '../../shared/format-bytes';
 
 export { HEAD_SIZE, HELD_BACK };
 
@@ -435,7 +436,7 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
             state,
             new BlockwiseError(
               'IMAGE_TOO_LARGE',
-              `The image is larger than ${state.target.path} (${state.target.capacity} bytes): it did not fit at byte ${state.target.capacity}.`,
+              `The image is larger than ${state.target.path}, which holds ${formatBytesExact(state.target.capacity)}: it did not fit.`,
               { path: state.target.path, offset: state.target.capacity },
             ),
           );

@@ -193,6 +193,14 @@ for (const family of ['builtin', 'system'] as const) describe(`compressed images
     assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing written');
   });
 
+  test('a .bz2 (no recorded size) larger than the drive fails when the drive is full, saying its size in words and that it is incomplete', async () => {
+    sh(`truncate -s ${32 * MiB + 1 * MiB} huger.img && bzip2 -1 -c huger.img > huger.img.bz2 && rm huger.img`);
+    const error = await expectError(job('huger.img.bz2', dev.path), 'IMAGE_TOO_LARGE');
+    assert.match(error.message, /^The image is larger than \/dev\/loop\d+, which holds 33\.6 MB \(33,554,432 bytes\): it did not fit\.$/);
+    assert.equal(error.details.offset, 32 * MiB);
+    assert.equal(error.details.driveIncomplete, true);
+  });
+
   test('a .tar.gz whose image is larger than the drive is refused by the size in the tar, with no word about the gzip trailer', async () => {
     sh(`truncate -s ${32 * MiB + 4096} huge.img && tar -cf - huge.img | gzip -1 > huge.tar.gz && rm huge.img`);
     const before = readBacking(dev, 0, 65536);
