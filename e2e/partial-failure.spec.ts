@@ -7,7 +7,7 @@ import { expect, test } from './fixtures';
 
 const MiB = 1024 * 1024;
 
-test('one drive of two failing ends in a partial result that names each drive, with no success tick', async ({ app, loops, images }) => {
+test('one drive of two failing ends in a partial result that names each drive, with no success tick, and offers to flash it again', async ({ app, loops, images }) => {
   const reason = fuseSkipReason();
   if (reason) console.log(`[e2e] skipping: ${reason}`);
   test.skip(reason !== undefined, reason);
@@ -49,6 +49,19 @@ test('one drive of two failing ends in a partial result that names each drive, w
       const seen = await app.horizontalOverflow();
       expect(seen.wide, JSON.stringify(seen)).toEqual([]);
       expect(seen.scrollWidth).toBeLessThanOrEqual(seen.clientWidth);
+    });
+
+    await app.step('"Flash the failed drive again" flashes that drive alone, and it fails again the same way', async () => {
+      await app.page.setViewportSize({ width: 1000, height: 800 });
+      const goodWrites = good.bytesWritten();
+      await expect(view.getByRole('button', { name: 'Flash another' })).toBeVisible();
+      await view.getByRole('button', { name: 'Flash the failed drive again' }).click();
+      await expect(app.page.getByRole('heading', { name: 'Flashing failed' })).toBeVisible({ timeout: 90_000 });
+      await expect(app.page.getByTestId('flash-failure')).toContainText(`Writing ${bad.path} failed at byte`);
+      expect(good.bytesWritten(), 'the drive that was written is left alone').toBe(goodWrites);
+      await app.page.getByRole('button', { name: 'Back', exact: true }).click();
+      await expect(app.page.getByTestId('target-summary')).toContainText(bad.path);
+      await expect(app.page.getByTestId('target-summary')).not.toContainText(good.path);
     });
   } finally {
     bad.dispose();

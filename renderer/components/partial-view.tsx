@@ -14,9 +14,11 @@ interface PartialViewProps {
   imageName: string;
   targets: DriveInfo[];
   onAgain(): void;
+  /** Flashes the failed drives again; absent when no failure was one another try could mend. */
+  onRetryFailed?: () => void;
 }
 
-export function PartialView({ result, imageName, targets, onAgain }: PartialViewProps) {
+export function PartialView({ result, imageName, targets, onAgain, onRetryFailed }: PartialViewProps) {
   const ok = result.targets.filter((t) => t.ok);
   const failed = result.targets.filter((t) => !t.ok);
   const driveOf = (path: string) => targets.find((d) => d.path === path);
@@ -59,9 +61,16 @@ export function PartialView({ result, imageName, targets, onAgain }: PartialView
           );
         })}
       </ul>
-      <button type="button" className="button button-primary" onClick={onAgain}>
-        Flash another
-      </button>
+      <div className="result-actions">
+        {onRetryFailed && (
+          <button type="button" className="button button-primary" onClick={onRetryFailed}>
+            {failed.length === 1 ? 'Flash the failed drive again' : `Flash the ${failed.length} failed drives again`}
+          </button>
+        )}
+        <button type="button" className={onRetryFailed ? 'button button-quiet' : 'button button-primary'} onClick={onAgain}>
+          Flash another
+        </button>
+      </div>
     </section>
   );
 }

@@ -3,7 +3,8 @@
 
 import { useEffect } from 'react';
 import { imageBytes } from '../store/drive-suitability';
-import { useFlash } from '../store/use-stores';
+import { isRetryable } from '../failure-headline';
+import { useFlash, useStores } from '../store/use-stores';
 import { FailureView } from './failure-view';
 import { PartialView } from './partial-view';
 import { SuccessView } from './success-view';
@@ -17,6 +18,7 @@ export function ResultView() {
   const phase = useFlash((s) => s.progress?.phase);
   const reset = useFlash((s) => s.reset);
   const startFlash = useFlash((s) => s.startFlash);
+  const stores = useStores();
 
   useEffect(() => {
     document.getElementById('result-title')?.focus();
@@ -25,7 +27,19 @@ export function ResultView() {
   const imageName = image?.name ?? 'The image';
   if (status === 'done' && result) {
     // Some drives written, some not: not a success.
-    if (result.targets.some((t) => !t.ok)) return <PartialView result={result} imageName={imageName} targets={targets} onAgain={reset} />;
+    if (result.targets.some((t) => !t.ok)) {
+      const failed = result.targets.filter((t) => !t.ok);
+      // Again on the same drives, if any failure was one another try could mend (not a drive too small).
+      const retry = failed.some((t) => !t.error || isRetryable(t.error.code))
+        ? () => {
+            const ids = targets.filter((d) => failed.some((t) => t.path === d.path)).map((d) => d.id);
+            reset();
+            stores.drives.getState().selectDrives(ids);
+            void startFlash();
+          }
+        : undefined;
+      return <PartialView result={result} imageName={imageName} targets={targets} onAgain={reset} {...(retry ? { onRetryFailed: retry } : {})} />;
+    }
     return <SuccessView result={result} imageName={imageName} downloaded={image?.url !== undefined} targets={targets} onAgain={reset} />;
   }
   if (status === 'failed' || status === 'cancelled') {

@@ -31,6 +31,8 @@ export interface DrivesState {
   receive(drives: DriveInfo[]): void;
   toggleDrive(id: string): void;
   selectDrive(id: string): void;
+  /** Exactly these, of those still listed and selectable (the failed drives of a flash, again). */
+  selectDrives(ids: string[]): void;
   openDialog(): void;
   closeDialog(): void;
   /** Drop selected ids that are gone or no longer selectable (new image, settings changed). */
@@ -89,6 +91,11 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
       const view = views(get().drives).find((v) => v.drive.id === id);
       if (!view || !view.selectable) return;
       set({ selected: [id], dropped: [] });
+    },
+
+    selectDrives(ids) {
+      const ok = new Set(views(get().drives).filter((v) => v.selectable).map((v) => v.drive.id));
+      set({ selected: ids.filter((id) => ok.has(id)), dropped: [] });
     },
 
     openDialog() {
