@@ -96,6 +96,9 @@ export class App {
         await this.page.getByRole('button', { name: 'Select image', exact: true }).click();
         const dialog = this.page.getByRole('dialog', { name: 'Choose an image on this computer' });
         await expect(dialog).toBeVisible();
+        // The folder's listing pre-fills the path; typed over while it arrives, the caret may jump
+        // to the end of the pre-filled folder and the path land after it ("/root//dev/shm/…").
+        await expect(dialog.getByRole('list', { name: /^Contents of / })).toBeVisible();
         await dialog.getByRole('textbox', { name: 'Path' }).fill(imagePath);
         await dialog.getByRole('button', { name: 'Open', exact: true }).click();
         await expect(dialog).toBeHidden();
