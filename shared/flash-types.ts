@@ -44,6 +44,8 @@ export interface FlashOptions {
   bmapPath?: string | null;
   /** Eject / power off each drive after a successful flash (default false). */
   eject?: boolean;
+  /** Set by `verify`, which only reads: messages then say nothing of what was or was not written. */
+  readOnly?: boolean;
 }
 
 export interface FlashJob {

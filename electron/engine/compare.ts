@@ -41,7 +41,7 @@ export async function runCompare(job: VerifyJob, context: CompareContext): Promi
   const reader = await openTargetReader(job.target.path);
   const pool = new AlignedPool(CHUNK_SIZE, 2);
   const meter = new ProgressMeter(context.onProgress);
-  const flashJob: FlashJob = { source: job.source, targets: [job.target], options: { verify: true, full: context.full ?? false } };
+  const flashJob: FlashJob = { source: job.source, targets: [job.target], options: { verify: true, full: context.full ?? false, readOnly: true } };
   const planner = await choosePlanner(flashJob, source);
   let offset = 0;
   let compared = 0;

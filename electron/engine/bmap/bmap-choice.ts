@@ -75,9 +75,9 @@ export async function bmapPlannerFor(job: FlashJob, source: SourceReader): Promi
   if (size !== undefined && size !== bmap.imageSize) {
     throw new BlockwiseError(
       'BMAP_INVALID',
-      `${source.info.name} is ${size} bytes, but the block map ${bmapPath} describes an image of ${bmap.imageSize} bytes: it belongs to another image. Nothing was written.`,
+      `${source.info.name} is ${size} bytes, but the block map ${bmapPath} describes an image of ${bmap.imageSize} bytes: it belongs to another image.${job.options.readOnly ? '' : ' Nothing was written.'}`,
       { path: bmapPath },
     );
   }
-  return new BmapPlanner(bmap, source.info.name);
+  return new BmapPlanner(bmap, source.info.name, job.options.readOnly ? '' : ' The partition table was not written.');
 }

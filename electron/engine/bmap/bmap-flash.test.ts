@@ -11,6 +11,7 @@ import { BlockwiseError } from '../../../shared/errors';
 import type { FlashJob } from '../../../shared/flash-types';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
 import '../sources/register';
+import { runCompare } from '../compare';
 import { runFlash } from '../flash';
 import { HEAD_SIZE } from '../pipeline';
 import { sectorsWritten } from '../targets/device-geometry';
@@ -169,5 +170,20 @@ describe('.bmap flashing on loop devices', { skip }, () => {
     assert.equal(error.details.offset, 11 * MiB + 4096);
     assert.equal(error.details.driveIncomplete, true);
     assert.ok(readBacking(dev, 0, 8192).equals(Buffer.alloc(8192)), 'the partition table was not written');
+    assert.match(error.message, /The partition table was not written\.$/);
+
+    // verify only reads: a map that belongs to another image says nothing of what was not written.
+    const longer = path.join(sub, 'longer.img');
+    execFileSync('cp', ['--sparse=always', imageFile, longer]);
+    execFileSync('truncate', ['-s', String(SIZE + 4096), longer]);
+    writeFileSync(`${longer}.bmap`, bmapText);
+    const compared = await runCompare({ source: { kind: 'file', path: longer }, target: { path: dev.path } }, { signal: new AbortController().signal, onProgress: () => {} }).then(
+      () => assert.fail('verify reported a match'),
+      (e: unknown) => e as BlockwiseError,
+    );
+    assert.equal(compared.code, 'BMAP_INVALID', compared.message);
+    assert.match(compared.message, /describes an image of \d+ bytes: it belongs to another image\.$/);
+    const flashed = await expectError(job(longer, dev.path), 'BMAP_INVALID');
+    assert.match(flashed.message, /it belongs to another image\. Nothing was written\.$/);
   });
 });

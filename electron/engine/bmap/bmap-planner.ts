@@ -20,6 +20,8 @@ export class BmapPlanner implements WritePlanner {
   constructor(
     readonly bmap: Bmap,
     private readonly imageName: string,
+    /** Said after a failure about the drive's start (held back by a flash); '' where nothing is written. */
+    private readonly driveNote = ' The partition table was not written.',
   ) {}
 
   observe(offset: number, data: Buffer): void {
@@ -50,7 +52,7 @@ export class BmapPlanner implements WritePlanner {
           this.failure = new BlockwiseError(
             'CHECKSUM_MISMATCH',
             `${this.imageName} does not match its block map ${this.bmap.path}: blocks ${r.firstBlock}-${r.lastBlock} ` +
-              `(bytes ${r.start}–${r.end}) have ${this.bmap.checksumType} ${actual}, not ${r.checksum}. The partition table was not written.`,
+              `(bytes ${r.start}–${r.end}) have ${this.bmap.checksumType} ${actual}, not ${r.checksum}.${this.driveNote}`,
             { path: this.bmap.path, offset: r.start },
           );
           return;
@@ -78,7 +80,7 @@ export class BmapPlanner implements WritePlanner {
     if (this.seen !== this.bmap.imageSize) {
       throw new BlockwiseError(
         'BMAP_INVALID',
-        `${this.imageName} is ${this.seen} bytes, but its block map ${this.bmap.path} describes an image of ${this.bmap.imageSize} bytes: the map belongs to another image. The partition table was not written.`,
+        `${this.imageName} is ${this.seen} bytes, but its block map ${this.bmap.path} describes an image of ${this.bmap.imageSize} bytes: the map belongs to another image.${this.driveNote}`,
         { path: this.bmap.path, offset: this.seen },
       );
     }
