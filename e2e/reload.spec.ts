@@ -55,15 +55,22 @@ test('reloading mid-flash shows the flash still under way, and its Cancel still 
   });
 });
 
-test('reloading after a flash has ended goes back to the three steps', async ({ app, loops, images }) => {
+test('reloading on the result shows it again; once dismissed, a reload shows the three steps', async ({ app, loops, images }) => {
   const drive = loops.create(16 * MiB);
   const imagePath = images.random('quick.img', 4 * MiB);
   await app.selectImage(imagePath);
   await app.selectDrive(drive.path);
   await app.flash();
   await app.waitForSuccess();
-  await app.step('reloading after the end goes back to the three steps', async () => {
+  await app.step('reloading keeps the result on screen', async () => {
+    await app.page.reload();
+    await expect(app.page.getByRole('heading', { name: 'Flash complete!' })).toBeVisible({ timeout: 15_000 });
+    await expect(app.page.getByTestId('flash-success')).toContainText('quick.img');
+  });
+  await app.step('"Flash another", then a reload: the three steps', async () => {
+    await app.page.getByRole('button', { name: 'Flash another' }).click();
     await app.page.reload();
     await expect(app.page.getByRole('button', { name: 'Select image', exact: true })).toBeVisible({ timeout: 15_000 });
+    await expect(app.page.getByRole('heading', { name: 'Flash complete!' })).toHaveCount(0);
   });
 });

@@ -6,7 +6,7 @@ import type { Transport } from '../api';
 import type { ConnectionState } from '../ws-client';
 import { viewDrives } from './drive-suitability';
 import { createDrivesStore, type DrivesState } from './drives-store';
-import { createFlashStore, isBusy, type FlashState } from './flash-store';
+import { createFlashStore, type FlashState } from './flash-store';
 import { createImageStore, imageBlocked, type ImageState } from './image-store';
 import { createSettingsStore, type SettingsState } from './settings-store';
 
@@ -49,15 +49,18 @@ export function createAppStores(transport: Transport): AppStores {
     blocked: () => imageBlocked(image.getState()),
   });
 
+  // The job this tab shows, kept across a reload of the tab (sessionStorage) until its result is
+  // dismissed: reloaded, the tab shows it again, even if it ended meanwhile.
+  const followed = followedJobMemory();
   // A flash under way in the host (this tab was reloaded, or another one started it) is followed.
   const rejoin = () => {
     api.request('flash.jobs', {}).then(
       (jobs) => {
         const before = flash.getState().jobId;
-        flash.getState().rejoin(jobs);
-        const { jobId, status, image: flashed } = flash.getState();
+        flash.getState().rejoin(jobs, followed.get());
+        const { jobId, image: flashed } = flash.getState();
         const job = jobs.find((j) => j.jobId === jobId);
-        if (!job || jobId === before || !isBusy(status) || !flashed) return;
+        if (!job || jobId === before || !flashed) return;
         // Joined: the steps show what it writes, as if chosen here.
         // Selected once the list holds them: a selection checked against an empty list is pruned.
         void drives
@@ -80,6 +83,10 @@ export function createAppStores(transport: Transport): AppStores {
     // A new image may make a selected drive too small, or be stored on it.
     image.subscribe((state, previous) => {
       if (state.image !== previous.image) drives.getState().prune(state.image);
+    }),
+    flash.subscribe((state, previous) => {
+      if (state.jobId !== null && state.jobId !== previous.jobId) followed.set(state.jobId);
+      if (state.status === 'idle' && previous.status !== 'idle') followed.set(undefined);
     }),
     // A streamed archive (a zip from a server without ranges, a tar) turned out to hold several
     // images: the step offers them, so that Back leads straight to choosing one.
@@ -118,5 +125,28 @@ export function createAppStores(transport: Transport): AppStores {
     connection,
     pathForFile: (file) => transport.pathForFile?.(file),
     dispose: () => offs.forEach((off) => off()),
+  };
+}
+
+const FOLLOWED_KEY = 'blockwise.followedJob';
+
+/** sessionStorage where there is one (a browser tab, Electron's window); nothing in Node's tests. */
+function followedJobMemory(): { get(): string | undefined; set(jobId: string | undefined): void } {
+  let storage: Storage | undefined;
+  try {
+    storage = typeof sessionStorage === 'undefined' ? undefined : sessionStorage;
+  } catch {
+    storage = undefined; // storage disabled
+  }
+  return {
+    get: () => storage?.getItem(FOLLOWED_KEY) ?? undefined,
+    set: (jobId) => {
+      try {
+        if (jobId === undefined) storage?.removeItem(FOLLOWED_KEY);
+        else storage?.setItem(FOLLOWED_KEY, jobId);
+      } catch {
+        // full or disabled: a reload then shows the three steps, as without it
+      }
+    },
   };
 }

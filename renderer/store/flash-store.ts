@@ -39,8 +39,9 @@ export interface FlashState {
    * What the host's flash.jobs says on each (re)connection: our job's outcome if it ended while
    * the connection was down; or, with nothing of our own under way, a flash that is running (the
    * tab was reloaded mid-flash, or another tab started it) is followed as if started here.
+   * `followed`: the job this tab showed before it was reloaded; shown again even if it has ended.
    */
-  rejoin(jobs: ActiveJob[]): void;
+  rejoin(jobs: ActiveJob[], followed?: string): void;
 }
 
 export interface FlashInputs {
@@ -171,7 +172,7 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
         set({ status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error, confirmingCancel: false });
       },
 
-      rejoin(jobs) {
+      rejoin(jobs, followed) {
         const state = get();
         if (state.status === 'starting') return; // its own answer and events decide
         if (isBusy(state.status) && state.jobId !== null) {
@@ -189,7 +190,7 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
           return;
         }
         if (state.status !== 'idle') return; // a result is on screen: it stays until dismissed
-        const running = jobs.find((j) => !j.outcome);
+        const running = jobs.find((j) => j.jobId === followed) ?? jobs.find((j) => !j.outcome);
         if (!running) return;
         const image: ImageInfo = {
           name: running.imageName,
@@ -208,6 +209,9 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
           image,
           targets: running.drives,
         });
+        // Ended while this tab reloaded: its outcome, as it would have been shown.
+        if (running.outcome && 'result' in running.outcome) get().onDone({ jobId: running.jobId, result: running.outcome.result });
+        else if (running.outcome) get().onError({ jobId: running.jobId, error: running.outcome.error });
       },
     };
   });

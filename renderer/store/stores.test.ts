@@ -287,3 +287,20 @@ test('after a dropped connection, our job’s outcome comes from flash.jobs; a f
   assert.match(state.error?.message ?? '', /restarted while it was writing \/dev\/loop1, which stopped the flash: it is incomplete/);
   assert.equal(state.error?.details?.driveIncomplete, true);
 });
+
+test('the job this tab followed before a reload is shown again, with its outcome if it has ended', async () => {
+  const api = new FakeApi()
+    .handle('drives.list', () => [drive({ id: 'loop2' })])
+    .handle('settings.get', () => ({ ...DEFAULT_SETTINGS }));
+  const stores = createAppStores({ api, kind: 'browser' });
+  await settle();
+  const failed = listedJob({ jobId: 'job-9', outcome: { error: { code: 'WRITE_IO_ERROR', message: 'EIO at byte 4096', details: { driveIncomplete: true } } } });
+  const running = listedJob({ jobId: 'job-8' });
+  stores.flash.getState().rejoin([running, failed], 'job-9');
+  const state = stores.flash.getState();
+  assert.equal(state.status, 'failed');
+  assert.equal(state.jobId, 'job-9');
+  assert.equal(state.error?.code, 'WRITE_IO_ERROR');
+  assert.deepEqual(state.targets.map((d) => d.id), ['loop2']);
+  assert.equal(state.image?.name, 'other.img');
+});
