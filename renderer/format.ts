@@ -2,7 +2,7 @@
 // the drive's label), so the app and the CLI say the same thing.
 
 export { formatBytes, formatBytesExact } from '../shared/format-bytes';
-export { driveTitle } from '../shared/drive-name';
+export { driveLabel, driveTitle } from '../shared/drive-name';
 
 /** 21400000 → "21.4 MB/s"; nothing measured yet → "" (callers leave the figure out, not "— MB/s"). */
 export function formatSpeed(bytesPerSecond: number): string {

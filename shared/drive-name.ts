@@ -19,3 +19,9 @@ export function driveTitle(drive: { model: string; path: string; size?: number }
   if (drive.size !== undefined && drive.size > 0) return `${formatBytes(drive.size)} drive`;
   return drive.path.replace(/^.*[/\\]/, '');
 }
+
+/** "SanDisk Ultra (/dev/sdb)": the drive at `path` among `drives` by its title, or the path alone when it is not among them. */
+export function driveLabel(drives: readonly { model: string; path: string; size?: number }[], path: string): string {
+  const drive = drives.find((d) => d.path === path);
+  return drive ? `${driveTitle(drive)} (${path})` : path;
+}

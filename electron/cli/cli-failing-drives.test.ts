@@ -3,22 +3,16 @@
 // it ends with, its exit code, and that it ends at all while a write is stuck in the kernel.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsc, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createFaultyDrive, fuseSkipReason, type FaultOptions, type FaultyDrive } from '../test-support/fuse-faults';
 import { createLoopDevice, readBacking, type LoopDevice } from '../test-support/loop-device';
+import { BIN, cli, LOOP_ENV } from '../test-support/cli-process';
 
-const BIN = path.resolve(__dirname, '../../../bin/blockwise.js');
 const MiB = 1024 * 1024;
-const LOOP = { ...process.env, BLOCKWISE_INCLUDE_LOOP: '1' };
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: LOOP, input: '', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** Waits until nothing holds `device` open exclusively any more (a stuck write has come back), at most `ms`. */
 async function waitUntilFree(device: string, ms: number): Promise<boolean> {
@@ -73,7 +67,7 @@ describe('blockwise CLI on failing drives (FUSE)', { skip: fuseSkipReason() }, (
     let stuck: NodeJS.Timeout | undefined;
     try {
       // The healthy drive first: the engine's own error is then its plain "cancelled".
-      const child = spawn(process.execPath, [BIN, 'flash', file, '--to', good.path, '--to', silent.path, '--yes'], { env: LOOP });
+      const child = spawn(process.execPath, [BIN, 'flash', file, '--to', good.path, '--to', silent.path, '--yes'], { env: LOOP_ENV });
       let stderr = '';
       let interruptedAt = 0;
       child.stdout.on('data', () => undefined);

@@ -10,15 +10,9 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createLoopDevice, isRoot, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
 import { onPath } from './privileges';
+import { BIN, cli, LOOP_ENV } from '../test-support/cli-process';
 
-const BIN = path.resolve(__dirname, '../../../bin/blockwise.js');
 const MiB = 1024 * 1024;
-const LOOP = { ...process.env, BLOCKWISE_INCLUDE_LOOP: '1' };
-
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: LOOP, input: '', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('blockwise CLI misuse', () => {
   test('a mistyped option exits 2 naming it, the closest option and the ones the command takes', () => {
@@ -174,7 +168,7 @@ describe('blockwise CLI misuse on loop devices', { skip: loopSkipReason() }, () 
     writeFileSync(throttle, `${dev.majMin} ${8 * MiB}`);
     let sent = false;
     try {
-      const child = spawn(process.execPath, [BIN, 'flash', big, '--to', dev.path, '--yes', '--json'], { env: LOOP });
+      const child = spawn(process.execPath, [BIN, 'flash', big, '--to', dev.path, '--yes', '--json'], { env: LOOP_ENV });
       let stdout = '';
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
@@ -262,7 +256,7 @@ describe('blockwise CLI writing an image file that fails', { skip: isRoot() && o
       [path.join(closed, 'new.img'), `check the permissions of the folder ${closed}`],
       [path.join(closed, 'old.img'), `check the permissions of the file and of its folder ${closed}`],
     ] as const) {
-      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'flash', image, '--to', target, '--yes'], { encoding: 'utf8', env: LOOP, input: '' });
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'flash', image, '--to', target, '--yes'], { encoding: 'utf8', env: LOOP_ENV, input: '' });
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`Error: No permission to write ${target}\\. You \\(uid 65534\\) may not write there: ${check}, or write the image file to a folder of your own\\.`));
       assert.doesNotMatch(r.stderr, /administrator|sudo|drives/);

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
+import { BIN } from '../test-support/cli-process';
 
-const BIN = path.resolve(__dirname, '../../../bin/blockwise.js');
 const MiB = 1024 * 1024;
 
 function cli(args: string[], env: Record<string, string | undefined> = {}) {

@@ -11,8 +11,8 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLoopDevice, loopSkipReason, readBacking } from '../test-support/loop-device';
 import { onPath, sudoCommand } from './privileges';
+import { BIN } from '../test-support/cli-process';
 
-const BIN = path.resolve(__dirname, '../../../bin/blockwise.js');
 const MiB = 1 << 20;
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 

@@ -5,7 +5,7 @@ import { describeError } from '../../shared/errors';
 import type { DriveInfo } from '../../shared/drive-types';
 import type { FlashPhase, TargetResult } from '../../shared/flash-types';
 import { explainFailure } from '../failure-headline';
-import { driveTitle } from '../format';
+import { driveLabel } from '../format';
 import { AlertIcon, StopIcon } from './icons';
 
 interface FailureViewProps {
@@ -32,10 +32,7 @@ export function FailureView({ kind, error, targets, results, phase, imageSize, i
   // Cancelled with a drive that had stopped answering: it still holds a write, and must be unplugged.
   const unresponsive = cancelled && error?.details?.unresponsive === true;
   const driveOf = (path: string | undefined) => targets.find((d) => d.path === path) ?? (targets.length === 1 ? targets[0] : undefined);
-  const nameOf = (path: string) => {
-    const drive = targets.find((d) => d.path === path);
-    return drive ? `${driveTitle(drive)} (${path})` : path;
-  };
+  const nameOf = (path: string) => driveLabel(targets, path);
   const errorPath = typeof error?.details?.path === 'string' ? error.details.path : undefined;
   const explained = error && !cancelled ? explainFailure(error, driveOf(errorPath), imageSize) : undefined;
   const canRetry = cancelled || (explained?.retryable ?? true);

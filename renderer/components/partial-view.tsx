@@ -6,7 +6,7 @@ import { describeError } from '../../shared/errors';
 import type { DriveInfo } from '../../shared/drive-types';
 import type { FlashResult } from '../../shared/flash-types';
 import { explainFailure } from '../failure-headline';
-import { driveTitle } from '../format';
+import { driveLabel, driveTitle } from '../format';
 import { AlertIcon } from './icons';
 
 interface PartialViewProps {
@@ -22,10 +22,7 @@ export function PartialView({ result, imageName, targets, onAgain, onRetryFailed
   const ok = result.targets.filter((t) => t.ok);
   const failed = result.targets.filter((t) => !t.ok);
   const driveOf = (path: string) => targets.find((d) => d.path === path);
-  const nameOf = (path: string) => {
-    const drive = driveOf(path);
-    return drive ? `${driveTitle(drive)} (${path})` : path;
-  };
+  const nameOf = (path: string) => driveLabel(targets, path);
   const list = (paths: string[]) => paths.map(nameOf).join(', ');
 
   return (

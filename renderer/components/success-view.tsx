@@ -3,7 +3,7 @@
 
 import type { FlashResult } from '../../shared/flash-types';
 import type { DriveInfo } from '../../shared/drive-types';
-import { driveTitle, formatBytes, formatDuration, formatSpeed } from '../format';
+import { driveLabel, driveTitle, formatBytes, formatDuration, formatSpeed } from '../format';
 import { CheckIcon } from './icons';
 
 interface SuccessViewProps {
@@ -19,10 +19,7 @@ export function SuccessView({ result, imageName, downloaded, targets, onAgain }:
   // Every drive was written: a flash where some failed is shown by PartialView.
   const verified = result.targets.every((t) => t.verified);
   const seconds = result.durationMs / 1000;
-  const nameOf = (path: string) => {
-    const drive = targets.find((d) => d.path === path);
-    return drive ? `${driveTitle(drive)} (${path})` : path;
-  };
+  const nameOf = (path: string) => driveLabel(targets, path);
 
   return (
     <section className="result result-success" aria-labelledby="result-title" data-testid="flash-success">

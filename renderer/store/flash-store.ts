@@ -72,6 +72,13 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
       return false;
     };
 
+    /** Our job as the host lists it (flash.jobs): its outcome if it has ended, else its latest progress. */
+    const catchUp = (job: ActiveJob): void => {
+      if (job.outcome && 'result' in job.outcome) get().onDone({ jobId: job.jobId, result: job.outcome.result });
+      else if (job.outcome) get().onError({ jobId: job.jobId, error: job.outcome.error });
+      else if (job.progress) get().onProgress({ jobId: job.jobId, progress: job.progress });
+    };
+
     const start = async (systemConfirmed: boolean): Promise<void> => {
       const image = inputs.image();
       const targets = inputs.targets();
@@ -177,16 +184,9 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
         if (state.status === 'starting') return; // its own answer and events decide
         if (isBusy(state.status) && state.jobId !== null) {
           const job = jobs.find((j) => j.jobId === state.jobId);
-          if (!job) {
-            // The host no longer knows the job: it was restarted, which stopped the flash.
-            get().onError({ jobId: state.jobId, error: lostJob(state.targets) });
-          } else if (job.outcome && 'result' in job.outcome) {
-            get().onDone({ jobId: job.jobId, result: job.outcome.result });
-          } else if (job.outcome) {
-            get().onError({ jobId: job.jobId, error: job.outcome.error });
-          } else if (job.progress) {
-            get().onProgress({ jobId: job.jobId, progress: job.progress });
-          }
+          // The host no longer knows the job: it was restarted, which stopped the flash.
+          if (!job) get().onError({ jobId: state.jobId, error: lostJob(state.targets) });
+          else catchUp(job);
           return;
         }
         if (state.status !== 'idle') return; // a result is on screen: it stays until dismissed
@@ -209,9 +209,7 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
           image,
           targets: running.drives,
         });
-        // Ended while this tab reloaded: its outcome, as it would have been shown.
-        if (running.outcome && 'result' in running.outcome) get().onDone({ jobId: running.jobId, result: running.outcome.result });
-        else if (running.outcome) get().onError({ jobId: running.jobId, error: running.outcome.error });
+        catchUp(running); // ended while this tab reloaded: its outcome, as it would have been shown
       },
     };
   });
