@@ -129,6 +129,8 @@ export interface FlashResult {
   imageSha256?: string;
   /** SHA-256 of the file or download as stored, when it differs from the image (compressed, zip, tar). */
   fileSha256?: string;
+  /** Why a SHA-256 above is missing: its file could not be read to the end after the drives were written and checked. */
+  sha256Unavailable?: string;
   checksumVerified?: boolean;
   /** Where the checksum that matched was published (a file beside the image, or an address); absent when it was given with the job. */
   checksumPublishedIn?: string;

@@ -50,6 +50,33 @@ function digestOf(hash: BackgroundFileHash, path: string): Promise<string> {
   });
 }
 
+/** The SHA-256s a flash shows at its end, and why one is missing where it could not be taken. */
+export interface ShownDigests {
+  imageSha256?: string;
+  fileSha256?: string;
+  sha256Unavailable?: string;
+}
+
+/**
+ * Gathers the SHA-256s once the drives are written (and read back): `inPipeline` is the one the
+ * write took. A background hash that fails then (its file became unreadable) costs only its line
+ * in the result, said with the reason: the drives hold the image and were checked, so the flash
+ * is not failed and no drive is called incomplete for it.
+ */
+export async function shownDigests(hashes: FlashHashes, inPipeline: string | undefined): Promise<ShownDigests> {
+  const shown: ShownDigests = {};
+  const settle = (digest: Promise<string | undefined>) =>
+    digest.catch((error: unknown) => {
+      shown.sha256Unavailable ??= error instanceof Error ? error.message : String(error);
+      return undefined;
+    });
+  const image = inPipeline ?? (await settle(hashes.imageSha256()));
+  const file = await settle(hashes.fileSha256());
+  if (image) shown.imageSha256 = image;
+  if (file) shown.fileSha256 = file;
+  return shown;
+}
+
 /** `denseWrite`: the write covers (nearly) the whole image, so it keeps the cores busy by itself. */
 export function planHashes(source: SourceReader, checksum: ResolvedChecksum | undefined, denseWrite: boolean): FlashHashes {
   const raw = source.backingFile;

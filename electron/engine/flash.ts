@@ -15,7 +15,7 @@ import { choosePlanner } from './planner-choice';
 import { ProgressMeter } from './progress-meter';
 import { guardTarget } from './target-guards';
 import { targetLifecycle } from './target-lifecycle';
-import { planHashes, type FlashHashes } from './flash-hashes';
+import { planHashes, shownDigests, type FlashHashes, type ShownDigests } from './flash-hashes';
 import { openSource } from './sources/open-source';
 import type { SourceReader } from './sources/source';
 import { inspectTarget, openTarget, type TargetInspection } from './targets/target';
@@ -330,8 +330,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     // The SHA-256s hashed beside the flash: usually ready by now; on a fast drive, the rest of them.
     const waitStart = performance.now();
     const live = states.some((s) => !s.error);
-    const imageSha256 = written.imageSha256 ?? (live ? await hashes.imageSha256() : undefined);
-    const fileSha256 = live ? await hashes.fileSha256() : undefined;
+    const digests: ShownDigests = live ? await shownDigests(hashes, written.imageSha256) : {};
     const hashWaitMs = performance.now() - waitStart;
     for (const s of states) if (!s.error) s.phase = 'done';
     meter.update({ phase: 'done', position: written.imageSize, total: written.imageSize, deviceBytes: 0, targets: targetProgress(states) }, true);
@@ -354,8 +353,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
       hashWaitMs,
       targets,
     };
-    if (imageSha256) result.imageSha256 = imageSha256;
-    if (fileSha256) result.fileSha256 = fileSha256;
+    Object.assign(result, digests);
     if (checksum) result.checksumVerified = true;
     if (checksum && checksum.origin !== 'job') result.checksumPublishedIn = checksum.origin;
     return result;
