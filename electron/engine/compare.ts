@@ -21,20 +21,23 @@ export interface CompareContext {
   full?: boolean;
 }
 
-async function capacityOf(targetPath: string): Promise<number> {
+/** The target's size, and the unit its direct reads must come in: a 4Kn drive takes whole 4096-byte blocks only. */
+async function geometryOf(targetPath: string): Promise<{ capacity: number; blockSize: number }> {
   const stat = await fsp.stat(targetPath).catch(() => undefined);
   if (!stat) throw new BlockwiseError('TARGET_NOT_FOUND', `${targetPath} does not exist.`, { path: targetPath });
-  return stat.isBlockDevice() ? (await deviceGeometry(targetPath)).size : stat.size;
+  if (!stat.isBlockDevice()) return { capacity: stat.size, blockSize: 512 };
+  const geometry = await deviceGeometry(targetPath);
+  return { capacity: geometry.size, blockSize: Math.max(512, geometry.logicalBlockSize) };
 }
 
 export async function runCompare(job: VerifyJob, context: CompareContext): Promise<VerifyResult> {
   const started = performance.now();
   const source = await openSource(job.source);
-  const capacity = await capacityOf(job.target.path);
+  const { capacity, blockSize } = await geometryOf(job.target.path);
   const size = source.info.size ?? source.info.sizeAtLeast;
   if (size !== undefined && size > capacity) {
     await source.close();
-    throw new BlockwiseError('IMAGE_TOO_LARGE', `The image (${formatBytesExact(size)}) is larger than ${job.target.path}, which holds ${formatBytesExact(capacity)}.`, {
+    throw new BlockwiseError('IMAGE_TOO_LARGE', `The image is ${formatBytesExact(size)}, larger than ${job.target.path}, which holds ${formatBytesExact(capacity)}.`, {
       path: job.target.path,
     });
   }
@@ -64,7 +67,8 @@ export async function runCompare(job: VerifyJob, context: CompareContext): Promi
       for (const r of alignRanges(planner.rangesToWrite(start, end), ALIGNMENT, start, end)) {
         const rel = r.start - start;
         const length = r.end - r.start;
-        await reader.read(device.subarray(rel, rel + Math.min(alignUp(length, 512), device.length - rel)), r.start);
+        // The image's last block may end mid-block: the drive is read to the end of that block.
+        await reader.read(device.subarray(rel, rel + Math.min(alignUp(length, blockSize), device.length - rel)), r.start);
         if (!image.subarray(rel, rel + length).equals(device.subarray(rel, rel + length))) {
           let i = rel;
           while (image[i] === device[i]) i++;
