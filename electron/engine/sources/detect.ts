@@ -21,7 +21,7 @@ const SUPPORTED: Array<{ format: SourceFormat; magic: Magic }> = [
   { format: 'gzip', magic: { bytes: [0x1f, 0x8b] } },
   { format: 'xz', magic: { bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] } },
   { format: 'zip', magic: { bytes: [0x50, 0x4b, 0x03, 0x04] } },
-  // "ustar" (POSIX "ustar\0", GNU "ustar ") at 257; pre-POSIX tars have no magic and are not detected.
+  // "ustar" (POSIX "ustar\0", GNU "ustar ") at 257; pre-POSIX tars have none (isPrePosixTar).
   { format: 'tar', magic: { bytes: [0x75, 0x73, 0x74, 0x61, 0x72], offset: 257 } },
 ];
 
@@ -100,6 +100,23 @@ function isBzip2(head: Uint8Array): boolean {
   const endMagic = [0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
   const at = (m: number[]) => m.every((b, i) => head[4 + i] === b);
   return at(blockMagic) || at(endMagic);
+}
+
+/**
+ * A tar without the ustar magic: pre-POSIX (v7) tars, `tar --format=v7`. Its first header is told
+ * by its checksum (the header's bytes summed, the checksum field counted as spaces), which no disk
+ * image's first sector matches by chance; a name, and octal size and checksum fields besides.
+ * Without this, such a tar was written to the drive headers and all, and "verified".
+ */
+function isPrePosixTar(head: Uint8Array): boolean {
+  if (head.length < 512 || head[0] === 0) return false;
+  const field = (start: number, length: number) => Buffer.from(head.subarray(start, start + length)).toString('latin1');
+  const octal = /^[ \0]*[0-7]+[ \0]*$/;
+  const checksum = field(148, 8);
+  if (!octal.test(checksum) || !octal.test(field(124, 12))) return false;
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : head[i]!;
+  return parseInt(checksum.replace(/[ \0]/g, ''), 8) === sum;
 }
 
 /**
@@ -211,6 +228,7 @@ export function detectFormat(head: Uint8Array, totalSize?: number): DetectedForm
   }
   for (const { format, magic } of SUPPORTED) if (matches(head, magic)) return { kind: 'supported', format };
   if (isBzip2(head)) return { kind: 'supported', format: 'bzip2' };
+  if (isPrePosixTar(head)) return { kind: 'supported', format: 'tar' };
   for (const { name, magic, advice, article } of UNSUPPORTED) {
     if (!matches(head, magic)) continue;
     const found: DetectedFormat = { kind: 'unsupported', name };

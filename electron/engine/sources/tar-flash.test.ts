@@ -74,6 +74,9 @@ describe('tar archives on a loop device', { skip }, () => {
     ['long-gnu.tar', `tar -C t --format=gnu -cf long-gnu.tar README.txt '${LONG}'`],
     ['long-pax.tar.gz', `tar -C t --format=pax -czf long-pax.tar.gz README.txt '${LONG}'`],
     ['nested.tar', 'tar -C t -cf nested.tar README.txt nested.img.xz'],
+    // Pre-POSIX headers carry no "ustar" magic: these were written to the drive as they are.
+    ['v7.tar', 'tar -C t --format=v7 -cf v7.tar README.txt os.img'],
+    ['v7.tar.gz', 'tar -C t --format=v7 -czf v7.tar.gz os.img'],
   ];
   for (const [name, command] of cases) {
     test(`${name}: the image inside is written and verified`, async () => {
