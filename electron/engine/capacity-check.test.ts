@@ -1,0 +1,150 @@
+// The capacity check on real (loop) drives: a genuine drive passes with its data untouched, a
+// counterfeit that wraps is caught with its real size and where it wraps to, one that refuses
+// writes past some point is caught to within 1 MiB, and what a flash refuses is refused here too.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { BlockwiseError } from '../../shared/errors';
+import { createFaultyDrive, fuseSkipReason } from '../test-support/fuse-faults';
+import { createLoopDevice, fillGarbage, loopSkipReason } from '../test-support/loop-device';
+import { checkCapacity, probeStep } from './capacity-check';
+
+const MiB = 1024 * 1024;
+const loopSkip = loopSkipReason();
+const fuseSkip = fuseSkipReason();
+if (loopSkip) console.log(`# skipping capacity-check drive tests: ${loopSkip}`);
+else if (fuseSkip) console.log(`# skipping capacity-check counterfeit tests: ${fuseSkip}`);
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function failure(promise: Promise<unknown>): Promise<BlockwiseError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof BlockwiseError, String(error));
+    return error;
+  }
+  assert.fail('the check should have been refused');
+}
+
+test('the grid step is a power of two of at least 1 MiB, with at most 128 steps', () => {
+  assert.equal(probeStep(64 * MiB), MiB);
+  assert.equal(probeStep(128 * MiB), MiB);
+  assert.equal(probeStep(129 * MiB), 2 * MiB);
+  assert.equal(probeStep(64e9), 512 * MiB); // a "64 GB" card: a fake's 2, 4, 8, 16 or 32 GiB are all multiples
+});
+
+describe('capacity check on loop devices', { skip: loopSkip }, () => {
+  before(() => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+  });
+
+  test("a genuine drive passes, and its data is the same afterwards (it was written: the kernel's counters)", async () => {
+    const drive = createLoopDevice(96 * MiB, { fill: 'garbage' });
+    try {
+      const before = sha(readFileSync(drive.backingFile));
+      const seen: number[] = [];
+      const result = await checkCapacity(drive.path, { onProgress: (done) => seen.push(done) });
+      assert.equal(result.verdict, 'genuine');
+      assert.equal(result.keeps, 96 * MiB);
+      assert.equal(result.claimed, 96 * MiB);
+      assert.equal(result.probes, 97, 'every MiB, and the last block');
+      assert.equal(result.restored, true);
+      assert.equal(result.firstBad, undefined);
+      assert.ok(drive.bytesWritten() >= 2 * 97 * 4096, `test blocks and the originals were written (${drive.bytesWritten()} bytes)`);
+      assert.equal(sha(readFileSync(drive.backingFile)), before, "the drive's own data is back");
+      assert.ok(seen.length > 0 && seen.every((n, i) => i === 0 || n > seen[i - 1]!), 'progress counts up');
+    } finally {
+      drive.dispose();
+    }
+  });
+
+  test('a drive with 4096-byte sectors and a size that is not a multiple of the step passes', async () => {
+    const drive = createLoopDevice(50 * MiB + 12 * 4096, { fill: 'garbage', sectorSize: 4096 });
+    try {
+      const before = sha(readFileSync(drive.backingFile));
+      const result = await checkCapacity(drive.path);
+      assert.equal(result.verdict, 'genuine');
+      assert.equal(sha(readFileSync(drive.backingFile)), before);
+    } finally {
+      drive.dispose();
+    }
+  });
+
+  test('a cancel puts the data back and says so', async () => {
+    const drive = createLoopDevice(64 * MiB, { fill: 'garbage' });
+    try {
+      const before = sha(readFileSync(drive.backingFile));
+      const controller = new AbortController();
+      const error = await failure(checkCapacity(drive.path, { signal: controller.signal, onProgress: (done) => done === 100 && controller.abort() }));
+      assert.equal(error.code, 'CANCELLED');
+      assert.match(error.message, /cancelled; its own data was put back/);
+      assert.equal(sha(readFileSync(drive.backingFile)), before);
+    } finally {
+      drive.dispose();
+    }
+  });
+
+  test('refuses a loop device without the opt-in, and a regular file', async () => {
+    const drive = createLoopDevice(32 * MiB);
+    const dir = mkdtempSync(path.join(tmpdir(), 'blockwise-capacity-'));
+    try {
+      delete process.env.BLOCKWISE_INCLUDE_LOOP;
+      const loop = await failure(checkCapacity(drive.path));
+      assert.equal(loop.code, 'TARGET_NOT_ALLOWED');
+      assert.equal(drive.bytesWritten(), 0);
+      process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+      const file = path.join(dir, 'card.img');
+      writeFileSync(file, Buffer.alloc(MiB));
+      const notDrive = await failure(checkCapacity(file));
+      assert.equal(notDrive.code, 'TARGET_NOT_ALLOWED');
+      assert.match(notDrive.message, /card\.img is not a drive: only a drive's capacity can be checked/);
+      assert.equal(sha(readFileSync(file)), sha(Buffer.alloc(MiB)));
+    } finally {
+      process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+      rmSync(dir, { recursive: true, force: true });
+      drive.dispose();
+    }
+  });
+});
+
+describe('capacity check on counterfeit drives', { skip: loopSkip ?? fuseSkip }, () => {
+  before(() => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+  });
+
+  test('a card claiming 256 MiB that stores 64 MiB and wraps: caught, with its real size, and its data put back', async () => {
+    const drive = await createFaultyDrive({ size: 256 * MiB, wrap: 64 * MiB });
+    try {
+      fillGarbage(drive.store, 64 * MiB);
+      const before = sha(readFileSync(drive.store));
+      const result = await checkCapacity(drive.path);
+      assert.equal(result.verdict, 'wraps');
+      assert.equal(result.keeps, 64 * MiB);
+      assert.equal(result.firstBad, 64 * MiB);
+      assert.equal(result.wrapsTo, 0);
+      assert.equal(result.restored, true);
+      assert.equal(sha(readFileSync(drive.store)), before);
+    } finally {
+      drive.dispose();
+    }
+  });
+
+  test('a drive whose writes fail from 100 MiB on: caught to within 1 MiB', async () => {
+    const limit = 100 * MiB + 40 * 4096;
+    const drive = await createFaultyDrive({ size: 192 * MiB, eioWrite: [[limit, 192 * MiB]] });
+    try {
+      const result = await checkCapacity(drive.path);
+      assert.equal(result.verdict, 'loses');
+      assert.equal(result.failure, 'write-failed');
+      assert.ok(result.keeps <= limit && result.keeps > limit - MiB, `keeps ${result.keeps}, limit ${limit}`);
+      assert.ok(result.firstBad! >= limit && result.firstBad! < limit + MiB, `first bad ${result.firstBad}`);
+    } finally {
+      drive.dispose();
+    }
+  });
+});

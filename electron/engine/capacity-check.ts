@@ -1,0 +1,286 @@
+// Does a drive keep data across all of the size it claims? Counterfeit cards and sticks report a
+// size their flash does not have: past the real size, writes are dropped, fail, or land back at
+// the start (the controller ignores the address's high bits, so offset X is stored at X mod 2^k;
+// F3's f3probe models fakes the same way). A flash to such a card only fails at readback, and a
+// card used for files loses them silently.
+//
+// The check writes a test block at every multiple of a power-of-two step S (at most 129 blocks)
+// and at the last block, highest first, then reads each one back from the drive (O_DIRECT: the
+// drive's answer, not the page cache's). Every block is unique (its offset and a random session
+// number, then bytes derived from both), so a read shows whether the block kept its own data,
+// holds another probe's (the card wraps, and where to), or neither (dropped or damaged). Because
+// a wrapping card's real size is a power of two no smaller than S, its first aliased probe sits
+// exactly at that size. Where blocks are lost without wrapping, the boundary is narrowed by
+// bisection to 1 MiB. The drive's own bytes at every probed block are read first and written
+// back at the end, also after a cancel or a failure, so a genuine drive's data survives (keep
+// the drive plugged in until it ends). Cost: ~4 × 130 single-block I/Os, a second or two on a card.
+//
+// Limits, said to the user as well: a card whose controller caches more than the ~0.5 MiB of
+// test blocks could answer from its cache, and a fake that wraps at a size that is not a multiple
+// of S shows up only when flashing (the readback catches it).
+
+import { randomBytes } from 'node:crypto';
+import { BlockwiseError } from '../../shared/errors';
+import type { SourceSpec } from '../../shared/flash-types';
+import { alignedBuffer, alignDown } from './aligned-pool';
+import { guardTarget } from './target-guards';
+import { inspectTarget, openTarget, type Target } from './targets/target';
+
+const MiB = 1024 * 1024;
+/** No image is written: the guard's checks of an image file's whereabouts do not apply. */
+const NO_IMAGE: SourceSpec = { kind: 'url', url: '' };
+const MAGIC = Buffer.from('BWPROBE1');
+/** The grid has at most this many steps below the claimed size. */
+const MAX_STEPS = 128;
+/** Where blocks are dropped, the boundary is found to within this. */
+const RESOLUTION = MiB;
+
+export type CapacityVerdict = 'genuine' | 'wraps' | 'loses';
+
+export interface CapacityCheckResult {
+  path: string;
+  /** The size the drive reports, in bytes. */
+  claimed: number;
+  /**
+   * 'genuine': every test block kept its data. 'wraps': data written from `keeps` on lands at
+   * offset `wrapsTo` instead (a counterfeit). 'loses': data written from about `keeps` on is not
+   * kept (dropped, damaged or refused: counterfeit or failing).
+   */
+  verdict: CapacityVerdict;
+  /** Bytes from the start that kept their data: `claimed` for a genuine drive. */
+  keeps: number;
+  /** The first test block that did not keep its data. */
+  firstBad?: number;
+  /** For 'wraps': where the data written at `firstBad` turned up. */
+  wrapsTo?: number;
+  /** For 'loses': what the first bad block did ('dropped': read back other data; 'write-failed'; 'read-failed'). */
+  failure?: 'dropped' | 'write-failed' | 'read-failed';
+  /** Spacing of the test blocks: a wrap at a multiple of it is found. */
+  step: number;
+  probes: number;
+  /** False when some original bytes could not be written back (the drive failed there). */
+  restored: boolean;
+  durationMs: number;
+}
+
+export interface CapacityCheckOptions {
+  signal?: AbortSignal;
+  /** Called as test blocks are written and read: `done` of about `total` I/Os. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+interface Probe {
+  offset: number;
+  original?: Buffer;
+  outcome?: 'own' | 'dropped' | 'write-failed' | 'read-failed';
+  /** For 'dropped': the probe whose data this block holds. */
+  holds?: number;
+}
+
+/** The grid step: the smallest power of two ≥ 1 MiB with at most MAX_STEPS steps below `claimed`. */
+export function probeStep(claimed: number): number {
+  let step = MiB;
+  while (claimed / step > MAX_STEPS) step *= 2;
+  return step;
+}
+
+/** A test block: magic, session, offset, then bytes derived from both (xorshift). */
+function testBlock(into: Buffer, session: Buffer, offset: number): Buffer {
+  MAGIC.copy(into, 0);
+  session.copy(into, 8);
+  into.writeBigUInt64LE(BigInt(offset), 16);
+  let x = (session.readUInt32LE(0) ^ offset ^ Math.floor(offset / 2 ** 32)) >>> 0 || 0x9e3779b9;
+  for (let i = 24; i + 4 <= into.length; i += 4) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    into.writeUInt32LE(x, i);
+  }
+  return into;
+}
+
+/** Whose test block `data` is, if any of this session's (checked in full). */
+function whoseBlock(data: Buffer, session: Buffer, scratch: Buffer): number | undefined {
+  if (!data.subarray(0, 8).equals(MAGIC) || !data.subarray(8, 16).equals(session)) return undefined;
+  const offset = Number(data.readBigUInt64LE(16));
+  return testBlock(scratch, session, offset).equals(data) ? offset : undefined;
+}
+
+function isIoFailure(error: unknown): boolean {
+  return error instanceof BlockwiseError && (error.code === 'WRITE_IO_ERROR' || error.code === 'READ_IO_ERROR');
+}
+
+/**
+ * Checks that `targetPath` (a whole drive) keeps data across its claimed size. Refuses what a
+ * flash refuses (system disk, partition, loop devices without the test opt-in, a busy or
+ * read-only drive) and anything that is not a drive.
+ */
+export async function checkCapacity(targetPath: string, options: CapacityCheckOptions = {}): Promise<CapacityCheckResult> {
+  const started = performance.now();
+  const inspected = await inspectTarget(targetPath);
+  if (!inspected.geometry) {
+    throw new BlockwiseError('TARGET_NOT_ALLOWED', `${targetPath} is not a drive: only a drive's capacity can be checked.`, { path: targetPath });
+  }
+  await guardTarget({ path: targetPath }, NO_IMAGE, '');
+  const target = await openTarget(targetPath, {}, inspected);
+  try {
+    return await probe(target, options, started);
+  } finally {
+    await target.close();
+  }
+}
+
+async function probe(target: Target, options: CapacityCheckOptions, started: number): Promise<CapacityCheckResult> {
+  const claimed = target.capacity;
+  const block = Math.max(4096, target.logicalBlockSize);
+  if (claimed < 2 * block) {
+    throw new BlockwiseError('TARGET_NOT_ALLOWED', `${target.path} holds only ${claimed} bytes: too small to check.`, { path: target.path });
+  }
+  const step = probeStep(claimed);
+  const last = alignDown(claimed - block, block);
+  const offsets = new Set<number>();
+  for (let at = 0; at <= last; at += step) offsets.add(at);
+  offsets.add(last);
+  const probes: Probe[] = [...offsets].sort((a, b) => a - b).map((offset) => ({ offset }));
+  const session = randomBytes(8);
+  const buffer = alignedBuffer(block);
+  const scratch = Buffer.alloc(block);
+  const read = target.read!.bind(target);
+  let done = 0;
+  let total = probes.length * 4 + 2 * Math.ceil(Math.log2(step / RESOLUTION) + 1) * 4;
+  const tick = () => options.onProgress?.(++done, Math.max(total, done));
+  const checkCancel = () => {
+    if (options.signal?.aborted) {
+      throw new BlockwiseError('CANCELLED', `The check of ${target.path} was cancelled; its own data was put back.`, { path: target.path });
+    }
+  };
+
+  // Each step's I/O error at a block is that block's outcome; anything else (the drive went away)
+  // ends the check, after the original bytes are put back as far as the drive allows.
+  const keepOriginal = async (p: Probe) => {
+    try {
+      if ((await read(buffer, p.offset)) === block) p.original = Buffer.from(buffer);
+      else p.outcome = 'read-failed';
+    } catch (error) {
+      if (!isIoFailure(error)) throw error;
+      p.outcome = 'read-failed';
+    }
+    tick();
+  };
+  const writeTest = async (p: Probe) => {
+    if (p.outcome) return;
+    try {
+      await target.write(testBlock(buffer, session, p.offset), p.offset);
+    } catch (error) {
+      if (!isIoFailure(error)) throw error;
+      p.outcome = 'write-failed';
+    }
+    tick();
+  };
+  const readTest = async (p: Probe) => {
+    if (p.outcome) return;
+    try {
+      if ((await read(buffer, p.offset)) !== block) p.outcome = 'read-failed';
+      else {
+        const owner = whoseBlock(buffer, session, scratch);
+        p.outcome = owner === p.offset ? 'own' : 'dropped';
+        if (owner !== undefined && owner !== p.offset) p.holds = owner;
+      }
+    } catch (error) {
+      if (!isIoFailure(error)) throw error;
+      p.outcome = 'read-failed';
+    }
+    tick();
+  };
+  const flush = async () => {
+    try {
+      await target.flush();
+    } catch (error) {
+      if (!isIoFailure(error)) throw error;
+      // A write that failed only at fsync: the readback shows which block it was.
+    }
+  };
+
+  const extra: Probe[] = [];
+  let found: { verdict: CapacityVerdict; keeps: number; bad?: Probe };
+  let restored = true;
+  try {
+    found = await findLimit();
+  } finally {
+    // Also after a cancel or a failure: the drive's own bytes go back first.
+    restored = await putBack([...probes, ...extra]);
+  }
+  const { verdict, keeps, bad } = found;
+  const r: CapacityCheckResult = { path: target.path, claimed, verdict, keeps, step, probes: probes.length + extra.length, restored, durationMs: 0 };
+  if (bad) r.firstBad = bad.offset;
+  if (bad?.holds !== undefined) r.wrapsTo = bad.holds;
+  else if (bad?.outcome && bad.outcome !== 'own') r.failure = bad.outcome;
+  r.durationMs = Math.round(performance.now() - started);
+  return r;
+
+  async function findLimit(): Promise<{ verdict: CapacityVerdict; keeps: number; bad?: Probe }> {
+    for (const p of probes) {
+      checkCancel();
+      await keepOriginal(p);
+    }
+    // Highest first: where the card wraps, the low block written last keeps its place, and the
+    // high one it aliases reads back the low one's data.
+    for (const p of [...probes].reverse()) {
+      checkCancel();
+      await writeTest(p);
+    }
+    await flush();
+    for (const p of probes) {
+      checkCancel();
+      await readTest(p);
+    }
+
+    const firstBadIndex = probes.findIndex((p) => p.outcome !== 'own');
+    if (firstBadIndex < 0) return { verdict: 'genuine', keeps: claimed };
+    const firstBad = probes[firstBadIndex]!;
+    if (firstBad.holds !== undefined) return { verdict: 'wraps', keeps: firstBad.offset, bad: firstBad };
+    if (firstBadIndex === 0) return { verdict: 'loses', keeps: 0, bad: firstBad };
+
+    // Dropped, damaged or refused from somewhere between the last good block and this one:
+    // narrow it down with one test block at a time (no other test block is written meanwhile).
+    let good = probes[firstBadIndex - 1]!.offset;
+    let bad: Probe = firstBad;
+    while (bad.offset - good > RESOLUTION) {
+      checkCancel();
+      const mid: Probe = { offset: alignDown(good + (bad.offset - good) / 2, block) };
+      if (mid.offset <= good) break;
+      extra.push(mid);
+      total = Math.max(total, done + 4);
+      await keepOriginal(mid);
+      await writeTest(mid);
+      await flush();
+      await readTest(mid);
+      if (mid.outcome === 'own') good = mid.offset;
+      else bad = mid;
+    }
+    return { verdict: 'loses', keeps: good + block, bad };
+  }
+
+  /** Writes each probed block's original bytes back; true when every one was. */
+  async function putBack(all: Probe[]): Promise<boolean> {
+    let ok = true;
+    for (const p of all) {
+      if (!p.original) continue;
+      try {
+        p.original.copy(buffer);
+        await target.write(buffer, p.offset);
+      } catch {
+        ok = false;
+      }
+      tick();
+    }
+    try {
+      await target.flush();
+    } catch {
+      ok = false;
+    }
+    return ok;
+  }
+}
