@@ -77,3 +77,42 @@ test('a malformed pasted checksum blocks Flash!; a new image clears it', async (
   assert.equal(stores.image.getState().checksumText, '');
   assert.equal(stores.image.getState().checksumInput.kind, 'none');
 });
+
+test('Cancel while the host still checks an address abandons it: the late answer neither chooses it nor reopens the dialog', async () => {
+  const answers: { resolve(image: ImageInfo): void; reject(error: Error): void }[] = [];
+  const { stores } = setup(() => new Promise<ImageInfo>((resolve, reject) => answers.push({ resolve, reject })));
+  await settle();
+  const image = stores.image.getState();
+
+  image.openUrlDialog();
+  const slow = image.openUrl('https://example.org/slow.img.xz');
+  assert.equal(stores.image.getState().loading, true);
+  stores.image.getState().closeUrlDialog();
+  assert.equal(stores.image.getState().loading, false, 'Select image and Use a URL work again at once');
+  answers[0]!.resolve({ url: 'https://example.org/slow.img.xz', name: 'slow.img.xz', storedSize: 1000, formats: ['xz'] });
+  await slow;
+  assert.equal(stores.image.getState().image, null, 'the address turned down is not chosen');
+  assert.equal(stores.image.getState().urlDialog, null);
+
+  stores.image.getState().openUrlDialog();
+  const refused = stores.image.getState().openUrl('https://example.org/missing.img');
+  stores.image.getState().closeUrlDialog();
+  answers[1]!.reject(Object.assign(new Error('The server answered 404 Not Found.'), { code: 'DOWNLOAD_FAILED' }));
+  await refused;
+  assert.equal(stores.image.getState().urlDialog, null, 'the dialog does not come back with the error');
+  assert.equal(stores.image.getState().error, null);
+});
+
+test('closing the file browser while the picked file is inspected abandons it', async () => {
+  const answers: (() => void)[] = [];
+  const { api, stores } = setup(({ path }) => new Promise<ImageInfo>((resolve) => answers.push(() => resolve({ path: path!, name: 'big.img', storedSize: 4096, formats: ['raw'] }))));
+  api.handle('image.browse', () => ({ dir: '/images', entries: [{ name: 'big.img', path: '/images/big.img', kind: 'file' }] }));
+  await settle();
+  await stores.image.getState().browse();
+  const picked = stores.image.getState().openPath('/images/big.img');
+  stores.image.getState().closeBrowser();
+  assert.equal(stores.image.getState().loading, false);
+  answers[0]!();
+  await picked;
+  assert.equal(stores.image.getState().image, null);
+});

@@ -66,6 +66,15 @@ export function needsEntry(image: ImageInfo | null): boolean {
 export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): StoreApi<ImageState> {
   let lastDir: string | undefined;
   let generation = 0; // a slow inspect must not overwrite a newer choice
+  // The dialog whose check is under way: closing it (Cancel, Escape) abandons the check, so a late
+  // answer neither chooses the image the person turned down nor reopens the dialog with its error.
+  let checking: { dialog: 'url' | 'browser'; generation: number } | undefined;
+  const abandonCheck = (dialog: 'url' | 'browser', loading: boolean): Partial<ImageState> => {
+    if (!loading || checking?.dialog !== dialog || checking.generation !== generation) return {};
+    checking = undefined;
+    generation++;
+    return { loading: false };
+  };
 
   return createStore<ImageState>()((set, get) => ({
     image: null,
@@ -98,6 +107,7 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
       const trimmed = path.trim();
       if (!trimmed) return;
       const mine = ++generation;
+      checking = get().browser ? { dialog: 'browser', generation: mine } : undefined;
       set({ loading: true, error: null, notice: null });
       try {
         const image = await api.request('image.inspect', { path: trimmed });
@@ -128,7 +138,7 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
     },
 
     closeBrowser() {
-      set({ browser: null });
+      set({ browser: null, ...abandonCheck('browser', get().loading) });
     },
 
     async dropFiles(files) {
@@ -150,21 +160,23 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
     },
 
     closeUrlDialog() {
-      set({ urlDialog: null });
+      set({ urlDialog: null, ...abandonCheck('url', get().loading) });
     },
 
     async openUrl(url) {
       const trimmed = url.trim();
       if (!trimmed) return;
       const mine = ++generation;
+      checking = { dialog: 'url', generation: mine };
       set({ loading: true, error: null, notice: null, urlDialog: { error: null } });
       try {
         const image = await api.request('image.inspect', { url: trimmed });
         if (mine !== generation) return;
         set({ image, loading: false, urlDialog: null, ...NO_CHECKSUM });
       } catch (error) {
+        if (mine !== generation) return;
         // The dialog stays open with the reason, so the address can be corrected.
-        if (mine === generation) set({ loading: false, urlDialog: { error: toSerializedError(error) } });
+        set({ loading: false, urlDialog: { error: toSerializedError(error) } });
       }
     },
 
