@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BlockwiseError } from '../../shared/errors';
@@ -109,6 +109,51 @@ describe('target guards', { skip: loopSkipReason() }, () => {
       if (outerMounted) execFileSync('umount', ['-l', outer]);
       rmSync(outer, { recursive: true, force: true });
       rmSync(inner, { recursive: true, force: true });
+      dev.dispose();
+    }
+  });
+
+  /** Flashing `image` to `target` is refused as SOURCE_ON_TARGET saying `said`; the image is left as it was. */
+  async function refusedAsTheImage(image: string, target: string, said: RegExp): Promise<void> {
+    const before = readFileSync(image);
+    await assert.rejects(
+      runFlash(
+        { source: { kind: 'file', path: image }, targets: [{ path: target, createFile: true }], options: { verify: true, full: true } },
+        { signal: new AbortController().signal, onProgress: () => {} },
+      ),
+      (error: unknown) => {
+        assert.ok(error instanceof BlockwiseError, String(error));
+        assert.equal(error.code, 'SOURCE_ON_TARGET', error.message);
+        assert.match(error.message, said);
+        return true;
+      },
+    );
+    assert.ok(readFileSync(image).equals(before), 'the image is as it was');
+  }
+
+  // Opening a file target empties it: through a hard link that emptied the image itself, and the
+  // flash then failed as "the image shrank while being read".
+  test('a hard link to the image as the target file is SOURCE_ON_TARGET; the image is left whole', async () => {
+    const image = path.join(dir, 'linked.img');
+    writeFileSync(image, randomBytes(1 << 20));
+    const link = path.join(dir, 'copy.img');
+    linkSync(image, link);
+    await refusedAsTheImage(image, link, /copy\.img is the image file itself, under another name/);
+  });
+
+  // A loop device over the image (attached to look inside it): the flash zeroed the image's start
+  // through it, read that back as the image, and reported success with the image destroyed.
+  test('a loop device over the image itself (by its path or a hard link) is SOURCE_ON_TARGET; neither image nor drive is written', async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const dev = createLoopDevice(8 << 20, { fill: 'garbage' });
+    try {
+      const before = dev.bytesWritten();
+      await refusedAsTheImage(dev.backingFile, dev.path, /is a loop device over the image .* itself/);
+      const link = path.join(path.dirname(dev.backingFile), 'same.img');
+      linkSync(dev.backingFile, link);
+      await refusedAsTheImage(link, dev.path, /is a loop device over the image same\.img itself/);
+      assert.equal(dev.bytesWritten(), before, 'nothing written');
+    } finally {
       dev.dispose();
     }
   });

@@ -2,12 +2,12 @@
 // runs the system, never the drive that holds the image, never a drive that changed identity,
 // and loop devices only with the explicit test opt-in.
 
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { SourceSpec, TargetSpec } from '../../shared/flash-types';
 import { deviceGeometry, splitDeviceNumber } from './targets/device-geometry';
-import { blockDeviceHolding, devicesBeneath } from './targets/mount-sources';
+import { blockDeviceHolding, devicesBeneath, loopBackingOf, mountHolding } from './targets/mount-sources';
 
 /** Paths whose filesystems make a disk a system disk. */
 const SYSTEM_PATHS = ['/', '/boot', '/boot/efi', '/usr', '/var', '/home'];
@@ -66,23 +66,68 @@ function isOnDisk(majMin: string | undefined, diskSysfs: string): boolean {
   });
 }
 
+function sameInode(a: Stats, b: Stats): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/** The image file, resolved and looked at; undefined for a URL or an image that cannot be looked at (its opening says why). */
+function imageFile(source: SourceSpec): { real: string; stat: Stats } | undefined {
+  if (source.kind !== 'file') return undefined;
+  try {
+    const real = realpathSync(source.path);
+    return { real, stat: statSync(real) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when the image file backs one of `devices` ("MAJ:MIN"), a loop device (an image attached to
+ * look inside it, as GNOME's Disk Image Mounter does): writing that device rewrites the image while
+ * it is read. It was flashed "successfully" with its start zeroed, the image's start then read back
+ * as zeros. Compared by path; for another name of the same file (a hard link, a bind mount), by
+ * inode, but only where the backing file is on the image's own filesystem, which has just answered:
+ * a backing file elsewhere, maybe on a hung mount, is never looked at.
+ */
+function backsLoopDevice(image: { real: string; stat: Stats }, devices: string[]): boolean {
+  const { major, minor } = splitDeviceNumber(image.stat.dev);
+  return devices.some((device) => {
+    const backing = loopBackingOf(device);
+    if (backing === undefined) return false;
+    if (backing === image.real) return true;
+    if (mountHolding(backing)?.majMin !== `${major}:${minor}`) return false;
+    try {
+      return sameInode(statSync(backing), image.stat);
+    } catch {
+      return false;
+    }
+  });
+}
+
 export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageName: string): Promise<void> {
   const target = path.resolve(spec.path);
-  if (source.kind === 'file') {
-    const real = (p: string) => {
-      try {
-        return realpathSync(p);
-      } catch {
-        return p;
-      }
-    };
-    if (real(source.path) === real(target)) throw new BlockwiseError('SOURCE_ON_TARGET', `${spec.path} is the image file itself.`, { path: spec.path });
+  const image = imageFile(source);
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  if (source.kind === 'file' && real(source.path) === real(target)) {
+    throw new BlockwiseError('SOURCE_ON_TARGET', `${spec.path} is the image file itself.`, { path: spec.path });
   }
   let stat;
   try {
     stat = statSync(target);
   } catch {
     return; // openTarget reports a missing device; a missing regular file is created.
+  }
+  // A hard link to the image (or the image through a bind mount): opening it as the target empties it.
+  if (image && stat.isFile() && image.stat.isFile() && sameInode(stat, image.stat)) {
+    throw new BlockwiseError('SOURCE_ON_TARGET', `${spec.path} is the image file itself, under another name (a hard link or a bind mount).`, {
+      path: spec.path,
+    });
   }
   if (!stat.isBlockDevice() || process.platform !== 'linux') return;
 
@@ -111,6 +156,11 @@ export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageNam
         path: spec.path,
       });
     }
+  }
+  if (image?.stat.isFile() && backsLoopDevice(image, devicesBeneath(`${major}:${minor}`))) {
+    throw new BlockwiseError('SOURCE_ON_TARGET', `${spec.path} is a loop device over the image ${imageName} itself: writing it would overwrite the image while it is read.`, {
+      path: spec.path,
+    });
   }
   if (source.kind === 'file' && fileIsOnDisk(source.path, disk)) {
     throw new BlockwiseError('SOURCE_ON_TARGET', `The image ${imageName} is stored on ${spec.path}; writing would destroy it mid-read.`, {

@@ -188,6 +188,13 @@ export function devicesBeneath(majMin: string, roots: { sys?: string; udev?: str
  * several devices, one of them: devicesBeneath adds the others.
  */
 export function blockDeviceHolding(realPath: string): string | undefined {
+  const mount = mountHolding(realPath);
+  if (mount === undefined) return undefined;
+  return mount.majMin.startsWith('0:') ? sourceDevices(mount)[0] : mount.majMin;
+}
+
+/** The mount that holds `realPath` (the deepest; at the same point, the one on top), from mountinfo alone. */
+export function mountHolding(realPath: string): MountLine | undefined {
   let text = '';
   try {
     text = readFileSync('/proc/self/mountinfo', 'utf8');
@@ -207,8 +214,21 @@ export function blockDeviceHolding(realPath: string): string | undefined {
       bestPoint = point;
     }
   }
-  if (best === undefined) return undefined;
-  return best.majMin.startsWith('0:') ? sourceDevices(best)[0] : best.majMin;
+  return best;
+}
+
+/**
+ * The backing file of the loop device at "MAJ:MIN", or of the loop device it is a partition of
+ * (loop0p1), as the kernel recorded it; undefined for any other device.
+ */
+export function loopBackingOf(majMin: string, sys = '/sys'): string | undefined {
+  try {
+    const device = realpathSync(path.join(sys, 'dev/block', majMin));
+    const disk = existsSync(path.join(device, 'partition')) ? path.dirname(device) : device;
+    return loopBacking(path.basename(disk), sys);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Decodes the octal escapes (\040 for space) mountinfo uses in paths. */
