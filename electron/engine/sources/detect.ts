@@ -257,3 +257,59 @@ export function detectFormat(head: Uint8Array, totalSize?: number): DetectedForm
   if (looksLikeText(head)) return { kind: 'text' };
   return { kind: 'supported', format: 'raw' };
 }
+
+/** What a file's last suffix says it holds, for the formats people download images in. */
+const FORMAT_BY_SUFFIX = new Map<string, string>(Object.entries({
+  gz: 'a gzip file',
+  tgz: 'a gzip file',
+  xz: 'an xz file',
+  txz: 'an xz file',
+  zst: 'a zstd file',
+  zstd: 'a zstd file',
+  tzst: 'a zstd file',
+  bz2: 'a bzip2 file',
+  tbz2: 'a bzip2 file',
+  zip: 'a zip archive',
+  tar: 'a tar archive',
+  '7z': 'a 7-Zip archive',
+  rar: 'a RAR archive',
+  lz4: 'an LZ4 file',
+  lzma: 'an LZMA file',
+  lz: 'an lzip file',
+}));
+
+/**
+ * A start that says "disk image": a boot sector's 55 AA (MBR, GPT's protective MBR, FAT, NTFS), a
+ * GPT header (512- or 4096-byte sectors), an ISO 9660 volume descriptor, an ext superblock, or a
+ * squashfs one.
+ */
+function looksLikeDiskStart(head: Uint8Array): boolean {
+  const at = (offset: number, text: string) => Buffer.from(head.subarray(offset, offset + text.length)).toString('latin1') === text;
+  return (
+    (head[510] === 0x55 && head[511] === 0xaa) ||
+    at(512, 'EFI PART') ||
+    at(4096, 'EFI PART') ||
+    at(32769, 'CD001') ||
+    (head[1080] === 0x53 && head[1081] === 0xef) ||
+    at(0, 'hsqs')
+  );
+}
+
+/**
+ * Why a file whose name promises compression (os.img.xz) but whose bytes are neither that nor a
+ * disk image must not be written: it is nearly always a download that never finished (a
+ * preallocated file of zeros) or one damaged at its start, and written raw it "verified" perfectly.
+ * A real image that a browser saved decompressed under its .gz name still starts like a disk, and
+ * is written. Undefined when the name promises nothing or the bytes look like a disk.
+ */
+export function misnamedRawReason(fileName: string, head: Uint8Array): string | undefined {
+  const suffix = /\.([^./]+)$/.exec(fileName)?.[1]?.toLowerCase();
+  const promised = suffix === undefined ? undefined : FORMAT_BY_SUFFIX.get(suffix);
+  if (promised === undefined || looksLikeDiskStart(head)) return undefined;
+  const zeros = head.every((b) => b === 0);
+  const start = zeros ? `its first ${head.length >= 65536 ? '64 KiB are' : `${head.length} bytes are`} all zeros, as in a download that never finished` : 'its start is neither that nor a disk image';
+  return (
+    `${fileName} is named as ${promised}, but ${start} ` +
+    `(if it is in fact an uncompressed disk image, rename it to end in .img).`
+  );
+}

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { BlockwiseError } from '../../../shared/errors';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { deviceGeometry } from '../targets/device-geometry';
-import { detectFormat, unsupportedMessage } from './detect';
+import { detectFormat, misnamedRawReason, unsupportedMessage } from './detect';
 import { looksLikeImageName } from './image-names';
 import { fdHandle, FileSource, type ReadHandle } from './file-source';
 import type { SourceFormat, SourceReader } from './source';
@@ -128,6 +128,8 @@ async function openFileSource(filePath: string, spec: SourceSpec, options: OpenS
       // A fixed VHD or a .dmg looks raw from its start; its footer gives it away.
       const vmDisk = stat.isFile() && size >= 1024 ? vmDiskFromTrailer(await readAt(handle, size - 512, 512)) : undefined;
       if (vmDisk) throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(name, name, vmDisk), { path: filePath, offset: size - 512 });
+      const misnamed = stat.isFile() ? misnamedRawReason(name, head) : undefined;
+      if (misnamed) throw new BlockwiseError('SOURCE_CORRUPT', misnamed, { path: filePath, offset: 0 });
       if (spec.entry !== undefined) throw notAnArchive(name, spec.entry, filePath);
       const source = await FileSource.open(filePath, handle, size, stat.isFile());
       // A drive being cloned is whatever size it is; a file may be a download cut short.

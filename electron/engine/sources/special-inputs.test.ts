@@ -87,6 +87,31 @@ describe('sources that are not image files', () => {
     assert.match(error.message, /os\.img\.xz is a legacy LZMA \(\.lzma\) stream/);
   });
 
+  test('a file named .xz/.gz/.zip whose bytes are neither that nor a disk image is refused, not written raw', async () => {
+    // A download manager's preallocated file of zeros, and one damaged from its first byte.
+    const zeros = path.join(dir, 'raspios.img.xz');
+    writeFileSync(zeros, Buffer.alloc(300_000));
+    const unfinished = await refusal(zeros);
+    assert.equal(unfinished.code, 'SOURCE_CORRUPT');
+    assert.equal(
+      unfinished.message,
+      'raspios.img.xz is named as an xz file, but its first 64 KiB are all zeros, as in a download that never finished (if it is in fact an uncompressed disk image, rename it to end in .img).',
+    );
+    for (const name of ['noise.img.gz', 'noise.zip', 'noise.tar']) {
+      writeFileSync(path.join(dir, name), randomBytes(300_000));
+      const damaged = await refusal(path.join(dir, name));
+      assert.equal(damaged.code, 'SOURCE_CORRUPT', name);
+      assert.match(damaged.message, /is named as an? (gzip file|zip archive|tar archive), but its start is neither that nor a disk image/);
+    }
+    // A real image saved decompressed under its .gz name (a browser undoing Content-Encoding) is still written.
+    const mbr = randomBytes(300_000);
+    mbr.writeUInt16LE(0xaa55, 510);
+    writeFileSync(path.join(dir, 'saved.img.gz'), mbr);
+    const reader = await openSource({ kind: 'file', path: path.join(dir, 'saved.img.gz') });
+    assert.deepEqual(reader.info.formats, ['raw']);
+    await reader.close();
+  });
+
   test('an encrypted zip entry says so once, naming the archive once and what to do', { skip: spawnSync('zip', ['-v']).status === 0 ? undefined : 'zip is not installed' }, async () => {
     writeFileSync(path.join(dir, 'secret.img'), randomBytes(200_000));
     execFileSync('zip', ['-q', '-P', 'pw', 'locked.zip', 'secret.img'], { cwd: dir });
