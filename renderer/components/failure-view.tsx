@@ -19,11 +19,13 @@ interface FailureViewProps {
   imageSize: number | undefined;
   /** The image's path or address, for the command that verifies a drive without writing it. */
   imageLocation: string | undefined;
+  /** The image written out of an archive holding several: the command must name it too. */
+  imageEntry?: string | undefined;
   onRetry(): void;
   onBack(): void;
 }
 
-export function FailureView({ kind, error, targets, results, phase, imageSize, imageLocation, onRetry, onBack }: FailureViewProps) {
+export function FailureView({ kind, error, targets, results, phase, imageSize, imageLocation, imageEntry, onRetry, onBack }: FailureViewProps) {
   const cancelled = kind === 'cancelled';
   // Cancelled while reading back: every byte of the image had been written; only the check is missing.
   const unverified = cancelled && phase === 'verifying' && error?.details?.unresponsive !== true;
@@ -36,7 +38,9 @@ export function FailureView({ kind, error, targets, results, phase, imageSize, i
   const errorPath = typeof error?.details?.path === 'string' ? error.details.path : undefined;
   const explained = error && !cancelled ? explainFailure(error, driveOf(errorPath), imageSize) : undefined;
   const canRetry = cancelled || (explained?.retryable ?? true);
-  const written = targets.length > 1 ? 'The drives were' : 'The drive was';
+  // A flash to several drives speaks of them all.
+  const several = targets.length > 1;
+  const written = several ? 'The drives were' : 'The drive was';
 
   return (
     <section className={`result ${cancelled ? 'result-cancelled' : 'result-failure'}`} aria-labelledby="result-title" data-testid={cancelled ? 'flash-cancelled' : 'flash-failure'}>
@@ -64,7 +68,13 @@ export function FailureView({ kind, error, targets, results, phase, imageSize, i
           {written} written completely, but not verified: the check that reads {targets.length > 1 ? 'them' : 'it'} back was cancelled.
         </p>
       )}
-      {incomplete && <p className="result-lead">The drive’s contents are now incomplete and it will not boot until it is flashed again.</p>}
+      {incomplete && (
+        <p className="result-lead">
+          {several
+            ? 'The drives’ contents are now incomplete and they will not boot until they are flashed again.'
+            : 'The drive’s contents are now incomplete and it will not boot until it is flashed again.'}
+        </p>
+      )}
       {error && (
         <p className="result-advice">
           <strong>What to do next: </strong>
@@ -73,14 +83,24 @@ export function FailureView({ kind, error, targets, results, phase, imageSize, i
             : unverified
               ? (
                   <>
-                    It will probably work. To be sure it holds the image, flash it again with “Verify after writing” on, or check it without writing:{' '}
-                    <code className="result-command">{verifyCommand(imageLocation, targets)}</code>
+                    {several
+                      ? 'They will probably work. To be sure they hold the image, flash them again with “Verify after writing” on, or check each without writing:'
+                      : 'It will probably work. To be sure it holds the image, flash it again with “Verify after writing” on, or check it without writing:'}{' '}
+                    {verifyCommands(imageLocation, imageEntry, targets).map((command) => (
+                      <code key={command} className="result-command">
+                        {command}
+                      </code>
+                    ))}
                   </>
                 )
               : cancelled
                 ? incomplete
-                  ? 'Flash the drive again before using it.'
-                  : 'Nothing was written to the drive: it is as it was.'
+                  ? several
+                    ? 'Flash the drives again before using them.'
+                    : 'Flash the drive again before using it.'
+                  : several
+                    ? 'Nothing was written to the drives: they are as they were.'
+                    : 'Nothing was written to the drive: it is as it was.'
                 : (explained?.advice ?? '')}
         </p>
       )}
@@ -114,9 +134,10 @@ export function FailureView({ kind, error, targets, results, phase, imageSize, i
   );
 }
 
-/** `blockwise verify IMAGE --against DEVICE`, with the real names where there is one of each. */
-function verifyCommand(image: string | undefined, targets: DriveInfo[]): string {
+/** `blockwise verify IMAGE --against DEVICE` (and the archive's `--entry`), one per drive, with the real names. */
+function verifyCommands(image: string | undefined, entry: string | undefined, targets: DriveInfo[]): string[] {
   const quote = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`);
-  const drive = targets.length === 1 && targets[0] ? targets[0].path : 'DEVICE';
-  return `blockwise verify ${image ? quote(image) : 'IMAGE'} --against ${quote(drive)}`;
+  const drives = targets.length > 0 ? targets.map((d) => d.path) : ['DEVICE'];
+  const which = entry ? ` --entry ${quote(entry)}` : '';
+  return drives.map((drive) => `blockwise verify ${image ? quote(image) : 'IMAGE'}${which} --against ${quote(drive)}`);
 }

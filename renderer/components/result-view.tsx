@@ -52,6 +52,7 @@ export function ResultView() {
         phase={phase}
         imageSize={result?.imageSize ?? (image ? imageBytes(image) : undefined)}
         imageLocation={image?.path ?? image?.url}
+        imageEntry={image?.entry}
         onBack={reset}
         onRetry={() => {
           reset();
