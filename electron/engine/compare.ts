@@ -25,7 +25,8 @@ export interface CompareContext {
 async function geometryOf(targetPath: string): Promise<{ capacity: number; blockSize: number }> {
   const stat = await fsp.stat(targetPath).catch(() => undefined);
   if (!stat) throw new BlockwiseError('TARGET_NOT_FOUND', `${targetPath} does not exist.`, { path: targetPath });
-  if (!stat.isBlockDevice()) return { capacity: stat.size, blockSize: 512 };
+  // A file's direct reads take the alignment of the drive beneath its filesystem: 4096 suits any.
+  if (!stat.isBlockDevice()) return { capacity: stat.size, blockSize: ALIGNMENT };
   const geometry = await deviceGeometry(targetPath);
   return { capacity: geometry.size, blockSize: Math.max(512, geometry.logicalBlockSize) };
 }

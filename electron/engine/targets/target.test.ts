@@ -2,13 +2,19 @@
 // held-back head before a flash with as few writes as it needs.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { BlockwiseError } from '../../../shared/errors';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
 import { alignedBuffer } from '../aligned-pool';
+import { runCompare } from '../compare';
+import { runFlash } from '../flash';
+import { findExecutable } from '../sources/decoder-choice';
 import { clearHead, HEAD_SIZE, HELD_BACK } from '../pipeline';
+import '../sources/register';
 import { openTarget } from './target';
 
 test('an image file in a missing folder names the folder, not an unplugged drive', async () => {
@@ -85,4 +91,38 @@ describe('clearing the held-back head before a flash (loop devices)', { skip: lo
       dev.dispose();
     }
   });
+});
+
+// O_DIRECT on a file takes the alignment of the drive beneath its filesystem: on a 4Kn drive,
+// whole 4096-byte blocks. The image's last partial block was written as 512-byte sectors, and
+// every image file there not ending on 4096 bytes failed with EINVAL at its last block.
+describe('an image file on the filesystem of a 4Kn drive', { skip: loopSkipReason() ?? (findExecutable('mkfs.ext4') ? undefined : 'mkfs.ext4 is not installed') }, () => {
+  for (const size of [5 * 1024 * 1024 + 1536, 3 * 1024 * 1024 + 777, 70001]) {
+    test(`an image of ${size} bytes (ending mid-block) is written, verified, and compares equal`, async () => {
+      const dev = createLoopDevice(64 * 1024 * 1024, { sectorSize: 4096 });
+      const mountDir = mkdtempSync('/tmp/blockwise-4kn-fs-');
+      let mounted = false;
+      try {
+        execFileSync('mkfs.ext4', ['-q', '-F', dev.path], { stdio: 'ignore' });
+        execFileSync('mount', [dev.path, mountDir]);
+        mounted = true;
+        const bytes = randomBytes(size);
+        const image = path.join(mountDir, 'os.img');
+        writeFileSync(image, bytes);
+        const copy = path.join(mountDir, 'copy.img');
+        const result = await runFlash(
+          { source: { kind: 'file', path: image }, targets: [{ path: copy, createFile: true }], options: { verify: true, full: true } },
+          { signal: new AbortController().signal, onProgress: () => {} },
+        );
+        assert.ok(result.targets[0]!.verified);
+        assert.ok(readFileSync(copy).equals(bytes), 'the file is the image, byte for byte');
+        const compared = await runCompare({ source: { kind: 'file', path: image }, target: { path: copy } }, { signal: new AbortController().signal, onProgress: () => {} });
+        assert.equal(compared.bytesCompared, size);
+      } finally {
+        if (mounted) execFileSync('umount', [mountDir]);
+        rmSync(mountDir, { recursive: true, force: true });
+        dev.dispose();
+      }
+    });
+  }
 });

@@ -280,7 +280,10 @@ export async function openTarget(targetPath: string, options: OpenTargetOptions 
         throw error;
       }
     }
-    return new FdTarget(targetPath, 'file', Infinity, 512, direct, handle);
+    // O_DIRECT on a file takes the alignment of the drive beneath its filesystem, which may be a
+    // 4Kn drive: blocks of ALIGNMENT (4096) suit every drive. The partial last block is merged
+    // past the file's end and cut off by finish().
+    return new FdTarget(targetPath, 'file', Infinity, direct ? ALIGNMENT : 512, direct, handle);
   } catch (error) {
     // Creating an image file: ENOENT means its folder is missing, not an unplugged drive.
     if (!stat && (error as NodeJS.ErrnoException).code === 'ENOENT') {
