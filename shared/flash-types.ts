@@ -152,3 +152,32 @@ export interface VerifyResult {
   bytesCompared: number;
   durationMs: number;
 }
+
+/** What a capacity check found (electron/engine/capacity-check.ts). */
+export type CapacityVerdict = 'genuine' | 'wraps' | 'loses';
+
+export interface CapacityCheckResult {
+  path: string;
+  /** The size the drive reports, in bytes. */
+  claimed: number;
+  /**
+   * 'genuine': every test block kept its data. 'wraps': data written from `keeps` on lands at
+   * offset `wrapsTo` instead (a counterfeit). 'loses': data written from about `keeps` on is not
+   * kept (dropped, damaged or refused: counterfeit or failing).
+   */
+  verdict: CapacityVerdict;
+  /** Bytes from the start that kept their data: `claimed` for a genuine drive. */
+  keeps: number;
+  /** The first test block that did not keep its data. */
+  firstBad?: number;
+  /** For 'wraps': where the data written at `firstBad` turned up. */
+  wrapsTo?: number;
+  /** For 'loses': what the first bad block did ('dropped': read back other data; 'write-failed'; 'read-failed'). */
+  failure?: 'dropped' | 'write-failed' | 'read-failed';
+  /** Spacing of the test blocks: a wrap at a multiple of it is found. */
+  step: number;
+  probes: number;
+  /** False when some original bytes could not be written back (the drive failed there). */
+  restored: boolean;
+  durationMs: number;
+}

@@ -1,11 +1,14 @@
-// The `blockwise` command: list drives, flash an image (to one or more drives), verify a drive.
+// The `blockwise` command: list drives, flash an image (to one or more drives), verify a drive,
+// check a drive for fake capacity.
 // It drives the very same engine as the app and the browser host, in a process of its own
 // (engine-process.ts: so that the command can end while a silent drive holds a write); when the
 // user may not open the drive, through the elevated helper under sudo (privileges.ts).
 
+import { promises as fsp } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseChecksumInput } from '../../shared/checksum-input';
+import { describeCapacityCheck } from '../../shared/capacity-words';
 import { BlockwiseError, serializeError, type SerializedError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, SourceSpec, TargetSpec, VerifyResult } from '../../shared/flash-types';
 import { EngineClient, silentDrives, type RunningJob, type SilentDrive } from '../engine/engine-client';
@@ -26,6 +29,7 @@ Usage:
   blockwise list [--json] [--all]
   blockwise flash IMAGE --to DEVICE [--to DEVICE…] [options]
   blockwise verify IMAGE --against DEVICE [--json] [--full]
+  blockwise check DEVICE [--json]      is the drive's capacity real? (puts its data back)
 
 IMAGE is a file (.img .iso .raw .bin, or compressed .gz .xz .zst .bz2 .zip .tar .tar.xz …) or an http(s) URL.
 
@@ -233,6 +237,45 @@ async function verifyCommand(argv: string[]): Promise<number> {
   }
 }
 
+async function checkCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  if (positionals.length !== 1) throw new UsageError('check takes exactly one DEVICE, the drive to check (see "blockwise list")');
+  const json = values.json ?? false;
+  const given = positionals[0]!;
+  const engine = new EngineStart();
+  const { target, plan } = await prepared(engine, async () => {
+    const stat = await fsp.stat(given).catch(() => undefined);
+    if (!stat) throw new TargetRefusal('TARGET_NOT_FOUND', `${given} does not exist: no drive is connected under that name. Run "blockwise list" to see the drives.`, { path: given });
+    if (!stat.isBlockDevice()) throw new TargetRefusal('TARGET_NOT_ALLOWED', `${given} is not a drive: only a drive's capacity can be checked. Run "blockwise list" to see the drives.`, { path: given });
+    const [target] = await resolveTargets([given], { kind: 'file', path: '' });
+    const plan = await planEngine([target!.path], ['check', ...argv], { interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
+    return { target: target!, plan };
+  });
+  if (!json) process.stderr.write(`Checking ${target.path}: writing test blocks across it and reading them back. Its data is put back at the end: keep it plugged in until then.\n`);
+  let shown = -1;
+  try {
+    const result = await runJob(
+      engine.transportFor(plan),
+      (error) => error,
+      (client, onProgress) => client.check(target.path, onProgress),
+      (progress) => {
+        if (json) return emitJson({ type: 'progress', progress });
+        const percent = Math.floor(progress.percent ?? 0);
+        if (process.stderr.isTTY && percent !== shown) process.stderr.write(`\r${percent}%`);
+        shown = percent;
+      },
+    );
+    const words = describeCapacityCheck(result);
+    if (json) emitJson({ type: 'done', result, ok: words.ok, message: words.headline });
+    else process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}${words.ok ? 'OK' : 'Problem'}: ${words.headline}\n${words.detail}\n`);
+    return words.ok ? EXIT.ok : EXIT.failed;
+  } catch (error) {
+    const serialized = serializeError(error);
+    reportError(serialized, json, serialized.code === 'CANCELLED' ? { advice: '' } : {});
+    return exitCodeFor(serialized);
+  }
+}
+
 async function listCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, all: { type: 'boolean' } } });
   await printDrives({ json: values.json ?? false, all: values.all ?? false });
@@ -242,6 +285,7 @@ async function listCommand(argv: string[]): Promise<number> {
 const COMMAND_OPTIONS: Record<string, string[]> = {
   flash: ['--to', '--yes', '--no-verify', '--full', '--sha256', '--entry', '--no-bmap', '--json'],
   verify: ['--against', '--json', '--full', '--entry'],
+  check: ['--json'],
   list: ['--json', '--all'],
 };
 
@@ -279,6 +323,8 @@ export async function main(argv: string[]): Promise<number> {
         return await flashCommand(rest);
       case 'verify':
         return await verifyCommand(rest);
+      case 'check':
+        return await checkCommand(rest);
       case undefined:
       case 'help':
       case '--help':

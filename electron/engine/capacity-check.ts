@@ -21,7 +21,9 @@
 
 import { randomBytes } from 'node:crypto';
 import { BlockwiseError } from '../../shared/errors';
-import type { SourceSpec } from '../../shared/flash-types';
+import type { CapacityCheckResult, CapacityVerdict, SourceSpec } from '../../shared/flash-types';
+
+export type { CapacityCheckResult, CapacityVerdict };
 import { alignedBuffer, alignDown } from './aligned-pool';
 import { guardTarget } from './target-guards';
 import { inspectTarget, openTarget, type Target } from './targets/target';
@@ -34,34 +36,6 @@ const MAGIC = Buffer.from('BWPROBE1');
 const MAX_STEPS = 128;
 /** Where blocks are dropped, the boundary is found to within this. */
 const RESOLUTION = MiB;
-
-export type CapacityVerdict = 'genuine' | 'wraps' | 'loses';
-
-export interface CapacityCheckResult {
-  path: string;
-  /** The size the drive reports, in bytes. */
-  claimed: number;
-  /**
-   * 'genuine': every test block kept its data. 'wraps': data written from `keeps` on lands at
-   * offset `wrapsTo` instead (a counterfeit). 'loses': data written from about `keeps` on is not
-   * kept (dropped, damaged or refused: counterfeit or failing).
-   */
-  verdict: CapacityVerdict;
-  /** Bytes from the start that kept their data: `claimed` for a genuine drive. */
-  keeps: number;
-  /** The first test block that did not keep its data. */
-  firstBad?: number;
-  /** For 'wraps': where the data written at `firstBad` turned up. */
-  wrapsTo?: number;
-  /** For 'loses': what the first bad block did ('dropped': read back other data; 'write-failed'; 'read-failed'). */
-  failure?: 'dropped' | 'write-failed' | 'read-failed';
-  /** Spacing of the test blocks: a wrap at a multiple of it is found. */
-  step: number;
-  probes: number;
-  /** False when some original bytes could not be written back (the drive failed there). */
-  restored: boolean;
-  durationMs: number;
-}
 
 export interface CapacityCheckOptions {
   signal?: AbortSignal;

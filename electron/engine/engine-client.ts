@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BlockwiseError, deserializeError, type ErrorDetails, type SerializedError } from '../../shared/errors';
-import type { FlashJob, FlashProgress, FlashResult, VerifyJob, VerifyResult } from '../../shared/flash-types';
+import type { CapacityCheckResult, FlashJob, FlashProgress, FlashResult, VerifyJob, VerifyResult } from '../../shared/flash-types';
 import type { EngineEvent, EngineRequest, EngineTransport } from './protocol';
 import { atMost } from './targets/io-watch';
 
@@ -18,7 +18,7 @@ interface Pending {
   onProgress: (progress: FlashProgress) => void;
   /** The drives the latest progress said were not answering. */
   silent: SilentDrive[];
-  resolve: (value: FlashResult | VerifyResult) => void;
+  resolve: (value: FlashResult | VerifyResult | CapacityCheckResult) => void;
   reject: (error: Error) => void;
 }
 
@@ -102,12 +102,17 @@ export class EngineClient {
     return this.start({ type: 'verify', id: this.nextId++, job, full }, onProgress) as RunningJob<VerifyResult>;
   }
 
+  /** Checks a drive for fake capacity (capacity-check.ts); progress counts its test-block I/Os. */
+  check(drivePath: string, onProgress: (progress: FlashProgress) => void = () => {}): RunningJob<CapacityCheckResult> {
+    return this.start({ type: 'check', id: this.nextId++, path: drivePath }, onProgress) as unknown as RunningJob<CapacityCheckResult>;
+  }
+
   async close(): Promise<void> {
     await this.transport.close();
   }
 
-  private start(request: Extract<EngineRequest, { type: 'flash' | 'verify' }>, onProgress: (progress: FlashProgress) => void) {
-    const result = new Promise<FlashResult | VerifyResult>((resolve, reject) => {
+  private start(request: Extract<EngineRequest, { type: 'flash' | 'verify' | 'check' }>, onProgress: (progress: FlashProgress) => void) {
+    const result = new Promise<FlashResult | VerifyResult | CapacityCheckResult>((resolve, reject) => {
       this.pending.set(request.id, { onProgress, silent: [], resolve, reject });
     });
     this.transport.send(request);
@@ -140,6 +145,7 @@ export class EngineClient {
         return;
       case 'flash-done':
       case 'verify-done':
+      case 'check-done':
         this.pending.delete(event.id);
         p.resolve(event.result);
         return;

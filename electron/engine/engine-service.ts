@@ -2,6 +2,7 @@
 // Used by the worker thread and by the elevated helper; knows nothing about how messages travel.
 
 import { serializeError } from '../../shared/errors';
+import { checkCapacity } from './capacity-check';
 import { runCompare } from './compare';
 import { runFlash } from './flash';
 import type { EngineEvent, EngineRequest } from './protocol';
@@ -29,6 +30,12 @@ export function createEngineService(send: (event: EngineEvent) => void, options:
         if (request.type === 'flash') {
           const result = await runFlash(request.job, { signal: controller.signal, onProgress });
           send({ type: 'flash-done', id: request.id, result });
+        } else if (request.type === 'check') {
+          // Its progress counts test-block I/Os: position of total, as a percentage.
+          const onChecked = (done: number, total: number) =>
+            onProgress({ phase: 'verifying', position: done, total, percent: (100 * done) / total, speed: 0, effectiveSpeed: 0, targets: [] });
+          const result = await checkCapacity(request.path, { signal: controller.signal, onProgress: onChecked });
+          send({ type: 'check-done', id: request.id, result });
         } else {
           const result = await runCompare(request.job, { signal: controller.signal, onProgress, full: request.full ?? false });
           send({ type: 'verify-done', id: request.id, result });

@@ -2,17 +2,19 @@
 // browser host, CLI) and as JSON lines over an elevated helper's stdio, so both are interchangeable.
 
 import type { SerializedError } from '../../shared/errors';
-import type { FlashJob, FlashProgress, FlashResult, VerifyJob, VerifyResult } from '../../shared/flash-types';
+import type { CapacityCheckResult, FlashJob, FlashProgress, FlashResult, VerifyJob, VerifyResult } from '../../shared/flash-types';
 
 export type EngineRequest =
   | { type: 'flash'; id: number; job: FlashJob }
   | { type: 'verify'; id: number; job: VerifyJob; full?: boolean }
+  | { type: 'check'; id: number; path: string }
   | { type: 'cancel'; id: number };
 
 export type EngineEvent =
   | { type: 'progress'; id: number; progress: FlashProgress }
   | { type: 'flash-done'; id: number; result: FlashResult }
   | { type: 'verify-done'; id: number; result: VerifyResult }
+  | { type: 'check-done'; id: number; result: CapacityCheckResult }
   | { type: 'error'; id: number; error: SerializedError };
 
 /** Anything that can carry engine messages: a worker port, a helper's stdio, a test double. */

@@ -74,6 +74,14 @@ test('the helper flashes its loop device with progress and refuses any other dev
     assert.equal(verifyOther.code, 'TARGET_NOT_ALLOWED');
     const verified = await client.verify({ source: { kind: 'file', path: src }, target: { path: loop.path } }).result;
     assert.equal(verified.imageSize, 6 * MiB);
+
+    // The capacity check goes through the same door: its own drive only.
+    const checkOther = await rejection(client.check(other.path).result);
+    assert.equal(checkOther.code, 'TARGET_NOT_ALLOWED');
+    assert.ok(readBacking(other, 0, MiB).equals(Buffer.alloc(MiB)), 'the other device was written by a check');
+    const checked = await client.check(loop.path).result;
+    assert.equal(checked.verdict, 'genuine');
+    assert.ok(readBacking(loop, 0, 6 * MiB).equals(readFileSync(src)), 'the check did not put the drive back');
   } finally {
     await client.close();
     loop.dispose();

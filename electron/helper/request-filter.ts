@@ -1,4 +1,4 @@
-// What the elevated helper accepts: well-formed flash/verify/cancel requests for the drive(s) it
+// What the elevated helper accepts: well-formed flash/verify/check/cancel requests for the drive(s) it
 // was started for. Everything else is refused before it reaches the engine — the helper runs as
 // root, so a request it should not run must never get that far.
 
@@ -37,8 +37,11 @@ export function parseRequest(value: unknown): EngineRequest {
       }
       return value as unknown as EngineRequest;
     }
+    case 'check':
+      if (typeof value.path !== 'string') throw invalid('a check needs a "path" string');
+      return { type: 'check', id: value.id as number, path: value.path };
     default:
-      throw invalid(`unknown request type ${JSON.stringify(value.type)} (only flash, verify and cancel)`);
+      throw invalid(`unknown request type ${JSON.stringify(value.type)} (only flash, verify, check and cancel)`);
   }
 }
 
@@ -52,7 +55,7 @@ export function authorizeFor(devices: readonly string[]): (request: EngineReques
   const list = devices.join(', ');
   return (request) => {
     if (request.type === 'cancel') return;
-    const paths = request.type === 'flash' ? request.job.targets.map((t) => t.path) : [request.job.target.path];
+    const paths = request.type === 'flash' ? request.job.targets.map((t) => t.path) : request.type === 'check' ? [request.path] : [request.job.target.path];
     const other = paths.find((p) => !allowed.has(p));
     const twice = paths.find((p, i) => paths.indexOf(p) !== i);
     if (other !== undefined || paths.length === 0 || twice !== undefined) {

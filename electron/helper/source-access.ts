@@ -108,7 +108,7 @@ async function vetSource(source: SourceSpec, policy: SourcePolicy): Promise<Sour
 
 /** The request as the engine may run it (real paths, no root-written cache), or a refusal. */
 export async function vetRequest(request: EngineRequest, policy: SourcePolicy): Promise<EngineRequest> {
-  if (request.type === 'cancel') return request;
+  if (request.type === 'cancel' || request.type === 'check') return request; // a check reads no file
   if (request.type === 'verify') return { ...request, job: { ...request.job, source: await vetSource(request.job.source, policy) } };
   const options = { ...request.job.options };
   // An explicit block map is read as root too; the one beside the image is checked by the same rule.
