@@ -43,6 +43,7 @@ const settingsPatch = z
 export const requestSchemas = {
   'app.info': empty,
   'drives.list': empty,
+  'drives.check': z.object({ driveId }).strict(),
   'image.pick': empty,
   'image.inspect': z
     .object({ path: hostPath.optional(), url: webUrl.optional(), entry: entryName.optional() })
@@ -75,6 +76,7 @@ type SchemasMatch = { [K in RequestName]: Exact<z.output<(typeof requestSchemas)
 const schemasMatch: SchemasMatch = {
   'app.info': true,
   'drives.list': true,
+  'drives.check': true,
   'image.pick': true,
   'image.inspect': true,
   'image.browse': true,

@@ -5,7 +5,7 @@
 
 import type { DriveInfo } from './drive-types';
 import type { SerializedError } from './errors';
-import type { FlashProgress, FlashResult } from './flash-types';
+import type { CapacityCheckResult, FlashProgress, FlashResult } from './flash-types';
 
 export interface ImageInfo {
   /** Path on the privileged side's machine (an image from a file). Exactly one of path and url. */
@@ -108,6 +108,12 @@ export const JOB_MEMORY_MS = 10 * 60 * 1000;
 export interface ContractRequests {
   'app.info': { args: Record<string, never>; result: AppInfo };
   'drives.list': { args: Record<string, never>; result: DriveInfo[] };
+  /**
+   * Checks a drive for fake capacity (electron/engine/capacity-check.ts): test blocks written across
+   * it and read back, its own data put back. Resolves when done (seconds on a card); the drive is
+   * busy meanwhile, and a drive being flashed is refused.
+   */
+  'drives.check': { args: { driveId: string }; result: CapacityCheckResult };
   /** Opens the host's native file dialog (Electron); null when the user cancels. */
   'image.pick': { args: Record<string, never>; result: ImageInfo | null };
   /**

@@ -22,6 +22,7 @@ export function createContractHandlers(services: HostServices, specific: HostSpe
   return {
     'app.info': async () => appInfo(specific.host),
     'drives.list': () => services.drives.list(),
+    'drives.check': (args) => services.flash.check(args.driveId),
     'image.pick': async () => {
       if (!specific.pickImage) {
         throw new BlockwiseError('INVALID_REQUEST', 'This host has no native file dialog; browse for the image with image.browse instead.');

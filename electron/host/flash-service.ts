@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { JOB_MEMORY_MS, type ActiveJob, type FlashStartArgs, type Settings } from '../../shared/contract';
 import type { DriveInfo } from '../../shared/drive-types';
 import { BlockwiseError, serializeError } from '../../shared/errors';
-import type { FlashJob, FlashProgress, FlashResult } from '../../shared/flash-types';
+import type { CapacityCheckResult, FlashJob, FlashProgress, FlashResult } from '../../shared/flash-types';
 import { identityOf } from '../drives/identity';
 import { EngineClient, workerTransport, type RunningJob } from '../engine/engine-client';
 import { engineLauncher } from './engine-launcher';
@@ -23,6 +23,8 @@ const defaultDownloadsDir = () => path.join(defaultConfigDir(), 'downloads');
 /** The part of EngineClient a job needs; tests may pass the real one or a stand-in. */
 export interface FlashEngine {
   flash(job: FlashJob, onProgress: (progress: FlashProgress) => void): RunningJob<FlashResult>;
+  /** The capacity check (drives.check); an engine without one cannot check drives. */
+  check?(drivePath: string): RunningJob<CapacityCheckResult>;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,8 @@ export class FlashService {
   private readonly jobs = new Map<string, Job>();
   /** Jobs that ended, newest last, with when they did. */
   private ended: { info: ActiveJob; at: number }[] = [];
+  /** Drives being checked for fake capacity (drives.check), by id, and when each check ends. */
+  private readonly checks = new Map<string, { drive: DriveInfo; done: Promise<unknown> }>();
 
   constructor(private readonly deps: FlashServiceDeps) {}
 
@@ -117,6 +121,36 @@ export class FlashService {
     return { jobId };
   }
 
+  /**
+   * drives.check: one drive that no job is writing or checking; never a system or read-only drive
+   * (the check writes, if only for a moment). The engine runs as for a flash: a worker thread, or
+   * the elevated helper started for this drive alone.
+   */
+  async check(driveId: string): Promise<CapacityCheckResult> {
+    const [drive] = this.resolveDrives([driveId]);
+    if (drive!.system) {
+      throw new BlockwiseError('SYSTEM_DRIVE', `${drive!.path} is a system drive: Blockwise does not write to it, not even to check it.`, { path: drive!.path });
+    }
+    if (drive!.readOnly) throw new BlockwiseError('TARGET_READ_ONLY', `${drive!.path} is read-only (write-protected), so it cannot be checked.`, { path: drive!.path });
+    const run = async () => {
+      let engine: FlashEngine | undefined;
+      try {
+        engine = await (this.deps.engine ?? defaultEngine)([drive!.path]);
+        if (!engine.check) throw new BlockwiseError('INTERNAL', 'This host’s engine cannot check drives.');
+        return await engine.check(drive!.path).result;
+      } finally {
+        await engine?.close().catch(() => undefined);
+      }
+    };
+    const done = run();
+    this.checks.set(drive!.id, { drive: drive!, done: done.catch(() => undefined) });
+    try {
+      return await done;
+    } finally {
+      this.checks.delete(drive!.id);
+    }
+  }
+
   cancel(jobId: string): { cancelled: boolean } {
     const job = this.jobs.get(jobId);
     if (!job) return { cancelled: false };
@@ -147,7 +181,8 @@ export class FlashService {
   async shutdown(): Promise<void> {
     const pending = [...this.jobs.values()].map((j) => j.running?.result.catch(() => undefined));
     for (const id of this.jobs.keys()) this.cancel(id);
-    await Promise.all(pending);
+    // A check puts the drive's own data back as it ends: it is let finish (a second or two).
+    await Promise.all([...pending, ...[...this.checks.values()].map((c) => c.done)]);
   }
 
   private resolveDrives(ids: string[]): DriveInfo[] {
@@ -166,6 +201,13 @@ export class FlashService {
   }
 
   private refuseBusy(drives: DriveInfo[]): void {
+    for (const check of this.checks.values()) {
+      for (const drive of drives) {
+        if (check.drive.id === drive.id || check.drive.path === drive.path) {
+          throw new BlockwiseError('TARGET_BUSY', `${drive.path} is being checked for fake capacity; wait a moment for the check to finish.`, { path: drive.path });
+        }
+      }
+    }
     for (const job of this.jobs.values()) {
       for (const drive of drives) {
         if (job.drives.some((d) => d.id === drive.id || d.path === drive.path)) {

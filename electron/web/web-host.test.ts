@@ -199,6 +199,32 @@ describe('browser host', () => {
     }
   });
 
+  it('checks a loop drive for fake capacity through the socket: the drive is busy meanwhile, and its data is back after', { skip: loopSkipReason() }, async () => {
+    const device = createLoopDevice(48 * 1024 * 1024, { fill: 'garbage' });
+    const client = await TestClient.connect(wsUrl);
+    const image = path.join(dir, 'while-checking.img');
+    writeFileSync(image, randomBytes(64 * 1024));
+    try {
+      const before = readBacking(device, 0, device.size);
+      const drive = (await client.request('drives.list', {})).find((d) => d.path === device.path);
+      assert.ok(drive);
+      const checking = client.request('drives.check', { driveId: drive.id });
+      // A flash of the drive under check is refused while it runs (its data is not back yet).
+      await assert.rejects(client.request('flash.start', { imagePath: image, driveIds: [drive.id] }), { code: 'TARGET_BUSY', message: /is being checked for fake capacity/ });
+      const result = await checking;
+      assert.equal(result.verdict, 'genuine');
+      assert.equal(result.path, device.path);
+      assert.equal(result.claimed, 48 * 1024 * 1024);
+      assert.ok(device.bytesWritten() > 0, 'test blocks were written');
+      assert.ok(readBacking(device, 0, device.size).equals(before), "the drive's data is back");
+      await assert.rejects(client.request('drives.check', { driveId: 'made-up-id' }), { code: 'TARGET_NOT_FOUND' });
+      await assert.rejects(client.request('drives.check', { driveId: drive.id, extra: 1 } as never), { code: 'INVALID_REQUEST' });
+    } finally {
+      client.close();
+      device.dispose();
+    }
+  });
+
   it('writes two drives in one job, tells every tab, and cancels on request', { skip: loopSkipReason() }, async () => {
     const imageSize = 8 * 1024 * 1024;
     const image = path.join(dir, 'two.img');
