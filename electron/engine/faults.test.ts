@@ -4,10 +4,11 @@
 // success, and none may leave a drive that shows a partition table or filesystem (drive-probe.ts).
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BlockwiseError } from '../../shared/errors';
@@ -18,6 +19,7 @@ import { sendWithRanges } from '../test-support/http-ranges';
 import { createLoopDevice, loopSkipReason, readFileRange } from '../test-support/loop-device';
 import { runFlash, type FlashContext } from './flash';
 import { HEAD_SIZE } from './pipeline';
+import { findExecutable } from './sources/decoder-choice';
 import './sources/register';
 
 const MiB = 1024 * 1024;
@@ -243,6 +245,22 @@ describe('flash engine on faulty drives (FUSE)', { skip }, () => {
     assert.equal(error.details.offset, expected);
     assert.match(error.message, new RegExp(`byte ${expected}`));
     assert.equal(error.details.driveIncomplete, true);
+  });
+
+  // The head goes out last, so a write error there comes after everything else is on the drive.
+  // Naming the failing block rewrote the blocks before it (test: a whole-drive ext4, whose
+  // superblock sits in the first block): the drive was left showing the image's filesystem.
+  test('a write error in the held-back head, the last write: WRITE_IO_ERROR, and the drive shows nothing', { skip: findExecutable('mkfs.ext4') ? undefined : 'mkfs.ext4 is not installed' }, async () => {
+    const drive = await faulty({ size: 64 * MiB, eioWrite: [[4096, 8192]] });
+    const file = path.join(workDir, 'whole-ext4.img');
+    closeSync(openSync(file, 'w'));
+    truncateSync(file, 32 * MiB);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-L', 'whole', file], { stdio: 'ignore' });
+    const error = await expectFailure(job(file, drive.path));
+    assert.equal(error.code, 'WRITE_IO_ERROR', error.message);
+    assert.equal(error.details.offset, 4096);
+    assert.equal(error.details.driveIncomplete, true);
+    assertShowsNothing(drive.store, 'after a write error in the head');
   });
 
   test('a read error during verification fails with READ_IO_ERROR, never success', async () => {

@@ -256,6 +256,22 @@ export async function zeroHead(target: Target, head: HeadSnapshot): Promise<Clea
   return { blankTo, stale: nonZeroRuns(head.rest, m).map((r) => ({ start: r.start + HELD_BACK, end: r.end + HELD_BACK })) };
 }
 
+/**
+ * A head write that failed may have left part of the image's head on the drive: the blocks before
+ * the failing one (rewritten to name it, target.ts) or a write cut short. A whole-drive ext4's
+ * superblock was then found on a drive whose flash had failed. Those blocks are zeroed again, one
+ * by one and as far as the drive lets, so a flash stopped there leaves nothing to recognise either.
+ */
+async function unwriteHead(target: Target, ranges: Range[]): Promise<void> {
+  const zeros = alignedBuffer(ALIGNMENT);
+  for (const r of ranges) {
+    for (let at = r.start; at < r.end; at += ALIGNMENT) {
+      await target.write(zeros.subarray(0, Math.min(ALIGNMENT, r.end - at)), at).catch(() => undefined);
+    }
+  }
+  await target.flush().catch(() => undefined);
+}
+
 /** readHead, then zeroHead. */
 export async function clearHead(target: Target): Promise<ClearedHead> {
   return zeroHead(target, await readHead(target));
@@ -523,6 +539,10 @@ async function writeImage(source: SourceReader, states: TargetState[], options: 
     headWrites.set(state, ranges);
     for (const r of ranges) {
       await state.target.write(head.subarray(r.start, r.end), r.start).catch((error) => fail(state, error));
+      if (state.error) {
+        await unwriteHead(state.target, clipRanges(ranges, 0, r.end));
+        break;
+      }
     }
   }
   await Promise.all(
