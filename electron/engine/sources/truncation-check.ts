@@ -1,7 +1,7 @@
 // A raw image cut short (an interrupted download saved as .img) still reads, writes and verifies
 // byte for byte: nothing in the bytes present is wrong. What gives it away is its own metadata: a
-// filesystem (ext2/3/4, FAT) whose recorded size runs past the end of the file, or a partition
-// that starts beyond it. Only those certainties are refused; a partition merely larger than the
+// filesystem (ext2/3/4, FAT, btrfs, XFS, squashfs) whose recorded size runs past the end of the
+// file, or a partition that starts beyond it. Only those certainties are refused; a partition merely larger than the
 // file (a shrunk filesystem inside) is fine, and ISO images are left alone.
 
 import { BlockwiseError } from '../../../shared/errors';
@@ -24,6 +24,33 @@ async function read(readAt: ReadAt, position: number, length: number): Promise<B
   return out.subarray(0, n);
 }
 
+/**
+ * The size the root filesystems of Fedora (btrfs, XFS) and appliances such as Home Assistant OS
+ * (squashfs) record: a cut image whose last partition holds one of these used to be written and
+ * "verified", as nothing else in it is out of place.
+ */
+function squashfsSize(head: Buffer): number | undefined {
+  // "hsqs", version 4; bytes_used at 40 is the filesystem's length (mksquashfs pads it to 4 KiB).
+  if (head.length < 48 || head.toString('latin1', 0, 4) !== 'hsqs' || head.readUInt16LE(28) !== 4) return undefined;
+  return Number(head.readBigUInt64LE(40));
+}
+
+function xfsSize(head: Buffer): number | undefined {
+  // "XFSB", big-endian: block size at 4, data blocks at 8.
+  if (head.length < 16 || head.toString('latin1', 0, 4) !== 'XFSB') return undefined;
+  const blockSize = head.readUInt32BE(4);
+  if (blockSize < 512 || blockSize > 65536 || (blockSize & (blockSize - 1)) !== 0) return undefined;
+  return Number(head.readBigUInt64BE(8)) * blockSize;
+}
+
+const BTRFS_SUPER = 65536;
+
+/** This device's size in a btrfs superblock (64 KiB in): its dev_item's total_bytes. */
+function btrfsSize(superblock: Buffer): number | undefined {
+  if (superblock.length < 0xd9 || superblock.toString('latin1', 0x40, 0x48) !== '_BHRfS_M' || superblock.readBigUInt64LE(0x30) !== BigInt(BTRFS_SUPER)) return undefined;
+  return Number(superblock.readBigUInt64LE(0xd1));
+}
+
 /** Bytes a filesystem at `start` says it spans, when it is one we can read; undefined otherwise. */
 async function filesystemSize(readAt: ReadAt, start: number): Promise<{ kind: string; size: number } | undefined> {
   const head = await read(readAt, start, 2048);
@@ -31,15 +58,23 @@ async function filesystemSize(readAt: ReadAt, start: number): Promise<{ kind: st
   if (fat) return { kind: `FAT${fat.type}`, size: fat.totalSectors * fat.bytesPerSector };
   const ext = head.length >= 2048 ? parseExtSuperblock(head.subarray(1024, 2048)) : undefined;
   if (ext) return { kind: ext.flavour, size: ext.blocksCount * ext.blockSize };
+  const squashfs = squashfsSize(head);
+  if (squashfs !== undefined) return { kind: 'squashfs', size: squashfs };
+  const xfs = xfsSize(head);
+  if (xfs !== undefined) return { kind: 'XFS', size: xfs };
+  const btrfs = btrfsSize(await read(readAt, start + BTRFS_SUPER, 4096));
+  if (btrfs !== undefined) return { kind: 'btrfs', size: btrfs };
   return undefined;
 }
 
 async function volumesOf(readAt: ReadAt, head: Buffer): Promise<Volume[]> {
-  if (parseFatBootSector(head.subarray(0, 512)) || (head.length >= 2048 && parseExtSuperblock(head.subarray(1024, 2048)))) {
+  const bare = parseFatBootSector(head.subarray(0, 512)) || (head.length >= 2048 && parseExtSuperblock(head.subarray(1024, 2048))) || squashfsSize(head) || xfsSize(head);
+  if (bare) {
     return [{ start: 0, label: 'filesystem' }];
   }
   const mbr = parseBootRecord(head.subarray(0, 512));
-  if (!mbr) return [];
+  // A whole-image btrfs has no partition table; its superblock is 64 KiB in.
+  if (!mbr) return btrfsSize(await read(readAt, BTRFS_SUPER, 4096)) === undefined ? [] : [{ start: 0, label: 'filesystem' }];
   if (mbr.some((e) => e.type === GPT_PROTECTIVE)) {
     for (const sectorSize of [512, 4096]) {
       const header = parseGptHeader(await read(readAt, sectorSize, sectorSize), sectorSize);
