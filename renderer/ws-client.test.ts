@@ -91,3 +91,45 @@ test('a dropped connection fails requests in flight, reconnects, and reports the
   assert.deepEqual(await queued, { verify: true });
   assert.deepEqual(states, ['open', 'closed', 'open']);
 });
+
+test('a socket turned away by a host that no longer takes the page’s token is not retried: the state says so and requests fail', async () => {
+  const sockets: FakeSocket[] = [];
+  const timers: (() => void)[] = [];
+  const probes: string[] = [];
+  const verdicts: ('refused' | 'unknown')[] = ['unknown', 'refused'];
+  const client = new WsClient(
+    'ws://x/ws?token=old',
+    () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+    (fn) => timers.push(fn),
+    async (url) => {
+      probes.push(url);
+      return verdicts.shift() ?? 'refused';
+    },
+  );
+  const states: string[] = [];
+  client.onConnection((s) => states.push(s));
+  sockets[0]!.open();
+  sockets[0]!.close();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(probes.length, 0, 'a connection that was open and dropped is simply retried');
+  assert.equal(timers.length, 1);
+
+  timers[0]!();
+  const waiting = assert.rejects(client.request('drives.list', {}), /open the address it printed/);
+  sockets[1]!.close(); // never opened: the host is down (restarting)
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(probes, ['ws://x/ws?token=old']);
+  assert.equal(timers.length, 2, 'a host that is not there is waited for');
+
+  timers[1]!();
+  sockets[2]!.close(); // up again, with a new token: it turns this one down
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(timers.length, 2, 'no retry can mend a refused token');
+  assert.deepEqual(states, ['open', 'closed', 'refused']);
+  await waiting;
+  await assert.rejects(client.request('settings.get', {}), /open the address it printed/);
+});

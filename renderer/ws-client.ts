@@ -9,7 +9,17 @@ import type { ClientFrame, HostFrame } from '../shared/ws-protocol';
 import { TOKEN_PARAM, WS_PATH } from '../shared/ws-protocol';
 import { RequestFailed } from './request-failed';
 
-export type ConnectionState = 'connecting' | 'open' | 'closed';
+/** 'refused': the host is there but turns this page's token down (missing, or from before a restart). */
+export type ConnectionState = 'connecting' | 'open' | 'closed' | 'refused';
+
+/** What a plain GET of the socket's address says of the token: 401 is 'refused'; anything else, or no answer, 'unknown'. */
+export type TokenProbe = (wsUrl: string) => Promise<'refused' | 'unknown'>;
+
+const probeToken: TokenProbe = (wsUrl) =>
+  fetch(wsUrl.replace(/^ws/, 'http'), { cache: 'no-store' }).then(
+    (response) => (response.status === 401 ? 'refused' : 'unknown'),
+    () => 'unknown',
+  );
 
 /** The bits of the DOM WebSocket this client uses, so tests can hand in a fake. */
 export interface SocketLike {
@@ -28,6 +38,10 @@ interface Pending {
 }
 
 const OPEN = 1;
+const REFUSED: SerializedError = {
+  code: 'INTERNAL',
+  message: 'Blockwise does not accept this page’s address any more: open the address it printed when it started.',
+};
 const MAX_BACKOFF_MS = 5000;
 
 export function wsUrlFromPage(location: { protocol: string; host: string; search: string }): string {
@@ -50,6 +64,7 @@ export class WsClient implements BlockwiseApi {
     private readonly url: string,
     private readonly open: (url: string) => SocketLike = (u) => new WebSocket(u) as unknown as SocketLike,
     private readonly schedule: (fn: () => void, ms: number) => void = (fn, ms) => void setTimeout(fn, ms),
+    private readonly probe: TokenProbe = probeToken,
   ) {
     this.connect();
   }
@@ -57,6 +72,7 @@ export class WsClient implements BlockwiseApi {
   request<K extends RequestName>(name: K, args: RequestArgs<K>): Promise<RequestResult<K>> {
     const id = this.nextId++;
     const frame = { t: 'req', id, name, args } as ClientFrame;
+    if (this.state === 'refused') return Promise.reject(new RequestFailed(REFUSED));
     return new Promise<RequestResult<K>>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
       const text = JSON.stringify(frame);
@@ -91,7 +107,9 @@ export class WsClient implements BlockwiseApi {
   private connect(): void {
     const socket = this.open(this.url);
     this.socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       this.backoff = 250;
       this.setState('open');
       for (const item of this.queue.splice(0)) socket.send(item.text);
@@ -115,9 +133,31 @@ export class WsClient implements BlockwiseApi {
         this.pending.delete(id);
       }
       this.setState('closed');
-      this.schedule(() => this.connect(), this.backoff);
-      this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2);
+      if (opened) {
+        this.reconnectLater();
+        return;
+      }
+      // Never let in: a host restarted since this page was loaded listens on the same port with a
+      // new token, and would turn this one down forever. A browser does not say why a socket was
+      // refused, so ask over HTTP; only a host that is not there is worth waiting for.
+      void this.probe(this.url).then((verdict) => {
+        if (verdict === 'refused') this.refuse();
+        else this.reconnectLater();
+      });
     };
+  }
+
+  private reconnectLater(): void {
+    this.schedule(() => this.connect(), this.backoff);
+    this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2);
+  }
+
+  /** The host turns this page's token down: no request will ever be answered through it. */
+  private refuse(): void {
+    this.queue.splice(0);
+    for (const pending of this.pending.values()) pending.reject(new RequestFailed(REFUSED));
+    this.pending.clear();
+    this.setState('refused');
   }
 
   private receive(data: unknown): void {

@@ -14,11 +14,12 @@ export interface RunningHost {
   stop(): Promise<void>;
 }
 
-export async function startWebHost(env: NodeJS.ProcessEnv = {}): Promise<RunningHost> {
+/** `port`: 0 (a free one), or a given one, as a host restarted with `--port N` would listen again. */
+export async function startWebHost(env: NodeJS.ProcessEnv = {}, port = 0): Promise<RunningHost> {
   const main = path.join(ROOT, 'dist/electron/web/main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first.`);
   if (!existsSync(path.join(ROOT, 'dist/renderer/index.html'))) throw new Error('dist/renderer is missing: run npm run build:web first.');
-  const child: ChildProcess = spawn(process.execPath, [main, '--port', '0'], {
+  const child: ChildProcess = spawn(process.execPath, [main, '--port', String(port)], {
     cwd: ROOT,
     env: { ...process.env, BLOCKWISE_INCLUDE_LOOP: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -101,6 +101,13 @@ describe('browser host', () => {
     assert.equal(await handshakeStatus(wsUrl), 101);
   });
 
+  it('tells a page over HTTP whether the socket would take its token (a browser is not told why a socket was refused)', async () => {
+    assert.equal((await httpGet(host.port, '/ws?token=old-token-from-before-a-restart')).status, 401);
+    assert.equal((await httpGet(host.port, '/ws')).status, 401);
+    assert.equal((await httpGet(host.port, `/ws?token=${host.token}`)).status, 426);
+    assert.equal((await httpGet(host.port, `/ws?token=${host.token}`, { Host: 'evil.example:80' })).status, 403);
+  });
+
   it('answers malformed requests with INVALID_REQUEST and stays up', async () => {
     const client = await TestClient.connect(wsUrl);
     try {

@@ -10,7 +10,7 @@ import { MAX_CLIENT_FRAME_BYTES, TOKEN_PARAM, WS_PATH } from '../../shared/ws-pr
 import { createContractHandlers } from '../host/contract-handlers';
 import type { HostServices } from '../host/host-services';
 import { resolveStatic } from './static-files';
-import { checkUpgrade, hostHeaderAllowed, newToken, securityHeaders } from './web-security';
+import { checkUpgrade, hostHeaderAllowed, newToken, securityHeaders, tokenMatches } from './web-security';
 import { attachSession } from './ws-session';
 
 export const LISTEN_ADDRESS = '127.0.0.1';
@@ -56,6 +56,15 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       return;
     }
     const url = new URL(req.url ?? '/', `http://${LISTEN_ADDRESS}`);
+    if (url.pathname === WS_PATH) {
+      // A page whose socket is turned away asks here why (a browser does not say): 401 means its
+      // token is wrong, as after a restart of this host, and waiting will not mend it.
+      const ok = tokenMatches(url.searchParams.get(TOKEN_PARAM), token);
+      res
+        .writeHead(ok ? 426 : 401, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', ...(ok ? { Upgrade: 'websocket' } : {}) })
+        .end(ok ? 'Upgrade Required: this address is the WebSocket.\n' : 'Unauthorized: missing or wrong token.\n');
+      return;
+    }
     const found = await resolveStatic(root, url.pathname);
     if (!found) {
       const hint = url.pathname === '/' ? ` The renderer is not built in ${root}: run npm run build:web.` : '';
