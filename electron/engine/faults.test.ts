@@ -17,6 +17,7 @@ import { assertShowsNothing } from '../test-support/drive-probe';
 import { createFaultyDrive, fuseSkipReason, type FaultOptions, type FaultyDrive } from '../test-support/fuse-faults';
 import { sendWithRanges } from '../test-support/http-ranges';
 import { createLoopDevice, loopSkipReason, readFileRange } from '../test-support/loop-device';
+import { runCompare } from './compare';
 import { runFlash, type FlashContext } from './flash';
 import { HEAD_SIZE } from './pipeline';
 import { findExecutable } from './sources/decoder-choice';
@@ -272,6 +273,24 @@ describe('flash engine on faulty drives (FUSE)', { skip }, () => {
     assert.match(error.message, new RegExp(drive.path));
     // The write itself went through: the bytes are there, only reading them back failed.
     assert.ok(readStore(drive, 0, bytes.length).equals(bytes));
+  });
+
+  // Readback reads 4 MiB at a time: the error named the start of that read, a byte that reads fine.
+  test('a read error names the first byte that cannot be read, in readback and in verify --against', async () => {
+    const bad: [number, number] = [10 * MiB + 8192, 10 * MiB + 12288];
+    const drive = await faulty({ size: 32 * MiB, eioRead: [bad] });
+    const { file } = makeImage('readerr-offset.img', 24 * MiB);
+    const error = await expectFailure(job(file, drive.path));
+    assert.equal(error.code, 'READ_IO_ERROR', error.message);
+    assert.equal(error.details.offset, bad[0]);
+    assert.match(error.message, new RegExp(`failed at byte ${bad[0]}:`));
+    const compared = await runCompare({ source: { kind: 'file', path: file }, target: { path: drive.path } }, { signal: new AbortController().signal, onProgress: () => {} }).then(
+      () => assert.fail('verify --against passed a drive that cannot be read'),
+      (e: unknown) => e,
+    );
+    assert.ok(compared instanceof BlockwiseError, String(compared));
+    assert.equal(compared.code, 'READ_IO_ERROR', compared.message);
+    assert.equal(compared.details.offset, bad[0]);
   });
 });
 

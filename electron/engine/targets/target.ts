@@ -120,6 +120,38 @@ async function readFully(handle: fsp.FileHandle, into: Buffer, position: number)
 }
 
 /**
+ * A read failed with EIO: read it again in halves to name the first block that cannot be read,
+ * not the start of a 4 MiB request (a byte that reads fine). Reads only, so harmless; `into` is
+ * scratch by then.
+ */
+async function firstUnreadableByte(handle: fsp.FileHandle, into: Buffer, position: number): Promise<number> {
+  let start = 0;
+  let length = into.length;
+  while (length > ALIGNMENT) {
+    const half = alignUp(Math.ceil(length / 2), ALIGNMENT);
+    if (half >= length) break;
+    try {
+      await readFully(handle, into.subarray(start, start + half), position + start);
+      start += half;
+      length -= half;
+    } catch {
+      length = half;
+    }
+  }
+  return position + start;
+}
+
+/** readFully, its failure said as the target's, naming the first unreadable byte. */
+async function readTarget(handle: fsp.FileHandle, into: Buffer, position: number, targetPath: string): Promise<number> {
+  try {
+    return await readFully(handle, into, position);
+  } catch (error) {
+    const eio = (error as NodeJS.ErrnoException).code === 'EIO';
+    throw ioError(error, targetPath, eio ? await firstUnreadableByte(handle, into, position) : position, false);
+  }
+}
+
+/**
  * Opens with O_DIRECT where the kernel accepts it. A block device always does (the block layer
  * serves direct I/O for every drive), so it is opened without touching the drive: a probe read
  * there is I/O nothing watches (io-watch.ts), and a drive silent from its first block held the
@@ -174,12 +206,8 @@ class FdTarget implements Target {
     }
   }
 
-  async read(into: Buffer, position: number): Promise<number> {
-    try {
-      return await readFully(this.handle, into, position);
-    } catch (error) {
-      throw ioError(error, this.path, position, false);
-    }
+  read(into: Buffer, position: number): Promise<number> {
+    return readTarget(this.handle, into, position, this.path);
   }
 
   /**
@@ -314,12 +342,8 @@ export async function openTargetReader(targetPath: string): Promise<TargetReader
   }
   return {
     direct,
-    async read(into: Buffer, position: number): Promise<number> {
-      try {
-        return await readFully(handle, into, position);
-      } catch (error) {
-        throw ioError(error, targetPath, position, false);
-      }
+    read(into: Buffer, position: number): Promise<number> {
+      return readTarget(handle, into, position, targetPath);
     },
     async close() {
       await handle.close().catch(() => undefined);
