@@ -17,6 +17,8 @@ export function DrivePickerDialog() {
   const selected = useDrives((s) => s.selected);
   const toggle = useDrives((s) => s.toggleDrive);
   const close = useDrives((s) => s.closeDialog);
+  const checks = useDrives((s) => s.checks);
+  const checkDrive = useDrives((s) => s.checkDrive);
   const image = useImage((s) => s.image);
   const showAll = useSettings((s) => s.settings.showAllDrives);
   const views = useMemo(() => visibleDrives(drives, image, showAll), [drives, image, showAll]);
@@ -56,7 +58,14 @@ export function DrivePickerDialog() {
       {!loaded && <p className="empty-drives">Looking for drives…</p>}
       <ul className="drive-list" aria-label="Drives">
         {views.map((view) => (
-          <DriveRow key={view.drive.id} view={view} checked={selected.includes(view.drive.id)} onToggle={() => toggle(view.drive.id)} />
+          <DriveRow
+            key={view.drive.id}
+            view={view}
+            checked={selected.includes(view.drive.id)}
+            onToggle={() => toggle(view.drive.id)}
+            check={checks[view.drive.id]}
+            onCheck={() => void checkDrive(view.drive.id)}
+          />
         ))}
       </ul>
       {!showAll && hiddenCount > 0 && views.length > 0 && (

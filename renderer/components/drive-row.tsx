@@ -2,16 +2,21 @@
 // used or deserves a second look (shared/drive-rules.ts words it).
 
 import type { DriveView } from '../store/drive-suitability';
+import type { DriveCheck } from '../store/drives-store';
 import { busName, driveTitle, formatBytes } from '../format';
+import { DriveCheckLine } from './drive-check';
 import { DriveIcon } from './icons';
 
 interface DriveRowProps {
   view: DriveView;
   checked: boolean;
   onToggle(): void;
+  /** The drive's capacity check, if one ran or runs (drive-check.tsx). */
+  check?: DriveCheck | undefined;
+  onCheck?(): void;
 }
 
-export function DriveRow({ view, checked, onToggle }: DriveRowProps) {
+export function DriveRow({ view, checked, onToggle, check, onCheck }: DriveRowProps) {
   const { drive, reasons } = view;
   const disabled = !view.selectable;
   const reasonId = `reason-${drive.id}`;
@@ -44,6 +49,7 @@ export function DriveRow({ view, checked, onToggle }: DriveRowProps) {
           )}
         </span>
       </label>
+      {onCheck && <DriveCheckLine drive={drive} check={check} onCheck={onCheck} />}
     </li>
   );
 }

@@ -8,8 +8,12 @@ import type { BlockwiseApi, ImageInfo } from '../../shared/contract';
 import { usableModel } from '../../shared/drive-name';
 import type { DriveInfo } from '../../shared/drive-types';
 import type { SerializedError } from '../../shared/errors';
+import type { CapacityCheckResult } from '../../shared/flash-types';
 import { toSerializedError } from '../request-failed';
 import { viewDrives, type DriveView } from './drive-suitability';
+
+/** A capacity check of one drive (drives.check): under way, its finding, or why it could not run. */
+export type DriveCheck = { status: 'running' } | { status: 'done'; result: CapacityCheckResult } | { status: 'failed'; error: SerializedError };
 
 /** A drive taken out of the selection by the app, not by the person. */
 export interface DroppedDrive {
@@ -33,6 +37,10 @@ export interface DrivesState {
   selectDrive(id: string): void;
   /** Exactly these, of those still listed and selectable (the failed drives of a flash, again). */
   selectDrives(ids: string[]): void;
+  /** Capacity checks by drive id; a drive's entry goes when it leaves the list. */
+  checks: Record<string, DriveCheck>;
+  /** Checks a drive for fake capacity: its test blocks are written and read back, its data put back. */
+  checkDrive(id: string): Promise<void>;
   openDialog(): void;
   closeDialog(): void;
   /** Drop selected ids that are gone or no longer selectable (new image, settings changed). */
@@ -64,6 +72,18 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
     },
     dialogOpen: false,
     error: null,
+    checks: {},
+
+    async checkDrive(id) {
+      if (get().checks[id]?.status === 'running') return;
+      const put = (check: DriveCheck) => set({ checks: { ...get().checks, [id]: check } });
+      put({ status: 'running' });
+      try {
+        put({ status: 'done', result: await api.request('drives.check', { driveId: id }) });
+      } catch (error) {
+        put({ status: 'failed', error: toSerializedError(error) });
+      }
+    },
 
     async refresh() {
       try {
@@ -76,7 +96,9 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
 
     receive(drives) {
       previous = get().drives;
-      set({ drives, loaded: true });
+      // A check's finding belongs to the drive that was checked: one unplugged forgets it.
+      const checks = Object.fromEntries(Object.entries(get().checks).filter(([id]) => drives.some((d) => d.id === id)));
+      set({ drives, loaded: true, checks });
       get().prune(context.image());
     },
 

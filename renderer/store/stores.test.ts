@@ -304,3 +304,29 @@ test('the job this tab followed before a reload is shown again, with its outcome
   assert.deepEqual(state.targets.map((d) => d.id), ['loop2']);
   assert.equal(state.image?.name, 'other.img');
 });
+
+test('a capacity check runs once per drive at a time, keeps its finding or its error, and forgets an unplugged drive', async () => {
+  const { api, stores } = setup();
+  await settle();
+  let answer: (value: import('../../shared/flash-types').CapacityCheckResult) => void = () => undefined;
+  api.handle('drives.check', ({ driveId }) =>
+    driveId === 'loop2'
+      ? Promise.reject(Object.assign(new Error('busy'), { code: 'TARGET_BUSY', message: '/dev/loop2 is already being written by another job; wait for it to finish.' }))
+      : new Promise((resolve) => (answer = resolve)),
+  );
+  const drives = stores.drives;
+  const first = drives.getState().checkDrive('loop1');
+  void drives.getState().checkDrive('loop1'); // a second click while it runs asks nothing more
+  assert.deepEqual(drives.getState().checks.loop1, { status: 'running' });
+  assert.equal(api.calls.filter((c) => c.name === 'drives.check').length, 1);
+  const found = { path: '/dev/loop1', claimed: 64e6, verdict: 'wraps', keeps: 16_777_216, firstBad: 16_777_216, wrapsTo: 0, step: 1_048_576, probes: 62, restored: true, durationMs: 40 } as const;
+  answer(found);
+  await first;
+  assert.deepEqual(drives.getState().checks.loop1, { status: 'done', result: found });
+  await drives.getState().checkDrive('loop2');
+  const failed = drives.getState().checks.loop2;
+  assert.ok(failed?.status === 'failed' && failed.error.code === 'TARGET_BUSY', JSON.stringify(failed));
+  api.emit('drives.changed', [drive({ id: 'loop2' })]);
+  assert.equal(drives.getState().checks.loop1, undefined, 'the unplugged drive’s finding is gone');
+  assert.ok(drives.getState().checks.loop2);
+});

@@ -1,0 +1,57 @@
+// Checking a drive for fake capacity from the target list: a genuine drive is said to show no sign
+// of it, with its data left as it was; a counterfeit card that wraps (a FUSE drive that stores 64
+// MiB of the 256 MiB it claims, electron/test-support/faulty-fs.py) is named counterfeit, with the
+// size it really stores and what to do.
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createFaultyDrive, fuseSkipReason } from '../electron/test-support/fuse-faults';
+import { expect, test } from './fixtures';
+
+const MiB = 1024 * 1024;
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+test('a genuine drive checks clean, and keeps its data', async ({ app, loops }) => {
+  const page = app.page;
+  const device = loops.create(96 * MiB, { fill: 'garbage' });
+  const before = sha(device.backingFile);
+  await app.openTargets();
+  await app.waitForDrive(device.path);
+  const row = app.driveRow(device.path);
+  await app.step('check the drive for fake capacity', async () => {
+    await row.getByRole('button', { name: `Check ${device.path} for fake capacity` }).click();
+    const status = row.getByRole('status');
+    await expect(status).toContainText(`${device.path} kept what was written across all of its 101 MB: no sign of fake capacity.`, { timeout: 30_000 });
+    await expect(status).toContainText('Its own data was put back.');
+    await expect(status.locator('.drive-check-ok')).toBeVisible();
+    await expect(row.getByRole('button', { name: `Check ${device.path} for fake capacity` })).toHaveText('Check again');
+  });
+  expect(sha(device.backingFile)).toBe(before);
+  expect(device.bytesWritten()).toBeGreaterThan(0);
+  // The drive can still be chosen and the dialog closed as before.
+  await app.driveCheckbox(device.path).check();
+  await app.closeTargets();
+  await expect(page.getByTestId('target-summary')).toContainText(device.path);
+});
+
+test('a counterfeit card is named counterfeit, with the size it really stores', async ({ app }) => {
+  const reason = fuseSkipReason();
+  if (reason) console.log(`[e2e] skipping: ${reason}`);
+  test.skip(reason !== undefined, reason);
+  const drive = await createFaultyDrive({ size: 256 * MiB, wrap: 64 * MiB });
+  try {
+    await app.openTargets();
+    await app.waitForDrive(drive.path);
+    const row = app.driveRow(drive.path);
+    await app.step('check the fake card', async () => {
+      await row.getByRole('button', { name: `Check ${drive.path} for fake capacity` }).click();
+      const status = row.getByRole('status');
+      await expect(status).toContainText(`${drive.path} is counterfeit: it claims 268 MB but stores only 67.1 MB (67,108,864 bytes).`, { timeout: 30_000 });
+      await expect(status).toContainText('Data written from byte 67108864 on lands at the start of the drive instead');
+      await expect(status).toContainText('use it only for images smaller than 67.1 MB');
+      await expect(status.locator('.drive-check-problem')).toBeVisible();
+    });
+  } finally {
+    drive.dispose();
+  }
+});
