@@ -82,4 +82,15 @@ describe('truncated raw images', { skip }, () => {
     await opens(file('sq-disk.img'));
     await truncated(cut('sq-disk.img', 3 * MiB), /but the squashfs filesystem of partition 2 \(from byte 2097152\) needs it to reach byte \d+/);
   });
+
+  const isoTool = ['xorriso', 'genisoimage'].find((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
+  test('a cut ISO (its volume larger than the file) is refused; one with a partition appended is not', { skip: isoTool ? undefined : 'needs xorriso or genisoimage' }, async () => {
+    sh(`mkdir -p iso && head -c 3M /dev/urandom > iso/blob && ${isoTool === 'xorriso' ? 'xorriso -as mkisofs -quiet' : 'genisoimage -quiet'} -o os.iso iso`);
+    await opens(file('os.iso'));
+    const isoSize = Number(execSync('stat -c %s os.iso', { cwd: dir, encoding: 'utf8' }));
+    await truncated(cut('os.iso', 2 * MiB), new RegExp(`ends at byte 2097152, but its ISO 9660 filesystem needs it to reach byte ${isoSize}:`));
+    // A Debian-style hybrid carries its EFI partition after the ISO volume.
+    sh('cat os.iso iso/blob > appended.iso');
+    await opens(file('appended.iso'));
+  });
 });

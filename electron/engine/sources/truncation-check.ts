@@ -1,8 +1,9 @@
 // A raw image cut short (an interrupted download saved as .img) still reads, writes and verifies
 // byte for byte: nothing in the bytes present is wrong. What gives it away is its own metadata: a
 // filesystem (ext2/3/4, FAT, btrfs, XFS, squashfs) whose recorded size runs past the end of the
-// file, or a partition that starts beyond it. Only those certainties are refused; a partition merely larger than the
-// file (a shrunk filesystem inside) is fine, and ISO images are left alone.
+// file, an ISO 9660 volume larger than the file, or a partition that starts beyond it. Only those
+// certainties are refused; a partition merely larger than the file (a shrunk filesystem inside)
+// is fine.
 
 import { BlockwiseError } from '../../../shared/errors';
 import { parseExtSuperblock } from '../block-map/ext-superblock';
@@ -89,8 +90,20 @@ async function volumesOf(readAt: ReadAt, head: Buffer): Promise<Volume[]> {
 
 /** Throws SOURCE_TRUNCATED when the image's own metadata proves it is cut short. */
 export async function checkRawImageComplete(readAt: ReadAt, size: number, name: string, filePath: string): Promise<void> {
-  const iso = await read(readAt, 16 * 2048 + 1, 5);
-  if (iso.toString('latin1') === 'CD001') return;
+  // ISO 9660: the primary volume descriptor's volume space size, in logical blocks, is the whole
+  // ISO (util-linux's isosize reads the same). A hybrid ISO may be longer (an appended EFI
+  // partition), never shorter; its partition table is the ISO's own business and is not read.
+  const pvd = await read(readAt, 16 * 2048, 2048);
+  if (pvd.toString('latin1', 1, 6) === 'CD001') {
+    const isoSize = pvd.length >= 130 && pvd[0] === 1 ? pvd.readUInt32LE(80) * pvd.readUInt16LE(128) : 0;
+    if (isoSize > size) {
+      throw new BlockwiseError('SOURCE_TRUNCATED', `${name} ends at byte ${size}, but its ISO 9660 filesystem needs it to reach byte ${isoSize}: the image is incomplete.`, {
+        path: filePath,
+        offset: size,
+      });
+    }
+    return;
+  }
   const head = await read(readAt, 0, 2048);
   if (head.length < 512) return;
   for (const volume of await volumesOf(readAt, head)) {
