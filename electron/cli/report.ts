@@ -84,6 +84,7 @@ export function printFlashSummary(result: FlashResult, verify: boolean): void {
   const failed = result.targets.filter((t) => !t.ok);
   const lines = ['', result.imageSha256 ? `Image: ${formatBytes(result.imageSize)}, SHA-256 ${result.imageSha256}` : `Image: ${formatBytes(result.imageSize)}`];
   if (result.fileSha256 && result.fileSha256 !== result.imageSha256) lines.push(`File as stored: SHA-256 ${result.fileSha256}`);
+  if (result.sha256Unavailable) lines.push(`SHA-256 not shown: ${result.sha256Unavailable} The drive itself was written${verify ? ' and checked' : ''}.`);
   if (failed.length === 0) {
     const seconds = result.durationMs / 1000;
     lines.push(

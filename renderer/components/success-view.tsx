@@ -72,6 +72,11 @@ export function SuccessView({ result, imageName, downloaded, targets, onAgain }:
           <code data-testid="file-sha256">{result.fileSha256}</code>
         </div>
       )}
+      {result.sha256Unavailable && (
+        <p className="inline-notice" data-testid="sha256-unavailable">
+          No SHA-256 to show: {result.sha256Unavailable} The drive itself was written{verified ? ' and checked' : ''}.
+        </p>
+      )}
       {result.targets.length > 1 && (
         <ul className="result-targets" aria-label="Drives">
           {result.targets.map((t) => {

@@ -1,0 +1,33 @@
+// The flash summary's SHA-256 lines: one that could not be taken after the drive was written is
+// said so with its reason, and the summary still reads as the success it is.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { FlashResult } from '../../shared/flash-types';
+import { printFlashSummary } from './report';
+
+function summary(result: FlashResult, verify: boolean): string {
+  const written: string[] = [];
+  const original = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    printFlashSummary(result, verify);
+  } finally {
+    process.stderr.write = original;
+  }
+  return written.join('');
+}
+
+const BASE: FlashResult = { imageSize: 4096, mappedBytes: 4096, durationMs: 1000, writeMs: 800, verifyMs: 200, targets: [{ path: '/dev/sdz', ok: true, bytesWritten: 4096, verified: true }] };
+
+test('a SHA-256 that could not be taken is named with its reason, and the flash still ends in Done', () => {
+  const out = summary({ ...BASE, sha256Unavailable: 'Could not read /x/os.img to compute its SHA-256 (gone).' }, true);
+  assert.match(out, /^SHA-256 not shown: Could not read \/x\/os\.img to compute its SHA-256 \(gone\)\. The drive itself was written and checked\.$/m);
+  assert.doesNotMatch(out, /Error/);
+  const unverified = summary({ ...BASE, targets: [{ ...BASE.targets[0]!, verified: false }], sha256Unavailable: 'Why.' }, false);
+  assert.match(unverified, /The drive itself was written\.$/m);
+  assert.doesNotMatch(summary({ ...BASE, imageSha256: 'ab'.repeat(32) }, true), /not shown/);
+});
