@@ -275,6 +275,20 @@ describe('flash engine on faulty drives (FUSE)', { skip }, () => {
     assert.ok(readStore(drive, 0, bytes.length).equals(bytes));
   });
 
+  // Every write is taken, then the drive is gone when they are flushed: a flush has no byte, and
+  // "failed at byte 0" named one that had been written fine.
+  test('a drive that fails the flush after the last write: WRITE_IO_ERROR, incomplete, naming no byte', async () => {
+    const size = 8 * MiB;
+    const drive = await faulty({ size: 32 * MiB, yankAfter: size });
+    const { file } = makeImage('flush.img', size);
+    const error = await expectFailure(job(file, drive.path));
+    assert.equal(error.code, 'WRITE_IO_ERROR', error.message);
+    assert.equal(error.details.driveIncomplete, true);
+    assert.equal(error.details.offset, undefined);
+    assert.doesNotMatch(error.message, /at byte/);
+    assert.match(error.message, new RegExp(`^Writing ${drive.path} failed while its last writes were being flushed: .*fsync`));
+  });
+
   // Readback reads 4 MiB at a time: the error named the start of that read, a byte that reads fine.
   test('a read error names the first byte that cannot be read, in readback and in verify --against', async () => {
     const bad: [number, number] = [10 * MiB + 8192, 10 * MiB + 12288];

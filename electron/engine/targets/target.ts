@@ -42,29 +42,23 @@ export interface TargetReader {
   close(): Promise<void>;
 }
 
-function ioError(error: unknown, targetPath: string, position: number, writing: boolean): BlockwiseError {
+/** An I/O error said as the target's: where it happened (a byte; none for a flush), and whether it was writing. */
+function ioError(error: unknown, targetPath: string, position: number | undefined, writing: boolean): BlockwiseError {
   const code = (error as NodeJS.ErrnoException).code;
   if (error instanceof BlockwiseError) return error;
+  // A flush (fsync) has no byte: "at byte 0" named one that was written fine.
+  const where = position === undefined ? 'while its last writes were being flushed' : `at byte ${position}`;
+  const details = { path: targetPath, ...(position === undefined ? {} : { offset: position }), syscode: code, driveIncomplete: writing };
   if (code === 'ENOSPC') {
-    return new BlockwiseError('IMAGE_TOO_LARGE', `${targetPath} is full at byte ${position}: the image does not fit.`, {
-      path: targetPath,
-      offset: position,
-      syscode: code,
-      driveIncomplete: writing,
-    });
+    return new BlockwiseError('IMAGE_TOO_LARGE', `${targetPath} is full ${where}: the image does not fit.`, details);
   }
   if (code === 'ENODEV' || code === 'ENXIO') {
-    return new BlockwiseError('TARGET_NOT_FOUND', `${targetPath} disappeared at byte ${position} (was it unplugged?).`, {
-      path: targetPath,
-      offset: position,
-      syscode: code,
-      driveIncomplete: writing,
-    });
+    return new BlockwiseError('TARGET_NOT_FOUND', `${targetPath} disappeared ${where} (was it unplugged?).`, details);
   }
   return new BlockwiseError(
     writing ? 'WRITE_IO_ERROR' : 'READ_IO_ERROR',
-    `${writing ? 'Writing' : 'Reading'} ${targetPath} failed at byte ${position}: ${(error as Error).message}`,
-    { path: targetPath, offset: position, syscode: code, driveIncomplete: writing },
+    `${writing ? 'Writing' : 'Reading'} ${targetPath} failed ${where}: ${(error as Error).message}`,
+    details,
   );
 }
 
@@ -237,7 +231,7 @@ class FdTarget implements Target {
     try {
       await this.handle.sync();
     } catch (error) {
-      throw ioError(error, this.path, 0, true);
+      throw ioError(error, this.path, undefined, true);
     }
   }
 
