@@ -23,9 +23,11 @@ interface FailureViewProps {
   imageEntry?: string | undefined;
   onRetry(): void;
   onBack(): void;
+  /** Shows the flash, started elsewhere, that holds the drive (error.details.otherJob). */
+  onFollow?: (jobId: string) => void;
 }
 
-export function FailureView({ kind, error, targets, results, phase, imageSize, imageLocation, imageEntry, onRetry, onBack }: FailureViewProps) {
+export function FailureView({ kind, error, targets, results, phase, imageSize, imageLocation, imageEntry, onRetry, onBack, onFollow }: FailureViewProps) {
   const cancelled = kind === 'cancelled';
   // Cancelled while reading back: every byte of the image had been written; only the check is missing.
   const unverified = cancelled && phase === 'verifying' && error?.details?.unresponsive !== true;
@@ -37,7 +39,10 @@ export function FailureView({ kind, error, targets, results, phase, imageSize, i
   const nameOf = (path: string) => driveLabel(targets, path);
   const errorPath = typeof error?.details?.path === 'string' ? error.details.path : undefined;
   const explained = error && !cancelled ? explainFailure(error, driveOf(errorPath), imageSize) : undefined;
-  const canRetry = cancelled || (explained?.retryable ?? true);
+  // The drive is being written by a flash started in another tab or window: nothing to close or
+  // unmount (the usual advice for a busy drive), and trying again at once fails the same way.
+  const otherJob = typeof error?.details?.otherJob === 'string' && onFollow ? error.details.otherJob : undefined;
+  const canRetry = !otherJob && (cancelled || (explained?.retryable ?? true));
   // A flash to several drives speaks of them all.
   const several = targets.length > 1;
   const written = several ? 'The drives were' : 'The drive was';
@@ -101,7 +106,9 @@ export function FailureView({ kind, error, targets, results, phase, imageSize, i
                   : several
                     ? 'Nothing was written to the drives: they are as they were.'
                     : 'Nothing was written to the drive: it is as it was.'
-                : (explained?.advice ?? '')}
+                : otherJob
+                  ? `Another flash is writing ${several ? 'one of the drives' : 'the drive'}, started in another tab or window of Blockwise. Wait for it to end, then flash again; or watch it here.`
+                  : (explained?.advice ?? '')}
         </p>
       )}
       {results.length > 1 && (
@@ -121,12 +128,17 @@ export function FailureView({ kind, error, targets, results, phase, imageSize, i
         </ul>
       )}
       <div className="result-actions">
-        <button type="button" className={canRetry ? 'button button-quiet' : 'button button-primary'} onClick={onBack}>
+        <button type="button" className={canRetry || otherJob ? 'button button-quiet' : 'button button-primary'} onClick={onBack}>
           Back
         </button>
         {canRetry && (
           <button type="button" className="button button-primary" onClick={onRetry}>
             Try again
+          </button>
+        )}
+        {otherJob && onFollow && (
+          <button type="button" className="button button-primary" onClick={() => onFollow(otherJob)}>
+            Show that flash
           </button>
         )}
       </div>

@@ -58,6 +58,10 @@ export function ResultView() {
           reset();
           void startFlash();
         }}
+        onFollow={(jobId) => {
+          reset();
+          stores.followJob(jobId);
+        }}
       />
     );
   }

@@ -18,6 +18,8 @@ export interface AppStores {
   /** The browser host's socket; always 'open' under Electron. */
   connection: StoreApi<{ state: ConnectionState }>;
   pathForFile(file: File): string | undefined;
+  /** Shows a flash under way that was started elsewhere (another tab or window), as a reload would. */
+  followJob(jobId: string): void;
   /** Unsubscribes every event listener. */
   dispose(): void;
 }
@@ -52,12 +54,13 @@ export function createAppStores(transport: Transport): AppStores {
   // The job this tab shows, kept across a reload of the tab (sessionStorage) until its result is
   // dismissed: reloaded, the tab shows it again, even if it ended meanwhile.
   const followed = followedJobMemory();
-  // A flash under way in the host (this tab was reloaded, or another one started it) is followed.
-  const rejoin = () => {
+  // A flash under way in the host (this tab was reloaded, or another one started it) is followed;
+  // `wanted`, that one (the person asked to see it).
+  const rejoin = (wanted?: string) => {
     api.request('flash.jobs', {}).then(
       (jobs) => {
         const before = flash.getState().jobId;
-        flash.getState().rejoin(jobs, followed.get());
+        flash.getState().rejoin(jobs, wanted ?? followed.get());
         const { jobId, image: flashed } = flash.getState();
         const job = jobs.find((j) => j.jobId === jobId);
         if (!job || jobId === before || !flashed) return;
@@ -124,6 +127,7 @@ export function createAppStores(transport: Transport): AppStores {
     settings,
     connection,
     pathForFile: (file) => transport.pathForFile?.(file),
+    followJob: (jobId) => rejoin(jobId),
     dispose: () => offs.forEach((off) => off()),
   };
 }

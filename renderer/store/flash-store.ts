@@ -102,7 +102,21 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
         if (state.status === 'starting') set({ status: 'flashing', jobId });
         else if (state.jobId === null) set({ jobId });
       } catch (error) {
-        if (get().status === 'starting') set({ status: 'failed', error: toSerializedError(error) });
+        if (get().status !== 'starting') return;
+        const refused = toSerializedError(error);
+        // Busy with a flash started elsewhere (another tab or window): say which, so it can be followed.
+        const other = refused.code === 'TARGET_BUSY' ? await flashWriting(targets) : undefined;
+        if (get().status === 'starting') set({ status: 'failed', error: other ? { ...refused, details: { ...refused.details, otherJob: other } } : refused });
+      }
+    };
+
+    /** The id of a running flash that writes one of `targets`, if the host lists one. */
+    const flashWriting = async (targets: DriveInfo[]): Promise<string | undefined> => {
+      try {
+        const jobs = await api.request('flash.jobs', {});
+        return jobs.find((job) => !job.outcome && job.drives.some((d) => targets.some((t) => t.id === d.id || t.path === d.path)))?.jobId;
+      } catch {
+        return undefined; // the refusal's own words still say what happened
       }
     };
 
