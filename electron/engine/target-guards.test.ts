@@ -158,6 +158,36 @@ describe('target guards', { skip: loopSkipReason() }, () => {
     }
   });
 
+  // An image file attached as a loop device, its filesystem perhaps mounted: it was emptied and
+  // rewritten under that filesystem without a word, and the flash reported success.
+  test('an image file that is the backing file of a loop device (by its path or a hard link) is TARGET_BUSY naming it; the file is left as it was', async () => {
+    const image = path.join(dir, 'for-busy.img');
+    writeFileSync(image, randomBytes(1 << 20));
+    const dev = createLoopDevice(8 << 20, { fill: 'garbage' });
+    try {
+      const link = path.join(path.dirname(dev.backingFile), 'other-name.img');
+      linkSync(dev.backingFile, link);
+      const before = readFileSync(dev.backingFile);
+      for (const target of [dev.backingFile, link]) {
+        await assert.rejects(
+          runFlash(
+            { source: { kind: 'file', path: image }, targets: [{ path: target, createFile: true }], options: { verify: true, full: true } },
+            { signal: new AbortController().signal, onProgress: () => {} },
+          ),
+          (error: unknown) => {
+            assert.ok(error instanceof BlockwiseError, String(error));
+            assert.equal(error.code, 'TARGET_BUSY', error.message);
+            assert.match(error.message, new RegExp(`backing file of the loop device ${dev.path}: detach it first \\(losetup -d ${dev.path}\\)`));
+            return true;
+          },
+        );
+      }
+      assert.ok(readFileSync(dev.backingFile).equals(before), 'the file is as it was');
+    } finally {
+      dev.dispose();
+    }
+  });
+
   test('a drive detached after it was chosen is TARGET_NOT_FOUND (gone), not "a different drive"', async () => {
     process.env.BLOCKWISE_INCLUDE_LOOP = '1';
     const image = path.join(dir, 'small.img');

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { BlockwiseError } from '../../shared/errors';
 import type { SourceSpec, TargetSpec } from '../../shared/flash-types';
 import { deviceGeometry, splitDeviceNumber } from './targets/device-geometry';
-import { blockDeviceHolding, devicesBeneath, loopBackingOf, mountHolding } from './targets/mount-sources';
+import { blockDeviceHolding, devicesBeneath, loopBackingOf, loopDevices, mountHolding, readMountinfo } from './targets/mount-sources';
 
 /** Paths whose filesystems make a disk a system disk. */
 const SYSTEM_PATHS = ['/', '/boot', '/boot/efi', '/usr', '/var', '/home'];
@@ -71,7 +71,7 @@ function sameInode(a: Stats, b: Stats): boolean {
 }
 
 /** The image file, resolved and looked at; undefined for a URL or an image that cannot be looked at (its opening says why). */
-function imageFile(source: SourceSpec): { real: string; stat: Stats } | undefined {
+function imageFile(source: SourceSpec): LookedAtFile | undefined {
   if (source.kind !== 'file') return undefined;
   try {
     const real = realpathSync(source.path);
@@ -81,26 +81,39 @@ function imageFile(source: SourceSpec): { real: string; stat: Stats } | undefine
   }
 }
 
+/** A file, resolved and looked at. */
+interface LookedAtFile {
+  real: string;
+  stat: Stats;
+}
+
+/**
+ * Whether `backing`, a loop device's backing file as the kernel recorded it, is `file`: by path;
+ * for another name of the same file (a hard link, a bind mount), by inode, but only where the
+ * backing file is on `file`'s own filesystem, which has just answered: a backing file elsewhere,
+ * maybe on a hung mount, is never looked at.
+ */
+function isBackingFile(backing: string, file: LookedAtFile, mountinfo = readMountinfo()): boolean {
+  if (backing === file.real) return true;
+  const { major, minor } = splitDeviceNumber(file.stat.dev);
+  if (mountHolding(backing, mountinfo)?.majMin !== `${major}:${minor}`) return false;
+  try {
+    return sameInode(statSync(backing), file.stat);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * True when the image file backs one of `devices` ("MAJ:MIN"), a loop device (an image attached to
  * look inside it, as GNOME's Disk Image Mounter does): writing that device rewrites the image while
  * it is read. It was flashed "successfully" with its start zeroed, the image's start then read back
- * as zeros. Compared by path; for another name of the same file (a hard link, a bind mount), by
- * inode, but only where the backing file is on the image's own filesystem, which has just answered:
- * a backing file elsewhere, maybe on a hung mount, is never looked at.
+ * as zeros.
  */
-function backsLoopDevice(image: { real: string; stat: Stats }, devices: string[]): boolean {
-  const { major, minor } = splitDeviceNumber(image.stat.dev);
+function backsLoopDevice(image: LookedAtFile, devices: string[]): boolean {
   return devices.some((device) => {
     const backing = loopBackingOf(device);
-    if (backing === undefined) return false;
-    if (backing === image.real) return true;
-    if (mountHolding(backing)?.majMin !== `${major}:${minor}`) return false;
-    try {
-      return sameInode(statSync(backing), image.stat);
-    } catch {
-      return false;
-    }
+    return backing !== undefined && isBackingFile(backing, image);
   });
 }
 
@@ -128,6 +141,20 @@ export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageNam
     throw new BlockwiseError('SOURCE_ON_TARGET', `${spec.path} is the image file itself, under another name (a hard link or a bind mount).`, {
       path: spec.path,
     });
+  }
+  if (stat.isFile()) {
+    // An image file attached as a loop device (its filesystem perhaps mounted): emptied and
+    // rewritten under it, that filesystem was destroyed without a word, and the flash succeeded.
+    const file = { real: real(target), stat };
+    const mountinfo = readMountinfo();
+    const loop = loopDevices().find((device) => isBackingFile(device.backing, file, mountinfo));
+    if (loop) {
+      throw new BlockwiseError(
+        'TARGET_BUSY',
+        `${spec.path} is in use as the backing file of the loop device /dev/${loop.name}: detach it first (losetup -d /dev/${loop.name}), or write the image file somewhere else.`,
+        { path: spec.path },
+      );
+    }
   }
   if (!stat.isBlockDevice() || process.platform !== 'linux') return;
 

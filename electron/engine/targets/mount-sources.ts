@@ -193,14 +193,20 @@ export function blockDeviceHolding(realPath: string): string | undefined {
   return mount.majMin.startsWith('0:') ? sourceDevices(mount)[0] : mount.majMin;
 }
 
-/** The mount that holds `realPath` (the deepest; at the same point, the one on top), from mountinfo alone. */
-export function mountHolding(realPath: string): MountLine | undefined {
-  let text = '';
+/** This process's mount table (/proc/self/mountinfo); '' where there is none. */
+export function readMountinfo(): string {
   try {
-    text = readFileSync('/proc/self/mountinfo', 'utf8');
+    return readFileSync('/proc/self/mountinfo', 'utf8');
   } catch {
-    return undefined;
+    return '';
   }
+}
+
+/**
+ * The mount that holds `realPath` (the deepest; at the same point, the one on top), from mountinfo
+ * alone; `text` is the table, where the caller looks up several paths in one.
+ */
+export function mountHolding(realPath: string, text = readMountinfo()): MountLine | undefined {
   let best: MountLine | undefined;
   let bestPoint = '';
   for (const line of text.split('\n')) {
@@ -229,6 +235,20 @@ export function loopBackingOf(majMin: string, sys = '/sys'): string | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** Every attached loop device, by block name (loop4), with its backing file as the kernel recorded it. */
+export function loopDevices(sys = '/sys'): Array<{ name: string; backing: string }> {
+  let names: string[];
+  try {
+    names = readdirSync(path.join(sys, 'block')).filter((name) => name.startsWith('loop'));
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    const backing = loopBacking(name, sys);
+    return backing === undefined ? [] : [{ name, backing }];
+  });
 }
 
 /** Decodes the octal escapes (\040 for space) mountinfo uses in paths. */
