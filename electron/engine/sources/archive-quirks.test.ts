@@ -53,6 +53,8 @@ if (!skip) {
     // xz with SHA-256 checks: multi-block (sizes recorded) and one single-threaded block; and the
     // multi-block one with its first block's check damaged.
     sh('xz -T2 --block-size=1MiB --check=sha256 -c os.img > blocks-sha256.img.xz && xz -T1 --check=sha256 -c os.img > single-sha256.img.xz');
+    // xz with a filter before LZMA2 (BCJ for executables, delta): one block, and blocks of recorded size.
+    sh('xz -T1 --x86 --lzma2 -c os.img > x86-filter.img.xz && xz -T2 --block-size=1MiB --delta=dist=4 --lzma2 -c os.img > delta-blocks.img.xz');
     const xz = readFileSync(file('blocks-sha256.img.xz'));
     const block = parseBlockHeader(xz.subarray(12, 12 + (xz[12]! + 1) * 4));
     const checkAt = 12 + block.headerSize + Math.ceil(block.compressedSize! / 4) * 4;
@@ -151,6 +153,23 @@ for (const family of ['builtin', 'system'] as const) {
         return true;
       });
       assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing was written');
+    });
+
+    test('an .xz made with a filter (xz --x86, --delta): written by the xz tool, refused by name (not "damaged") without it', async () => {
+      for (const [name, option] of [['x86-filter.img.xz', 'x86'], ['delta-blocks.img.xz', 'delta']] as const) {
+        if (family === 'system') {
+          await flashedExactly(name);
+          continue;
+        }
+        const before = readBacking(dev, 0, 65536);
+        await assert.rejects(flash(job(name)), (error: unknown) => {
+          assert.ok(error instanceof BlockwiseError);
+          assert.equal(error.code, 'SOURCE_UNSUPPORTED', error.message);
+          assert.match(error.message, new RegExp(`made with the ${option} filter \\(xz --${option}\\), which the built-in xz decoder cannot read; install xz`));
+          return true;
+        });
+        assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing was written');
+      }
     });
 
     test('a zip made by macOS Finder (with __MACOSX/._os.img) writes os.img, not "several images"', async () => {

@@ -67,24 +67,29 @@ export interface BlockHeader {
   headerSize: number;
   compressedSize?: number;
   uncompressedSize?: number;
+  /** Filter IDs, first to last: 0x21 LZMA2, 0x03 delta, 0x04–0x0b the BCJ filters (x86, ARM…). */
+  filters: number[];
 }
+
+export const LZMA2_FILTER = 0x21;
 
 export function parseBlockHeader(header: Buffer): BlockHeader {
   const headerSize = (header[0]! + 1) * 4;
   if (crc32(header.subarray(0, headerSize - 4)) !== header.readUInt32LE(headerSize - 4)) throw corrupt('an xz block header is damaged (CRC32)');
   const flags = header[1]!;
   let at = 2;
-  const result: BlockHeader = { headerSize };
-  if (flags & 0x40) {
-    const v = readVarint(header, at);
+  const result: BlockHeader = { headerSize, filters: [] };
+  const varint = (): number => {
+    const v = readVarint(header.subarray(0, headerSize - 4), at);
     if (!v) throw corrupt('an xz block header is cut short');
-    result.compressedSize = v[0];
     at += v[1];
-  }
-  if (flags & 0x80) {
-    const v = readVarint(header, at);
-    if (!v) throw corrupt('an xz block header is cut short');
-    result.uncompressedSize = v[0];
+    return v[0];
+  };
+  if (flags & 0x40) result.compressedSize = varint();
+  if (flags & 0x80) result.uncompressedSize = varint();
+  for (let i = 0; i <= (flags & 0x03); i++) {
+    result.filters.push(varint());
+    at += varint(); // the filter's properties
   }
   return result;
 }

@@ -14,6 +14,7 @@ import { openDecodedFile } from './decoded-file';
 import type { StreamDecoder } from './decoded-source';
 import type { SourceReader } from './source';
 import {
+  LZMA2_FILTER,
   STREAM_HEADER_SIZE,
   XZ_MAGIC,
   checkSize,
@@ -73,6 +74,33 @@ function sha256Unsupported(): BlockwiseError {
   );
 }
 
+/** The xz filters that may precede LZMA2: what xz calls each, as its option. */
+const FILTER_OPTIONS = new Map([
+  [0x03, 'delta'],
+  [0x04, 'x86'],
+  [0x05, 'powerpc'],
+  [0x06, 'ia64'],
+  [0x07, 'arm'],
+  [0x08, 'armthumb'],
+  [0x09, 'sparc'],
+  [0x0a, 'arm64'],
+  [0x0b, 'riscv'],
+]);
+
+/**
+ * Both built-in decoders read LZMA2 alone: a block filtered first (xz --x86, --delta…) failed in
+ * them ("decoder error 6", "Unknown filter id 4") and was called damaged, a healthy file the
+ * person would download again.
+ */
+function filterUnsupported(id: number): BlockwiseError {
+  const option = FILTER_OPTIONS.get(id);
+  const filter = option === undefined ? `an unknown filter (ID 0x${id.toString(16)})` : `the ${option} filter (xz --${option})`;
+  return new BlockwiseError(
+    'SOURCE_UNSUPPORTED',
+    `this .xz file is made with ${filter}, which the built-in xz decoder cannot read; install xz (xz-utils) and try again, or decompress it with xz -d and write the .img`,
+  );
+}
+
 function truncated(what: string): BlockwiseError {
   return new BlockwiseError('SOURCE_TRUNCATED', `the xz data ends early, inside ${what}`);
 }
@@ -116,6 +144,8 @@ export const xzStream: StreamDecoder = async function* (input) {
         }
         const headerBytes = Buffer.concat([first, await takeExactly(queue, (first[0]! + 1) * 4 - 1, 'a block header')]);
         const block = parseBlockHeader(headerBytes);
+        const filter = block.filters.find((id) => id !== LZMA2_FILTER);
+        if (filter !== undefined) throw filterUnsupported(filter);
         if (block.compressedSize === undefined || block.uncompressedSize === undefined || block.uncompressedSize > MAX_PARALLEL_BLOCK) {
           if (blockNo !== 0) throw corrupt('an xz stream mixes blocks with and without recorded sizes');
           if (checkType === SHA256_CHECK) throw sha256Unsupported();
