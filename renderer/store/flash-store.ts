@@ -93,7 +93,7 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
         const checksum = inputs.checksum();
         const { jobId } = await api.request('flash.start', {
           ...(image.url !== undefined ? { url: image.url } : { imagePath: image.path ?? '' }),
-          ...(image.entry ? { entry: image.entry } : {}),
+          ...(chosenEntry(image) ? { entry: chosenEntry(image) } : {}),
           ...(checksum ? { checksum } : {}),
           driveIds: targets.map((drive) => drive.id),
           ...(risky.length > 0 ? { confirmSystem: true } : {}),
@@ -227,6 +227,16 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
       },
     };
   });
+}
+
+/**
+ * The archive entry to ask for: only one the person chose among several. The host's inspection
+ * also names the image it found first in an archive whose list it could not read ahead (a tar
+ * inside .xz or .gz); sent back, that guess would write it and skip the check that the stream
+ * holds no second image.
+ */
+export function chosenEntry(image: ImageInfo): string | undefined {
+  return image.entry !== undefined && image.entries !== undefined && image.entries.length > 1 && image.entries.includes(image.entry) ? image.entry : undefined;
 }
 
 /** A job the host has forgotten while we followed it: the host restarted, and the flash with it. */

@@ -116,3 +116,13 @@ test('closing the file browser while the picked file is inspected abandons it', 
   await picked;
   assert.equal(stores.image.getState().image, null);
 });
+
+test('the image a streamed tar showed first is not sent as a choice: the flash still checks that the stream holds no second one', async () => {
+  // What the host's inspection says of a .tar.xz: the image it met first, with no list (it cannot read ahead).
+  const { api, stores } = setup(({ path }) => ({ path: path!, name: 'pair.tar.xz', storedSize: 8_000_000, formats: ['xz', 'tar'], imageSize: 4_194_304, entry: 'one.img' }));
+  await settle();
+  await stores.image.getState().openPath('/images/pair.tar.xz');
+  stores.drives.getState().selectDrive('loop1');
+  await stores.flash.getState().startFlash();
+  assert.deepEqual(api.calls.find((c) => c.name === 'flash.start')?.args, { imagePath: '/images/pair.tar.xz', driveIds: ['loop1'] });
+});
