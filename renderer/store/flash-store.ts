@@ -230,13 +230,13 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
 }
 
 /**
- * The archive entry to ask for: only one the person chose among several. The host's inspection
- * also names the image it found first in an archive whose list it could not read ahead (a tar
- * inside .xz or .gz); sent back, that guess would write it and skip the check that the stream
- * holds no second image.
+ * The archive entry to ask for: only one chosen from the archive's list (by the person, or by the
+ * flash this tab joined). The host's inspection also names the image it met first in an archive
+ * whose list it could not read ahead (a tar inside .xz or .gz), with no list; sent back, that
+ * guess would write it and skip the check that the stream holds no second image.
  */
 export function chosenEntry(image: ImageInfo): string | undefined {
-  return image.entry !== undefined && image.entries !== undefined && image.entries.length > 1 && image.entries.includes(image.entry) ? image.entry : undefined;
+  return image.entry !== undefined && image.entries?.includes(image.entry) ? image.entry : undefined;
 }
 
 /** A job the host has forgotten while we followed it: the host restarted, and the flash with it. */

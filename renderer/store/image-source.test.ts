@@ -126,3 +126,23 @@ test('the image a streamed tar showed first is not sent as a choice: the flash s
   await stores.flash.getState().startFlash();
   assert.deepEqual(api.calls.find((c) => c.name === 'flash.start')?.args, { imagePath: '/images/pair.tar.xz', driveIds: ['loop1'] });
 });
+
+test('a flash of one image of a zip, joined after a reload, is tried again with that image', async () => {
+  const api = new FakeApi()
+    .handle('drives.list', () => [drive({ id: 'loop1' })])
+    .handle('settings.get', () => ({ ...DEFAULT_SETTINGS }))
+    .handle('flash.jobs', () => [
+      { jobId: 'job-3', imagePath: '/images/pack.zip', imageName: 'pack.zip', download: false, entry: 'b.img', driveIds: ['loop1'], drives: [drive({ id: 'loop1' })], cancelling: false },
+    ])
+    // Inspected with the entry, a zip of several images answers for that one, without the list.
+    .handle('image.inspect', ({ path, entry }) => ({ path: path!, name: 'pack.zip', storedSize: 500, formats: ['zip'], imageSize: 4096, ...(entry ? { entry } : {}) }))
+    .handle('flash.start', () => ({ jobId: 'job-4' }));
+  const stores = createAppStores({ api, kind: 'browser' });
+  await settle();
+  await settle();
+  assert.equal(stores.flash.getState().jobId, 'job-3');
+  api.emit('flash.error', { jobId: 'job-3', error: { code: 'WRITE_IO_ERROR', message: 'EIO', details: { path: '/dev/loop1' } } });
+  stores.flash.getState().reset();
+  await stores.flash.getState().startFlash();
+  assert.deepEqual(api.calls.find((c) => c.name === 'flash.start')?.args, { imagePath: '/images/pack.zip', entry: 'b.img', driveIds: ['loop1'] });
+});

@@ -211,7 +211,8 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
       } catch {
         // Moved or deleted since: its name still says what is being written.
       }
-      if (mine === generation) set({ image: entry !== undefined ? { ...image, entry } : image, loading: false, ...NO_CHECKSUM });
+      // The joined flash's entry was chosen from the archive's list: kept as such, for a second try.
+      if (mine === generation) set({ image: entry !== undefined ? { ...image, entries: image.entries ?? [entry], entry } : image, loading: false, ...NO_CHECKSUM });
     },
 
     offerEntries(flashed, names) {
