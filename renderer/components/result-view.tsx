@@ -3,7 +3,9 @@
 
 import { useEffect } from 'react';
 import { imageBytes } from '../store/drive-suitability';
+import type { ImageInfo } from '../../shared/contract';
 import { isRetryable } from '../failure-headline';
+import { chosenEntry } from '../store/flash-store';
 import { useFlash, useStores } from '../store/use-stores';
 import { FailureView } from './failure-view';
 import { PartialView } from './partial-view';
@@ -24,7 +26,7 @@ export function ResultView() {
     document.getElementById('result-title')?.focus();
   }, [status]);
 
-  const imageName = image?.name ?? 'The image';
+  const imageName = flashedName(image);
   if (status === 'done' && result) {
     // Some drives written, some not: not a success.
     if (result.targets.some((t) => !t.ok)) {
@@ -66,4 +68,11 @@ export function ResultView() {
     );
   }
   return null;
+}
+
+/** What was written, as the result names it: the image chosen inside an archive, and the archive. */
+export function flashedName(image: ImageInfo | null): string {
+  if (!image) return 'The image';
+  const entry = chosenEntry(image);
+  return entry ? `${entry} from ${image.name}` : image.name;
 }

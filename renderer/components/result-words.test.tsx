@@ -1,6 +1,7 @@
-// What a cancel is said to leave behind, in the question before it and in the view after it: the
-// phase decides (a readback cancelled leaves drives written whole) and several drives are spoken
-// of as several. The view is rendered to markup, as the person would read it.
+// What the results say: what a cancel leaves behind, in the question before it and in the view
+// after it (the phase decides: a readback cancelled leaves drives written whole; several drives are
+// spoken of as several), and which image was written out of an archive. Views are rendered to
+// markup, as the person would read them.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,6 +11,7 @@ import type { FlashPhase } from '../../shared/flash-types';
 import { drive } from '../store/test-drives';
 import { cancelWarning } from './cancel-confirm-dialog';
 import { FailureView } from './failure-view';
+import { flashedName } from './result-view';
 
 const TWO = [drive({ id: 'loop0' }), drive({ id: 'loop1' })];
 const CANCELLED: SerializedError = { code: 'CANCELLED', message: 'Cancelled.', details: { driveIncomplete: true } };
@@ -65,4 +67,10 @@ test('a readback cancelled on several drives gives the command that checks each,
 
   const single = cancelledView('verifying', [drive({ id: 'loop0' })]);
   assert.match(single, /It will probably work\..* blockwise verify \/images\/two\.zip --against \/dev\/loop0 /);
+});
+
+test('the result names the image chosen inside an archive, not only the archive', () => {
+  assert.equal(flashedName({ path: '/images/pack.zip', name: 'pack.zip', storedSize: 1, formats: ['zip'], entries: ['a.img', 'b.img'], entry: 'b.img' }), 'b.img from pack.zip');
+  assert.equal(flashedName({ path: '/images/os.img.xz', name: 'os.img.xz', storedSize: 1, formats: ['xz'] }), 'os.img.xz');
+  assert.equal(flashedName(null), 'The image');
 });
