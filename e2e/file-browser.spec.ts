@@ -1,7 +1,9 @@
 // The browser host's file chooser: a folder's path typed without its final slash opens the folder
 // (it used to be refused as "not an image file"), and the chooser opens again where the last image
-// was found, also after a reload.
+// was found, also after a reload. With the keyboard, opening a folder from the list leaves the
+// focus on the new folder's first entry (it used to fall back to the page).
 
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { expect, test } from './fixtures';
 
@@ -33,5 +35,38 @@ test('a typed folder path opens the folder, and the chooser reopens in the last 
     await page.getByRole('button', { name: 'Select image', exact: true }).click();
     await expect(dialog.getByRole('list', { name: `Contents of ${images.dir}` })).toBeVisible();
     await expect(dialog.getByRole('button', { name: /found-here\.img/ })).toBeVisible();
+  });
+});
+
+test('a folder opened from the list with the keyboard puts the focus on its first entry; Up keeps it', async ({ app, images }) => {
+  // A folder of our own, with one folder in it: nobody else's files move the entries about.
+  mkdirSync(path.join(images.dir, 'cards'));
+  images.random('cards/inside.img', 64 * 1024, 5);
+  const inner = path.join(images.dir, 'cards');
+  const page = app.page;
+  const dialog = page.getByRole('dialog', { name: 'Choose an image on this computer' });
+
+  await app.step('open the chooser in the folder above the images', async () => {
+    await page.getByRole('button', { name: 'Select image', exact: true }).click();
+    const field = dialog.getByRole('textbox', { name: 'Path' });
+    await expect(dialog.getByRole('list', { name: /^Contents of / })).toBeVisible();
+    await field.fill(`${images.dir}/`);
+    await field.press('Enter');
+    await expect(dialog.getByRole('list', { name: `Contents of ${images.dir}` })).toBeVisible();
+  });
+
+  await app.step('Enter on the folder: the focus is on its first entry', async () => {
+    await app.tabTo(dialog.getByRole('button', { name: 'cards', exact: true }));
+    await page.keyboard.press('Enter');
+    await expect(dialog.getByRole('list', { name: `Contents of ${inner}` })).toBeVisible();
+    await expect(dialog.getByRole('button', { name: /inside\.img/ })).toBeFocused();
+  });
+
+  await app.step('Enter on Up: the focus stays on Up, to climb on', async () => {
+    const up = dialog.getByRole('button', { name: 'Up one folder' });
+    await up.focus();
+    await page.keyboard.press('Enter');
+    await expect(dialog.getByRole('list', { name: `Contents of ${images.dir}` })).toBeVisible();
+    await expect(up).toBeFocused();
   });
 });

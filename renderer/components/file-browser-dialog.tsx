@@ -68,9 +68,25 @@ export function FileBrowserDialog() {
   useEffect(() => {
     if (listed) rememberFolder(dir);
   }, [listed, dir]);
+  // A folder opened from the list takes its button away with the keyboard focus, which fell back
+  // to the page (so did Up, disabled at the top): it goes to the new folder's first entry instead
+  // (the path field when it is empty), so Tab carries on where the person is.
+  const list = useRef<HTMLUListElement>(null);
+  const field = useRef<HTMLInputElement>(null);
+  const up = useRef<HTMLButtonElement>(null);
+  const refocus = useRef<'list' | 'up' | undefined>(undefined);
+  const loadingFolder = browser?.loading ?? false;
+  useEffect(() => {
+    const from = refocus.current;
+    if (!from || loadingFolder) return;
+    refocus.current = undefined;
+    if (from === 'up' && up.current && !up.current.disabled) return; // Up keeps it: pressed again, it climbs on
+    (list.current?.querySelector<HTMLButtonElement>('.file-entry') ?? field.current)?.focus();
+  }, [loadingFolder, dir]);
   if (!browser) return null;
-  const go = (folder: string) => {
+  const go = (folder: string, from?: 'list' | 'up') => {
     edited.current = false;
+    refocus.current = from;
     void browse(folder);
   };
 
@@ -94,7 +110,7 @@ export function FileBrowserDialog() {
     >
       <label className="path-label">
         <span>Path</span>
-        <input className="text-input" value={typed} onChange={(e) => {
+        <input ref={field} className="text-input" value={typed} onChange={(e) => {
             edited.current = true;
             setTyped(e.target.value);
           }} spellCheck={false} autoComplete="off" />
@@ -111,7 +127,7 @@ export function FileBrowserDialog() {
   return (
     <Modal title="Choose an image on this computer" onClose={close} footer={footer}>
       <div className="browser-bar">
-        <button type="button" className="button button-icon" onClick={() => browser.parent && go(browser.parent)} disabled={!browser.parent} aria-label="Up one folder">
+        <button type="button" className="button button-icon" ref={up} onClick={() => browser.parent && go(browser.parent, 'up')} disabled={!browser.parent} aria-label="Up one folder">
           <UpIcon />
         </button>
         <span className="browser-dir" title={browser.dir}>
@@ -123,7 +139,7 @@ export function FileBrowserDialog() {
           {describeError(browser.error)}
         </p>
       )}
-      <ul className="file-list" aria-label={`Contents of ${browser.dir || 'folder'}`} aria-busy={browser.loading}>
+      <ul ref={list} className="file-list" aria-label={`Contents of ${browser.dir || 'folder'}`} aria-busy={browser.loading}>
         {browser.entries.length === 0 && !browser.loading && <li className="file-empty">This folder is empty.</li>}
         {browser.entries.map((entry) => {
           const image = entry.kind === 'file' && IMAGE_NAME.test(entry.name);
@@ -132,7 +148,7 @@ export function FileBrowserDialog() {
               <button
                 type="button"
                 className={`file-entry${image ? ' file-image' : ''}`}
-                onClick={() => (entry.kind === 'dir' ? go(entry.path) : void openPath(entry.path))}
+                onClick={() => (entry.kind === 'dir' ? go(entry.path, 'list') : void openPath(entry.path))}
               >
                 {entry.kind === 'dir' ? <FolderIcon /> : <FileIcon />}
                 <span className="file-name">{entry.name}</span>
