@@ -76,6 +76,8 @@ if (!skip) {
     // 7-Zip makes it), and xz (method 95: no tool here writes it, so a stored entry is relabelled).
     sh('zip -q -Z bzip2 bzip2-method.zip os.img');
     sh(`python3 -c "import zipfile; zipfile.ZipFile('lzma-method.zip', 'w', zipfile.ZIP_LZMA).write('os.img')"`);
+    // A zip whose os.img was replaced by appending (Python's zipfile in 'a' mode): two entries of that name.
+    sh(`python3 -W ignore -c "import zipfile; z = zipfile.ZipFile('appended.zip', 'w'); z.writestr('os.img', b'old' * 100000); z.write('os.img'); z.close()"`);
     sh('xz -c os.img > os.img.xz-data');
     sh(`python3 - <<'PY'
 import struct, zipfile, zlib
@@ -170,6 +172,15 @@ for (const family of ['builtin', 'system'] as const) {
         });
         assert.ok(readBacking(dev, 0, 65536).equals(before), 'nothing was written');
       }
+    });
+
+    test('a zip holding os.img twice writes the last one, as unzip -o and zipfile do, also when named', async () => {
+      assert.equal((await inspectImage(file('appended.zip'))).entries, undefined, 'nothing to choose');
+      await flashedExactly('appended.zip');
+      const named = job('appended.zip');
+      named.source = { kind: 'file', path: file('appended.zip'), entry: 'os.img' };
+      await flash(named);
+      assert.ok(readBacking(dev, 0, image.length).equals(image), 'the device holds the newer os.img');
     });
 
     test('a zip made by macOS Finder (with __MACOSX/._os.img) writes os.img, not "several images"', async () => {

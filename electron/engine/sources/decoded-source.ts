@@ -15,6 +15,12 @@ export interface StreamMeta {
   storedSize?: number;
   /** Image to pick inside an archive. */
   entry?: string;
+  /**
+   * `entry` was chosen from the archive's whole listing (the last of its name): nothing after it in
+   * the stream can replace it, so the stream ends with it. Otherwise (a name given for a stream)
+   * the rest is read, as a later entry of the same name would be what extraction leaves.
+   */
+  entryIsFinal?: boolean;
   /** Path of the file, for error details. */
   path?: string;
   /** Uncompressed size already known (e.g. from a file's xz index or zip directory). */

@@ -100,6 +100,26 @@ describe('tar archives on a loop device', { skip }, () => {
     deviceHoldsImage();
   });
 
+  test('a tar updated with tar -r (os.img twice): the last is written, as tar -x leaves it; over a stream, the flash fails', async () => {
+    mkdirSync(file('u'));
+    writeFileSync(file('u/os.img'), other);
+    sh('tar -C u -cf updated.tar os.img');
+    writeFileSync(file('u/os.img'), image);
+    sh('tar -C u -rf updated.tar os.img && xz -T1 -c updated.tar > updated.tar.xz');
+    // At rest the headers are read first: the newer os.img is the image, with or without --entry.
+    assert.deepEqual((await inspectImage(file('updated.tar'))).entries, undefined, 'nothing to choose');
+    await flash(job('updated.tar'));
+    deviceHoldsImage();
+    await flash(job('updated.tar', 'os.img'));
+    deviceHoldsImage();
+    // A stream meets the old one first and writes it: the newer one after it fails the flash, even
+    // when it was asked for by name (it used to end there, the old image written and "verified").
+    for (const entry of [undefined, 'os.img']) {
+      const error = await expectError(job('updated.tar.xz', entry), 'SOURCE_UNSUPPORTED');
+      assert.match(error.message, /holds os\.img more than once .*extracting it keeps the last, but the first was written/);
+    }
+  });
+
   test('a compressed tar with two images fails rather than pass a guess; --entry picks one', async () => {
     sh('tar -C t -cJf two.tar.xz os.img other.img');
     const error = await expectError(job('two.tar.xz'), 'ARCHIVE_AMBIGUOUS');

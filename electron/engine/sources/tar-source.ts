@@ -1,8 +1,10 @@
 // tar (.tar, and .tar.gz/.tar.xz/… through the decoders before it): vendors ship one disk image
 // inside a tarball. A tar file at rest is scanned header by header (seeking over data) so the image
-// is chosen like a zip's: one candidate is used, several need a choice, none is refused. Over a
-// stream (a compressed tar, a download) the first image-named entry is written, and the entries
-// after it are still read: a second image there fails the flash rather than pass a guess.
+// is chosen like a zip's: one candidate is used, several need a choice, none is refused; of
+// entries sharing a name (tar -r/-u appends newer versions) the last counts, as when extracted.
+// Over a stream (a compressed tar, a download) the first image-named entry is written, and the
+// entries after it are still read: a second image there, or a newer version of the one written,
+// fails the flash rather than pass a guess or a stale image.
 
 import { promises as fsp } from 'node:fs';
 import { BlockwiseError } from '../../../shared/errors';
@@ -32,6 +34,15 @@ async function* entryData(queue: ByteQueue, entry: TarEntry): AsyncIterable<Buff
   await queue.skip(padded(entry.size) - entry.size);
 }
 
+/** A second entry of the name already written: the newer version, which extraction would leave. */
+function laterVersion(archive: string, name: string, offset: number): BlockwiseError {
+  return new BlockwiseError(
+    'SOURCE_UNSUPPORTED',
+    `it holds ${name} more than once (a tar updated with tar -r or -u): extracting it keeps the last, but the first was written as the archive streamed past. Extract it (tar -xf "${archive}" "${name}") and open the image that gives`,
+    { offset },
+  );
+}
+
 export const tarStream: StreamDecoder = async function* (input, meta, facts) {
   const queue = ByteQueue.of(input);
   const entries = new TarEntryReader();
@@ -56,6 +67,7 @@ export const tarStream: StreamDecoder = async function* (input, meta, facts) {
       }
       files.push(entry.name);
       const wanted = meta.entry !== undefined ? entry.name === meta.entry : looksLikeImageEntry(entry.name);
+      if (wanted && written === entry.name) throw laterVersion(meta.name, entry.name, offset);
       if (wanted && written !== undefined) {
         throw new BlockwiseError('ARCHIVE_AMBIGUOUS', `it holds several images: ${written}, ${entry.name}`, {
           entries: `${written}\n${entry.name}`,
@@ -67,8 +79,8 @@ export const tarStream: StreamDecoder = async function* (input, meta, facts) {
         facts.entry = entry.name;
         facts.size = entry.size;
         yield* entryData(queue, entry);
-        // The entry asked for by name is the answer: no need to read on.
-        if (meta.entry !== undefined) return;
+        // The entry chosen from the whole listing is the answer: no need to read on.
+        if (meta.entryIsFinal) return;
       } else {
         await queue.skip(padded(entry.size));
       }
@@ -128,7 +140,7 @@ export async function openTarFile(filePath: string, storedSize: number, spec: So
   const name = filePath.split(/[\\/]/).pop() ?? filePath;
   const entries = await scanTarFile(filePath, storedSize, name);
   const chosen = chooseZipEntry(entries, name, spec.entry);
-  const meta: StreamMeta = { name, storedSize, path: filePath, storedFile: filePath, entry: chosen.name, size: chosen.size };
+  const meta: StreamMeta = { name, storedSize, path: filePath, storedFile: filePath, entry: chosen.name, entryIsFinal: true, size: chosen.size };
   // From the entry's first header: the stream decoder parses it (and its long name) itself.
   return openDecodedStream(fileChunks(filePath, chosen.headerOffset), meta);
 }

@@ -83,11 +83,14 @@ async function checkZipEntry(inner: SourceReader, download: Download, spec: UrlS
   const entries = await listZipAtUrl(download.url, download.contentLength!, shownUrl(spec.url));
   if (!entries) return;
   const chosen = chooseZipEntry(entries, shownUrl(spec.url), spec.entry);
+  // An older entry of the same name comes first, and the stream meets that one: it decides, as it goes.
+  if (entries.filter((e) => e.name === chosen.name).length > 1) return;
   // The entry's size is the image's unless the entry is itself compressed (a zip of an .img.xz).
   if (inner.info.size === undefined && inner.info.formats.length === 1) inner.info.size = chosen.size;
   inner.info.entry ??= chosen.name;
   // The directory has answered: the stream need not read past the image looking for another.
   meta.entry ??= chosen.name;
+  meta.entryIsFinal = true;
 }
 
 /** Whether a 200 answer is the very file that was kept (a server ignoring the conditions). */

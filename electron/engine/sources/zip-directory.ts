@@ -118,9 +118,20 @@ export async function readZipDirectoryWith(read: RangeReader, storedSize: number
   return entries;
 }
 
+/**
+ * Of entries sharing a name, the last: the one extracting the archive leaves. `tar -r`/`-u` append
+ * a newer version after the old one; unzip -o and Python's zipfile also take the last. Choosing by
+ * name used to take the first, so the stale image was written and "verified".
+ */
+export function latestOfEachName<E extends { name: string }>(entries: E[]): E[] {
+  const last = new Map<string, number>();
+  entries.forEach((e, i) => last.set(e.name, i));
+  return entries.filter((e, i) => last.get(e.name) === i);
+}
+
 /** Entries that could be the disk image: by name (extension, or a piped zip's "-"), else any file of 1 MiB or more. */
 export function imageCandidates<E extends { name: string; size: number }>(entries: E[]): E[] {
-  const files = entries.filter((e) => !e.name.endsWith('/') && !isMacMetadata(e.name));
+  const files = latestOfEachName(entries).filter((e) => !e.name.endsWith('/') && !isMacMetadata(e.name));
   const named = files.filter((e) => looksLikeImageEntry(e.name));
   return named.length > 0 ? named : files.filter((e) => e.size >= 1 << 20);
 }
@@ -128,7 +139,7 @@ export function imageCandidates<E extends { name: string; size: number }>(entrie
 /** The entry to write: the one asked for, or the only candidate. */
 export function chooseZipEntry<E extends { name: string; size: number }>(entries: E[], archive: string, wanted?: string): E {
   if (wanted !== undefined) {
-    const found = entries.find((e) => e.name === wanted);
+    const found = latestOfEachName(entries).find((e) => e.name === wanted);
     if (!found) {
       const listed = entries.slice(0, 10).map((e) => e.name).join(', ');
       const more = entries.length > 10 ? `, and ${entries.length - 10} more` : '';

@@ -149,6 +149,12 @@ export const zipStream: StreamDecoder = async function* (input, meta, facts) {
       const entry = known && known.name === name ? known : undefined;
       if (entry) ({ compressedSize, size } = entry);
       const wanted = meta.entry !== undefined ? name === meta.entry : looksLikeImageEntry(name);
+      if (wanted && written === name) {
+        throw new BlockwiseError(
+          'SOURCE_UNSUPPORTED',
+          `${meta.name} holds ${name} more than once: extracting it keeps the last, but the first was written as the stream went past. Save the file and open it: then the last is written`,
+        );
+      }
       if (wanted && written !== undefined) {
         throw new BlockwiseError('ARCHIVE_AMBIGUOUS', `${meta.name} holds several images: ${written}, ${name}`, { entries: `${written}\n${name}` });
       }
@@ -177,8 +183,9 @@ export const zipStream: StreamDecoder = async function* (input, meta, facts) {
         if (size !== undefined) check.size = size;
         yield* checked(decoder(queue.stream(compressedSize), meta), check);
       }
-      // The entry asked for by name (or picked from the directory) is the answer: no need to read on.
-      if (meta.entry !== undefined) return;
+      // The entry picked from the directory is the answer: no need to read on. One named for a
+      // stream may yet have a newer version after it.
+      if (meta.entryIsFinal) return;
       written = name;
     }
   } finally {
@@ -192,7 +199,7 @@ export async function openZipFile(filePath: string, storedSize: number, spec: So
   const entry = chooseZipEntry(entries, name, spec.entry);
   // Refused here, from the directory, before any data is read (and with no offset that means nothing).
   if (!entryDecoder(entry.method)) throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name}: ${unsupportedMethod(entry.method, entry.name)}.`, { path: filePath });
-  const meta: StreamMeta = { name, storedSize, path: filePath, storedFile: filePath, entry: entry.name, size: entry.size };
+  const meta: StreamMeta = { name, storedSize, path: filePath, storedFile: filePath, entry: entry.name, entryIsFinal: true, size: entry.size };
   knownEntries.set(meta, entry);
   return openDecodedStream(fileChunks(filePath, entry.localHeaderOffset), meta);
 }
