@@ -28,3 +28,31 @@ test('at 480 px the success and failure views fit the window', async ({ app, loo
     expect(seen.scrollWidth).toBeLessThanOrEqual(seen.clientWidth);
   });
 });
+
+test('at 400 px the file chooser fits, and names that differ only at the end can be told apart', async ({ app, images }) => {
+  await app.page.setViewportSize({ width: 400, height: 760 });
+  const names = ['2024-11-19-raspios-bookworm-arm64-lite.img.xz', '2024-11-19-raspios-bookworm-arm64-full.img.xz'];
+  for (const name of names) images.random(name, 4096, 3);
+  const dialog = app.page.getByRole('dialog', { name: 'Choose an image on this computer' });
+  await app.step('open the chooser in the folder of the two images', async () => {
+    await app.page.getByRole('button', { name: 'Select image', exact: true }).click();
+    await expect(dialog.getByRole('list', { name: /^Contents of / })).toBeVisible();
+    const field = dialog.getByRole('textbox', { name: 'Path' });
+    await field.fill(`${images.dir}/`);
+    await field.press('Enter');
+    await expect(dialog.getByRole('list', { name: `Contents of ${images.dir}` })).toBeVisible();
+  });
+  await test.step('the dialog has no sideways scroll: its footer used to push it wider than the window', async () => {
+    const widths = await dialog.evaluate((d) => [d.scrollWidth, d.clientWidth] as const);
+    expect(widths[0]).toBeLessThanOrEqual(widths[1]);
+    await expect(dialog.getByRole('button', { name: 'Open', exact: true })).toBeInViewport({ ratio: 1 });
+  });
+  await test.step('each name is shown whole, not cut off where the two are still alike', async () => {
+    for (const name of names) {
+      const label = dialog.getByRole('button', { name }).locator('.file-name');
+      await expect(label).toHaveText(name);
+      const cut = await label.evaluate((el) => el.scrollWidth > el.clientWidth + 1);
+      expect(cut, `${name} is cut off`).toBe(false);
+    }
+  });
+});
