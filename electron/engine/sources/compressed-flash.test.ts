@@ -92,6 +92,8 @@ if (!skip) {
     sh('zstd -q -T2 disk.img -o pigz.img.zst');
     // Cut late, so the error comes while writing, not while opening.
     sh('head -c -1000 blocks.img.xz > truncated.img.xz && head -c 2000000 single.img.xz > truncated1.img.xz');
+    // Whole, then junk: damaged, not "ends early" (the built-in decoder said so, all input being in).
+    sh('cp single.img.xz junk-after.img.xz && echo "garbage here" >> junk-after.img.xz');
     // The last four bytes of a cut .gz read as a size; 1 time in ~140 that size is believable and
     // larger than the device (IMAGE_TOO_LARGE, checked below). Cut where it is not, for a fixed test.
     const gz = readFileSync(file('pigz.img.gz'));
@@ -226,6 +228,7 @@ for (const family of ['builtin', 'system'] as const) describe(`compressed images
     ['garbage-trailer.img.gz', 'SOURCE_TRUNCATED'],
     ['corrupt.img.gz', 'SOURCE_CORRUPT'],
     ['corrupt.img.xz', 'SOURCE_CORRUPT'],
+    ['junk-after.img.xz', 'SOURCE_CORRUPT'],
     ['corrupt.img.zst', 'SOURCE_CORRUPT'],
     ['corrupt.img.bz2', 'SOURCE_CORRUPT'],
   ];

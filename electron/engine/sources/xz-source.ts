@@ -52,7 +52,9 @@ export async function* streamXz(input: AsyncIterable<Buffer>): AsyncIterable<Buf
   let finished = false;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read().catch((error: unknown) => {
+        throw embeddedFailure(error);
+      });
       if (done) break;
       yield Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     }
@@ -61,6 +63,20 @@ export async function* streamXz(input: AsyncIterable<Buffer>): AsyncIterable<Buf
     // Abandoned early (inspect, cancel): cancel, so the decoder's shared WASM state is released.
     if (!finished) await reader.cancel().catch(() => undefined);
   }
+}
+
+/**
+ * xz-embedded's return codes in the streaming decoder's "failed with error code N", said as what
+ * they mean. Junk after the last stream (5, a format error) and damage (7) used to count as the
+ * file ending early whenever all input had been given: "incomplete download" for a whole one.
+ */
+function embeddedFailure(error: unknown): unknown {
+  const code = /failed with error code (\d+)/.exec((error as Error)?.message ?? '')?.[1];
+  // 5: past our own check of the first stream header, only after a stream's end.
+  if (code === '5') return corrupt('an xz stream is followed by bytes that are neither another stream nor zero padding');
+  if (code === '7') return corrupt('the xz data is damaged');
+  return error; // 8, out of input, is the file cut short: said so from where the input ended
+
 }
 
 /** Check type 10 in the stream flags: each block carries the SHA-256 of its decoded bytes. */
