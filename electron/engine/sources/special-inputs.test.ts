@@ -122,6 +122,14 @@ describe('sources that are not image files', () => {
     assert.doesNotMatch(error.message, /\. \(at/);
   });
 
+  test('an AES-encrypted zip entry (7z -p) is said to be encrypted, with 7-Zip to open it', { skip: spawnSync('7z', ['i']).status === 0 ? undefined : '7z is not installed' }, async () => {
+    writeFileSync(path.join(dir, 'aes.img'), randomBytes(200_000));
+    execFileSync('7z', ['a', '-tzip', '-mem=AES256', '-ppw', 'aes.zip', 'aes.img'], { cwd: dir, stdio: 'ignore' });
+    const error = await refusal(path.join(dir, 'aes.zip'));
+    assert.equal(error.code, 'SOURCE_UNSUPPORTED');
+    assert.equal(error.message, 'aes.zip: the entry aes.img is encrypted (AES); extract it with 7-Zip (7z x, which asks for the password) and open the image.');
+  });
+
   test('a .torrent is refused as what it is, not written as a tiny image', async () => {
     // Bencoded as transmission-create and mktorrent write it: binary SHA-1 piece hashes inside.
     const pieces = randomBytes(20 * 8);

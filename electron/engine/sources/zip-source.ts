@@ -112,6 +112,17 @@ function unsupportedMethod(method: number, entry: string): string {
   return `the entry ${entry} is compressed with ${what} (zip method ${method}), which Blockwise cannot decompress; extract it with 7-Zip (7z x) and open the image`;
 }
 
+/**
+ * An encrypted entry, said as one. AES (WinZip's method 99, as 7-Zip makes it with -p) was said to
+ * be "compressed with AES encryption" and sent to 7z without a word of the password; unzip cannot
+ * open it, so it is 7-Zip there, unzip for the old ZipCrypto.
+ */
+function encryptedEntry(entry: string, method: number): string {
+  return method === 99
+    ? `the entry ${entry} is encrypted (AES); extract it with 7-Zip (7z x, which asks for the password) and open the image`
+    : `the entry ${entry} is encrypted; extract it with unzip (which asks for the password) and open the image`;
+}
+
 export const zipStream: StreamDecoder = async function* (input, meta, facts) {
   const queue = ByteQueue.of(input);
   const known = knownEntries.get(meta);
@@ -167,7 +178,7 @@ export const zipStream: StreamDecoder = async function* (input, meta, facts) {
         await queue.skip(compressedSize);
         continue;
       }
-      if (flags & 0x01) throw new BlockwiseError('SOURCE_UNSUPPORTED', `the entry ${name} is encrypted; extract it with unzip (which asks for the password) and open the image`);
+      if (flags & 0x01) throw new BlockwiseError('SOURCE_UNSUPPORTED', encryptedEntry(name, method));
       const decoder = entryDecoder(method);
       if (!decoder) throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMethod(method, name));
       // Only deflate marks its own end; anything else needs the size the descriptor gives too late.
@@ -198,6 +209,7 @@ export async function openZipFile(filePath: string, storedSize: number, spec: So
   const entries = await readZipDirectory(filePath, storedSize, name);
   const entry = chooseZipEntry(entries, name, spec.entry);
   // Refused here, from the directory, before any data is read (and with no offset that means nothing).
+  if (entry.flags & 0x01) throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name}: ${encryptedEntry(entry.name, entry.method)}.`, { path: filePath });
   if (!entryDecoder(entry.method)) throw new BlockwiseError('SOURCE_UNSUPPORTED', `${name}: ${unsupportedMethod(entry.method, entry.name)}.`, { path: filePath });
   const meta: StreamMeta = { name, storedSize, path: filePath, storedFile: filePath, entry: entry.name, entryIsFinal: true, size: entry.size };
   knownEntries.set(meta, entry);
