@@ -56,3 +56,14 @@ test('at 400 px the file chooser fits, and names that differ only at the end can
     }
   });
 });
+
+test('the chosen image is named in full in its step card, end included', async ({ app, images }) => {
+  const name = '2024-11-19-raspios-bookworm-arm64-lite-and-then-some.img';
+  const imagePath = images.random(name, 64 * 1024, 3);
+  await app.selectImage(imagePath);
+  await app.step('the name in the step is not cut off', async () => {
+    const shown = app.page.getByTestId('image-summary').locator('.chosen-name');
+    await expect(shown).toHaveText(name);
+    expect(await shown.evaluate((el) => el.scrollWidth > el.clientWidth + 1), 'the name is cut off').toBe(false);
+  });
+});
