@@ -46,4 +46,10 @@ test('with only the keyboard, a damaged image ends in the failure view with advi
     await expect(page.getByText('What to do next:')).toBeVisible();
     await expect(page.getByText('download it again')).toBeVisible();
   });
+
+  await app.step('the window title says it failed (it showed the progress), and goes back with Back', async () => {
+    await expect(page).toHaveTitle('Flashing failed · Blockwise');
+    await page.getByRole('button', { name: 'Back', exact: true }).click();
+    await expect(page).toHaveTitle('Blockwise');
+  });
 });

@@ -29,7 +29,8 @@ test('flashing an image writes its exact bytes and reports a verified success', 
   });
 
   const image = readFileSync(imagePath);
-  await test.step('the success view tells the truth', async () => {
+  await test.step('the success view tells the truth, and so does the window title', async () => {
+    await expect(app.page).toHaveTitle('Flash complete! · Blockwise');
     await expect(app.page.getByTestId('verify-result')).toHaveText('Read back and matched');
     await expect(app.page.getByTestId('image-sha256')).toHaveText(createHash('sha256').update(image).digest('hex'));
   });

@@ -23,8 +23,18 @@ export function ResultView() {
   const stores = useStores();
 
   useEffect(() => {
-    document.getElementById('result-title')?.focus();
-  }, [status]);
+    const heading = document.getElementById('result-title');
+    heading?.focus();
+    // The window title carried the progress ("97% verifying"): it now says how the flash ended, so a
+    // tab or window in the background tells that too, instead of a bare "Blockwise".
+    if (heading?.textContent) document.title = `${heading.textContent} · Blockwise`;
+  }, [status, result]);
+  useEffect(
+    () => () => {
+      document.title = 'Blockwise';
+    },
+    [],
+  );
 
   const imageName = flashedName(image);
   if (status === 'done' && result) {
