@@ -21,7 +21,8 @@ export function FlashProgressView() {
   const status = useFlash((s) => s.status);
   const progress = useFlash((s) => s.progress);
   const targets = useFlash((s) => s.targets);
-  const downloading = useFlash((s) => s.image?.url !== undefined);
+  const imageUrl = useFlash((s) => s.image?.url);
+  const downloading = imageUrl !== undefined;
   const requestCancel = useFlash((s) => s.requestCancel);
   const cancelRef = useRef<HTMLButtonElement>(null);
   const phase = progress?.phase ?? 'starting';
@@ -70,7 +71,7 @@ export function FlashProgressView() {
       </div>
       <ProgressBar label={`${label}: ${formatPercent(percent)}`} percent={percent} tone={phase === 'verifying' ? 'verify' : 'write'} />
       <p className="progress-stats" data-testid="progress-stats">
-        {stats(progress).flatMap((part, i) => [
+        {stats(progress, imageUrl).flatMap((part, i) => [
           ...(i > 0 ? [<span key={`dot-${i}`} aria-hidden="true">·</span>] : []),
           <span key={part}>{part}</span>,
         ])}
@@ -127,12 +128,21 @@ export function FlashProgressView() {
  * estimated, and "estimating…" would stay forever): then how much was written instead. No speed
  * placeholder before the first measurement.
  */
-function stats(progress: FlashProgress | null): string[] {
-  if (!progress) return ['Starting…'];
+function stats(progress: FlashProgress | null, imageUrl: string | undefined): string[] {
+  // Before the first progress event, what it is waiting for (not "Starting…" under "Starting…").
+  if (!progress) return [imageUrl !== undefined ? `Connecting to ${hostOf(imageUrl)}…` : 'Opening the image…'];
   const parts: string[] = [];
   const sizeKnown = progress.total !== undefined && progress.total > 0;
   if (!sizeKnown && progress.phase === 'writing') parts.push(`${formatBytes(progress.position)} written`);
   if (progress.speed > 0) parts.push(formatSpeed(progress.speed));
   if (sizeKnown && (progress.phase === 'writing' || progress.phase === 'verifying')) parts.push(formatEta(progress.eta));
   return parts;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'the server';
+  }
 }
