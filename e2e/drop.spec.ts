@@ -38,3 +38,28 @@ test('dropping an image onto the window', async ({ app, images }, testInfo) => {
   await app.selectImage(imagePath);
   await expect(page.getByRole('status').filter({ hasText: '“dropped.img”' })).toHaveCount(0);
 });
+
+test('a file dragged over the window while flashing is refused, saying why', async ({ app, loops, images }) => {
+  const drive = loops.create(32 * 1024 * 1024);
+  // About 4 s of writing: time to drag something over the window.
+  loops.throttle(drive, 4_000_000);
+  await app.selectImage(images.random('busy.img', 16 * 1024 * 1024));
+  await app.selectDrive(drive.path);
+  await app.flash();
+  const page = app.page;
+  await app.step('drag a file over the window mid-flash', async () => {
+    const transfer = await page.evaluateHandle(`(() => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array(512)], 'next.img'));
+      return data;
+    })()`);
+    await page.dispatchEvent('body', 'dragenter', { dataTransfer: transfer });
+    await expect(page.getByText('Blockwise is flashing, so the image cannot change now.')).toBeVisible();
+    await expect(page.getByText('Drop the image to select it')).toHaveCount(0);
+    await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });
+    await expect(page.getByText('Blockwise is flashing')).toBeHidden();
+    await expect(page.getByTestId('flash-progress')).toBeVisible();
+  });
+  await app.waitForSuccess();
+  await expect(page.getByText('busy.img was written to')).toBeVisible();
+});

@@ -1,6 +1,7 @@
 // Drag-and-drop of an image anywhere on the window. Under Electron the preload reveals the file's
 // path; a browser never does, so in the browser host the overlay says so while the file is dragged
-// (and refuses the drop), instead of inviting a drop that cannot work.
+// (and refuses the drop), instead of inviting a drop that cannot work. Nor is one invited while a
+// flash runs.
 
 import { useEffect, useState } from 'react';
 import { isBusy } from '../store/flash-store';
@@ -53,6 +54,18 @@ export function DropOverlay() {
   }, [busy, canDrop, dropFiles, pathForFile]);
 
   if (!over) return null;
+  // While flashing, a drop is refused (the image cannot change under a running flash): the overlay
+  // says so, instead of inviting a drop that then does nothing.
+  if (busy) {
+    return (
+      <div className="drop-overlay drop-refused" aria-hidden="true">
+        <div className="drop-card">
+          Blockwise is flashing, so the image cannot change now.
+          <span className="drop-card-help">Choose the next one when this flash has ended.</span>
+        </div>
+      </div>
+    );
+  }
   return (
     <div className={`drop-overlay${canDrop ? '' : ' drop-refused'}`} aria-hidden="true">
       {canDrop ? (
