@@ -5,7 +5,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { BlockwiseError } from '../../../shared/errors';
-import { detectFormat, unsupportedMessage } from './detect';
+import { detectFormat, misnamedRawReason, unsupportedMessage } from './detect';
 import { notAnArchive } from './open-source';
 import type { SourceFormat, SourceInfo, SourceReader } from './source';
 
@@ -254,8 +254,12 @@ export function decodeFailure(error: unknown, meta: StreamMeta, storedOffset: nu
 /** What `classifyHead` calls the inside of a compressed file that is no archive. */
 export const DECOMPRESSED = 'the decompressed data';
 
-/** Refuses what is not an image; returns the format to decode (or 'raw'). */
-export function classifyHead(head: Buffer, meta: StreamMeta, inside?: string): SourceFormat {
+/**
+ * Refuses what is not an image; returns the format to decode (or 'raw'). `ownName`: the name these
+ * very bytes go by (the address, an archive's entry), whose suffix promises a format; not the name
+ * of a file they were decompressed from.
+ */
+export function classifyHead(head: Buffer, meta: StreamMeta, inside?: string, ownName?: string): SourceFormat {
   const detected = detectFormat(head, head.length === 0 ? 0 : meta.storedSize);
   // An entry's name is said as it is spelt (notes.txt, not Notes.txt); only the phrase starts a sentence.
   const opening = inside === DECOMPRESSED ? `${inside.charAt(0).toUpperCase()}${inside.slice(1)}` : inside;
@@ -276,8 +280,14 @@ export function classifyHead(head: Buffer, meta: StreamMeta, inside?: string): S
       const fileName = inside === undefined ? meta.name : inside === DECOMPRESSED ? meta.name.replace(/\.[^./]+$/, '') : inside;
       throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(what, fileName, detected), details);
     }
-    case 'supported':
+    case 'supported': {
+      // A download or an archive's entry named os.img.xz that holds neither xz nor a disk.
+      const named = ownName?.replace(/[?#].*$/, '').replace(/^.*[\\/]/, '');
+      const rename = inside === undefined ? 'download it and rename it' : 'extract it and rename it';
+      const misnamed = detected.format === 'raw' && named !== undefined ? misnamedRawReason(named, head, what, rename) : undefined;
+      if (misnamed) throw new BlockwiseError('SOURCE_CORRUPT', misnamed, details);
       return detected.format;
+    }
   }
 }
 
@@ -381,7 +391,11 @@ async function openChain(tap: StoredTap, first: Peekable, meta: StreamMeta): Pro
       } catch (error) {
         throw mapDecodeError(error, meta, tap, 0);
       }
-      format = classifyHead(head, meta, depth > 0 ? (entry ?? DECOMPRESSED) : undefined);
+      // The name these bytes carry: the address's, or the entry's right under its archive (inside
+      // an entry's own compression, the bytes are the decompressed entry, not what it is named).
+      const previous = formats[formats.length - 1];
+      const ownName = depth === 0 ? meta.name : previous === 'zip' || previous === 'tar' ? entry : undefined;
+      format = classifyHead(head, meta, depth > 0 ? (entry ?? DECOMPRESSED) : undefined, ownName);
     }
     if (format === 'raw') {
       if (formats.length === 0) formats.push('raw');

@@ -300,16 +300,18 @@ function looksLikeDiskStart(head: Uint8Array): boolean {
  * disk image must not be written: it is nearly always a download that never finished (a
  * preallocated file of zeros) or one damaged at its start, and written raw it "verified" perfectly.
  * A real image that a browser saved decompressed under its .gz name still starts like a disk, and
- * is written. Undefined when the name promises nothing or the bytes look like a disk.
+ * is written. Undefined when the name promises nothing or the bytes look like a disk. `shown`: how
+ * the message names it (an address, an archive's entry), when not by `fileName`; `rename`: how to
+ * get a file to rename ("download it and rename it").
  */
-export function misnamedRawReason(fileName: string, head: Uint8Array): string | undefined {
+export function misnamedRawReason(fileName: string, head: Uint8Array, shown = fileName, rename = 'rename it'): string | undefined {
   const suffix = /\.([^./]+)$/.exec(fileName)?.[1]?.toLowerCase();
   const promised = suffix === undefined ? undefined : FORMAT_BY_SUFFIX.get(suffix);
   if (promised === undefined || looksLikeDiskStart(head)) return undefined;
   const zeros = head.every((b) => b === 0);
   const start = zeros ? `its first ${head.length >= 65536 ? '64 KiB are' : `${head.length} bytes are`} all zeros, as in a download that never finished` : 'its start is neither that nor a disk image';
   return (
-    `${fileName} is named as ${promised}, but ${start} ` +
-    `(if it is in fact an uncompressed disk image, rename it to end in .img).`
+    `${shown} is named as ${promised}, but ${start} ` +
+    `(if it is in fact an uncompressed disk image, ${rename} to end in .img).`
   );
 }

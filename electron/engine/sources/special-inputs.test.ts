@@ -103,6 +103,13 @@ describe('sources that are not image files', () => {
       assert.equal(damaged.code, 'SOURCE_CORRUPT', name);
       assert.match(damaged.message, /is named as an? (gzip file|zip archive|tar archive), but its start is neither that nor a disk image/);
     }
+    // The same as an archive's entry.
+    if (spawnSync('zip', ['-v']).status === 0) {
+      execFileSync('zip', ['-q', '-0', 'unfinished.zip', 'raspios.img.xz'], { cwd: dir });
+      const entry = await refusal(path.join(dir, 'unfinished.zip'));
+      assert.equal(entry.code, 'SOURCE_CORRUPT');
+      assert.match(entry.message, /^raspios\.img\.xz inside unfinished\.zip is named as an xz file, .*extract it and rename it to end in \.img\)\.$/);
+    }
     // A real image saved decompressed under its .gz name (a browser undoing Content-Encoding) is still written.
     const mbr = randomBytes(300_000);
     mbr.writeUInt16LE(0xaa55, 510);

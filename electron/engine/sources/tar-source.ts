@@ -36,9 +36,11 @@ async function* entryData(queue: ByteQueue, entry: TarEntry): AsyncIterable<Buff
 
 /** A second entry of the name already written: the newer version, which extraction would leave. */
 function laterVersion(archive: string, name: string, offset: number): BlockwiseError {
+  // An address's file name, as saved: tar takes no URL.
+  const file = archive.replace(/[?#].*$/, '').replace(/^.*[\\/]/, '');
   return new BlockwiseError(
     'SOURCE_UNSUPPORTED',
-    `it holds ${name} more than once (a tar updated with tar -r or -u): extracting it keeps the last, but the first was written as the archive streamed past. Extract it (tar -xf "${archive}" "${name}") and open the image that gives`,
+    `it holds ${name} more than once (a tar updated with tar -r or -u): extracting it keeps the last, but the first was written as the archive streamed past. Extract it (tar -xf "${file}" "${name}") and open the image that gives`,
     { offset },
   );
 }

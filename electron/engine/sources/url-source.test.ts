@@ -69,6 +69,8 @@ describe('URL sources on loop devices', { skip }, () => {
       files.set('/pub/sparse.img.bmap', { body: readFileSync(path.join(dir, 'sparse.img.bmap')), type: 'application/xml' });
     }
     files.set('/pub/disk.img.gz', { body: gz });
+    // A preallocated file that never got its bytes, published under a compressed name.
+    files.set('/pub/unfinished.img.xz', { body: Buffer.alloc(MiB) });
     files.set('/pub/disk.img.gz.sha256', { body: Buffer.from(`${sha256(gz)}  disk.img.gz\n`), type: 'text/plain' });
     files.set('/bad/disk.img', { body: image });
     files.set('/bad/SHA256SUMS', { body: Buffer.from(`${sha256(gz)}  disk.img.gz\n${'1'.repeat(64)}  disk.img\n`), type: 'text/plain' });
@@ -310,6 +312,14 @@ describe('URL sources on loop devices', { skip }, () => {
     const deadPort = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     await expectError(job(`http://127.0.0.1:${deadPort}/x.img`, dev), 'DOWNLOAD_FAILED', /ECONNREFUSED/);
+    assert.equal(await sectorsWritten(dev.path), before, 'nothing written');
+  });
+
+  test('a download named .img.xz that holds neither xz nor a disk image is refused, not written raw', async () => {
+    const dev = device();
+    const before = await sectorsWritten(dev.path);
+    const error = await expectError(job(`${base}/pub/unfinished.img.xz`, dev), 'SOURCE_CORRUPT', /unfinished\.img\.xz is named as an xz file, but its first 64 KiB are all zeros/);
+    assert.match(error.message, /download it and rename it to end in \.img\)\.$/);
     assert.equal(await sectorsWritten(dev.path), before, 'nothing written');
   });
 
