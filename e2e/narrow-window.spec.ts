@@ -67,3 +67,21 @@ test('the chosen image is named in full in its step card, end included', async (
     expect(await shown.evaluate((el) => el.scrollWidth > el.clientWidth + 1), 'the name is cut off').toBe(false);
   });
 });
+
+test('at 320 px (a 1280 px window zoomed to 400%) the target list fits the window', async ({ app, loops }) => {
+  const drive = loops.create(32 * MiB);
+  await app.page.setViewportSize({ width: 320, height: 640 });
+  await app.openTargets();
+  await app.waitForDrive(drive.path);
+  await app.step('no drive row reaches past the dialog: a long drive name wraps', async () => {
+    const seen = await app.horizontalOverflow();
+    expect(seen.wide, JSON.stringify(seen)).toEqual([]);
+    // Inside the dialog, a row wider than its body is cut off at the body's edge (it scrolls sideways).
+    const body = app.targetDialog.locator('.modal-body');
+    const [scrollWidth, clientWidth] = await body.evaluate((el) => [el.scrollWidth, el.clientWidth] as const);
+    expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
+    const row = await app.driveRow(drive.path).boundingBox();
+    const box = await body.boundingBox();
+    expect(row!.x + row!.width).toBeLessThanOrEqual(box!.x + box!.width + 0.5);
+  });
+});
