@@ -181,3 +181,29 @@ export interface CapacityCheckResult {
   restored: boolean;
   durationMs: number;
 }
+
+/** How a backup file is compressed, decided by its name (electron/engine/backup.ts). */
+export type BackupCompression = 'none' | 'gzip' | 'zstd' | 'xz';
+
+/** Copy a whole drive into an image file. */
+export interface BackupJob {
+  device: string;
+  /** NAME.img, NAME.img.gz, NAME.img.zst or NAME.img.xz; must not exist yet. */
+  output: string;
+  /** Decompress the saved file again and compare it with what was read (default on in the CLI). */
+  verify: boolean;
+}
+
+export interface BackupResult {
+  device: string;
+  output: string;
+  compression: BackupCompression;
+  /** Bytes read from the drive: the image's size. */
+  imageSize: number;
+  /** Size of the saved file. */
+  storedSize: number;
+  /** SHA-256 of the image (what the drive held), also written to OUTPUT.sha256. */
+  sha256: string;
+  verified: boolean;
+  durationMs: number;
+}

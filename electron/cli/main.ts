@@ -1,16 +1,18 @@
 // The `blockwise` command: list drives, flash an image (to one or more drives), verify a drive,
-// check a drive for fake capacity.
+// check a drive for fake capacity, back a drive up to an image file.
 // It drives the very same engine as the app and the browser host, in a process of its own
 // (engine-process.ts: so that the command can end while a silent drive holds a write); when the
 // user may not open the drive, through the elevated helper under sudo (privileges.ts).
 
 import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseChecksumInput } from '../../shared/checksum-input';
 import { describeCapacityCheck } from '../../shared/capacity-words';
 import { BlockwiseError, serializeError, type SerializedError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, SourceSpec, TargetSpec, VerifyResult } from '../../shared/flash-types';
+import { backupCompression } from '../engine/backup';
 import { EngineClient, silentDrives, type RunningJob, type SilentDrive } from '../engine/engine-client';
 import type { EngineTransport } from '../engine/protocol';
 import { EngineStart, planEngine } from './privileges';
@@ -30,6 +32,9 @@ Usage:
   blockwise flash IMAGE --to DEVICE [--to DEVICE…] [options]
   blockwise verify IMAGE --against DEVICE [--json] [--full]
   blockwise check DEVICE [--json]      is the drive's capacity real? (puts its data back)
+  blockwise backup DEVICE --to FILE [--no-verify] [--json]
+                                       copy a drive into FILE: .img, or compressed
+                                       .img.gz / .img.zst / .img.xz (checked by decompressing)
 
 IMAGE is a file (.img .iso .raw .bin, or compressed .gz .xz .zst .bz2 .zip .tar .tar.xz …) or an http(s) URL.
 
@@ -161,6 +166,7 @@ async function flashCommand(argv: string[]): Promise<number> {
   const to = values.to;
   const engine = new EngineStart();
   const { targets, plan } = await prepared(engine, async () => {
+    for (const given of to) await refuseCompressedName(given);
     const targets: TargetSpec[] = await resolveTargets(to, source);
     // Resolved paths, so a drive named twice (also via a /dev/disk/by-id link) is caught here.
     const twice = targets.findIndex((t, i) => targets.findIndex((u) => u.path === t.path) !== i);
@@ -193,6 +199,15 @@ async function flashCommand(argv: string[]): Promise<number> {
     reportError(serialized, json, { targetCount: paths.length });
     return exitCodeFor(serialized);
   }
+}
+
+/** A file target named like a compressed file would hold an uncompressed image under that name. */
+async function refuseCompressedName(given: string): Promise<void> {
+  if (!/\.(gz|xz|zst|bz2|zip|7z|lz4|tgz)$/i.test(given)) return;
+  if (await fsp.stat(given).then((s) => s.isBlockDevice(), () => false)) return;
+  throw new UsageError(
+    `--to ${given}: a flash writes the image as it is, so this file would hold an uncompressed image under a compressed name. Name it NAME.img; to save a drive as a compressed image, use: blockwise backup DEVICE --to ${given}`,
+  );
 }
 
 async function verifyCommand(argv: string[]): Promise<number> {
@@ -276,6 +291,57 @@ async function checkCommand(argv: string[]): Promise<number> {
   }
 }
 
+async function backupCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { to: { type: 'string' }, 'no-verify': { type: 'boolean' }, json: { type: 'boolean' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('backup takes exactly one DEVICE, the drive to copy (see "blockwise list")');
+  if (!values.to) throw new UsageError('backup needs a file to save to: --to FILE (NAME.img, or compressed NAME.img.gz, NAME.img.zst, NAME.img.xz)');
+  const compression = backupCompression(values.to);
+  if (typeof compression !== 'string') throw new UsageError(compression.refused);
+  const json = values.json ?? false;
+  const device = positionals[0]!;
+  const output = path.resolve(values.to);
+  const engine = new EngineStart();
+  const plan = await prepared(engine, async () => {
+    const stat = await fsp.stat(device).catch(() => undefined);
+    if (!stat) throw new TargetRefusal('TARGET_NOT_FOUND', `${device} does not exist: no drive is connected under that name. Run "blockwise list" to see the drives.`, { path: device });
+    if (!stat.isBlockDevice()) throw new TargetRefusal('TARGET_NOT_ALLOWED', `${device} is not a drive: only a drive can be backed up (to copy a file, use cp).`, { path: device });
+    // Never through the elevated helper: it would write the file as root. Without the right to
+    // read the drive, the command to run as root is printed instead.
+    return planEngine([device], ['backup', ...argv], { forReading: true, interactive: false });
+  });
+  const printer = json ? undefined : new ProgressPrinter(process.stderr);
+  try {
+    const result = await runJob(
+      engine.transportFor(plan),
+      (error) => error,
+      (client, onProgress) => client.backup({ device, output, verify: !values['no-verify'] }, onProgress),
+      (progress) => (json ? emitJson({ type: 'progress', progress }) : printer!.update(progress)),
+    );
+    printer?.finish(true);
+    if (json) emitJson({ type: 'done', result });
+    else {
+      const ratio = result.compression === 'none' ? '' : ` (${formatBytes(result.storedSize)} compressed, ${((100 * result.storedSize) / Math.max(1, result.imageSize)).toFixed(0)}% of the drive)`;
+      process.stderr.write(
+        `\nSaved ${result.output}: ${formatBytes(result.imageSize)} from ${result.device}${ratio}.\n` +
+          `SHA-256 of the image: ${result.sha256} (also in ${path.basename(result.output)}.sha256).\n` +
+          (result.verified ? 'Checked: the file decompresses to exactly what was read from the drive.\n' : 'Not checked (--no-verify).\n') +
+          `Restore it with: blockwise flash ${result.output} --to DEVICE\n`,
+      );
+    }
+    return EXIT.ok;
+  } catch (error) {
+    printer?.finish(false);
+    const serialized = serializeError(error);
+    // The drive was only read: the flash's words for a failure ("flash it again", "incomplete") do not apply.
+    reportError(serialized, json, { advice: '' });
+    return exitCodeFor(serialized);
+  }
+}
+
 async function listCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, all: { type: 'boolean' } } });
   await printDrives({ json: values.json ?? false, all: values.all ?? false });
@@ -286,6 +352,7 @@ const COMMAND_OPTIONS: Record<string, string[]> = {
   flash: ['--to', '--yes', '--no-verify', '--full', '--sha256', '--entry', '--no-bmap', '--json'],
   verify: ['--against', '--json', '--full', '--entry'],
   check: ['--json'],
+  backup: ['--to', '--no-verify', '--json'],
   list: ['--json', '--all'],
 };
 
@@ -325,6 +392,8 @@ export async function main(argv: string[]): Promise<number> {
         return await verifyCommand(rest);
       case 'check':
         return await checkCommand(rest);
+      case 'backup':
+        return await backupCommand(rest);
       case undefined:
       case 'help':
       case '--help':

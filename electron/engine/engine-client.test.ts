@@ -76,3 +76,23 @@ test('an engine that never answers a cancel: the drive its progress said was sil
   assert.equal(error.details.path, '/dev/sdx');
   assert.equal(error.details.unresponsive, true);
 });
+
+test('a backup or a capacity check whose engine never answers a cancel is not said to have left a drive incomplete', async () => {
+  const transport: EngineTransport = { send: () => undefined, onEvent: () => undefined, onExit: () => undefined, close: async () => undefined };
+  const client = new EngineClient(transport, { cancelAnswerMs: 500 });
+  const keepAlive = setTimeout(() => undefined, 10_000);
+  try {
+    const backup = client.backup({ device: '/dev/sdx', output: '/tmp/x.img.gz', verify: true });
+    const check = client.check('/dev/sdy');
+    backup.cancel();
+    check.cancel();
+    const [b, c] = await Promise.all([backup.result.then(() => assert.fail('success'), (e: unknown) => e), check.result.then(() => assert.fail('success'), (e: unknown) => e)]);
+    assert.ok(b instanceof BlockwiseError && c instanceof BlockwiseError);
+    assert.match(b.message, /^The backup was cancelled, but the engine did not stop within 1 s: it is waiting on a drive that does not answer\. Unplug the drive\. The drive was only read/);
+    assert.equal(b.details.driveIncomplete, undefined);
+    assert.match(c.message, /^The capacity check was cancelled, .* Some of its test blocks may still be on it/);
+    assert.doesNotMatch(`${b.message} ${c.message}`, /flash/);
+  } finally {
+    clearTimeout(keepAlive);
+  }
+});

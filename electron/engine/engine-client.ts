@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BlockwiseError, deserializeError, type ErrorDetails, type SerializedError } from '../../shared/errors';
-import type { CapacityCheckResult, FlashJob, FlashProgress, FlashResult, VerifyJob, VerifyResult } from '../../shared/flash-types';
+import type { BackupJob, BackupResult, CapacityCheckResult, FlashJob, FlashProgress, FlashResult, VerifyJob, VerifyResult } from '../../shared/flash-types';
 import type { EngineEvent, EngineRequest, EngineTransport } from './protocol';
 import { atMost } from './targets/io-watch';
 
@@ -15,10 +15,12 @@ export interface RunningJob<T> {
 }
 
 interface Pending {
+  /** What was asked: a flash and a verify speak of drives written; a check or a backup does not. */
+  kind: EngineRequest['type'];
   onProgress: (progress: FlashProgress) => void;
   /** The drives the latest progress said were not answering. */
   silent: SilentDrive[];
-  resolve: (value: FlashResult | VerifyResult | CapacityCheckResult) => void;
+  resolve: (value: FlashResult | VerifyResult | CapacityCheckResult | BackupResult) => void;
   reject: (error: Error) => void;
 }
 
@@ -107,13 +109,18 @@ export class EngineClient {
     return this.start({ type: 'check', id: this.nextId++, path: drivePath }, onProgress) as unknown as RunningJob<CapacityCheckResult>;
   }
 
+  /** Backs a drive up to an image file (backup.ts); progress as for a flash, then 'verifying'. */
+  backup(job: BackupJob, onProgress: (progress: FlashProgress) => void = () => {}): RunningJob<BackupResult> {
+    return this.start({ type: 'backup', id: this.nextId++, job }, onProgress) as unknown as RunningJob<BackupResult>;
+  }
+
   async close(): Promise<void> {
     await this.transport.close();
   }
 
-  private start(request: Extract<EngineRequest, { type: 'flash' | 'verify' | 'check' }>, onProgress: (progress: FlashProgress) => void) {
-    const result = new Promise<FlashResult | VerifyResult | CapacityCheckResult>((resolve, reject) => {
-      this.pending.set(request.id, { onProgress, silent: [], resolve, reject });
+  private start(request: Extract<EngineRequest, { type: 'flash' | 'verify' | 'check' | 'backup' }>, onProgress: (progress: FlashProgress) => void) {
+    const result = new Promise<FlashResult | VerifyResult | CapacityCheckResult | BackupResult>((resolve, reject) => {
+      this.pending.set(request.id, { kind: request.type, onProgress, silent: [], resolve, reject });
     });
     this.transport.send(request);
     const cancel = () => {
@@ -129,6 +136,17 @@ export class EngineClient {
     if (!p) return;
     this.pending.delete(id);
     const seconds = Math.round(this.cancelAnswerMs / 1000);
+    if (p.kind === 'backup' || p.kind === 'check') {
+      // The drive was only read (a backup), or holds test blocks whose own bytes may not be back (a check).
+      const what = p.kind === 'backup' ? 'The backup was cancelled' : 'The capacity check was cancelled';
+      const after =
+        p.kind === 'backup'
+          ? 'The drive was only read; if an unfinished .partial file is left beside the backup, delete it.'
+          : 'Some of its test blocks may still be on it instead of its own data: check its files before relying on them.';
+      p.reject(new BlockwiseError('CANCELLED', `${what}, but the engine did not stop within ${seconds} s: it is waiting on a drive that does not answer. Unplug the drive. ${after}`, { unresponsive: true }));
+      this.transport.close().catch(() => undefined);
+      return;
+    }
     const details: ErrorDetails = { driveIncomplete: true, unresponsive: true };
     if (p.silent[0]) details.path = p.silent[0].path;
     p.reject(new BlockwiseError('CANCELLED', silentCancelMessage(p.silent, seconds), details));
@@ -146,6 +164,7 @@ export class EngineClient {
       case 'flash-done':
       case 'verify-done':
       case 'check-done':
+      case 'backup-done':
         this.pending.delete(event.id);
         p.resolve(event.result);
         return;

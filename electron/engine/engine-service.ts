@@ -2,6 +2,7 @@
 // Used by the worker thread and by the elevated helper; knows nothing about how messages travel.
 
 import { serializeError } from '../../shared/errors';
+import { runBackup } from './backup';
 import { checkCapacity } from './capacity-check';
 import { runCompare } from './compare';
 import { runFlash } from './flash';
@@ -30,6 +31,9 @@ export function createEngineService(send: (event: EngineEvent) => void, options:
         if (request.type === 'flash') {
           const result = await runFlash(request.job, { signal: controller.signal, onProgress });
           send({ type: 'flash-done', id: request.id, result });
+        } else if (request.type === 'backup') {
+          const result = await runBackup(request.job, { signal: controller.signal, onProgress });
+          send({ type: 'backup-done', id: request.id, result });
         } else if (request.type === 'check') {
           // Its progress counts test-block I/Os: position of total, as a percentage.
           const onChecked = (done: number, total: number) =>

@@ -55,6 +55,8 @@ export function authorizeFor(devices: readonly string[]): (request: EngineReques
   const list = devices.join(', ');
   return (request) => {
     if (request.type === 'cancel') return;
+    // A backup writes a file where the caller says: never as root (parseRequest does not let one through either).
+    if (request.type === 'backup') throw new BlockwiseError('TARGET_NOT_ALLOWED', 'The helper does not make backups: run the backup with your own rights (as root, or in the disk group).');
     const paths = request.type === 'flash' ? request.job.targets.map((t) => t.path) : request.type === 'check' ? [request.path] : [request.job.target.path];
     const other = paths.find((p) => !allowed.has(p));
     const twice = paths.find((p, i) => paths.indexOf(p) !== i);

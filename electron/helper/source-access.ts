@@ -109,6 +109,7 @@ async function vetSource(source: SourceSpec, policy: SourcePolicy): Promise<Sour
 /** The request as the engine may run it (real paths, no root-written cache), or a refusal. */
 export async function vetRequest(request: EngineRequest, policy: SourcePolicy): Promise<EngineRequest> {
   if (request.type === 'cancel' || request.type === 'check') return request; // a check reads no file
+  if (request.type === 'backup') throw new BlockwiseError('TARGET_NOT_ALLOWED', 'The helper does not make backups: it would write the file as root.');
   if (request.type === 'verify') return { ...request, job: { ...request.job, source: await vetSource(request.job.source, policy) } };
   const options = { ...request.job.options };
   // An explicit block map is read as root too; the one beside the image is checked by the same rule.
