@@ -19,7 +19,9 @@
 // test blocks could answer from its cache, and a fake that wraps at a size that is not a multiple
 // of S shows up only when flashing (the readback catches it).
 
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { BlockwiseError } from '../../shared/errors';
 import type { CapacityCheckResult, CapacityVerdict, SourceSpec } from '../../shared/flash-types';
 
@@ -28,6 +30,7 @@ import { alignedBuffer, alignDown } from './aligned-pool';
 import { guardTarget } from './target-guards';
 import { inspectTarget, openTarget, type Target } from './targets/target';
 
+const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
 /** No image is written: the guard's checks of an image file's whereabouts do not apply. */
 const NO_IMAGE: SourceSpec = { kind: 'url', url: '' };
@@ -175,6 +178,9 @@ async function probe(target: Target, options: CapacityCheckOptions, started: num
       if (!isIoFailure(error)) throw error;
       // A write that failed only at fsync: the readback shows which block it was.
     }
+    // Without O_DIRECT the reads would be answered from the page cache, which holds every test
+    // block as written: a fake would pass. Its cached pages are dropped first (BLKFLSBUF).
+    if (!target.direct && process.platform === 'linux') await execFileAsync('blockdev', ['--flushbufs', target.path]).catch(() => undefined);
   };
 
   const extra: Probe[] = [];
