@@ -378,3 +378,44 @@ describe('a cancelled flash leaves no partition table', { skip: loopSkip }, () =
     }
   });
 });
+
+// A slow card answers, only slowly: one 2 MiB write at 350 kB/s takes 6 s in the kernel, its
+// 128 KiB requests completing one by one. Counting only whole writes, the flash said such a drive
+// "has not responded" while its sectors went out steadily (a tired card at 150 kB/s, with the
+// real 10 s notice, likewise); the kernel's own count of the drive's completed sectors shows it
+// moving. The drive: a loop device over a throttled one, writing to it directly, so that its
+// requests are slowed one by one (the throttle on the drive itself holds a whole write back).
+describe('a slow drive is not said to be silent', { skip: loopSkip ?? (existsSync(THROTTLE) ? undefined : 'the blkio throttle is not available') }, () => {
+  test('a drive writing at 350 kB/s, with the silence notice at 4 s: never reported as not responding', async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const dir = mkdtempSync('/dev/shm/blockwise-slow-test-');
+    const beneath = createLoopDevice(16 * MiB);
+    let slow = '';
+    try {
+      workDir = dir;
+      slow = execFileSync('losetup', ['-f', '--show', '--direct-io=on', beneath.path], { encoding: 'utf8' }).trim();
+      writeFileSync(`/sys/block/${path.basename(slow)}/queue/max_sectors_kb`, '128');
+      const { file, bytes } = makeImage('slow.img', 4 * MiB);
+      const silent: number[] = [];
+      writeFileSync(THROTTLE, `${beneath.majMin} 350000`);
+      try {
+        await runFlash(job(file, slow), {
+          signal: new AbortController().signal,
+          stallNoticeMs: 4000,
+          onProgress: (p) => {
+            const s = p.targets[0]?.stalledSeconds;
+            if (s !== undefined) silent.push(s);
+          },
+        });
+      } finally {
+        writeFileSync(THROTTLE, `${beneath.majMin} 0`);
+      }
+      assert.deepEqual(silent, [], 'a drive that is writing was said not to respond');
+      assert.ok(readFileRange(beneath.backingFile, 0, bytes.length).equals(bytes));
+    } finally {
+      if (slow) execFileSync('losetup', ['-d', slow]);
+      beneath.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

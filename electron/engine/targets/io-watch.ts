@@ -6,7 +6,9 @@
 // many cards pause for seconds to reorganise themselves and then carry on. And a cancel never
 // waits on such a drive for more than CANCEL_GRACE_MS.
 
+import { readFileSync, statSync } from 'node:fs';
 import { BlockwiseError } from '../../../shared/errors';
+import { splitDeviceNumber } from './device-geometry';
 import type { Target, TargetReader } from './target';
 
 /** Silence after which a drive with outstanding I/O is reported as not responding. */
@@ -32,6 +34,9 @@ export class IoWatch {
   private readonly givenUp: Promise<never> | undefined;
   /** Set once an operation was given up on after a cancel; the kernel may still finish it. */
   abandoned = false;
+  /** The kernel's count of the drive's completed sectors (followDevice), and its value when last looked at in a silence. */
+  private deviceSectors: (() => number | undefined) | undefined;
+  private sectorsSeen: number | undefined;
 
   constructor(options: IoWatchOptions = {}) {
     this.noticeMs = options.noticeMs ?? STALL_NOTICE_MS;
@@ -61,6 +66,7 @@ export class IoWatch {
     const done = operation().finally(() => {
       this.pending--;
       this.lastActivity = this.now();
+      this.sectorsSeen = undefined;
     });
     if (!this.givenUp) return done;
     return Promise.race([done, this.givenUp]).catch((error: unknown) => {
@@ -81,9 +87,25 @@ export class IoWatch {
     });
   }
 
+  /**
+   * Also counts as activity the sectors the kernel completes for the drive (`sectors`: its running
+   * count): one write is up to 2 MiB, and a slow card (a tired one at 150 kB/s: 14 s) takes it in
+   * piece by piece, request by request, before the write ends. Read by stalledSeconds (the heartbeat asks
+   * once a second) once a silence has lasted half a second, never per operation: at a drive's
+   * normal pace none does. A count that moved since the last look is the drive answering.
+   */
+  followDevice(sectors: () => number | undefined): void {
+    this.deviceSectors = sectors;
+  }
+
   /** Whole seconds the drive has been silent with work outstanding, once past the notice; else undefined. */
   stalledSeconds(): number | undefined {
     if (this.pending === 0) return undefined;
+    if (this.deviceSectors && this.now() - this.lastActivity >= Math.min(500, this.noticeMs / 2)) {
+      const sectors = this.deviceSectors();
+      if (sectors !== undefined && this.sectorsSeen !== undefined && sectors !== this.sectorsSeen) this.lastActivity = this.now();
+      this.sectorsSeen = sectors;
+    }
     const silent = this.now() - this.lastActivity;
     return silent >= this.noticeMs ? Math.floor(silent / 1000) : undefined;
   }
@@ -106,8 +128,32 @@ function closeWhenFree(watch: IoWatch, close: () => Promise<void>): Promise<void
   return close();
 }
 
+/**
+ * The running count of sectors a block device has completed, read and written (/sys/dev/block/
+ * MAJ:MIN/stat, fields 3 and 7: kept in memory by the kernel, never asking the drive); undefined
+ * where there is none.
+ */
+function completedSectors(devicePath: string): () => number | undefined {
+  let statFile: string;
+  try {
+    const { major, minor } = splitDeviceNumber(statSync(devicePath).rdev);
+    statFile = `/sys/dev/block/${major}:${minor}/stat`;
+  } catch {
+    return () => undefined;
+  }
+  return () => {
+    try {
+      const fields = readFileSync(statFile, 'utf8').trim().split(/\s+/);
+      return Number(fields[2]) + Number(fields[6]);
+    } catch {
+      return undefined;
+    }
+  };
+}
+
 /** The same target, with each write, read, flush and finish counted by `watch`. */
 export function watchTarget(target: Target, watch: IoWatch): Target {
+  if (target.kind === 'block-device' && process.platform === 'linux') watch.followDevice(completedSectors(target.path));
   const watched: Target = {
     path: target.path,
     kind: target.kind,
