@@ -138,8 +138,10 @@ export class App {
   /** Opens "Check against a SHA-256" and pastes `hex` as the expected checksum. */
   async pasteChecksum(hex: string): Promise<void> {
     await this.step('paste the expected SHA-256', async () => {
-      await this.page.getByText('Check against a SHA-256').click();
-      await this.page.getByRole('textbox', { name: 'Expected SHA-256' }).fill(hex);
+      const field = this.page.getByRole('textbox', { name: 'Expected SHA-256' });
+      // Folded away until opened; once open (emptied included) it stays open, and a click would fold it.
+      if (!(await field.isVisible())) await this.page.getByText('Check against a SHA-256').click();
+      await field.fill(hex);
     });
   }
 

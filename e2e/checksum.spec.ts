@@ -38,3 +38,27 @@ test('a wrong pasted checksum fails the flash and leaves nothing bootable', asyn
     expect(probeDrive(drive.path)).toBe('');
   });
 });
+
+test('emptying the expected SHA-256 to paste another keeps the field open, with the focus in it', async ({ app, images }) => {
+  await app.selectImage(images.random('paste-twice.img', 64 * 1024, 0x78));
+  const page = app.page;
+  const field = page.getByRole('textbox', { name: 'Expected SHA-256' });
+  await app.step('type a hash, then select it all and delete it', async () => {
+    await page.getByText('Check against a SHA-256').click();
+    await field.click();
+    await page.keyboard.type('c0ffee');
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('Backspace');
+  });
+  await app.step('the field is still there, focused, and takes the next hash', async () => {
+    await expect(field).toBeVisible();
+    await expect(field).toBeFocused();
+    await page.keyboard.type('a'.repeat(64));
+    await expect(field).toHaveValue('a'.repeat(64));
+    await expect(page.getByText('Checked while writing; a mismatch fails the flash.')).toBeVisible();
+  });
+  await app.step('another image starts with the section folded and empty', async () => {
+    await app.selectImage(images.random('next.img', 64 * 1024, 0x79));
+    await expect(field).toBeHidden();
+  });
+});

@@ -54,7 +54,7 @@ export function ImageStep() {
           {image.entries && image.entries.length > 1 && (
             <EntryChooser entries={image.entries} chosen={image.entry} disabled={busy || loading} onChoose={(entry) => void chooseEntry(entry)} />
           )}
-          <ChecksumField text={checksumText} input={checksumInput} published={image.checksum} disabled={busy} onChange={setChecksumText} />
+          <ChecksumField key={image.url ?? image.path} text={checksumText} input={checksumInput} published={image.checksum} disabled={busy} onChange={setChecksumText} />
         </div>
       ) : (
         <p className="step-hint">An .img, .iso, or a compressed image or archive (.gz, .xz, .zst, .bz2, .zip, .tar), on this computer or on the web.{native && ' You can also drop it here.'}</p>
