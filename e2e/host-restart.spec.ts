@@ -21,6 +21,8 @@ test('a page left open across a restart of its host says to open the new address
     await test.step('the host stops: the page waits for it', async () => {
       await first.stop();
       await expect(page.getByText('Lost the connection to Blockwise. Reconnecting…')).toBeVisible();
+      // Started again without --port, it listens elsewhere: the banner says where to look.
+      await expect(page.getByText('Lost the connection to Blockwise. Reconnecting…')).toContainText('open the address it printed');
     });
 
     const second = await startWebHost(env, Number(new URL(first.url).port));

@@ -16,7 +16,8 @@ export function ConnectionBanner() {
   if (state !== 'closed') return null;
   return (
     <div className="connection-banner" role="status">
-      Lost the connection to Blockwise. Reconnecting… If this lasts, check that <code>npm run start:web</code> is still running.
+      Lost the connection to Blockwise. Reconnecting… If this lasts, check that <code>npm run start:web</code> is still running; if it was
+      started again, open the address it printed (its port may have changed).
     </div>
   );
 }
