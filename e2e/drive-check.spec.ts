@@ -34,12 +34,13 @@ test('a genuine drive checks clean, and keeps its data', async ({ app, loops }) 
   await expect(page.getByTestId('target-summary')).toContainText(device.path);
 });
 
-test('a counterfeit card is named counterfeit, with the size it really stores', async ({ app }) => {
+test('a counterfeit card is named counterfeit, with the size it really stores, and then refuses an image larger than that', async ({ app, images }) => {
   const reason = fuseSkipReason();
   if (reason) console.log(`[e2e] skipping: ${reason}`);
   test.skip(reason !== undefined, reason);
   const drive = await createFaultyDrive({ size: 256 * MiB, wrap: 64 * MiB });
   try {
+    await app.selectImage(images.random('ninety-six.img', 96 * MiB, 3));
     await app.openTargets();
     await app.waitForDrive(drive.path);
     const row = app.driveRow(drive.path);
@@ -50,6 +51,10 @@ test('a counterfeit card is named counterfeit, with the size it really stores', 
       await expect(status).toContainText('Data written from byte 67108864 on lands at the start of the drive instead');
       await expect(status).toContainText('use it only for images smaller than 67.1 MB');
       await expect(status.locator('.drive-check-problem')).toBeVisible();
+    });
+    await app.step('the card can no longer be chosen for this image, and says why', async () => {
+      await expect(row).toContainText('stores only 67.1 MB of the 268 MB it claims (its capacity check found it counterfeit or failing): the image needs 101 MB and would be damaged.');
+      await expect(app.driveCheckbox(drive.path)).toBeDisabled();
     });
   } finally {
     drive.dispose();

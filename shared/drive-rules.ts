@@ -16,7 +16,8 @@ export type DriveRuleCode =
   | 'NOT_REMOVABLE'
   | 'VIRTUAL_DRIVE'
   | 'LOOP_DEVICE'
-  | 'MOUNTED';
+  | 'MOUNTED'
+  | 'FAKE_CAPACITY';
 
 /** error: cannot be chosen; confirm: only after an explicit yes; warning/info: shown beside it. */
 export type ReasonSeverity = 'error' | 'confirm' | 'warning' | 'info';
@@ -45,6 +46,11 @@ export interface AssessOptions {
   /** Device path of the drive holding the image, when the host already knows it (wins over imagePath). */
   sourceDevice?: string;
   showAllDrives: boolean;
+  /**
+   * What capacity checks found drives to really store, by drive id, for those found to store less
+   * than they claim (drives.check): such a drive takes no image larger than that.
+   */
+  realCapacity?: Readonly<Record<string, number>>;
 }
 
 /** Marketed "128 GB" sticks hold a little over 128e9 bytes; 128 GiB keeps them warning-free. */
@@ -114,6 +120,12 @@ export function assessDrive(drive: DriveInfo, options: AssessOptions): DriveAsse
     const size = exact ? formatBytesExact : formatBytes;
     add('TOO_SMALL', 'error', `${name} is too small: the image needs ${size(options.imageSize)}, the drive holds ${size(drive.size)}.`);
   }
+  const real = options.realCapacity?.[drive.id];
+  if (real !== undefined && real < drive.size && drive.size > 0) {
+    const claims = `${name} stores only ${formatBytes(real)} of the ${formatBytes(drive.size)} it claims (its capacity check found it counterfeit or failing)`;
+    if (options.imageSize !== undefined && options.imageSize > real) add('FAKE_CAPACITY', 'error', `${claims}: the image needs ${formatBytes(options.imageSize)} and would be damaged.`);
+    else add('FAKE_CAPACITY', 'warning', `${claims}. Use it only for images smaller than that.`);
+  }
   if (drive.readOnly) {
     add('READ_ONLY', 'error', `${name} is write-protected. Slide the lock switch on the card or adapter to unlock it.`);
   }
@@ -157,6 +169,7 @@ const REFUSAL_CODES: Record<DriveRuleCode, ErrorCode | undefined> = {
   VIRTUAL_DRIVE: undefined,
   LOOP_DEVICE: undefined,
   MOUNTED: undefined,
+  FAKE_CAPACITY: 'IMAGE_TOO_LARGE',
 };
 
 /**

@@ -230,3 +230,18 @@ test('a virtio disk whose only "model" is its bus vendor id (0x1af4) is given no
   assert.equal(driveInfoFromDrivelist({ ...raw, description: 'QEMU HARDDISK' }).model, 'QEMU HARDDISK');
   assert.equal(driveInfoFromDrivelist({ ...raw, description: '' }, { model: 'ATA Samsung SSD 870' }).model, 'ATA Samsung SSD 870');
 });
+
+test('a drive its capacity check found counterfeit refuses an image larger than it really stores, and warns otherwise', () => {
+  const sd = drive(machine('laptop-nvme-sd-reader'), '/dev/mmcblk0');
+  const real = { [sd.id]: 4_000_000_000 };
+  const tooBig = assessDrive(sd, { showAllDrives: false, imageSize: 5_000_000_000, realCapacity: real });
+  assert.equal(tooBig.selectable, false);
+  const reason = tooBig.reasons.find((r) => r.code === 'FAKE_CAPACITY');
+  assert.equal(reason?.severity, 'error');
+  assert.match(reason?.text ?? '', /stores only 4\.0 GB of the .* it claims \(its capacity check found it counterfeit or failing\): the image needs 5\.0 GB and would be damaged\.$/);
+  assert.equal(refuseTarget(tooBig)?.code, 'IMAGE_TOO_LARGE');
+  const fits = assessDrive(sd, { showAllDrives: false, imageSize: 1_000_000_000, realCapacity: real });
+  assert.equal(fits.selectable, true);
+  assert.equal(fits.reasons.find((r) => r.code === 'FAKE_CAPACITY')?.severity, 'warning');
+  assert.equal(assessDrive(sd, { showAllDrives: false, imageSize: 5_000_000_000 }).reasons.some((r) => r.code === 'FAKE_CAPACITY'), false);
+});

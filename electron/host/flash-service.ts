@@ -72,6 +72,8 @@ export class FlashService {
   private readonly jobs = new Map<string, Job>();
   /** Jobs that ended, newest last, with when they did. */
   private ended: { info: ActiveJob; at: number }[] = [];
+  /** What capacity checks found drives to really store, by id, for those storing less than they claim. */
+  private readonly realCapacity: Record<string, number> = {};
   /** Drives being checked for fake capacity (drives.check), by id, and when each check ends. */
   private readonly checks = new Map<string, { drive: DriveInfo; done: Promise<unknown> }>();
 
@@ -89,6 +91,7 @@ export class FlashService {
       allDrives: this.deps.drives.all(),
       systemMounts: readSystemMounts(),
       allowSystem: settings.showAllDrives && args.confirmSystem === true,
+      realCapacity: this.realCapacity,
     };
     for (const drive of drives) {
       const refusal = targetRefusal(drive, context);
@@ -145,7 +148,12 @@ export class FlashService {
     const done = run();
     this.checks.set(drive!.id, { drive: drive!, done: done.catch(() => undefined) });
     try {
-      return await done;
+      const result = await done;
+      // Remembered for this drive (a new attachment gets a new id): no flash may then write it an
+      // image larger than it really stores.
+      if (result.verdict === 'genuine') delete this.realCapacity[drive!.id];
+      else this.realCapacity[drive!.id] = result.keeps;
+      return result;
     } finally {
       this.checks.delete(drive!.id);
     }

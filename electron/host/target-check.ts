@@ -18,6 +18,8 @@ export interface TargetCheckContext {
   systemMounts: string[];
   /** "Show all drives" is on and the user confirmed writing to a system drive. */
   allowSystem: boolean;
+  /** What capacity checks found drives to really store (counterfeit or failing ones), by drive id. */
+  realCapacity?: Readonly<Record<string, number>>;
 }
 
 function isUnder(file: string, dir: string): boolean {
@@ -73,6 +75,7 @@ export function targetRefusal(drive: DriveInfo, context: TargetCheckContext): Bl
     ...(context.imageSize !== undefined ? { imageSize: context.imageSize } : {}),
     sourceDevice: holder?.path ?? '',
     showAllDrives: context.allowSystem,
+    ...(context.realCapacity ? { realCapacity: context.realCapacity } : {}),
   });
   const refusal = refuseTarget(assessment, context.allowSystem);
   return refusal ? new BlockwiseError(refusal.code, refusal.message, { ...refusal.details, path: drive.path }) : undefined;

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { createHostServices, type HostServices } from '../host/host-services';
+import { createFaultyDrive, fuseSkipReason } from '../test-support/fuse-faults';
 import { createLoopDevice, loopSkipReason, readBacking } from '../test-support/loop-device';
 import { TestClient } from './test-client';
 import { startWebHost, type WebHost } from './web-host';
@@ -229,6 +230,28 @@ describe('browser host', () => {
     } finally {
       client.close();
       device.dispose();
+    }
+  });
+
+  it('a drive its check found counterfeit takes no image larger than it really stores', { skip: loopSkipReason() ?? fuseSkipReason() }, async () => {
+    const fake = await createFaultyDrive({ size: 128 * 1024 * 1024, wrap: 32 * 1024 * 1024 });
+    const client = await TestClient.connect(wsUrl);
+    const image = path.join(dir, 'forty.img');
+    writeFileSync(image, randomBytes(40 * 1024 * 1024));
+    try {
+      const drive = (await client.request('drives.list', {})).find((d) => d.path === fake.path);
+      assert.ok(drive);
+      const found = await client.request('drives.check', { driveId: drive.id });
+      assert.equal(found.verdict, 'wraps');
+      assert.equal(found.keeps, 32 * 1024 * 1024);
+      await assert.rejects(client.request('flash.start', { imagePath: image, driveIds: [drive.id] }), {
+        code: 'IMAGE_TOO_LARGE',
+        message: /stores only 33\.6 MB of the 134 MB it claims \(its capacity check found it counterfeit or failing\): the image needs 41\.9 MB and would be damaged\. Nothing was written\./,
+      });
+      assert.equal((await client.request('flash.jobs', {})).filter((j) => j.driveIds.includes(drive.id)).length, 0, 'no job was started');
+    } finally {
+      client.close();
+      fake.dispose();
     }
   });
 

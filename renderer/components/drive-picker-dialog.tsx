@@ -17,11 +17,11 @@ export function DrivePickerDialog() {
   const selected = useDrives((s) => s.selected);
   const toggle = useDrives((s) => s.toggleDrive);
   const close = useDrives((s) => s.closeDialog);
-  const checks = useDrives((s) => s.checks);
   const checkDrive = useDrives((s) => s.checkDrive);
+  const checks = useDrives((s) => s.checks);
   const image = useImage((s) => s.image);
   const showAll = useSettings((s) => s.settings.showAllDrives);
-  const views = useMemo(() => visibleDrives(drives, image, showAll), [drives, image, showAll]);
+  const views = useMemo(() => visibleDrives(drives, image, showAll, checks), [drives, image, showAll, checks]);
   if (!open) return null;
 
   const hiddenCount = drives.length - views.length;

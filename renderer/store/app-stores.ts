@@ -5,7 +5,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { Transport } from '../api';
 import type { ConnectionState } from '../ws-client';
 import { viewDrives } from './drive-suitability';
-import { createDrivesStore, type DrivesState } from './drives-store';
+import { createDrivesStore, realCapacities, type DrivesState } from './drives-store';
 import { createFlashStore, type FlashState } from './flash-store';
 import { createImageStore, imageBlocked, type ImageState } from './image-store';
 import { createSettingsStore, type SettingsState } from './settings-store';
@@ -41,7 +41,7 @@ export function createAppStores(transport: Transport): AppStores {
     targets: chosen,
     needingConfirm: () => {
       const ids = new Set(chosen().map((d) => d.id));
-      const views = viewDrives(drives.getState().drives, image.getState().image, settings.getState().settings.showAllDrives);
+      const views = viewDrives(drives.getState().drives, image.getState().image, settings.getState().settings.showAllDrives, realCapacities(drives.getState().checks));
       return views.filter((v) => ids.has(v.drive.id) && v.needsConfirm).map((v) => v.drive);
     },
     checksum: () => {

@@ -36,11 +36,13 @@ export function driveOfDevicePath(drives: DriveInfo[], imagePath: string | undef
   });
 }
 
-export function viewDrives(drives: DriveInfo[], image: ImageInfo | null, showAllDrives: boolean): DriveView[] {
+/** `realCapacity`: what capacity checks found counterfeit or failing drives to really store, by id. */
+export function viewDrives(drives: DriveInfo[], image: ImageInfo | null, showAllDrives: boolean, realCapacity: Readonly<Record<string, number>> = {}): DriveView[] {
   const size = image ? imageBytes(image) : undefined;
   const device = driveOfDevicePath(drives, image?.path);
   const assessments = assessDrives(drives, {
     showAllDrives,
+    realCapacity,
     ...(size !== undefined ? { imageSize: size } : {}),
     ...(image ? { imagePath: image.path } : {}),
     // Refused by the host as the image's own drive: shown so here, not offered and then refused.

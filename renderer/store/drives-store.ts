@@ -48,8 +48,15 @@ export interface DrivesState {
 }
 
 /** What the target list shows: hidden drives only with "show all drives". */
-export function visibleDrives(drives: DriveInfo[], image: ImageInfo | null, showAll: boolean): DriveView[] {
-  return viewDrives(drives, image, showAll).filter((view) => view.visible);
+export function visibleDrives(drives: DriveInfo[], image: ImageInfo | null, showAll: boolean, checks: Record<string, DriveCheck> = {}): DriveView[] {
+  return viewDrives(drives, image, showAll, realCapacities(checks)).filter((view) => view.visible);
+}
+
+/** What the finished checks found drives to really store, for those that store less than they claim. */
+export function realCapacities(checks: Record<string, DriveCheck>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [id, check] of Object.entries(checks)) if (check.status === 'done' && check.result.verdict !== 'genuine') out[id] = check.result.keeps;
+  return out;
 }
 
 export interface DriveContext {
@@ -58,10 +65,12 @@ export interface DriveContext {
 }
 
 export function createDrivesStore(api: BlockwiseApi, context: DriveContext): StoreApi<DrivesState> {
-  const views = (drives: DriveInfo[], image = context.image()) => viewDrives(drives, image, context.showAllDrives());
+  // The store's own checks, once it exists (its verbs run later).
+  let checksNow: () => Record<string, DriveCheck> = () => ({});
+  const views = (drives: DriveInfo[], image = context.image()) => viewDrives(drives, image, context.showAllDrives(), realCapacities(checksNow()));
   // The last list each drive was in, so a drive that left it can still be named.
   let previous: DriveInfo[] = [];
-  return createStore<DrivesState>()((set, get) => ({
+  const store = createStore<DrivesState>()((set, get) => ({
     drives: [],
     loaded: false,
     selected: [],
@@ -80,6 +89,8 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
       put({ status: 'running' });
       try {
         put({ status: 'done', result: await api.request('drives.check', { driveId: id }) });
+        // A drive found to store less than the image needs leaves the selection, saying so.
+        get().prune(context.image());
       } catch (error) {
         put({ status: 'failed', error: toSerializedError(error) });
       }
@@ -140,6 +151,8 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
       set({ selected, dropped: [...get().dropped.filter((d) => !dropped.some((n) => n.drive.id === d.drive.id)), ...dropped] });
     },
   }));
+  checksNow = () => store.getState().checks;
+  return store;
 }
 
 function droppedDrive(view: DriveView | undefined, gone: DriveInfo | undefined): DroppedDrive | undefined {
