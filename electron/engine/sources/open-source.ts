@@ -9,6 +9,7 @@ import { detectFormat, misnamedRawReason, unsupportedMessage } from './detect';
 import { looksLikeImageName } from './image-names';
 import { fdHandle, FileSource, type ReadHandle } from './file-source';
 import type { SourceFormat, SourceReader } from './source';
+import { watchForTruncation } from './stream-truncation';
 import { checkRawImageComplete } from './truncation-check';
 import { vmDiskFromTrailer } from './vm-disks';
 
@@ -145,7 +146,9 @@ async function openFileSource(filePath: string, spec: SourceSpec, options: OpenS
       });
     }
     await options.beforeDecoding?.(detected.format);
-    return await factory(filePath, size, spec);
+    const reader = await factory(filePath, size, spec);
+    watchForTruncation(reader, name, filePath);
+    return reader;
   } catch (error) {
     await handle.close().catch(() => undefined);
     throw error;

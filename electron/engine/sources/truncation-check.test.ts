@@ -93,4 +93,36 @@ describe('truncated raw images', { skip }, () => {
     sh('cat os.iso iso/blob > appended.iso');
     await opens(file('appended.iso'));
   });
+
+  test('a compressed image that ends cleanly but short (a member, frame or stream boundary) fails at its end', async () => {
+    sh('truncate -s 8M p1 && mkfs.vfat p1 && truncate -s 20M p2 && mkfs.ext4 -q p2');
+    sh('truncate -s 32M whole.img && printf "2048,16384,c\\n18432,,83\\n" | sfdisk -q whole.img');
+    sh('dd if=p1 of=whole.img bs=512 seek=2048 conv=notrunc status=none && dd if=p2 of=whole.img bs=512 seek=18432 conv=notrunc status=none');
+    // What a multi-member .gz, multi-frame .zst, multi-stream .xz or pbzip2's .bz2 decodes to when
+    // cut after one of its parts: a smaller image, with no error from the decoder.
+    sh('head -c 10M whole.img > first-part && gzip -c first-part > short.img.gz && xz -c first-part > short.img.xz && bzip2 -c first-part > short.img.bz2');
+    sh('gzip -c whole.img > whole.img.gz');
+    const readAll = async (filePath: string): Promise<number> => {
+      const reader = await openSource({ kind: 'file', path: filePath });
+      try {
+        let total = 0;
+        for (const buffer = Buffer.alloc(MiB); ; ) {
+          const n = await reader.read(buffer);
+          total += n;
+          if (n < buffer.length) return total;
+        }
+      } finally {
+        await reader.close();
+      }
+    };
+    assert.equal(await readAll(file('whole.img.gz')), 32 * MiB);
+    for (const name of ['short.img.gz', 'short.img.xz', 'short.img.bz2']) {
+      await assert.rejects(readAll(file(name)), (error: unknown) => {
+        assert.ok(error instanceof BlockwiseError, String(error));
+        assert.equal(error.code, 'SOURCE_TRUNCATED', error.message);
+        assert.match(error.message, new RegExp(`^The image in ${name.replace(/\./g, '\\.')} ends at byte 10485760, but the ext4 filesystem of partition 2 \\(from byte 9437184\\) needs it to reach byte 30408704`));
+        return true;
+      });
+    }
+  });
 });

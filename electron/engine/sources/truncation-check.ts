@@ -11,7 +11,7 @@ import { parseFatBootSector } from '../block-map/fat';
 import { parseGptEntries, parseGptHeader } from '../block-map/gpt';
 import { EXTENDED_TYPES, GPT_PROTECTIVE, parseBootRecord } from '../block-map/mbr';
 
-type ReadAt = (into: Buffer, position: number) => Promise<number>;
+export type ReadAt = (into: Buffer, position: number) => Promise<number>;
 
 interface Volume {
   start: number;
@@ -44,7 +44,7 @@ function xfsSize(head: Buffer): number | undefined {
   return Number(head.readBigUInt64BE(8)) * blockSize;
 }
 
-const BTRFS_SUPER = 65536;
+export const BTRFS_SUPER = 65536;
 
 /** This device's size in a btrfs superblock (64 KiB in): its dev_item's total_bytes. */
 function btrfsSize(superblock: Buffer): number | undefined {
@@ -68,7 +68,8 @@ async function filesystemSize(readAt: ReadAt, start: number): Promise<{ kind: st
   return undefined;
 }
 
-async function volumesOf(readAt: ReadAt, head: Buffer): Promise<Volume[]> {
+/** Where the image's filesystems start, from its partition table (or 0 for a bare one). */
+export async function volumesOf(readAt: ReadAt, head: Buffer): Promise<Volume[]> {
   const bare = parseFatBootSector(head.subarray(0, 512)) || (head.length >= 2048 && parseExtSuperblock(head.subarray(1024, 2048))) || squashfsSize(head) || xfsSize(head);
   if (bare) {
     return [{ start: 0, label: 'filesystem' }];
