@@ -2,13 +2,14 @@
 // Streams the image once and reads the same ranges from the drive (cache bypassed), byte for byte.
 
 import { BlockwiseError } from '../../shared/errors';
-import type { FlashJob, FlashProgress, VerifyJob, VerifyResult } from '../../shared/flash-types';
+import type { FlashJob, FlashProgress, TargetProgress, VerifyJob, VerifyResult } from '../../shared/flash-types';
 import { ALIGNMENT, AlignedPool, alignUp } from './aligned-pool';
 import { choosePlanner } from './planner-choice';
 import { ProgressMeter } from './progress-meter';
 import { openSource } from './sources/open-source';
 import { deviceGeometry } from './targets/device-geometry';
-import { openTargetReader } from './targets/target';
+import { IoWatch, watchReader } from './targets/io-watch';
+import { openTargetReader, type TargetReader } from './targets/target';
 import { alignRanges, rangesLength } from './write-planner';
 import { CHUNK_SIZE } from './flash';
 import { promises as fsp } from 'node:fs';
@@ -19,6 +20,8 @@ export interface CompareContext {
   onProgress: (progress: FlashProgress) => void;
   /** Compare every byte, not only those the image's filesystems use. */
   full?: boolean;
+  /** Silence after which the drive is reported as not responding (default: io-watch's STALL_NOTICE_MS). */
+  stallNoticeMs?: number;
 }
 
 /** The target's size, and the unit its direct reads must come in: a 4Kn drive takes whole 4096-byte blocks only. */
@@ -34,7 +37,10 @@ async function geometryOf(targetPath: string): Promise<{ capacity: number; block
 export async function runCompare(job: VerifyJob, context: CompareContext): Promise<VerifyResult> {
   const started = performance.now();
   const source = await openSource(job.source);
-  const { capacity, blockSize } = await geometryOf(job.target.path);
+  const { capacity, blockSize } = await geometryOf(job.target.path).catch(async (error: unknown) => {
+    await source.close();
+    throw error;
+  });
   const size = source.info.size ?? source.info.sizeAtLeast;
   if (size !== undefined && size > capacity) {
     await source.close();
@@ -42,14 +48,29 @@ export async function runCompare(job: VerifyJob, context: CompareContext): Promi
       path: job.target.path,
     });
   }
-  const reader = await openTargetReader(job.target.path);
-  const pool = new AlignedPool(CHUNK_SIZE, 2);
+  // Watched like a flash's readback: a drive silent on a read is said to be (once a second, the
+  // latest figures again), and a cancel gives up on it after CANCEL_GRACE_MS.
+  const watch = new IoWatch({ signal: context.signal, noticeMs: context.stallNoticeMs });
   const meter = new ProgressMeter(context.onProgress);
-  const flashJob: FlashJob = { source: job.source, targets: [job.target], options: { verify: true, full: context.full ?? false, readOnly: true } };
-  const planner = await choosePlanner(flashJob, source);
-  let offset = 0;
   let compared = 0;
+  let offset = 0;
+  const drive = (): TargetProgress[] => {
+    const t: TargetProgress = { path: job.target.path, phase: 'verifying', position: offset, bytesWritten: 0, bytesVerified: compared };
+    const stalled = watch.stalledSeconds();
+    if (stalled !== undefined) t.stalledSeconds = stalled;
+    return [t];
+  };
+  const heartbeat = setInterval(() => {
+    if (watch.stalledSeconds() !== undefined) meter.refresh(drive());
+  }, 1000);
+  heartbeat.unref();
+  let reader: TargetReader | undefined;
   try {
+    reader = watchReader(await openTargetReader(job.target.path), job.target.path, watch, 'check');
+    const pool = new AlignedPool(CHUNK_SIZE, 2);
+    const flashJob: FlashJob = { source: job.source, targets: [job.target], options: { verify: true, full: context.full ?? false, readOnly: true } };
+    const planner = await choosePlanner(flashJob, source);
+    meter.update({ phase: 'verifying', position: 0, total: source.info.size, deviceBytes: 0, targets: drive() }, true);
     const image = await pool.acquire();
     const device = await pool.acquire();
     for (;;) {
@@ -81,14 +102,15 @@ export async function runCompare(job: VerifyJob, context: CompareContext): Promi
         compared += length;
       }
       offset = end;
-      meter.update({ phase: 'verifying', position: offset, total: source.info.size, deviceBytes: compared, targets: [] });
+      meter.update({ phase: 'verifying', position: offset, total: source.info.size, deviceBytes: compared, targets: drive() });
     }
     if (offset === 0) throw new BlockwiseError('SOURCE_EMPTY', `${source.info.name} contains no image data.`);
     planner.finish?.();
-    meter.update({ phase: 'done', position: offset, total: offset, deviceBytes: compared, targets: [] }, true);
+    meter.update({ phase: 'done', position: offset, total: offset, deviceBytes: compared, targets: drive() }, true);
     return { imageSize: offset, bytesCompared: compared, durationMs: performance.now() - started };
   } finally {
-    await reader.close();
+    clearInterval(heartbeat);
+    await reader?.close();
     await source.close();
   }
 }

@@ -306,6 +306,51 @@ describe('flash engine on faulty drives (FUSE)', { skip }, () => {
     assert.equal(compared.code, 'READ_IO_ERROR', compared.message);
     assert.equal(compared.details.offset, bad[0]);
   });
+
+  // verify --against had no watch on the drive: silent on a read, it was never said to be, and a
+  // cancel waited for it until the host gave up on the whole engine (10 s), saying to flash
+  // drives again that nothing had written to.
+  test('verify --against a drive silent on a read: reported as not responding, and cancel ends in seconds saying nothing was written', async () => {
+    const release = path.join(workDir, 'release-compare');
+    const drive = await faulty({ size: 32 * MiB, stallRead: [[10 * MiB, 10 * MiB + 4096]], stallUntil: release });
+    const { file, bytes } = makeImage('compare-silent.img', 16 * MiB);
+    const fd = openSync(drive.store, 'r+');
+    try {
+      writeSync(fd, bytes, 0, bytes.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    const controller = new AbortController();
+    let cancelledAt = 0;
+    try {
+      const error = await runCompare(
+        { source: { kind: 'file', path: file }, target: { path: drive.path } },
+        {
+          signal: controller.signal,
+          stallNoticeMs: 1000,
+          onProgress: (p) => {
+            if (!cancelledAt && p.targets.some((t) => t.path === drive.path && t.stalledSeconds !== undefined)) {
+              cancelledAt = performance.now();
+              controller.abort();
+            }
+          },
+        },
+      ).then(
+        () => assert.fail('verify --against passed a drive that did not answer'),
+        (e: unknown) => e,
+      );
+      assert.ok(cancelledAt > 0, 'the drive was never reported silent');
+      const took = (performance.now() - cancelledAt) / 1000;
+      assert.ok(took < 5, `the cancel took ${took.toFixed(1)} s: it waited for the silent drive`);
+      assert.ok(error instanceof BlockwiseError, String(error));
+      assert.equal(error.code, 'CANCELLED', error.message);
+      assert.equal(error.details.driveIncomplete, false);
+      assert.match(error.message, new RegExp(`^Verification was cancelled\\. ${drive.path} is not responding`));
+      assert.doesNotMatch(error.message, /write pending|flash it again|what was written/);
+    } finally {
+      writeFileSync(release, '');
+    }
+  });
 });
 
 describe('a cancelled flash leaves no partition table', { skip: loopSkip }, () => {

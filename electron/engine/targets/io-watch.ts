@@ -59,8 +59,11 @@ export class IoWatch {
     return this.pending;
   }
 
-  /** Counts `operation` (a write, flush or finish; or a read of what was written) while it runs. */
-  track<T>(path: string, operation: () => Promise<T>, kind: 'write' | 'read' = 'write'): Promise<T> {
+  /**
+   * Counts `operation` (a write, flush or finish; or a read of what was written; or a read of a
+   * drive nothing writes to, for verify --against: 'check') while it runs.
+   */
+  track<T>(path: string, operation: () => Promise<T>, kind: 'write' | 'read' | 'check' = 'write'): Promise<T> {
     // Idle time before the first outstanding operation is not the drive's silence.
     if (this.pending++ === 0) this.lastActivity = this.now();
     const done = operation().finally(() => {
@@ -72,6 +75,13 @@ export class IoWatch {
     return Promise.race([done, this.givenUp]).catch((error: unknown) => {
       if (error === GIVEN_UP) {
         this.abandoned = true;
+        if (kind === 'check') {
+          throw new BlockwiseError('CANCELLED', `Verification was cancelled. ${path} is not responding: unplug it. Nothing was written to it.`, {
+            path,
+            driveIncomplete: false,
+            unresponsive: true,
+          });
+        }
         // A stuck write leaves the drive half-written; a stuck read (verifying) leaves it written but unchecked.
         const state =
           kind === 'write'
@@ -170,11 +180,15 @@ export function watchTarget(target: Target, watch: IoWatch): Target {
   return watched;
 }
 
-/** A readback reader of the drive at `path`, whose reads are counted by `watch`. */
-export function watchReader(reader: TargetReader, path: string, watch: IoWatch): TargetReader {
+/**
+ * A readback reader of the drive at `path`, whose reads are counted by `watch`; `kind` 'check' for
+ * a drive that nothing writes to (verify --against), so a read given up on says so.
+ */
+export function watchReader(reader: TargetReader, path: string, watch: IoWatch, kind: 'read' | 'check' = 'read'): TargetReader {
+  if (kind === 'check' && process.platform === 'linux') watch.followDevice(completedSectors(path));
   return {
     direct: reader.direct,
-    read: (into, position) => watch.track(path, () => reader.read(into, position), 'read'),
+    read: (into, position) => watch.track(path, () => reader.read(into, position), kind),
     close: () => closeWhenFree(watch, () => reader.close()),
   };
 }
