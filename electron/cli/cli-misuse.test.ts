@@ -59,6 +59,23 @@ describe('blockwise CLI misuse', () => {
     }
   });
 
+  test('IMAGE "-", "" or a quoted ~/path is a usage error saying why (exit 2), not "it does not exist"', () => {
+    const out = '/dev/shm/blockwise-cli-never-written.img';
+    const stdin = cli(['flash', '-', '--to', out, '--yes']);
+    assert.equal(stdin.code, 2, stdin.stderr);
+    assert.match(stdin.stderr, /IMAGE "-": Blockwise does not read the image from standard input/);
+    const empty = cli(['flash', '', '--to', out, '--yes']);
+    assert.equal(empty.code, 2, empty.stderr);
+    assert.match(empty.stderr, /IMAGE is empty/);
+    const env: NodeJS.ProcessEnv = { ...LOOP_ENV, HOME: '/home/someone' };
+    delete env.SUDO_USER;
+    const tilde = spawnSync(process.execPath, [BIN, 'verify', '~/raspios.img', '--against', out], { encoding: 'utf8', env, input: '' });
+    assert.equal(tilde.status, 2, tilde.stderr);
+    assert.match(tilde.stderr, /~\/raspios\.img: ~ means your home folder only where the shell expands it, and it does not inside quotes; give the full path \(\/home\/someone\/raspios\.img\)/);
+    for (const r of [stdin, empty, tilde]) assert.doesNotMatch(r.stderr, /does not exist/);
+    assert.equal(existsSync(out), false, 'nothing was created');
+  });
+
   test('--sha256 takes what a release page shows ("sha256:HEX") or a SHA256SUMS line, as the app does', () => {
     const dir = mkdtempSync('/dev/shm/blockwise-cli-sha-');
     try {

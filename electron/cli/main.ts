@@ -4,7 +4,8 @@
 // (engine-process.ts: so that the command can end while a silent drive holds a write); when the
 // user may not open the drive, through the elevated helper under sudo (privileges.ts).
 
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -69,9 +70,26 @@ function imageSpec(image: string, entry: string | undefined): SourceSpec {
     }
   } else if (scheme) {
     throw new UsageError(`${address}: Blockwise downloads only http:// and https:// addresses, not ${scheme}://. Download the file first and give its path`);
-  } else spec = { kind: 'file', path: image };
+  } else spec = { kind: 'file', path: localImagePath(image) };
   if (entry) spec.entry = entry;
   return spec;
+}
+
+/**
+ * A path as typed, refused at once where it cannot be what was meant: "" (an unset shell variable),
+ * "-" (a pipe: no size to check the drive against, nothing to read back), and a quoted ~ that no
+ * shell expanded. Each used to end in "Cannot open image …: it does not exist".
+ */
+function localImagePath(image: string): string {
+  if (image.trim() === '') throw new UsageError('IMAGE is empty (an unset variable?): give the path of the image file');
+  if (image === '-') throw new UsageError('IMAGE "-": Blockwise does not read the image from standard input (a pipe has no size to check the drive against); save it to a file and give its path');
+  const tilde = /^~(?=\/|$)/.exec(image);
+  if (tilde && !existsSync(image)) {
+    // Under sudo this process's home is root's, not the person's: no example then.
+    const example = process.env.SUDO_USER ? '' : ` (${path.join(os.homedir(), image.slice(1))})`;
+    throw new UsageError(`${image}: ~ means your home folder only where the shell expands it, and it does not inside quotes; give the full path${example}`);
+  }
+  return image;
 }
 
 /** Errors the command's own arguments fix (which --entry to take), like the ones found before anything runs. */
