@@ -50,6 +50,9 @@ describe('blockwise CLI misuse', () => {
       const r = cli(['flash', pathToFileURL(path.join(dir, 'my disk.img')).href, '--to', out, '--yes', '--full']);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(readFileSync(out).subarray(0, MiB).equals(image));
+      // One slash after "file:", as RFC 8089 allows: the same file, not a relative path "file:/…".
+      const oneSlash = cli(['flash', `file:${path.join(dir, 'my%20disk.img')}`, '--to', out, '--yes', '--full']);
+      assert.equal(oneSlash.code, 0, oneSlash.stderr);
       const ftp = cli(['flash', 'ftp://127.0.0.1/os.img', '--to', out, '--yes']);
       assert.equal(ftp.code, 2, ftp.stderr);
       assert.match(ftp.stderr, /downloads only http:\/\/ and https:\/\/ addresses, not ftp:\/\//);

@@ -59,7 +59,8 @@ Loop devices are listed and accepted only with BLOCKWISE_INCLUDE_LOOP=1 (for tes
  */
 function imageSpec(image: string, entry: string | undefined): SourceSpec {
   const address = image.trim();
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address)?.[1]?.toLowerCase();
+  // file:/path (one slash, as RFC 8089 allows and some programs copy it) is a file:// address too.
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address)?.[1]?.toLowerCase() ?? (/^file:\//i.test(address) ? 'file' : undefined);
   let spec: SourceSpec;
   if (scheme === 'http' || scheme === 'https') spec = { kind: 'url', url: address };
   else if (scheme === 'file') {
