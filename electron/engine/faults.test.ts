@@ -424,6 +424,50 @@ describe('a cancelled flash leaves no partition table', { skip: loopSkip }, () =
   });
 });
 
+// A drive write-protected mid-write (a stick's lock switch; here `blockdev --setro`): the kernel
+// answers EPERM, which was said as the drive failing to store data ("try another port or card
+// reader; the card may be failing").
+describe('a drive that becomes read-only mid-write', { skip: loopSkip ?? (existsSync(THROTTLE) ? undefined : 'the blkio throttle is not available') }, () => {
+  test('TARGET_READ_ONLY naming the drive and the byte, incomplete', async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const dir = mkdtempSync('/dev/shm/blockwise-setro-test-');
+    const device = createLoopDevice(32 * MiB);
+    try {
+      workDir = dir;
+      const { file } = makeImage('setro.img', 24 * MiB);
+      let protectedAt = 0;
+      writeFileSync(THROTTLE, `${device.majMin} 20000000`);
+      const error = await (async () => {
+        try {
+          await runFlash(job(file, device.path), {
+            signal: new AbortController().signal,
+            onProgress: (p) => {
+              if (!protectedAt && p.phase === 'writing' && p.position > 0) {
+                protectedAt = p.position;
+                execFileSync('blockdev', ['--setro', device.path]);
+              }
+            },
+          });
+        } catch (e) {
+          return e;
+        } finally {
+          writeFileSync(THROTTLE, `${device.majMin} 0`);
+          execFileSync('blockdev', ['--setrw', device.path]);
+        }
+        assert.fail('a flash to a write-protected drive reported success');
+      })();
+      assert.ok(protectedAt > 0, 'the drive was never write-protected');
+      assert.ok(error instanceof BlockwiseError, String(error));
+      assert.equal(error.code, 'TARGET_READ_ONLY', error.message);
+      assert.match(error.message, new RegExp(`^${device.path} became read-only \\(write-protected\\) at byte \\d+\\.$`));
+      assert.equal(error.details.driveIncomplete, true);
+    } finally {
+      device.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 // A slow card answers, only slowly: one 2 MiB write at 350 kB/s takes 6 s in the kernel, its
 // 128 KiB requests completing one by one. Counting only whole writes, the flash said such a drive
 // "has not responded" while its sectors went out steadily (a tired card at 150 kB/s, with the

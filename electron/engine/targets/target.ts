@@ -55,6 +55,14 @@ function ioError(error: unknown, targetPath: string, position: number | undefine
   if (code === 'ENODEV' || code === 'ENXIO') {
     return new BlockwiseError('TARGET_NOT_FOUND', `${targetPath} disappeared ${where} (was it unplugged?).`, details);
   }
+  // Write-protected after it was opened: a drive's lock switch, or `blockdev --setro` (the kernel
+  // then answers EPERM), or a filesystem remounted read-only under an image file (EROFS). Said as
+  // a drive "failing to store data", the advice was another port or card reader.
+  const device = isDevice(targetPath);
+  if (writing && (code === 'EROFS' || (code === 'EPERM' && device))) {
+    const became = device ? `${targetPath} became read-only (write-protected) ${where}.` : `The filesystem holding ${targetPath} became read-only ${where}.`;
+    return new BlockwiseError('TARGET_READ_ONLY', became, details);
+  }
   return new BlockwiseError(
     writing ? 'WRITE_IO_ERROR' : 'READ_IO_ERROR',
     `${writing ? 'Writing' : 'Reading'} ${targetPath} failed ${where}: ${(error as Error).message}`,
