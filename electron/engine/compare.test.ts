@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { BlockwiseError } from '../../shared/errors';
 import { createLoopDevice, loopSkipReason, type LoopDevice } from '../test-support/loop-device';
 import { runCompare } from './compare';
@@ -52,4 +53,32 @@ describe('verify --against a drive (loop devices)', { skip: loopSkipReason() }, 
       });
     });
   }
+
+  // What verify asks is whether the drive holds the image: one that ends first does not. Said as
+  // IMAGE_TOO_LARGE, the advice was a flash's (a larger drive, free space on the filesystem).
+  test('a drive or image file that ends before the image differs from it where it ends (VERIFY_MISMATCH), the image\'s size known or not', async () => {
+    const bytes = randomBytes(3 * MiB + 4096);
+    const image = path.join(dir, 'longer.img');
+    writeFileSync(image, bytes);
+    const short = path.join(dir, 'short.img');
+    writeFileSync(short, bytes.subarray(0, 2 * MiB + 1000));
+    const dev = createLoopDevice(2 * MiB);
+    devices.push(dev);
+    writeFileSync(dev.backingFile, bytes.subarray(0, 2 * MiB), { flag: 'r+' });
+    const gz = path.join(dir, 'longer.img.gz');
+    writeFileSync(gz, gzipSync(bytes));
+    for (const [source, target, ends] of [
+      [image, short, 2 * MiB + 1000],
+      [image, dev.path, 2 * MiB],
+      [gz, dev.path, 2 * MiB],
+    ] as const) {
+      await assert.rejects(compare(source, target), (error: unknown) => {
+        assert.ok(error instanceof BlockwiseError, String(error));
+        assert.equal(error.code, 'VERIFY_MISMATCH', error.message);
+        assert.equal(error.details.offset, ends);
+        assert.match(error.message, new RegExp(`differs from the image at byte ${ends}: it ends there`));
+        return true;
+      });
+    }
+  });
 });

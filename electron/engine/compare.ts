@@ -34,6 +34,18 @@ async function geometryOf(targetPath: string): Promise<{ capacity: number; block
   return { capacity: geometry.size, blockSize: Math.max(512, geometry.logicalBlockSize) };
 }
 
+/**
+ * A drive (or file) that ends before the image: it does not hold the image, which is what verify
+ * asks. Said as "the image is larger", the advice was a flash's: a larger drive, or free space.
+ */
+function endsEarly(targetPath: string, capacity: number, imageSize?: number): BlockwiseError {
+  const image = imageSize === undefined ? 'the image goes on past it' : `the image is ${formatBytesExact(imageSize)}`;
+  return new BlockwiseError('VERIFY_MISMATCH', `${targetPath} differs from the image at byte ${capacity}: it ends there (it holds ${formatBytesExact(capacity)}), and ${image}.`, {
+    path: targetPath,
+    offset: capacity,
+  });
+}
+
 export async function runCompare(job: VerifyJob, context: CompareContext): Promise<VerifyResult> {
   const started = performance.now();
   const source = await openSource(job.source);
@@ -44,9 +56,7 @@ export async function runCompare(job: VerifyJob, context: CompareContext): Promi
   const size = source.info.size ?? source.info.sizeAtLeast;
   if (size !== undefined && size > capacity) {
     await source.close();
-    throw new BlockwiseError('IMAGE_TOO_LARGE', `The image is ${formatBytesExact(size)}, larger than ${job.target.path}, which holds ${formatBytesExact(capacity)}.`, {
-      path: job.target.path,
-    });
+    throw endsEarly(job.target.path, capacity, size);
   }
   // Watched like a flash's readback: a drive silent on a read is said to be (once a second, the
   // latest figures again), and a cancel gives up on it after CANCEL_GRACE_MS.
@@ -80,12 +90,7 @@ export async function runCompare(job: VerifyJob, context: CompareContext): Promi
       const start = offset;
       const end = offset + n;
       planner.observe(start, image.subarray(0, n));
-      if (end > capacity) {
-        throw new BlockwiseError('IMAGE_TOO_LARGE', `The image is larger than ${job.target.path}, which holds ${formatBytesExact(capacity)}.`, {
-          path: job.target.path,
-          offset: capacity,
-        });
-      }
+      if (end > capacity) throw endsEarly(job.target.path, capacity);
       for (const r of alignRanges(planner.rangesToWrite(start, end), ALIGNMENT, start, end)) {
         const rel = r.start - start;
         const length = r.end - r.start;
