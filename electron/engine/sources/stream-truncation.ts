@@ -3,10 +3,15 @@
 // of a concatenation missing) decodes without an error, and was written and "verified". The
 // metadata that gives away a raw image cut short (truncation-check.ts) gives this away too, kept
 // from the bytes as they stream past: the image's first MiB, and a few KiB where each of its
-// filesystems starts. Checked when the image ends, before the held-back head is written.
+// filesystems starts. Checked when the image ends, before the held-back head is written; so is
+// its last sector, where a fixed VHD or a .dmg gives itself away (refused as a raw file is: a
+// compressed .vhd.xz was written, footer and all, and "verified").
 
+import { BlockwiseError } from '../../../shared/errors';
+import { unsupportedMessage } from './detect';
 import type { SourceReader } from './source';
 import { BTRFS_SUPER, checkRawImageComplete, volumesOf } from './truncation-check';
+import { vmDiskFromTrailer } from './vm-disks';
 
 /** Enough for the partition tables (GPT entries included), an ISO's volume descriptor and a bare btrfs's superblock. */
 const HEAD_BYTES = 1 << 20;
@@ -23,6 +28,8 @@ export function watchForTruncation(reader: SourceReader, name: string, filePath:
   let windows: Window[] | undefined;
   let position = 0;
   let ended = false;
+  /** The image's last 512 bytes so far. */
+  let tail = Buffer.alloc(0);
   /** Reads may overlap (concurrentReads); their bytes are looked at in order, one after another. */
   let inOrder: Promise<void> = Promise.resolve();
 
@@ -50,7 +57,16 @@ export function watchForTruncation(reader: SourceReader, name: string, filePath:
       const to = Math.min(at + data.length, w.start + w.data.length);
       if (to > from) data.copy(w.data, from - w.start, from - at, to - at);
     }
-    if (last) await checkRawImageComplete(readAt, position, `The image in ${name}`, filePath);
+    tail = data.length >= 512 ? Buffer.from(data.subarray(data.length - 512)) : Buffer.concat([tail, data]).subarray(-512);
+    if (!last) return;
+    const what = `The image in ${name}`;
+    const vmDisk = vmDiskFromTrailer(tail);
+    if (vmDisk) {
+      // Advice names the file they will have: the entry, or this file minus its compression suffix.
+      const fileName = reader.info.entry ?? name.replace(/[?#].*$/, '').replace(/^.*[\\/]/, '').replace(/\.[^./]+$/, '');
+      throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(what, fileName, vmDisk), { path: filePath, offset: position - 512 });
+    }
+    await checkRawImageComplete(readAt, position, what, filePath);
   }
 
   const read = reader.read.bind(reader);

@@ -53,6 +53,8 @@ describe('virtual machine disks', { skip: qemuSkip }, () => {
     sh('qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat disk.img flat.vmdk');
     sh('qemu-img convert -f raw -O vmdk -o subformat=streamOptimized disk.img stream.vmdk');
     sh('xz -T2 -c disk.qcow2 > disk.qcow2.xz && zip -q -0 vhd.zip dynamic.vhd');
+    // Azure and Hyper-V images ship as fixed VHDs, compressed: raw-looking until their last sector.
+    sh('xz -T1 -c fixed.vhd > fixed.vhd.xz && zip -q fixed-vhd.zip fixed.vhd');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -86,6 +88,26 @@ describe('virtual machine disks', { skip: qemuSkip }, () => {
     const zip = await refusal('vhd.zip');
     assert.match(zip.message, /^dynamic\.vhd inside vhd\.zip is a Virtual PC \/ Hyper-V disk \(VHD\)/);
     assert.ok(zip.message.includes('qemu-img convert -O raw "dynamic.vhd" "dynamic.img"'), zip.message);
+  });
+
+  test('a fixed VHD compressed or in a zip fails at its end (its footer), naming the file to convert', async () => {
+    for (const name of ['fixed.vhd.xz', 'fixed-vhd.zip']) {
+      const reader = await openSource({ kind: 'file', path: file(name) });
+      const buffer = Buffer.alloc(MiB);
+      await assert.rejects(
+        (async () => {
+          while ((await reader.read(buffer)) === buffer.length);
+        })(),
+        (error: unknown) => {
+          assert.ok(error instanceof BlockwiseError, String(error));
+          assert.equal(error.code, 'SOURCE_UNSUPPORTED', error.message);
+          assert.ok(error.message.startsWith(`The image in ${name} is a fixed-size Virtual PC / Hyper-V disk (VHD)`), error.message);
+          assert.ok(error.message.includes('qemu-img convert -O raw "fixed.vhd" "fixed.img"'), error.message);
+          return true;
+        },
+      );
+      await reader.close();
+    }
   });
 
   test('an Apple disk image (UDIF "koly" trailer after raw-looking data) is refused', async () => {
