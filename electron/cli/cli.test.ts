@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
 import { BIN } from '../test-support/cli-process';
+import { bmaptoolCreate, bmaptoolSkipReason, makeSparseImage } from '../engine/bmap/bmap-fixtures';
 
 const MiB = 1024 * 1024;
 
@@ -159,6 +160,17 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.equal(JSON.parse(r.stdout.trim().split('\n').at(-1)!).result.targets[0].verified, true);
     assert.ok(readFileSync(out).equals(bytes), 'the file holds the image');
+  });
+
+  test('the summary names the .bmap beside the image that chose what was written, not "unused filesystem space"', { skip: bmaptoolSkipReason() }, () => {
+    const sparse = path.join(dir, 'mapped.img');
+    makeSparseImage(sparse, 4 * MiB, [{ at: MiB, length: 8192 }]);
+    bmaptoolCreate(sparse, `${sparse}.bmap`);
+    const out = path.join(dir, 'mapped-copy.img');
+    const r = cli(['flash', sparse, '--to', out, '--yes'], LOOP);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`Wrote 8\\.2 kB of 4\\.2 MB \\(the rest is not mapped in its block map ${sparse.replace(/[.]/g, '\\.')}\\.bmap\\)`));
+    assert.doesNotMatch(r.stderr, /unused filesystem space/);
   });
 
   test('--to a bare drive name (loopN for /dev/loopN) is a usage error naming the full path; no file, no write', () => {

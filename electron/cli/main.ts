@@ -14,6 +14,7 @@ import { describeCapacityCheck } from '../../shared/capacity-words';
 import { BlockwiseError, serializeError, type SerializedError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, SourceSpec, TargetSpec, VerifyResult } from '../../shared/flash-types';
 import { backupCompression } from '../engine/backup';
+import { findBmapBeside } from '../engine/bmap/bmap-choice';
 import { EngineClient, silentDrives, type RunningJob, type SilentDrive } from '../engine/engine-client';
 import type { EngineTransport } from '../engine/protocol';
 import { EngineStart, planEngine } from './privileges';
@@ -91,6 +92,15 @@ function localImagePath(image: string): string {
     throw new UsageError(`${image}: ~ means your home folder only where the shell expands it, and it does not inside quotes; give the full path${example}`);
   }
   return image;
+}
+
+/**
+ * The .bmap the engine took beside a local image (it outranks the filesystems' own maps), so the
+ * summary does not call what it left out "unused filesystem space". None for --full or --no-bmap.
+ */
+async function bmapBeside(source: SourceSpec, job: FlashJob): Promise<string | undefined> {
+  if (source.kind !== 'file' || job.options.full || job.options.bmapPath === null) return undefined;
+  return findBmapBeside(source.path).catch(() => undefined);
 }
 
 /** Errors the command's own arguments fix (which --entry to take), like the ones found before anything runs. */
@@ -210,7 +220,7 @@ async function flashCommand(argv: string[]): Promise<number> {
     const ok = result.targets.every((t) => t.ok);
     printer?.finish(ok);
     if (json) emitJson(flashOutcomeJson(result));
-    else printFlashSummary(result, verify);
+    else printFlashSummary(result, verify, await bmapBeside(source, job));
     return ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
     printer?.finish(false);

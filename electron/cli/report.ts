@@ -79,8 +79,11 @@ function targetLine(t: TargetResult, verify: boolean, targetCount: number): stri
   return `${t.path}: FAILED: ${describeForCli(t.error!, { targetCount })}`;
 }
 
-/** The flash's summary on stderr; with a failed target, it ends in an Error line and claims nothing as done. */
-export function printFlashSummary(result: FlashResult, verify: boolean): void {
+/**
+ * The flash's summary on stderr; with a failed target, it ends in an Error line and claims nothing
+ * as done. `bmapPath`: the .bmap that chose what was written, which is then named for it.
+ */
+export function printFlashSummary(result: FlashResult, verify: boolean, bmapPath?: string): void {
   const failed = result.targets.filter((t) => !t.ok);
   const lines = ['', result.imageSha256 ? `Image: ${formatBytes(result.imageSize)}, SHA-256 ${result.imageSha256}` : `Image: ${formatBytes(result.imageSize)}`];
   if (result.fileSha256 && result.fileSha256 !== result.imageSha256) lines.push(`File as stored: SHA-256 ${result.fileSha256}`);
@@ -89,7 +92,7 @@ export function printFlashSummary(result: FlashResult, verify: boolean): void {
     const seconds = result.durationMs / 1000;
     lines.push(
       result.mappedBytes < result.imageSize
-        ? `Wrote ${formatBytes(result.mappedBytes)} of ${formatBytes(result.imageSize)} (the rest is unused filesystem space)`
+        ? `Wrote ${formatBytes(result.mappedBytes)} of ${formatBytes(result.imageSize)} (${bmapPath ? `the rest is not mapped in its block map ${bmapPath}` : 'the rest is unused filesystem space'})`
         : `Wrote ${formatBytes(result.mappedBytes)}`,
       `Took ${formatDuration(seconds)} (${formatBytes(result.imageSize / Math.max(seconds, 0.001))}/s effective)`,
     );
