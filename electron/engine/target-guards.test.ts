@@ -188,6 +188,30 @@ describe('target guards', { skip: loopSkipReason() }, () => {
     }
   });
 
+  // The kernel records a deleted backing file by its old path (" (deleted)"): a new file made at
+  // that path since is another file, neither the loop device's nor the image.
+  test('a file at the path of a loop device\'s deleted backing file is written as any file; the loop device is not taken for the image either', async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const dev = createLoopDevice(8 << 20, { fill: 'garbage' });
+    try {
+      rmSync(dev.backingFile);
+      const bytes = randomBytes(1 << 20);
+      writeFileSync(dev.backingFile, bytes); // now a new file at the old path
+      const image = path.join(dir, 'for-deleted.img');
+      writeFileSync(image, randomBytes(1 << 20));
+      const flash = (source: string, target: string) =>
+        runFlash(
+          { source: { kind: 'file', path: source }, targets: [{ path: target, createFile: true }], options: { verify: true, full: true } },
+          { signal: new AbortController().signal, onProgress: () => {} },
+        );
+      await flash(image, dev.backingFile);
+      assert.ok(readFileSync(dev.backingFile).equals(readFileSync(image)));
+      await flash(dev.backingFile, dev.path);
+    } finally {
+      dev.dispose();
+    }
+  });
+
   test('a drive detached after it was chosen is TARGET_NOT_FOUND (gone), not "a different drive"', async () => {
     process.env.BLOCKWISE_INCLUDE_LOOP = '1';
     const image = path.join(dir, 'small.img');

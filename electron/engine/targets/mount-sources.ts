@@ -129,10 +129,15 @@ export function sourceDevices(mount: MountLine, udevDir = UDEV_DATA): string[] {
   return [name, ...btrfsSiblings(name)].flatMap((device) => majMinOf(device) ?? []);
 }
 
-/** A loop device's backing file as the kernel recorded it, without " (deleted)"; undefined for other devices. */
-function loopBacking(name: string, sys: string): string | undefined {
+/**
+ * A loop device's backing file as the kernel recorded it, without " (deleted)"; undefined for other
+ * devices, and with `existing`, for a backing file that was deleted (a file at its old path since
+ * is another file).
+ */
+function loopBacking(name: string, sys: string, existing = false): string | undefined {
   try {
     const text = readFileSync(path.join(sys, 'class/block', name, 'loop', 'backing_file'), 'utf8').trim();
+    if (existing && text.endsWith(' (deleted)')) return undefined;
     return text.replace(/ \(deleted\)$/, '') || undefined;
   } catch {
     return undefined;
@@ -225,19 +230,19 @@ export function mountHolding(realPath: string, text = readMountinfo()): MountLin
 
 /**
  * The backing file of the loop device at "MAJ:MIN", or of the loop device it is a partition of
- * (loop0p1), as the kernel recorded it; undefined for any other device.
+ * (loop0p1), as the kernel recorded it; undefined for any other device and for a deleted file.
  */
 export function loopBackingOf(majMin: string, sys = '/sys'): string | undefined {
   try {
     const device = realpathSync(path.join(sys, 'dev/block', majMin));
     const disk = existsSync(path.join(device, 'partition')) ? path.dirname(device) : device;
-    return loopBacking(path.basename(disk), sys);
+    return loopBacking(path.basename(disk), sys, true);
   } catch {
     return undefined;
   }
 }
 
-/** Every attached loop device, by block name (loop4), with its backing file as the kernel recorded it. */
+/** Every attached loop device whose backing file exists, by block name (loop4), with that file as the kernel recorded it. */
 export function loopDevices(sys = '/sys'): Array<{ name: string; backing: string }> {
   let names: string[];
   try {
@@ -246,7 +251,7 @@ export function loopDevices(sys = '/sys'): Array<{ name: string; backing: string
     return [];
   }
   return names.flatMap((name) => {
-    const backing = loopBacking(name, sys);
+    const backing = loopBacking(name, sys, true);
     return backing === undefined ? [] : [{ name, backing }];
   });
 }
