@@ -79,6 +79,24 @@ describe('blockwise CLI misuse', () => {
     assert.equal(existsSync(out), false, 'nothing was created');
   });
 
+  test('--to the image file itself (or a link to it) is refused with a file\'s advice, and the image is left intact', () => {
+    const dir = mkdtempSync('/dev/shm/blockwise-cli-self-');
+    try {
+      const image = randomBytes(MiB);
+      writeFileSync(path.join(dir, 'os.img'), image);
+      symlinkSync(path.join(dir, 'os.img'), path.join(dir, 'link.img'));
+      for (const to of ['os.img', 'link.img']) {
+        const r = cli(['flash', path.join(dir, 'os.img'), '--to', path.join(dir, to), '--yes']);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /is the image file itself\. Give --to another file: writing the image over itself would destroy it\./);
+        assert.doesNotMatch(r.stderr, /pick another drive/);
+      }
+      assert.ok(readFileSync(path.join(dir, 'os.img')).equals(image), 'the image is intact');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('--sha256 takes what a release page shows ("sha256:HEX") or a SHA256SUMS line, as the app does', () => {
     const dir = mkdtempSync('/dev/shm/blockwise-cli-sha-');
     try {

@@ -42,6 +42,9 @@ export function fileTargetAdvice(error: SerializedError, file: string): string |
     case 'TARGET_READ_ONLY':
       if (mount) return `The filesystem mounted at ${mount}, which holds it, is read-only: write the image file to a folder on another filesystem, or remount it read-write.`;
       break;
+    case 'SOURCE_ON_TARGET':
+      // The table's words are a drive's ("stored on this drive… pick another drive").
+      return 'Give --to another file: writing the image over itself would destroy it.';
     case 'PERMISSION_DENIED': {
       const uid = process.getuid?.();
       const who = uid === undefined ? 'You' : `You (uid ${uid})`;
