@@ -44,7 +44,7 @@ export function watchForTruncation(reader: SourceReader, name: string, filePath:
   async function look(at: number, data: Buffer, last: boolean): Promise<void> {
     if (at < HEAD_BYTES) headFilled = at + data.copy(head, at, 0, Math.min(data.length, HEAD_BYTES - at));
     if (windows === undefined && (headFilled === HEAD_BYTES || last)) {
-      const volumes = await volumesOf(readAt, head.subarray(0, Math.min(headFilled, 2048)));
+      const volumes = headFilled < 512 ? [] : await volumesOf(readAt, head.subarray(0, Math.min(headFilled, 2048)));
       windows = volumes.flatMap((v) => [
         { start: v.start, data: Buffer.alloc(2048) },
         { start: v.start + BTRFS_SUPER, data: Buffer.alloc(4096) },
