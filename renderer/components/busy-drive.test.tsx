@@ -101,3 +101,45 @@ test('a drive busy for another reason keeps the usual advice and "Try again"', (
   assert.match(view, /Try again/);
   assert.doesNotMatch(view, /Show that flash/);
 });
+
+test('events of another tab’s flash that arrive while ours starts are not taken for ours', async () => {
+  const progress = { phase: 'writing' as const, position: 5, total: 10, percent: 50, speed: 1, effectiveSpeed: 1, targets: [{ path: '/dev/loop9', phase: 'writing' as const, position: 5, bytesWritten: 5, bytesVerified: 0 }] };
+  const api = new FakeApi()
+    .handle('drives.list', () => [LOOP0])
+    .handle('settings.get', () => ({ ...DEFAULT_SETTINGS }))
+    .handle('flash.jobs', () => [])
+    .handle('image.inspect', ({ path }) => ({ path: path!, name: 'mine.img', storedSize: 4096, formats: ['raw'] }))
+    .handle('flash.start', async () => {
+      // Another tab's flash reports, then ours is answered, then ours reports.
+      api.emit('flash.progress', { jobId: 'job-other', progress });
+      api.emit('flash.done', { jobId: 'job-other', result: { imageSize: 10, mappedBytes: 10, durationMs: 1, writeMs: 1, verifyMs: 0, targets: [{ path: '/dev/loop9', ok: true, bytesWritten: 10, verified: true }] } });
+      api.emit('flash.progress', { jobId: 'job-mine', progress: { ...progress, percent: 7, targets: [] } });
+      return { jobId: 'job-mine' };
+    });
+  const stores = createAppStores({ api, kind: 'browser' });
+  await settle();
+  await stores.image.getState().openPath('/images/mine.img');
+  stores.drives.getState().selectDrive('loop0');
+  await stores.flash.getState().startFlash();
+  const state = stores.flash.getState();
+  assert.equal(state.jobId, 'job-mine');
+  assert.equal(state.status, 'flashing', 'the other flash’s end is not ours');
+  assert.equal(state.progress?.percent, 7, 'our own early report is kept');
+});
+
+test('a start refused while another tab’s flash reports ends in the refusal, not in that flash', async () => {
+  const { stores, startElsewhere } = setup();
+  await settle();
+  startElsewhere();
+  await stores.image.getState().openPath('/images/mine.img');
+  stores.drives.getState().selectDrive('loop0');
+  // The other flash's progress arrives while our flash.start is being refused.
+  const started = stores.flash.getState().startFlash();
+  stores.flash.getState().onProgress({ jobId: 'job-other', progress: OTHER.progress! });
+  await started;
+  const { status, jobId, error } = stores.flash.getState();
+  assert.equal(status, 'failed');
+  assert.equal(jobId, null);
+  assert.equal(error?.code, 'TARGET_BUSY');
+  assert.equal(error?.details?.otherJob, 'job-other');
+});

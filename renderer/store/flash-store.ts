@@ -61,14 +61,17 @@ export function isBusy(status: FlashStatus): boolean {
 
 export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreApi<FlashState> {
   return createStore<FlashState>()((set, get) => {
-    /** Is this event about our job? Adopts the id while the start answer is still in flight. */
-    const ours = (jobId: string): boolean => {
+    // Events that arrive while flash.start is unanswered (the host may be quick) cannot be told
+    // apart yet: another tab's flash sends events too, and taking the first one seen for ours showed
+    // that flash, under our image's name, while ours went unseen. They wait for the answer, and
+    // only our job's are replayed.
+    let early: { jobId: string; replay(): void }[] = [];
+
+    /** Is this event about our job? While the start answer is in flight, keeps it for later. */
+    const ours = (jobId: string, replay: () => void): boolean => {
       const state = get();
       if (state.jobId === jobId) return isBusy(state.status);
-      if (state.jobId === null && state.status === 'starting') {
-        set({ jobId });
-        return true;
-      }
+      if (state.jobId === null && state.status === 'starting') early.push({ jobId, replay });
       return false;
     };
 
@@ -88,6 +91,7 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
         set({ confirmingSystem: risky });
         return;
       }
+      early = [];
       set({ status: 'starting', jobId: null, progress: null, result: null, error: null, confirmingCancel: false, confirmingSystem: [], image, targets });
       try {
         const checksum = inputs.checksum();
@@ -101,7 +105,11 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
         const state = get();
         if (state.status === 'starting') set({ status: 'flashing', jobId });
         else if (state.jobId === null) set({ jobId });
+        const kept = early.filter((event) => event.jobId === jobId);
+        early = [];
+        for (const event of kept) event.replay();
       } catch (error) {
+        early = [];
         if (get().status !== 'starting') return;
         const refused = toSerializedError(error);
         // Busy with a flash started elsewhere (another tab or window): say which, so it can be followed.
@@ -170,14 +178,16 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
         set({ status: 'idle', jobId: null, progress: null, result: null, error: null, confirmingCancel: false });
       },
 
-      onProgress({ jobId, progress }) {
-        if (!ours(jobId)) return;
+      onProgress(event) {
+        const { jobId, progress } = event;
+        if (!ours(jobId, () => get().onProgress(event))) return;
         const status = get().status;
         set({ progress, status: status === 'starting' ? 'flashing' : status });
       },
 
-      onDone({ jobId, result }) {
-        if (!ours(jobId)) return;
+      onDone(event) {
+        const { jobId, result } = event;
+        if (!ours(jobId, () => get().onDone(event))) return;
         const failed = result.targets.filter((t) => !t.ok);
         const firstError = failed[0]?.error;
         if (result.targets.length > 0 && failed.length === result.targets.length) {
@@ -188,8 +198,9 @@ export function createFlashStore(api: BlockwiseApi, inputs: FlashInputs): StoreA
         }
       },
 
-      onError({ jobId, error }) {
-        if (!ours(jobId)) return;
+      onError(event) {
+        const { jobId, error } = event;
+        if (!ours(jobId, () => get().onError(event))) return;
         set({ status: error.code === 'CANCELLED' ? 'cancelled' : 'failed', error, confirmingCancel: false });
       },
 
