@@ -37,10 +37,11 @@ export function FlashProgressView() {
   };
 
   // Flash! was replaced by this view, taking the keyboard focus with it: Cancel is the one thing
-  // to do now. (Only when the focus was lost: a tab that rejoined a flash keeps its own.)
+  // to do now. (Only when the focus was lost, or sits on a button the flash has just disabled, as
+  // after "Show that flash": a tab that rejoined a flash keeps its own.)
   useEffect(() => {
     const active = document.activeElement;
-    if (!active || active === document.body) cancelRef.current?.focus();
+    if (!active || active === document.body || active.matches(':disabled')) cancelRef.current?.focus();
   }, []);
 
   // The window title carries the progress, so it shows in the taskbar or a background tab.
