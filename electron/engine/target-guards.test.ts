@@ -212,6 +212,34 @@ describe('target guards', { skip: loopSkipReason() }, () => {
     }
   });
 
+  // Cloning a loop device to another over the same file read and wrote the same bytes at once
+  // (the target's start zeroed first: what the image's start read as depended on timing).
+  test('a drive given as the image and a target that are loop devices over the same file: SOURCE_ON_TARGET; nothing is written', async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const dev = createLoopDevice(8 << 20, { fill: 'garbage' });
+    let second = '';
+    try {
+      second = execFileSync('losetup', ['-f', '--show', dev.backingFile], { encoding: 'utf8' }).trim();
+      const before = readFileSync(dev.backingFile);
+      await assert.rejects(
+        runFlash(
+          { source: { kind: 'file', path: dev.path }, targets: [{ path: second }], options: { verify: true, full: true } },
+          { signal: new AbortController().signal, onProgress: () => {} },
+        ),
+        (error: unknown) => {
+          assert.ok(error instanceof BlockwiseError, String(error));
+          assert.equal(error.code, 'SOURCE_ON_TARGET', error.message);
+          assert.match(error.message, new RegExp(`${second} and the image .* are loop devices over the same file, ${dev.backingFile}`));
+          return true;
+        },
+      );
+      assert.ok(readFileSync(dev.backingFile).equals(before), 'nothing written');
+    } finally {
+      if (second) execFileSync('losetup', ['-d', second]);
+      dev.dispose();
+    }
+  });
+
   test('a drive detached after it was chosen is TARGET_NOT_FOUND (gone), not "a different drive"', async () => {
     process.env.BLOCKWISE_INCLUDE_LOOP = '1';
     const image = path.join(dir, 'small.img');

@@ -117,6 +117,18 @@ function backsLoopDevice(image: LookedAtFile, devices: string[]): boolean {
   });
 }
 
+/**
+ * A file that loop devices beneath both a drive given as the image (`source`, cloning) and the
+ * target are attached to: the same bytes read and written at once. Compared by the paths the
+ * kernel recorded; undefined when none is shared.
+ */
+function sharedLoopFile(source: Stats, beneathTarget: string[]): string | undefined {
+  const { major, minor } = splitDeviceNumber(source.rdev);
+  const files = (devices: string[]) => devices.flatMap((device) => loopBackingOf(device) ?? []);
+  const read = files(devicesBeneath(`${major}:${minor}`));
+  return files(beneathTarget).find((file) => read.includes(file));
+}
+
 export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageName: string): Promise<void> {
   const target = path.resolve(spec.path);
   const image = imageFile(source);
@@ -184,13 +196,21 @@ export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageNam
       });
     }
   }
-  if (image?.stat.isFile() && backsLoopDevice(image, devicesBeneath(`${major}:${minor}`))) {
+  const beneathTarget = devicesBeneath(`${major}:${minor}`);
+  if (image?.stat.isFile() && backsLoopDevice(image, beneathTarget)) {
     throw new BlockwiseError('SOURCE_ON_TARGET', `${spec.path} is a loop device over the image ${imageName} itself: writing it would overwrite the image while it is read.`, {
       path: spec.path,
     });
   }
   if (source.kind === 'file' && fileIsOnDisk(source.path, disk)) {
     throw new BlockwiseError('SOURCE_ON_TARGET', `The image ${imageName} is stored on ${spec.path}; writing would destroy it mid-read.`, {
+      path: spec.path,
+    });
+  }
+  // Checked after the drive holding the image: a partition of this drive, given as the image, is said as such.
+  const shared = image?.stat.isBlockDevice() ? sharedLoopFile(image.stat, beneathTarget) : undefined;
+  if (shared) {
+    throw new BlockwiseError('SOURCE_ON_TARGET', `${spec.path} and the image ${imageName} are loop devices over the same file, ${shared}: writing one would overwrite the other while it is read.`, {
       path: spec.path,
     });
   }
