@@ -39,9 +39,9 @@ test('one drive of two failing ends in a partial result that names each drive, w
     });
 
     await app.step('the icon is a warning, not the success tick', async () => {
-      // --success is #12a150; --warning is #a86500.
-      await expect(view.locator('.result-icon')).toHaveCSS('color', 'rgb(168, 101, 0)');
-      await expect(view.locator('.result-icon')).not.toHaveCSS('color', 'rgb(18, 161, 80)');
+      // --success is #0b7a3b; --warning is #8f5500.
+      await expect(view.locator('.result-icon')).toHaveCSS('color', 'rgb(143, 85, 0)');
+      await expect(view.locator('.result-icon')).not.toHaveCSS('color', 'rgb(11, 122, 59)');
     });
 
     await app.step('at 480 px the partial result still fits across', async () => {
