@@ -92,8 +92,8 @@ export async function volumesOf(readAt: ReadAt, head: Buffer): Promise<Volume[]>
 /** Throws SOURCE_TRUNCATED when the image's own metadata proves it is cut short. */
 export async function checkRawImageComplete(readAt: ReadAt, size: number, name: string, filePath: string): Promise<void> {
   // ISO 9660: the primary volume descriptor's volume space size, in logical blocks, is the whole
-  // ISO (util-linux's isosize reads the same). A hybrid ISO may be longer (an appended EFI
-  // partition), never shorter; its partition table is the ISO's own business and is not read.
+  // ISO (util-linux's isosize reads the same). A hybrid ISO may be longer (an EFI partition
+  // appended after it), never shorter; its partitions are then checked like any disk's.
   const pvd = await read(readAt, 16 * 2048, 2048);
   if (pvd.toString('latin1', 1, 6) === 'CD001') {
     const isoSize = pvd.length >= 130 && pvd[0] === 1 ? pvd.readUInt32LE(80) * pvd.readUInt16LE(128) : 0;
@@ -103,7 +103,6 @@ export async function checkRawImageComplete(readAt: ReadAt, size: number, name: 
         offset: size,
       });
     }
-    return;
   }
   const head = await read(readAt, 0, 2048);
   if (head.length < 512) return;
