@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FlashResult } from '../../shared/flash-types';
-import { printFlashSummary } from './report';
+import { nameSilentDrives, printFlashSummary } from './report';
 
 function summary(result: FlashResult, verify: boolean): string {
   const written: string[] = [];
@@ -30,4 +30,16 @@ test('a SHA-256 that could not be taken is named with its reason, and the flash 
   const unverified = summary({ ...BASE, targets: [{ ...BASE.targets[0]!, verified: false }], sha256Unavailable: 'Why.' }, false);
   assert.match(unverified, /The drive itself was written\.$/m);
   assert.doesNotMatch(summary({ ...BASE, imageSha256: 'ab'.repeat(32) }, true), /not shown/);
+});
+
+test('drives named silent after a cancel are called incomplete only where a write may have been cut short', () => {
+  const plain = { code: 'CANCELLED' as const, message: 'The flash was cancelled.', details: {} };
+  const reading = nameSilentDrives(plain, [{ path: '/dev/sdx', reading: true }], ['/dev/sdx']);
+  assert.match(reading.message, /\/dev\/sdx is not responding and did not finish reading back/);
+  assert.equal(reading.details?.driveIncomplete, false);
+  const writing = nameSilentDrives(plain, [{ path: '/dev/sdx', reading: false }], ['/dev/sdx']);
+  assert.equal(writing.details?.driveIncomplete, true);
+  const withStopped = nameSilentDrives(plain, [{ path: '/dev/sdx', reading: true }], ['/dev/sdx', '/dev/sdy']);
+  assert.match(withStopped.message, /\/dev\/sdy was stopped as well/);
+  assert.equal(withStopped.details?.driveIncomplete, true);
 });

@@ -70,7 +70,9 @@ export function nameSilentDrives(error: SerializedError, silent: SilentDrive[], 
   return {
     code: 'CANCELLED',
     message: words.join(' '),
-    details: { ...error.details, path: silent[0]!.path, driveIncomplete: true, unresponsive: true },
+    // Incomplete where a write may have been cut short: a drive silent on a write, or stopped with
+    // it; one silent while reading back holds what was written, unchecked.
+    details: { ...error.details, path: silent[0]!.path, driveIncomplete: error.details?.driveIncomplete === true || stopped.length > 0 || silent.some((d) => !d.reading), unresponsive: true },
   };
 }
 

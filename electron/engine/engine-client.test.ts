@@ -96,3 +96,20 @@ test('a backup or a capacity check whose engine never answers a cancel is not sa
     clearTimeout(keepAlive);
   }
 });
+
+test('a verify whose engine never answers a cancel says nothing was written, not that drives are incomplete', async () => {
+  const transport: EngineTransport = { send: () => undefined, onEvent: () => undefined, onExit: () => undefined, close: async () => undefined };
+  const client = new EngineClient(transport, { cancelAnswerMs: 500 });
+  const keepAlive = setTimeout(() => undefined, 10_000);
+  try {
+    const job = client.verify({ source: { kind: 'file', path: '/img' }, target: { path: '/dev/sdx' } });
+    job.cancel();
+    const error = await job.result.then(() => assert.fail('success'), (e: unknown) => e);
+    assert.ok(error instanceof BlockwiseError);
+    assert.match(error.message, /^Verification was cancelled, but the engine did not stop within 1 s\. It is waiting on the image or a drive that does not answer .* Nothing was written to it\.$/);
+    assert.equal(error.details.driveIncomplete, false);
+    assert.doesNotMatch(error.message, /flash/);
+  } finally {
+    clearTimeout(keepAlive);
+  }
+});

@@ -147,6 +147,12 @@ export class EngineClient {
       this.transport.close().catch(() => undefined);
       return;
     }
+    if (p.kind === 'verify') {
+      const drive = p.silent[0] ? `${p.silent[0].path} is not responding: unplug it.` : 'It is waiting on the image or a drive that does not answer (a network share, or a drive that stopped responding): unplug the drive.';
+      p.reject(new BlockwiseError('CANCELLED', `Verification was cancelled, but the engine did not stop within ${seconds} s. ${drive} Nothing was written to it.`, { driveIncomplete: false, unresponsive: true }));
+      this.transport.close().catch(() => undefined);
+      return;
+    }
     const details: ErrorDetails = { driveIncomplete: true, unresponsive: true };
     if (p.silent[0]) details.path = p.silent[0].path;
     p.reject(new BlockwiseError('CANCELLED', silentCancelMessage(p.silent, seconds), details));

@@ -92,7 +92,10 @@ function recordMismatch(state: TargetState, offset: number): void {
 function failTarget(state: TargetState, error: unknown): void {
   if (state.error) return;
   const e = error instanceof BlockwiseError ? error : new BlockwiseError('READ_IO_ERROR', String((error as Error).message), { path: state.target.path });
-  state.error = { code: e.code, message: e.message, details: { ...e.details, driveIncomplete: true } };
+  // A readback given up on a silent drive leaves what was written and flushed (io-watch.ts says
+  // so); a read error or a mismatch means the drive does not hold the image.
+  const written = e.code === 'CANCELLED' && e.details.unresponsive === true && e.details.driveIncomplete === false;
+  state.error = { code: e.code, message: e.message, details: { ...e.details, driveIncomplete: !written } };
 }
 
 /**

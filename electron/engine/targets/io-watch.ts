@@ -82,14 +82,15 @@ export class IoWatch {
             unresponsive: true,
           });
         }
-        // A stuck write leaves the drive half-written; a stuck read (verifying) leaves it written but unchecked.
+        // A stuck write leaves the drive half-written; a stuck read (verifying) leaves it written
+        // (and flushed before the readback began) but unchecked: not called incomplete.
         const state =
           kind === 'write'
             ? 'still has a write pending: unplug it, and flash it again before using it.'
             : 'did not finish reading back what was written: unplug it; that data was not verified, so flash it again before trusting it.';
         throw new BlockwiseError('CANCELLED', `The flash was cancelled. ${path} is not responding and ${state}`, {
           path,
-          driveIncomplete: true,
+          driveIncomplete: kind === 'write',
           unresponsive: true,
         });
       }
