@@ -83,12 +83,12 @@ function watchOptions(context: FlashContext): IoWatchOptions {
  * opening and the reads took 10–40 ms on two cores busy with xz. A mounted drive is opened once it
  * is unmounted, after the image is known good; an image file, whose opening empties it, then too.
  */
-async function preflightTarget(spec: TargetSpec, source: SourceSpec, imageName: string, context: FlashContext): Promise<Preflight> {
+async function preflightTarget(spec: TargetSpec, source: SourceSpec, imageName: string, context: FlashContext, jobTargets: readonly TargetSpec[]): Promise<Preflight> {
   // Both only read, so at once; a guard's refusal is the one reported. The guard's lookups are
   // synchronous (~2 ms): they run once the drive's inspection and the image's opening have sent
   // their first I/O, not before.
   const looking = inspectTarget(spec.path, { allowCreateFile: spec.createFile === true });
-  const guarding = Promise.resolve().then(() => guardTarget(spec, source, imageName));
+  const guarding = Promise.resolve().then(() => guardTarget(spec, source, imageName, jobTargets));
   const [guarded, looked] = await Promise.allSettled([guarding, looking]);
   if (guarded.status === 'rejected') throw guarded.reason;
   if (looked.status === 'rejected') throw looked.reason;
@@ -206,7 +206,7 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
   // nothing is unmounted or written before the image and every drive are known good. A local
   // `.xz`'s decoder starts once that look is done (drivesLookedAt).
   const imageName = job.source.kind === 'file' ? path.basename(job.source.path) : job.source.url;
-  const preflights = job.targets.map((spec) => preflightTarget(spec, job.source, imageName, context));
+  const preflights = job.targets.map((spec) => preflightTarget(spec, job.source, imageName, context, job.targets));
   const guards = allPreflights(preflights);
   guards.catch(() => undefined); // awaited once the image is open; its own failure comes first
   let checksum: ResolvedChecksum | undefined;

@@ -240,6 +240,38 @@ describe('target guards', { skip: loopSkipReason() }, () => {
     }
   });
 
+  test('an image file to be written on a filesystem of another drive of the same flash is refused; nothing is written to either', async () => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    const drive = createLoopDevice(48 << 20, { fill: 'garbage' });
+    const mountDir = mkdtempSync('/tmp/blockwise-job-drive-');
+    let mounted = false;
+    try {
+      execFileSync('mkfs.ext4', ['-q', '-F', drive.path], { stdio: 'ignore' });
+      execFileSync('mount', [drive.path, mountDir]);
+      mounted = true;
+      const image = path.join(dir, 'both.img');
+      writeFileSync(image, randomBytes(1 << 20));
+      const copy = path.join(mountDir, 'copy.img');
+      const before = drive.bytesWritten();
+      await assert.rejects(
+        runFlash(
+          { source: { kind: 'file', path: image }, targets: [{ path: drive.path }, { path: copy, createFile: true }], options: { verify: true, full: true } },
+          { signal: new AbortController().signal, onProgress: () => {} },
+        ),
+        (error: unknown) =>
+          error instanceof BlockwiseError &&
+          error.code === 'TARGET_NOT_ALLOWED' &&
+          error.message === `${copy} is on ${drive.path}, which this flash erases: the file would be lost with the drive's old contents. Write the image file to another drive, or flash ${drive.path} on its own.`,
+      );
+      assert.equal(drive.bytesWritten(), before, 'nothing written to the drive');
+      assert.equal(existsSync(copy), false, 'no file made');
+    } finally {
+      if (mounted) execFileSync('umount', [mountDir]);
+      rmSync(mountDir, { recursive: true, force: true });
+      drive.dispose();
+    }
+  });
+
   test('a drive detached after it was chosen is TARGET_NOT_FOUND (gone), not "a different drive"', async () => {
     process.env.BLOCKWISE_INCLUDE_LOOP = '1';
     const image = path.join(dir, 'small.img');

@@ -129,8 +129,45 @@ function sharedLoopFile(source: Stats, beneathTarget: string[]): string | undefi
   return files(beneathTarget).find((file) => read.includes(file));
 }
 
-export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageName: string): Promise<void> {
+/**
+ * An image file among the targets that lives on one of the job's drives: the drive is unmounted
+ * and erased, so the file would be written into the bare mount-point folder (or into the erased
+ * drive's old filesystem) and reported saved. `jobTargets`: every target of the job.
+ */
+function refuseFileOnJobDrive(spec: TargetSpec, jobTargets: readonly TargetSpec[]): void {
   const target = path.resolve(spec.path);
+  let stat;
+  try {
+    stat = statSync(target);
+  } catch {
+    stat = undefined;
+  }
+  if (stat?.isBlockDevice() || stat?.isCharacterDevice()) return;
+  const where = stat ? target : path.dirname(target);
+  for (const other of jobTargets) {
+    if (other === spec) continue;
+    let device;
+    try {
+      device = statSync(other.path);
+    } catch {
+      continue;
+    }
+    if (!device.isBlockDevice()) continue;
+    const { major, minor } = splitDeviceNumber(device.rdev);
+    const disk = sysfsOf(`${major}:${minor}`);
+    if (disk && fileIsOnDisk(where, disk)) {
+      throw new BlockwiseError(
+        'TARGET_NOT_ALLOWED',
+        `${spec.path} is on ${other.path}, which this flash erases: the file would be lost with the drive's old contents. Write the image file to another drive, or flash ${other.path} on its own.`,
+        { path: spec.path },
+      );
+    }
+  }
+}
+
+export async function guardTarget(spec: TargetSpec, source: SourceSpec, imageName: string, jobTargets: readonly TargetSpec[] = []): Promise<void> {
+  const target = path.resolve(spec.path);
+  refuseFileOnJobDrive(spec, jobTargets);
   const image = imageFile(source);
   const real = (p: string) => {
     try {
