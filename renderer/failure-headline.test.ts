@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SerializedError } from '../shared/errors';
+import { describeError, ERROR_ADVICE, type SerializedError } from '../shared/errors';
 import { explainFailure, isRetryable } from './failure-headline';
 
 const stick = { path: '/dev/sdb', model: 'Generic Flash Disk', size: 64_000_000_000 };
@@ -52,4 +52,12 @@ test('an I/O error ending in the system\'s words gets its full stop', () => {
   const said = explainFailure({ code: 'WRITE_IO_ERROR', message: 'Writing /dev/sdb failed at byte 512: EIO: i/o error, write' }, stick, undefined);
   assert.equal(said.message, 'Writing /dev/sdb failed at byte 512: EIO: i/o error, write.');
   assert.equal(said.headline, 'The drive failed to write');
+});
+
+test('a drive busy with another flash or a capacity check is advised to wait, not to close programs and unmount', () => {
+  const busy = (busyWith?: string): SerializedError => ({ code: 'TARGET_BUSY', message: '/dev/sdx is being checked for fake capacity.', details: { path: '/dev/sdx', ...(busyWith ? { busyWith } : {}) } });
+  assert.equal(explainFailure(busy('check'), undefined, undefined).advice, 'Wait for it to finish, then try again.');
+  assert.equal(explainFailure(busy('flash'), undefined, undefined).advice, 'Wait for it to finish, then try again.');
+  assert.equal(explainFailure(busy(), undefined, undefined).advice, ERROR_ADVICE.TARGET_BUSY, 'held by another program: close it and unmount');
+  assert.equal(describeError(busy('check')), '/dev/sdx is being checked for fake capacity. Wait for it to finish, then try again.');
 });

@@ -3,7 +3,7 @@
 // next, and whether flashing the same image to the same drive again could work at all.
 
 import type { ErrorCode, SerializedError } from '../shared/errors';
-import { ERROR_ADVICE } from '../shared/errors';
+import { adviceFor, ERROR_ADVICE } from '../shared/errors';
 import { driveTitle, formatBytesExact } from './format';
 
 const HEADLINES: Partial<Record<ErrorCode, string>> = {
@@ -90,7 +90,7 @@ export function explainFailure(error: SerializedError, drive: FailedDrive | unde
       headline: 'The drive filled up early',
       message: `${name} stopped taking data at ${formatBytesExact(early)}, although it claims to hold ${formatBytesExact(drive.size)}.`,
       advice:
-        'It may be a counterfeit drive that reports more space than it has, or it is failing. Check its real capacity with a tool such as f3 or H2testw, and use another drive.',
+        'It may be a counterfeit drive that reports more space than it has, or it is failing. Check its real capacity with “Check for fake capacity” in the target list, and use another drive.',
       retryable: false,
     };
   }
@@ -110,7 +110,7 @@ export function explainFailure(error: SerializedError, drive: FailedDrive | unde
   return {
     ...(headline ? { headline } : {}),
     message,
-    advice: ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL,
+    advice: adviceFor(error),
     retryable: isRetryable(error.code),
   };
 }

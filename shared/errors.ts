@@ -90,6 +90,17 @@ export const ERROR_ADVICE: Record<ErrorCode, string> = {
   INTERNAL: 'This is a bug in Blockwise; please report it.',
 };
 
+/**
+ * The advice for this error: the code's, except where its details know better — a drive busy with
+ * another flash or a capacity check (details.busyWith) needs nothing closed or unmounted, only time.
+ */
+export function adviceFor(error: SerializedError): string {
+  if (error.code === 'TARGET_BUSY' && (error.details?.busyWith === 'flash' || error.details?.busyWith === 'check')) {
+    return 'Wait for it to finish, then try again.';
+  }
+  return ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL;
+}
+
 export class BlockwiseError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetails;
@@ -160,7 +171,7 @@ export function describeError(error: SerializedError, advice?: string, target: T
   const parts = [ended ? error.message : `${text}.`];
   if (error.details?.driveIncomplete) parts.push(INCOMPLETE[target]);
   const fileAdvice = target === 'file' ? FILE_TARGET_ADVICE[error.code] : undefined;
-  const next = advice ?? fileAdvice ?? ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL;
+  const next = advice ?? fileAdvice ?? adviceFor(error);
   if (next) parts.push(next);
   return parts.join(' ');
 }

@@ -212,14 +212,14 @@ export class FlashService {
     for (const check of this.checks.values()) {
       for (const drive of drives) {
         if (check.drive.id === drive.id || check.drive.path === drive.path) {
-          throw new BlockwiseError('TARGET_BUSY', `${drive.path} is being checked for fake capacity; wait a moment for the check to finish.`, { path: drive.path });
+          throw new BlockwiseError('TARGET_BUSY', `${drive.path} is being checked for fake capacity.`, { path: drive.path, busyWith: 'check' });
         }
       }
     }
     for (const job of this.jobs.values()) {
       for (const drive of drives) {
         if (job.drives.some((d) => d.id === drive.id || d.path === drive.path)) {
-          throw new BlockwiseError('TARGET_BUSY', `${drive.path} is already being written by another job; wait for it to finish.`, { path: drive.path });
+          throw new BlockwiseError('TARGET_BUSY', `${drive.path} is already being written by another flash.`, { path: drive.path, busyWith: 'flash' });
         }
       }
     }

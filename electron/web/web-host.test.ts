@@ -218,7 +218,12 @@ describe('browser host', () => {
       assert.ok(drive);
       const checking = client.request('drives.check', { driveId: drive.id });
       // A flash of the drive under check is refused while it runs (its data is not back yet).
-      await assert.rejects(client.request('flash.start', { imagePath: image, driveIds: [drive.id] }), { code: 'TARGET_BUSY', message: /is being checked for fake capacity/ });
+      await assert.rejects(client.request('flash.start', { imagePath: image, driveIds: [drive.id] }), (error: { code?: string; message?: string; details?: Record<string, unknown> }) => {
+        assert.equal(error.code, 'TARGET_BUSY');
+        assert.equal(error.message, `${device.path} is being checked for fake capacity.`);
+        assert.equal(error.details?.busyWith, 'check', 'the app advises waiting, not unmounting');
+        return true;
+      });
       const result = await checking;
       assert.equal(result.verdict, 'genuine');
       assert.equal(result.path, device.path);
