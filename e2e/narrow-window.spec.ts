@@ -83,5 +83,8 @@ test('at 320 px (a 1280 px window zoomed to 400%) the target list fits the windo
     const row = await app.driveRow(drive.path).boundingBox();
     const box = await body.boundingBox();
     expect(row!.x + row!.width).toBeLessThanOrEqual(box!.x + box!.width + 0.5);
+    // The capacity check's button stays inside its row.
+    const check = await app.driveRow(drive.path).getByRole('button', { name: /fake capacity/ }).boundingBox();
+    expect(check!.x + check!.width).toBeLessThanOrEqual(row!.x + row!.width + 0.5);
   });
 });
