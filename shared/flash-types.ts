@@ -117,6 +117,10 @@ export interface TargetResult {
   bytesWritten: number;
   verified: boolean;
   error?: SerializedError;
+  /** "Eject when done": it was ejected, safe to unplug. */
+  ejected?: boolean;
+  /** "Eject when done" failed: why; it must be ejected by hand before it is unplugged. */
+  ejectError?: string;
 }
 
 export interface FlashResult {

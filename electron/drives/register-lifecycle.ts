@@ -1,7 +1,7 @@
 // Plugs the drives layer into the engine (see electron/engine/target-lifecycle.ts). Imported for
 // its side effect by the composition roots that run the engine: the worker thread and the helper.
 
-import { registerTargetLifecycle, type TargetLifecycle } from '../engine/target-lifecycle';
+import { registerTargetLifecycle, type TargetFinish, type TargetLifecycle } from '../engine/target-lifecycle';
 import type { TargetSpec } from '../../shared/flash-types';
 import { promises as fsp } from 'node:fs';
 import { ejectDrive, rereadPartitionTable } from './after-write';
@@ -24,13 +24,17 @@ export const drivesLifecycle: TargetLifecycle = {
     await checkIdentity(spec);
     await unmountDrive(spec.path);
   },
-  async finish(spec: TargetSpec, options): Promise<void> {
+  async finish(spec: TargetSpec, options): Promise<TargetFinish | void> {
     if (!(await isBlockDevice(spec.path)) && !isDrivePath(spec.path)) return;
     await rereadPartitionTable(spec.path);
-    if (options.eject) {
-      // The flash succeeded; a failed eject is reported on stderr, not as a failed flash.
-      await ejectDrive(spec.path).catch((error: Error) => process.stderr.write(`blockwise: ${error.message}\n`));
-    }
+    // A loop device has nothing to eject (detaching it is its owner's business): nothing to say.
+    if (!options.eject || /^\/dev\/loop\d+$/.test(spec.path)) return;
+    // The flash succeeded; a failed eject goes with the drive's result (the person must eject it
+    // by hand before unplugging it), not as a failed flash.
+    return ejectDrive(spec.path).then(
+      () => ({ ejected: true }),
+      (error: Error) => ({ ejectError: error.message }),
+    );
   },
 };
 

@@ -61,7 +61,11 @@ export async function runFlash(job: FlashJob, context: FlashContext): Promise<Fl
   // After the targets are closed: re-read partition tables, eject (see target-lifecycle.ts).
   const ok = new Set(result.targets.filter((t) => t.ok).map((t) => t.path));
   for (const spec of job.targets) {
-    if (ok.has(spec.path)) await targetLifecycle().finish(spec, { eject: job.options.eject ?? false });
+    if (!ok.has(spec.path)) continue;
+    const finished = await targetLifecycle().finish(spec, { eject: job.options.eject ?? false });
+    const target = result.targets.find((t) => t.path === spec.path)!;
+    if (finished?.ejected) target.ejected = true;
+    if (finished?.ejectError) target.ejectError = finished.ejectError;
   }
   return result;
 }

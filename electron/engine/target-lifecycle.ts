@@ -9,11 +9,19 @@ export interface TargetFinishOptions {
   eject: boolean;
 }
 
+/** What finishing a drive did that its user should hear of (see TargetResult). */
+export interface TargetFinish {
+  /** It was ejected (powered off): safe to unplug. */
+  ejected?: boolean;
+  /** Ejecting it failed: why, and to eject it by hand before unplugging. */
+  ejectError?: string;
+}
+
 export interface TargetLifecycle {
   /** Before the target is opened: make it writable (unmount) and prove it is still the chosen drive. Throws to refuse. */
   prepare(spec: TargetSpec): Promise<void>;
-  /** After a successful write (and verify), once the target is closed. Must not throw for cosmetic failures. */
-  finish(spec: TargetSpec, options: TargetFinishOptions): Promise<void>;
+  /** After a successful write (and verify), once the target is closed. Must not throw for cosmetic failures: it reports them. */
+  finish(spec: TargetSpec, options: TargetFinishOptions): Promise<TargetFinish | void>;
 }
 
 const noLifecycle: TargetLifecycle = {

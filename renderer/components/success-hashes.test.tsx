@@ -21,3 +21,15 @@ test('a SHA-256 that could not be taken is said so, with why, and the drive is s
   assert.match(shown, /Flash complete!/);
   assert.doesNotMatch(text({ ...BASE, imageSha256: 'ab'.repeat(32) }), /No SHA-256 to show/);
 });
+
+test('"Eject when done": an ejected drive is said safe to unplug; one that could not be ejected says so, with why', () => {
+  const ejected = text({ ...BASE, targets: [{ ...BASE.targets[0]!, ejected: true }] });
+  assert.match(ejected, /The drive was ejected: it is safe to unplug\./);
+  const failed = text({
+    ...BASE,
+    targets: [{ ...BASE.targets[0]!, ejectError: 'The image was written, but /dev/loop0 could not be ejected (udisksctl: not authorized). Eject it from your desktop before unplugging.' }],
+  });
+  assert.match(failed, /could not be ejected \(udisksctl: not authorized\)\. Eject it from your desktop before unplugging\./);
+  assert.doesNotMatch(failed, /safe to unplug/);
+  assert.doesNotMatch(text(BASE), /eject/i);
+});

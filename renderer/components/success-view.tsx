@@ -92,6 +92,18 @@ export function SuccessView({ result, imageName, downloaded, targets, onAgain }:
           })}
         </ul>
       )}
+      {result.targets.some((t) => t.ejected) && (
+        <p className="inline-notice" data-testid="ejected">
+          {result.targets.length === 1 ? 'The drive was ejected: it is safe to unplug.' : `Ejected, safe to unplug: ${result.targets.filter((t) => t.ejected).map((t) => nameOf(t.path)).join(', ')}.`}
+        </p>
+      )}
+      {result.targets
+        .filter((t) => t.ejectError)
+        .map((t) => (
+          <p key={t.path} className="inline-warning" role="alert" data-testid="eject-failed">
+            {t.ejectError}
+          </p>
+        ))}
       <button type="button" className="button button-primary" onClick={onAgain}>
         Flash another
       </button>
