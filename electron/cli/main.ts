@@ -51,7 +51,8 @@ flash options:
   --json             print one JSON object per line: progress…, then done when every
                      target was written, else error (with the result when some were)
 
-Exit codes: 0 written and verified, 1 failed, 2 bad arguments, 130 cancelled.
+Exit codes: 0 done (flash: written and verified; check: no sign of fake capacity), 1 failed
+(check: counterfeit or failing), 2 bad arguments, 130 cancelled.
 Loop devices are listed and accepted only with BLOCKWISE_INCLUDE_LOOP=1 (for tests).`;
 
 /**
