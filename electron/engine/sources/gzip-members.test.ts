@@ -81,6 +81,35 @@ describe('multi-member gzip', { skip }, () => {
     }
   });
 
+  test("OpenWrt's fwtool metadata and signature after the gzip data (its x86 images) are not junk; a trailer that does not add up is", async () => {
+    /** One fwtool block: its bytes, then magic "FWx0", CRC32, type, padding and the block's whole size, big-endian. */
+    const block = (data: Buffer, type: number, size = data.length + 16) => {
+      const trailer = Buffer.alloc(16);
+      trailer.writeUInt32BE(0x46577830, 0);
+      trailer.writeUInt32BE(0xffffffff, 4);
+      trailer[8] = type;
+      trailer.writeUInt32BE(size, 12);
+      return Buffer.concat([data, trailer]);
+    };
+    // Metadata: an 8-byte header of zeros, then JSON; the signature: usign's text.
+    const metadata = block(Buffer.concat([Buffer.alloc(8), Buffer.from('{"metadata_version":"1.1","supported_devices":["generic"]}')]), 1);
+    const signature = block(Buffer.from('untrusted comment: signed by key 1234\nRWQ=\n'), 0);
+    const gz = readFileSync(file('os.img.gz'));
+    writeFileSync(file('openwrt.img.gz'), Buffer.concat([gz, metadata, signature]));
+    const bad = block(Buffer.from('untrusted comment: signed by key 1234\nRWQ=\n'), 0, 9999);
+    writeFileSync(file('not-openwrt.img.gz'), Buffer.concat([gz, metadata, bad]));
+    const full = (name: string): FlashJob => ({ source: { kind: 'file', path: file(name) }, targets: [{ path: dev.path }], options: { verify: true, full: true, bmapPath: null } });
+    const result = await flash(full('openwrt.img.gz'));
+    assert.equal(result.imageSize, 16 * MiB);
+    assert.ok(readBacking(dev, 0, 16 * MiB).equals(readFileSync(file('os.img'))), 'the device holds the image');
+    await assert.rejects(flash(full('not-openwrt.img.gz')), (error: unknown) => {
+      assert.ok(error instanceof BlockwiseError, String(error));
+      assert.equal(error.code, 'SOURCE_CORRUPT', error.message);
+      assert.match(error.message, /is followed by bytes that are neither another member nor zero padding/);
+      return true;
+    });
+  });
+
   test("the partition past the last member's size is mapped like any other (only its used blocks written)", async () => {
     // Shown before the flash as a lower bound: all the trailer can say.
     assert.equal((await inspectImage(file('os.img.gz'))).imageSize, 8 * MiB);

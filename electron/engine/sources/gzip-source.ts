@@ -1,7 +1,7 @@
 // gzip through Node's zlib (measured fastest of the candidates, ahead of gzip and pigz -dc, which
 // cannot decode in parallel; see bench/decompressors.ts).
 // zlib's gunzip reads concatenated members (cat a.gz b.gz, some parallel compressors) by itself;
-// what follows the last one is checked here.
+// what follows the last one is checked here: zero padding, or OpenWrt's firmware metadata.
 
 import { Readable, pipeline } from 'node:stream';
 import * as zlib from 'node:zlib';
@@ -76,22 +76,59 @@ export const gunzipStream: StreamDecoder = async function* (input) {
     yield* run.output;
     const end = gunzip.bytesWritten;
     let at = end;
+    /** What follows the last member from its first byte that is not zero (up to a bound). */
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    let firstJunk: number | undefined;
+    const junk = (offset: number) =>
+      new BlockwiseError('SOURCE_CORRUPT', `the gzip member ending at byte ${end} is followed by bytes that are neither another member nor zero padding (the first at byte ${offset})`, {
+        offset,
+        placed: true,
+      });
     const padding = (piece: Buffer) => {
-      const i = firstNonZero(piece);
-      if (i >= 0) {
-        throw new BlockwiseError('SOURCE_CORRUPT', `the gzip member ending at byte ${end} is followed by bytes that are neither another member nor zero padding (the first at byte ${at + i})`, {
-          offset: at + i,
-          placed: true,
-        });
+      let from = 0;
+      if (firstJunk === undefined) {
+        from = firstNonZero(piece);
+        if (from >= 0) firstJunk = at + from;
+      }
+      if (firstJunk !== undefined) {
+        kept.push(piece.subarray(from));
+        keptBytes += piece.length - from;
+        if (keptBytes > MAX_FIRMWARE_TRAILER) throw junk(firstJunk);
       }
       at += piece.length;
     };
     padding(await run.unconsumed());
     for (let next = await source.next(); !next.done; next = await source.next()) padding(next.value);
+    if (firstJunk !== undefined && !isFirmwareTrailer(Buffer.concat(kept), firstJunk - end)) throw junk(firstJunk);
   } finally {
     await source.return?.();
   }
 };
+
+/** OpenWrt's fwtool blocks (metadata, signature) are a few KiB; more after the image is not theirs. */
+const MAX_FIRMWARE_TRAILER = 1 << 20;
+const FWIMAGE_MAGIC = 0x46577830; // "FWx0"
+
+/**
+ * OpenWrt's images (its x86 combined-*.img.gz among them) carry fwtool's metadata and signature
+ * after the gzip data, for sysupgrade: blocks that each end in a 16-byte trailer (magic "FWx0",
+ * CRC32, type, the block's whole size, big-endian), walked back from the end of the file; zeros
+ * may come before them. gunzip says "trailing garbage ignored"; refused as junk, the official
+ * images could not be written. `zerosBefore`: how many zero bytes precede `bytes` after the gzip data.
+ */
+export function isFirmwareTrailer(bytes: Buffer, zerosBefore = 0): boolean {
+  let start = bytes.length;
+  let blocks = 0;
+  while (start >= 16 && bytes.readUInt32BE(start - 16) === FWIMAGE_MAGIC) {
+    const size = bytes.readUInt32BE(start - 4);
+    // The first block's zero header may lie in the zeros before `bytes`.
+    if (size < 16 || size > start + zerosBefore) return false;
+    start -= size;
+    blocks++;
+  }
+  return blocks > 0 && (start <= 0 || firstNonZero(bytes.subarray(0, start)) === -1);
+}
 
 const FOUR_GIB = 2 ** 32;
 
