@@ -24,3 +24,19 @@ test('malformed hashes are refused with the reason', () => {
   assert.equal(parseChecksumInput(`${HEX}g`).kind, 'invalid');
   assert.match(JSON.stringify(parseChecksumInput(`${HEX}  a.img\n${'b'.repeat(64)}  b.img`)), /several/);
 });
+
+test('a whole SHA256SUMS pasted gives the line naming the chosen image (as stored, or the image inside)', () => {
+  const a = 'a'.repeat(64);
+  const b = 'b'.repeat(64);
+  const c = 'c'.repeat(64);
+  const sums = `${a}  2024-11-19-raspios-bookworm-arm64.img.xz\n${b} *2024-11-19-raspios-bookworm-arm64-lite.img.xz\nSHA256 (./2024-11-19-raspios-bookworm-armhf-lite.img.xz) = ${c}\n`;
+  assert.deepEqual(parseChecksumInput(sums, '2024-11-19-raspios-bookworm-arm64-lite.img.xz'), { kind: 'valid', hex: b });
+  assert.deepEqual(parseChecksumInput(sums, '2024-11-19-raspios-bookworm-armhf-lite.img.xz'), { kind: 'valid', hex: c });
+  // A checksum of the image inside names it without the compression suffix.
+  assert.deepEqual(parseChecksumInput(`${a}  os.img\n${b}  other.img`, 'os.img.xz'), { kind: 'valid', hex: a });
+  // The stored file's own line wins over the image inside's.
+  assert.deepEqual(parseChecksumInput(`${a}  os.img\n${b}  os.img.xz`, 'os.img.xz'), { kind: 'valid', hex: b });
+  const none = parseChecksumInput(sums, 'ubuntu.iso');
+  assert.equal(none.kind, 'invalid');
+  assert.match(none.kind === 'invalid' ? none.reason : '', /no line of it names ubuntu\.iso/);
+});

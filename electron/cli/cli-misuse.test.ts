@@ -105,7 +105,9 @@ describe('blockwise CLI misuse', () => {
       writeFileSync(path.join(dir, 'os.img'), image);
       const out = path.join(dir, 'out.img');
       writeFileSync(out, Buffer.alloc(MiB));
-      for (const given of [`sha256:${hex}`, `${hex.toUpperCase()}  os.img`]) {
+      // A whole SHA256SUMS, as "$(cat SHA256SUMS)" gives it: the line naming os.img is taken.
+      const sums = `${'1'.repeat(64)}  other.img\n${hex}  os.img\n${'2'.repeat(64)}  os-full.img\n`;
+      for (const given of [`sha256:${hex}`, `${hex.toUpperCase()}  os.img`, sums]) {
         const r = cli(['flash', path.join(dir, 'os.img'), '--to', out, '--yes', '--sha256', given]);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stderr, /Checksum: matches the SHA-256 given\n/);
@@ -113,6 +115,9 @@ describe('blockwise CLI misuse', () => {
       const wrong = cli(['flash', path.join(dir, 'os.img'), '--to', out, '--yes', '--sha256', `sha256:${'0'.repeat(64)}`]);
       assert.equal(wrong.code, 1, wrong.stderr);
       assert.match(wrong.stderr, /not the expected 0{64}/);
+      const unnamed = cli(['flash', path.join(dir, 'os.img'), '--to', out, '--yes', '--sha256', `${'1'.repeat(64)}  a.img\n${'2'.repeat(64)}  b.img\n`]);
+      assert.equal(unnamed.code, 2);
+      assert.match(unnamed.stderr, /--sha256 \(2 lines\): That holds several checksums, and no line of it names os\.img; paste just the one for this image\./);
       const sha512 = cli(['flash', path.join(dir, 'os.img'), '--to', out, '--yes', '--sha256', 'ab'.repeat(64)]);
       assert.equal(sha512.code, 2);
       assert.match(sha512.stderr, /looks like a SHA-512/);

@@ -186,9 +186,12 @@ async function flashCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('flash takes exactly one IMAGE');
   if (!values.to?.length) throw new UsageError('flash needs a target: --to DEVICE');
   // The same forms the app's checksum field takes: a bare hash, "sha256:HEX", a SHA256SUMS line.
-  const checksum = values.sha256 === undefined ? undefined : parseChecksumInput(values.sha256);
+  // A whole SHA256SUMS given ("$(cat SHA256SUMS)") gives the line naming the image's file.
+  const imageName = path.basename(positionals[0]!.replace(/[?#].*$/, ''));
+  const checksum = values.sha256 === undefined ? undefined : parseChecksumInput(values.sha256, imageName);
   if (checksum?.kind === 'invalid' || checksum?.kind === 'none') {
-    throw new UsageError(`--sha256 "${values.sha256}": ${checksum.kind === 'none' ? 'give the SHA-256 (64 hexadecimal digits)' : checksum.reason}`);
+    const given = values.sha256!.includes('\n') ? `(${values.sha256!.trim().split(/\r?\n/).length} lines)` : `"${values.sha256}"`;
+    throw new UsageError(`--sha256 ${given}: ${checksum.kind === 'none' ? 'give the SHA-256 (64 hexadecimal digits)' : checksum.reason}`);
   }
   const json = values.json ?? false;
   const verify = !values['no-verify'];

@@ -198,7 +198,7 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
     },
 
     setChecksumText(text) {
-      set({ checksumText: text, checksumInput: parseChecksumInput(text) });
+      set({ checksumText: text, checksumInput: parseChecksumInput(text, get().image?.name) });
     },
 
     async showFlashed(fallback, entry) {
