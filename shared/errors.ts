@@ -98,6 +98,9 @@ export function adviceFor(error: SerializedError): string {
   if (error.code === 'TARGET_BUSY' && (error.details?.busyWith === 'flash' || error.details?.busyWith === 'check')) {
     return 'Wait for it to finish, then try again.';
   }
+  if (error.code === 'BMAP_INVALID' && error.details?.newer === true) {
+    return 'Update Blockwise, or move the .bmap file away to write the image without it.';
+  }
   return ERROR_ADVICE[error.code] ?? ERROR_ADVICE.INTERNAL;
 }
 

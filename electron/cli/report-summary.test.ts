@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FlashResult } from '../../shared/flash-types';
-import { nameSilentDrives, printFlashSummary } from './report';
+import { cliAdvice, nameSilentDrives, printFlashSummary } from './report';
 
 function summary(result: FlashResult, verify: boolean): string {
   const written: string[] = [];
@@ -42,4 +42,11 @@ test('drives named silent after a cancel are called incomplete only where a writ
   const withStopped = nameSilentDrives(plain, [{ path: '/dev/sdx', reading: true }], ['/dev/sdx', '/dev/sdy']);
   assert.match(withStopped.message, /\/dev\/sdy was stopped as well/);
   assert.equal(withStopped.details?.driveIncomplete, true);
+});
+
+test('a block map refused says how to go without it on the command line: --no-bmap', () => {
+  const newer = { code: 'BMAP_INVALID' as const, message: '/x/a.bmap is in block map format 3.0, newer than this Blockwise reads (1.x and 2.x).', details: { path: '/x/a.bmap', newer: true } };
+  assert.equal(cliAdvice(newer), 'Update Blockwise, or flash without the block map: add --no-bmap.');
+  const damaged = { code: 'BMAP_INVALID' as const, message: '/x/a.bmap is not a valid block map: bad XML.', details: { path: '/x/a.bmap' } };
+  assert.equal(cliAdvice(damaged), 'Delete it or download it again, or flash without it: add --no-bmap.');
 });

@@ -35,6 +35,11 @@ export function cliAdvice(error: SerializedError): string | undefined {
   if (error.code === 'ARCHIVE_AMBIGUOUS' && typeof entries === 'string') {
     return `Choose one with --entry, e.g. --entry ${JSON.stringify(entries.split('\n')[0])}.`;
   }
+  if (error.code === 'BMAP_INVALID') {
+    return error.details?.newer === true
+      ? 'Update Blockwise, or flash without the block map: add --no-bmap.'
+      : 'Delete it or download it again, or flash without it: add --no-bmap.';
+  }
   // A cancel a drive did not answer names it and says to unplug it, and what to do after.
   if (error.code === 'CANCELLED' && error.details?.unresponsive === true) return '';
   const file = error.details?.path;

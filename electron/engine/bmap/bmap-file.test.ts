@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BlockwiseError } from '../../../shared/errors';
+import { BlockwiseError, describeError } from '../../../shared/errors';
 import { bmapCandidates } from './bmap-choice';
 import { parseBmap } from './bmap-file';
 import { bmaptoolCreate, bmaptoolSkipReason, makeSparseImage, reseal, toVersion1 } from './bmap-fixtures';
@@ -74,7 +74,18 @@ describe('bmap parsing', { skip }, () => {
     invalid(reseal(text.replace(/<ImageSize>\s*\d+/, '<ImageSize> 999999999')), /do not make an image/);
     invalid(reseal(text.replace(/<MappedBlocksCount>\s*\d+/, '<MappedBlocksCount> 3')), /MappedBlocksCount/);
     invalid(reseal(text.replace(/(<Range[^>]*>)\s*25-32/, '$1 0-32')), /overlaps/);
-    invalid(reseal(text.replace('version="2.0"', 'version="3.0"')), /version 3.0 is not supported/);
+    // Not damaged but newer: said so, and the advice is to update or go without it (--no-bmap).
+    invalid(reseal(text.replace('version="2.0"', 'version="3.0"')), /^\/x\/a\.bmap is in block map format 3\.0, newer than this Blockwise reads \(1\.x and 2\.x\)\.$/);
+    const newer = (() => {
+      try {
+        parseBmap(Buffer.from(reseal(text.replace('version="2.0"', 'version="3.0"'))), '/x/a.bmap');
+      } catch (error) {
+        return error as BlockwiseError;
+      }
+      return undefined;
+    })();
+    assert.equal(newer?.details.newer, true);
+    assert.match(describeError(newer!.toJSON()), /Update Blockwise, or move the \.bmap file away/);
     invalid(reseal(text.replace(/<ChecksumType>\s*sha256/, '<ChecksumType> md5')), /md5/);
     invalid(reseal(text.replace(/<BlockSize>\s*4096/, '<BlockSize> x')), /not a whole number/);
     invalid(reseal(text.replace(/chksum="[0-9a-f]{10}/, 'chksum="zz')), /malformed sha256/);

@@ -96,7 +96,11 @@ export function parseBmap(bytes: Buffer, bmapPath: string): Bmap {
   if (!v) throw invalid(bmapPath, `version "${version}" is not "major.minor"`);
   const major = Number(v[1]);
   const minor = Number(v[2]);
-  if (major < 1 || major > MAX_MAJOR) throw invalid(bmapPath, `format version ${version} is not supported (1.x and 2.x are)`);
+  if (major > MAX_MAJOR) {
+    // Not damaged: written by a newer bmaptool than this Blockwise reads.
+    throw new BlockwiseError('BMAP_INVALID', `${bmapPath} is in block map format ${version}, newer than this Blockwise reads (1.x and 2.x).`, { path: bmapPath, newer: true });
+  }
+  if (major < 1) throw invalid(bmapPath, `format version ${version} is not supported (1.x and 2.x are)`);
 
   const imageSize = integerOf(root, 'ImageSize', bmapPath);
   const blockSize = integerOf(root, 'BlockSize', bmapPath);
