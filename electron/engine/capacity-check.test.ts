@@ -82,7 +82,7 @@ describe('capacity check on loop devices', { skip: loopSkip }, () => {
       const controller = new AbortController();
       const error = await failure(checkCapacity(drive.path, { signal: controller.signal, onProgress: (done) => done === 100 && controller.abort() }));
       assert.equal(error.code, 'CANCELLED');
-      assert.match(error.message, /cancelled; its own data was put back/);
+      assert.match(error.message, /cancelled\. Its own data was put back\./);
       assert.equal(sha(readFileSync(drive.backingFile)), before);
     } finally {
       drive.dispose();
@@ -145,6 +145,81 @@ describe('capacity check on counterfeit drives', { skip: loopSkip ?? fuseSkip },
       assert.ok(result.firstBad! >= limit && result.firstBad! < limit + MiB, `first bad ${result.firstBad}`);
     } finally {
       drive.dispose();
+    }
+  });
+});
+
+/** Lets the stalled I/O end, and the check's abandoned descriptor close, before the drive is detached. */
+async function letGo(release: string): Promise<void> {
+  writeFileSync(release, '');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+}
+
+describe('capacity check on drives that go away or stop answering', { skip: loopSkip ?? fuseSkip }, () => {
+  before(() => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+  });
+
+  test('a drive pulled out while test blocks are written: the check says it could not finish and how many blocks may hold test data, not that a flash left it unbootable', async () => {
+    const drive = await createFaultyDrive({ size: 64 * MiB, yankAfter: 20 * 4096 });
+    try {
+      const error = await failure(checkCapacity(drive.path));
+      assert.equal(error.code, 'TARGET_NOT_FOUND');
+      assert.match(error.message, new RegExp(`^The check of ${drive.path} could not finish: ${drive.path} disappeared at byte \\d+ \\(was it unplugged\\?\\)\\. \\d+ test blocks of 4096 bytes may still be on it instead of its own data: check its files before relying on them\\.$`));
+      assert.equal(error.details.driveIncomplete, false, 'nothing was flashed: not "incomplete, will not boot"');
+    } finally {
+      drive.dispose();
+    }
+  });
+
+  test('a cancel while the drive does not answer a read ends within seconds, naming it, and says nothing was written yet', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'blockwise-capacity-stall-'));
+    const release = path.join(dir, 'release');
+    // Reads of the block at 32 MiB hang (until released: after 15 s, so that a check that waits fails instead of hanging).
+    const drive = await createFaultyDrive({ size: 64 * MiB, stallRead: [[32 * MiB, 32 * MiB + 4096]], stallUntil: release });
+    const releaser = setTimeout(() => writeFileSync(release, ''), 15_000);
+    try {
+      fillGarbage(drive.store, 64 * MiB);
+      const before = sha(readFileSync(drive.store));
+      const controller = new AbortController();
+      const started = performance.now();
+      const pending = checkCapacity(drive.path, { signal: controller.signal });
+      setTimeout(() => controller.abort(), 1000);
+      const error = await failure(pending);
+      const seconds = (performance.now() - started) / 1000;
+      assert.ok(seconds < 6, `ended ${seconds.toFixed(1)} s after it started`);
+      assert.equal(error.code, 'CANCELLED');
+      assert.equal(error.message, `The check of ${drive.path} was cancelled. ${drive.path} is not responding: unplug it. Nothing had been written to it yet.`);
+      assert.equal(error.details.unresponsive, true);
+      await letGo(release);
+      assert.equal(sha(readFileSync(drive.store)), before, 'no test block was written');
+    } finally {
+      clearTimeout(releaser);
+      await letGo(release);
+      drive.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a cancel while the drive does not answer a write says test blocks may still be on it, not that its data was put back', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'blockwise-capacity-stall-'));
+    const release = path.join(dir, 'release');
+    const drive = await createFaultyDrive({ size: 64 * MiB, stallAfter: 10 * 4096, stallUntil: release });
+    const releaser = setTimeout(() => writeFileSync(release, ''), 15_000);
+    try {
+      const controller = new AbortController();
+      const started = performance.now();
+      const pending = checkCapacity(drive.path, { signal: controller.signal });
+      setTimeout(() => controller.abort(), 1000);
+      const error = await failure(pending);
+      assert.ok(performance.now() - started < 6000);
+      assert.equal(error.code, 'CANCELLED');
+      assert.match(error.message, new RegExp(`^The check of ${drive.path} was cancelled\\. ${drive.path} is not responding: unplug it\\. 11 test blocks of 4096 bytes may still be on it instead of its own data: check its files before relying on them\\.$`));
+    } finally {
+      clearTimeout(releaser);
+      await letGo(release);
+      drive.dispose();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

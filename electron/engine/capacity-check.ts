@@ -28,6 +28,7 @@ import type { CapacityCheckResult, CapacityVerdict, SourceSpec } from '../../sha
 export type { CapacityCheckResult, CapacityVerdict };
 import { alignedBuffer, alignDown } from './aligned-pool';
 import { guardTarget } from './target-guards';
+import { IoWatch, watchTarget } from './targets/io-watch';
 import { inspectTarget, openTarget, type Target } from './targets/target';
 
 const execFileAsync = promisify(execFile);
@@ -52,6 +53,8 @@ interface Probe {
   outcome?: 'own' | 'dropped' | 'write-failed' | 'read-failed';
   /** For 'dropped': the probe whose data this block holds. */
   holds?: number;
+  /** A test block was sent to the drive here (it may hold it now, even if the write failed). */
+  tested?: boolean;
 }
 
 /** The grid step: the smallest power of two ≥ 1 MiB with at most MAX_STEPS steps below `claimed`. */
@@ -101,15 +104,18 @@ export async function checkCapacity(targetPath: string, options: CapacityCheckOp
     throw new BlockwiseError('TARGET_NOT_ALLOWED', `${targetPath} is not a drive: only a drive's capacity can be checked.`, { path: targetPath });
   }
   await guardTarget({ path: targetPath }, NO_IMAGE, '');
-  const target = await openTarget(targetPath, {}, inspected);
+  // A drive that stops answering must not hold a cancel: its I/O is given up on CANCEL_GRACE_MS
+  // after it (io-watch.ts), and nothing more is sent to it.
+  const watch = new IoWatch({ signal: options.signal });
+  const target = watchTarget(await openTarget(targetPath, {}, inspected), watch);
   try {
-    return await probe(target, options, started);
+    return await probe(target, watch, options, started);
   } finally {
     await target.close();
   }
 }
 
-async function probe(target: Target, options: CapacityCheckOptions, started: number): Promise<CapacityCheckResult> {
+async function probe(target: Target, watch: IoWatch, options: CapacityCheckOptions, started: number): Promise<CapacityCheckResult> {
   const claimed = target.capacity;
   const block = Math.max(4096, target.logicalBlockSize);
   if (claimed < 2 * block) {
@@ -129,9 +135,7 @@ async function probe(target: Target, options: CapacityCheckOptions, started: num
   let total = probes.length * 4 + 2 * Math.ceil(Math.log2(step / RESOLUTION) + 1) * 4;
   const tick = () => options.onProgress?.(++done, Math.max(total, done));
   const checkCancel = () => {
-    if (options.signal?.aborted) {
-      throw new BlockwiseError('CANCELLED', `The check of ${target.path} was cancelled; its own data was put back.`, { path: target.path });
-    }
+    if (options.signal?.aborted) throw new BlockwiseError('CANCELLED', `The check of ${target.path} was cancelled.`, { path: target.path });
   };
 
   // Each step's I/O error at a block is that block's outcome; anything else (the drive went away)
@@ -149,6 +153,7 @@ async function probe(target: Target, options: CapacityCheckOptions, started: num
   const writeTest = async (p: Probe) => {
     if (p.outcome) return;
     try {
+      p.tested = true;
       await target.write(testBlock(buffer, session, p.offset), p.offset);
     } catch (error) {
       if (!isIoFailure(error)) throw error;
@@ -184,14 +189,17 @@ async function probe(target: Target, options: CapacityCheckOptions, started: num
   };
 
   const extra: Probe[] = [];
-  let found: { verdict: CapacityVerdict; keeps: number; bad?: Probe };
-  let restored = true;
+  let found: { verdict: CapacityVerdict; keeps: number; bad?: Probe } | undefined;
+  let failure: unknown;
   try {
     found = await findLimit();
-  } finally {
-    // Also after a cancel or a failure: the drive's own bytes go back first.
-    restored = await putBack([...probes, ...extra]);
+  } catch (error) {
+    failure = error;
   }
+  // Also after a cancel or a failure: the drive's own bytes go back first.
+  const notBack = await putBack([...probes, ...extra]);
+  const restored = notBack === 0;
+  if (failure !== undefined || !found) throw stopped(failure, notBack);
   const { verdict, keeps, bad } = found;
   const r: CapacityCheckResult = { path: target.path, claimed, verdict, keeps, step, probes: probes.length + extra.length, restored, durationMs: 0 };
   if (bad) r.firstBad = bad.offset;
@@ -243,24 +251,60 @@ async function probe(target: Target, options: CapacityCheckOptions, started: num
     return { verdict: 'loses', keeps: good + block, bad };
   }
 
-  /** Writes each probed block's original bytes back; true when every one was. */
-  async function putBack(all: Probe[]): Promise<boolean> {
-    let ok = true;
-    for (const p of all) {
-      if (!p.original) continue;
+  /**
+   * Writes each tested block's original bytes back; how many blocks may still hold a test block
+   * (0 when every one is back). A drive that stopped answering is sent nothing more: those writes
+   * would queue behind the stuck one, in no set order with it.
+   */
+  async function putBack(all: Probe[]): Promise<number> {
+    const tested = all.filter((p) => p.tested);
+    if (tested.length === 0) return 0;
+    if (watch.abandoned) return tested.length;
+    let notBack = 0;
+    for (const p of tested) {
+      if (!p.original) {
+        notBack++;
+        continue;
+      }
       try {
         p.original.copy(buffer);
         await target.write(buffer, p.offset);
       } catch {
-        ok = false;
+        notBack++;
       }
       tick();
     }
     try {
       await target.flush();
     } catch {
-      ok = false;
+      return tested.length;
     }
-    return ok;
+    return notBack;
+  }
+
+  /**
+   * The check's own error for what stopped it (a cancel, a drive that went away or stopped
+   * answering), saying what became of the drive's data. It was not flashed: the flash's words
+   * ("incomplete, will not boot", "flash it again") do not apply.
+   */
+  function stopped(error: unknown, notBack: number): unknown {
+    if (!(error instanceof BlockwiseError)) return error;
+    const tested = [...probes, ...extra].some((p) => p.tested);
+    const data = !tested
+      ? 'Nothing had been written to it yet.'
+      : notBack === 0
+        ? 'Its own data was put back.'
+        : `${notBack} test block${notBack === 1 ? '' : 's'} of ${block} bytes may still be on it instead of its own data: check its files before relying on them.`;
+    const path = target.path;
+    if (error.code === 'CANCELLED' && error.details.unresponsive === true) {
+      return new BlockwiseError('CANCELLED', `The check of ${path} was cancelled. ${path} is not responding: unplug it. ${data}`, {
+        path,
+        driveIncomplete: false,
+        unresponsive: true,
+      });
+    }
+    if (error.code === 'CANCELLED') return new BlockwiseError('CANCELLED', `The check of ${path} was cancelled. ${data}`, { path, driveIncomplete: false });
+    const reason = error.message.trimEnd().replace(/([^.!?])$/, '$1.');
+    return new BlockwiseError(error.code, `The check of ${path} could not finish: ${reason} ${data}`, { ...error.details, driveIncomplete: false });
   }
 }
