@@ -120,4 +120,19 @@ describe('multi-member gzip', { skip }, () => {
     // Used: ~3.6 MiB of files and the ext4 metadata; the partition unmapped would be all 15 MiB.
     assert.ok(dev.bytesWritten() - before < 10 * MiB, `wrote ${dev.bytesWritten() - before} bytes`);
   });
+
+  test('damaged gzip data is placed where zlib failed, not where reading had got to; a failed CRC says the damage lies before it', async () => {
+    const gz = readFileSync(file('os.img.gz'));
+    const header = Buffer.from(gz);
+    header[3] = 0xff; // reserved header flags
+    writeFileSync(file('bad-header.img.gz'), header);
+    const full = (name: string): FlashJob => ({ source: { kind: 'file', path: file(name) }, targets: [{ path: dev.path }], options: { verify: true, full: true, bmapPath: null } });
+    await assert.rejects(flash(full('bad-header.img.gz')), (error: unknown) => {
+      assert.ok(error instanceof BlockwiseError, String(error));
+      assert.equal(error.code, 'SOURCE_CORRUPT', error.message);
+      assert.equal(error.message, 'bad-header.img.gz: its gzip data is damaged at or after byte 0 of the file (unknown header flags set).');
+      assert.equal(error.details.offset, 0);
+      return true;
+    });
+  });
 });

@@ -73,7 +73,20 @@ export const gunzipStream: StreamDecoder = async function* (input) {
   const gunzip = zlib.createGunzip({ chunkSize: 1 << 20 });
   const run = endingTransform(source, gunzip);
   try {
-    yield* run.output;
+    try {
+      yield* run.output;
+    } catch (error) {
+      // Damaged data (not data cut short): placed by what zlib had consumed when it failed, the
+      // start of the input it failed in, rather than by how far reading had got (megabytes on).
+      if ((error as NodeJS.ErrnoException).code !== 'Z_DATA_ERROR') throw error;
+      const at = gunzip.bytesWritten;
+      const message = (error as Error).message;
+      // A failed CRC is found at a member's end: the damage lies anywhere before.
+      const said = /incorrect data check/i.test(message)
+        ? `its gzip data does not match its CRC-32 (checked at byte ${at} of the file): it is damaged somewhere before that`
+        : `its gzip data is damaged at or after byte ${at} of the file (${message})`;
+      throw new BlockwiseError('SOURCE_CORRUPT', said, { offset: at, placed: true });
+    }
     const end = gunzip.bytesWritten;
     let at = end;
     /** What follows the last member from its first byte that is not zero (up to a bound). */
