@@ -3,17 +3,29 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BlockwiseError } from '../../shared/errors';
+import { createFaultyDrive, fuseSkipReason } from '../test-support/fuse-faults';
 import { createLoopDevice, loopSkipReason, type LoopDevice } from '../test-support/loop-device';
 import { backupCompression, runBackup } from './backup';
 
 const MiB = 1024 * 1024;
 const skip = loopSkipReason();
 if (skip) console.log(`# skipping backup engine tests: ${skip}`);
+const fuseSkip = skip ?? fuseSkipReason();
+
+async function failure(promise: Promise<unknown>): Promise<BlockwiseError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof BlockwiseError, String(error));
+    return error;
+  }
+  assert.fail('the backup should have failed');
+}
 
 test('the name decides the compression; anything else is refused with the names that work', () => {
   assert.equal(backupCompression('/b/card.img'), 'none');
@@ -36,16 +48,6 @@ describe('backup engine on loop devices', { skip }, () => {
     drive.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
-
-  async function failure(promise: Promise<unknown>): Promise<BlockwiseError> {
-    try {
-      await promise;
-    } catch (error) {
-      assert.ok(error instanceof BlockwiseError, String(error));
-      return error;
-    }
-    assert.fail('the backup should have failed');
-  }
 
   test('a cancel mid-copy: CANCELLED, the drive only read, nothing left in the folder', async () => {
     const controller = new AbortController();
@@ -70,6 +72,70 @@ describe('backup engine on loop devices', { skip }, () => {
       assert.deepEqual(readdirSync(small), []);
     } finally {
       execFileSync('umount', [small]);
+    }
+  });
+});
+
+describe('backup engine on faulty drives', { skip: fuseSkip }, () => {
+  let dir = '';
+  before(() => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+    dir = mkdtempSync(path.join(tmpdir(), 'blockwise-backup-faulty-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('an unreadable block is named by its own byte, not by the start of the 4 MiB read holding it', async () => {
+    const bad = 20 * MiB + 8192;
+    const drive = await createFaultyDrive({ size: 32 * MiB, eioRead: [[bad, bad + 4096]] });
+    try {
+      const error = await failure(runBackup({ device: drive.path, output: path.join(dir, 'eio.img'), verify: true }, { signal: new AbortController().signal }));
+      assert.equal(error.code, 'READ_IO_ERROR');
+      assert.match(error.message, new RegExp(`^Reading ${drive.path} failed at byte ${bad}: `));
+      assert.equal(error.details.offset, bad);
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      drive.dispose();
+    }
+  });
+
+  test('a cancel while the drive does not answer a read ends within seconds, naming the drive, and leaves nothing', async () => {
+    const release = path.join(dir, 'release');
+    const drive = await createFaultyDrive({ size: 32 * MiB, stallRead: [[20 * MiB, 20 * MiB + 4096]], stallUntil: release });
+    // Released after 15 s at the latest, so that a backup that waits for the drive fails instead of hanging.
+    const releaser = setTimeout(() => writeFileSync(release, ''), 15_000);
+    try {
+      const controller = new AbortController();
+      const started = performance.now();
+      const out = path.join(dir, 'stalled.img.zst');
+      const pending = runBackup({ device: drive.path, output: out, verify: true }, { signal: controller.signal });
+      setTimeout(() => controller.abort(), 1000);
+      const error = await failure(pending);
+      const seconds = (performance.now() - started) / 1000;
+      assert.ok(seconds < 6, `ended ${seconds.toFixed(1)} s after it started`);
+      assert.equal(error.code, 'CANCELLED');
+      assert.equal(error.message, `The backup of ${drive.path} was cancelled: nothing was saved (the unfinished file was removed). ${drive.path} is not responding: unplug it. The drive was only read.`);
+      assert.equal(error.details.unresponsive, true);
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      clearTimeout(releaser);
+      writeFileSync(release, '');
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // the abandoned read ends, its descriptor closes
+      rmSync(release, { force: true });
+      drive.dispose();
+    }
+  });
+
+  test('--to an existing folder: said to be a folder, with a file name to give instead', async () => {
+    const drive = createLoopDevice(4 * MiB);
+    const folder = path.join(dir, 'saved.img');
+    mkdirSync(folder);
+    try {
+      const error = await failure(runBackup({ device: drive.path, output: folder, verify: true }, { signal: new AbortController().signal }));
+      assert.equal(error.code, 'TARGET_NOT_ALLOWED');
+      assert.equal(error.message, `${folder} is a folder: give the backup a file name, in it (${folder}/backup.img) or beside it.`);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+      drive.dispose();
     }
   });
 });

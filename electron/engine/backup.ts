@@ -23,6 +23,7 @@ import type { BackupCompression, BackupJob, BackupResult, FlashProgress } from '
 import { alignedBuffer } from './aligned-pool';
 import { ProgressMeter } from './progress-meter';
 import { loopDevicesAllowed } from './target-guards';
+import { CANCEL_GRACE_MS } from './targets/io-watch';
 import { deviceGeometry, splitDeviceNumber } from './targets/device-geometry';
 import { devicesBeneath } from './targets/mount-sources';
 
@@ -201,6 +202,10 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
   if (!existsSync(folder)) {
     throw new BlockwiseError('TARGET_NOT_FOUND', `Cannot save ${output}: the folder ${folder} does not exist. Create it, or save the backup somewhere else.`, { path: output });
   }
+  if (existsSync(output) && statSync(output).isDirectory()) {
+    const example = path.join(output, `backup${compression === 'none' ? '.img' : `.img${path.extname(output)}`}`);
+    throw new BlockwiseError('TARGET_NOT_ALLOWED', `${output} is a folder: give the backup a file name, in it (${example}) or beside it.`, { path: output });
+  }
   if (existsSync(output)) {
     throw new BlockwiseError('TARGET_NOT_ALLOWED', `${output} already exists; Blockwise does not overwrite it. Remove it, or give the backup another name.`, { path: output });
   }
@@ -230,6 +235,8 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
   let created = false;
   let compressor: Compressor | undefined;
   let kept = false;
+  /** A read was given up on after a cancel: it is still in the kernel, and closing the drive would wait for it. */
+  let abandoned = false;
   const meter = new ProgressMeter((p) => context.onProgress?.(p));
   const progress = (phase: 'writing' | 'verifying', position: number, force = false) =>
     meter.update({ phase, position, total: size, deviceBytes: position, targets: [{ path: output, phase, position, bytesWritten: 0, bytesVerified: 0 }] }, force);
@@ -253,6 +260,14 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
     failed.catch(() => undefined);
     const hash = createHash('sha256');
     const buffer = alignedBuffer(CHUNK);
+    // A drive that stopped answering holds its read in the kernel: a cancel waits for it at most
+    // CANCEL_GRACE_MS, then ends without it (the descriptor is closed once the kernel lets go).
+    const givenUp = new Promise<never>((_, reject) => {
+      const arm = () => setTimeout(() => reject(GIVEN_UP), CANCEL_GRACE_MS).unref();
+      if (context.signal.aborted) arm();
+      else context.signal.addEventListener('abort', arm, { once: true });
+    });
+    givenUp.catch(() => undefined);
     let position = 0;
     progress('writing', 0, true);
     while (position < size) {
@@ -260,12 +275,25 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
       const want = Math.min(CHUNK, size - position);
       let got: number;
       try {
-        ({ bytesRead: got } = await handle.read(buffer, 0, want, position));
+        ({ bytesRead: got } = await Promise.race([handle.read(buffer, 0, want, position), givenUp]));
       } catch (error) {
+        if (error === GIVEN_UP) {
+          abandoned = true;
+          throw new BlockwiseError(
+            'CANCELLED',
+            `The backup of ${device} was cancelled: nothing was saved (the unfinished file was removed). ${device} is not responding: unplug it. The drive was only read.`,
+            { path: device, unresponsive: true },
+          );
+        }
         const code = (error as NodeJS.ErrnoException).code;
-        throw new BlockwiseError('READ_IO_ERROR', `Reading ${device} failed at byte ${position}: ${(error as Error).message}. The drive may be failing; nothing was saved.`, {
+        if (code === 'ENODEV' || code === 'ENXIO') {
+          throw new BlockwiseError('TARGET_NOT_FOUND', `${device} disappeared at byte ${position} of its ${size} (was it unplugged?). Nothing was saved.`, { path: device, offset: position, syscode: code });
+        }
+        // Named by its first unreadable block, not the start of the 4 MiB read (a byte that reads fine).
+        const at = code === 'EIO' ? await firstUnreadable(handle, buffer.subarray(0, want), position, Math.max(4096, geometry.logicalBlockSize)) : position;
+        throw new BlockwiseError('READ_IO_ERROR', `Reading ${device} failed at byte ${at}: ${(error as Error).message}. The drive may be failing; nothing was saved.`, {
           path: device,
-          offset: position,
+          offset: at,
           ...(code ? { syscode: code } : {}),
         });
       }
@@ -318,9 +346,36 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
   } finally {
     compressor?.kill();
     await compressor?.done.catch(() => undefined); // its descriptor closed before the file goes
-    await handle.close().catch(() => undefined);
+    if (abandoned) handle.close().catch(() => undefined);
+    else await handle.close().catch(() => undefined);
     if (created && !kept) await fsp.rm(partial, { force: true }).catch(() => undefined);
   }
+}
+
+/** What the cancel's give-up rejects with: never a read's own error. */
+const GIVEN_UP = Symbol('given up');
+
+/** The first `unit`-aligned block of the failed read [position, position + into.length) that cannot be read (halving; reads only). */
+async function firstUnreadable(handle: fsp.FileHandle, into: Buffer, position: number, unit: number): Promise<number> {
+  let start = 0;
+  let length = into.length;
+  while (length > unit) {
+    const half = Math.ceil(length / 2 / unit) * unit;
+    if (half >= length) break;
+    try {
+      let done = 0;
+      while (done < half) {
+        const { bytesRead } = await handle.read(into, done, half - done, position + start + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      start += half;
+      length -= half;
+    } catch {
+      length = half;
+    }
+  }
+  return position + start;
 }
 
 /** Decompresses the saved file (as a restore would) and hashes the image it holds. */
