@@ -140,6 +140,8 @@ export interface FlashResult {
   checksumPublishedIn?: string;
   /** Bytes the block map said must be written (equals imageSize for a full write). */
   mappedBytes: number;
+  /** The .bmap (path or address) that chose what was written, when one did; else the image's filesystems or everything. */
+  blockMap?: string;
   durationMs: number;
   writeMs: number;
   verifyMs: number;

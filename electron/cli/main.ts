@@ -14,7 +14,6 @@ import { describeCapacityCheck } from '../../shared/capacity-words';
 import { BlockwiseError, serializeError, type SerializedError } from '../../shared/errors';
 import type { FlashJob, FlashProgress, SourceSpec, TargetSpec, VerifyResult } from '../../shared/flash-types';
 import { backupCompression } from '../engine/backup';
-import { findBmapBeside } from '../engine/bmap/bmap-choice';
 import { EngineClient, silentDrives, type RunningJob, type SilentDrive } from '../engine/engine-client';
 import type { EngineTransport } from '../engine/protocol';
 import { EngineStart, planEngine } from './privileges';
@@ -93,15 +92,6 @@ function localImagePath(image: string): string {
     throw new UsageError(`${image}: ~ means your home folder only where the shell expands it, and it does not inside quotes; give the full path${example}`);
   }
   return image;
-}
-
-/**
- * The .bmap the engine took beside a local image (it outranks the filesystems' own maps), so the
- * summary does not call what it left out "unused filesystem space". None for --full or --no-bmap.
- */
-async function bmapBeside(source: SourceSpec, job: FlashJob): Promise<string | undefined> {
-  if (source.kind !== 'file' || job.options.full || job.options.bmapPath === null) return undefined;
-  return findBmapBeside(source.path).catch(() => undefined);
 }
 
 /** Errors the command's own arguments fix (which --entry to take), like the ones found before anything runs. */
@@ -224,7 +214,7 @@ async function flashCommand(argv: string[]): Promise<number> {
     const ok = result.targets.every((t) => t.ok);
     printer?.finish(ok);
     if (json) emitJson(flashOutcomeJson(result));
-    else printFlashSummary(result, verify, await bmapBeside(source, job));
+    else printFlashSummary(result, verify);
     return ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
     printer?.finish(false);
@@ -295,7 +285,12 @@ async function checkCommand(argv: string[]): Promise<number> {
     const stat = await fsp.stat(given).catch(() => undefined);
     if (!stat) throw new TargetRefusal('TARGET_NOT_FOUND', `${given} does not exist: no drive is connected under that name. Run "blockwise list" to see the drives.`, { path: given });
     if (!stat.isBlockDevice()) throw new TargetRefusal('TARGET_NOT_ALLOWED', `${given} is not a drive: only a drive's capacity can be checked. Run "blockwise list" to see the drives.`, { path: given });
-    const [target] = await resolveTargets([given], { kind: 'file', path: '' });
+    const [target] = await resolveTargets([given], { kind: 'file', path: '' }).catch((error: unknown) => {
+      // A partition: the refusal's words are a flash's ("--to", "everything on it is erased").
+      const drive = error instanceof TargetRefusal && error.code === 'TARGET_NOT_ALLOWED' ? error.details.drive : undefined;
+      if (typeof drive !== 'string') throw error;
+      throw new TargetRefusal('TARGET_NOT_ALLOWED', `${given} is a partition of ${drive}: a check tests a whole drive. Check that one: blockwise check ${drive} (its data is put back).`, { path: given, drive });
+    });
     const plan = await planEngine([target!.path], ['check', ...argv], { interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
     return { target: target!, plan };
   });
@@ -319,7 +314,8 @@ async function checkCommand(argv: string[]): Promise<number> {
     return words.ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
     const serialized = serializeError(error);
-    reportError(serialized, json, serialized.code === 'CANCELLED' ? { advice: '' } : {});
+    // A cancel's and a too-small drive's words say what to do; a flash's advice ("flash it again", "pick a removable drive") does not fit.
+    reportError(serialized, json, serialized.code === 'CANCELLED' || serialized.details?.tooSmall === true ? { advice: '' } : {});
     return exitCodeFor(serialized);
   }
 }

@@ -88,9 +88,10 @@ function targetLine(t: TargetResult, verify: boolean, targetCount: number): stri
 
 /**
  * The flash's summary on stderr; with a failed target, it ends in an Error line and claims nothing
- * as done. `bmapPath`: the .bmap that chose what was written, which is then named for it.
+ * as done. A .bmap that chose what was written (result.blockMap) is named for what it left out.
  */
-export function printFlashSummary(result: FlashResult, verify: boolean, bmapPath?: string): void {
+export function printFlashSummary(result: FlashResult, verify: boolean): void {
+  const bmapPath = result.blockMap;
   const failed = result.targets.filter((t) => !t.ok);
   const lines = ['', result.imageSha256 ? `Image: ${formatBytes(result.imageSize)}, SHA-256 ${result.imageSha256}` : `Image: ${formatBytes(result.imageSize)}`];
   if (result.fileSha256 && result.fileSha256 !== result.imageSha256) lines.push(`File as stored: SHA-256 ${result.fileSha256}`);

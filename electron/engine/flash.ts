@@ -11,6 +11,7 @@ import { AlignedPool } from './aligned-pool';
 import { checkChecksum, checkGivenChecksum, resolveChecksum, type ResolvedChecksum } from './checksum';
 import { loadChunkDigest } from './chunk-digest';
 import { newTargetState, runPipeline, startClearingHead, startReadingHead, targetProgress, type TargetState } from './pipeline';
+import type { BmapPlanner } from './bmap/bmap-planner';
 import { choosePlanner } from './planner-choice';
 import { ProgressMeter } from './progress-meter';
 import { guardTarget } from './target-guards';
@@ -358,6 +359,8 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
       targets,
     };
     Object.assign(result, digests);
+    // What left the rest out, for the words ("not mapped in its block map", "unused space").
+    if (planner.name === 'bmap') result.blockMap = (planner as BmapPlanner).bmap.path;
     if (checksum) result.checksumVerified = true;
     if (checksum && checksum.origin !== 'job') result.checksumPublishedIn = checksum.origin;
     return result;

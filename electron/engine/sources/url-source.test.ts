@@ -480,6 +480,8 @@ describe('URL sources on loop devices', { skip }, () => {
       j.options.full = false;
       const mapped = await flash(j);
       assert.ok(mapped.mappedBytes < MiB, `sparse.img.bmap beside the URL was used (mapped ${mapped.mappedBytes})`);
+      assert.equal(mapped.blockMap, `${base}/pub/sparse.img.bmap`, 'the result names the map that chose what was written');
+      assert.equal(softText.blockMap, undefined);
       assert.ok(readBacking(sparseDev, 2 * MiB, 300_000).equals(sparse.subarray(2 * MiB, 2 * MiB + 300_000)));
     }
   });
