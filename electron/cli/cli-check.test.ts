@@ -3,8 +3,9 @@
 // is refused before anything is opened.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
@@ -72,6 +73,29 @@ describe('blockwise check on loop devices', { skip: loopSkip }, () => {
       assert.equal(last.result.verdict, 'genuine');
       assert.equal(last.result.keeps, 80 * MiB);
     } finally {
+      drive.dispose();
+    }
+  });
+
+  test("a partition is refused in a check's words, naming the drive to check; a drive too small to check is said to be, without a flash's advice", () => {
+    const drive = createLoopDevice(8 * MiB, { fill: 'garbage', partscan: true });
+    const tiny = createLoopDevice(4096, { fill: 'garbage' });
+    try {
+      execFileSync('sfdisk', ['-q', drive.path], { input: 'label: dos\nstart=2048, type=83\n' });
+      execFileSync('partx', ['-u', drive.path], { stdio: 'ignore' });
+      const partition = `${drive.path}p1`;
+      for (let i = 0; i < 50 && !existsSync(partition); i++) execFileSync('sleep', ['0.1']);
+      const before = sha(readFileSync(drive.backingFile));
+      const r = cli(['check', partition]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`Error: ${partition} is a partition of ${drive.path}: a check tests a whole drive\\. Check that one: blockwise check ${drive.path} \\(its data is put back\\)\\.\\n$`));
+      assert.doesNotMatch(r.stderr, /--to|erased/);
+      assert.equal(sha(readFileSync(drive.backingFile)), before);
+      const small = cli(['check', tiny.path]);
+      assert.equal(small.code, 1, small.stderr);
+      assert.match(small.stderr, new RegExp(`Error: ${tiny.path} holds only 4096 bytes: too small to check \\(a check needs two blocks of 4096 bytes\\)\\. Nothing was written to it\\.\\n$`));
+    } finally {
+      tiny.dispose();
       drive.dispose();
     }
   });

@@ -119,7 +119,10 @@ async function probe(target: Target, watch: IoWatch, options: CapacityCheckOptio
   const claimed = target.capacity;
   const block = Math.max(4096, target.logicalBlockSize);
   if (claimed < 2 * block) {
-    throw new BlockwiseError('TARGET_NOT_ALLOWED', `${target.path} holds only ${claimed} bytes: too small to check.`, { path: target.path });
+    throw new BlockwiseError('TARGET_NOT_ALLOWED', `${target.path} holds only ${claimed} bytes: too small to check (a check needs two blocks of ${block} bytes). Nothing was written to it.`, {
+      path: target.path,
+      tooSmall: true,
+    });
   }
   const step = probeStep(claimed);
   const last = alignDown(claimed - block, block);
