@@ -90,6 +90,29 @@ describe('blockwise backup on loop devices', { skip: loopSkip }, () => {
     }
   });
 
+  test('a path with spaces, an apostrophe and accents: the "Restore it with" line is quoted, and restores when pasted into a shell', () => {
+    const folder = path.join(dir, 'Sicherung für Karten');
+    mkdirSync(folder);
+    const out = path.join(folder, "Anna's card.img.zst");
+    const target = createLoopDevice(24 * MiB);
+    try {
+      const r = cli(['backup', drive.path, '--to', out]);
+      assert.equal(r.code, 0, r.stderr);
+      const line = r.stderr.split('\n').find((l) => l.startsWith('Restore it with: '));
+      assert.equal(line, `Restore it with: blockwise flash '${folder}/Anna'\\''s card.img.zst' --to DEVICE`);
+      const command = line!.slice('Restore it with: blockwise '.length).replace('DEVICE', target.path);
+      execFileSync('bash', ['-c', `"$0" "$1" ${command} --yes`, process.execPath, path.resolve(__dirname, '../../../bin/blockwise.js')], {
+        env: { ...process.env, BLOCKWISE_INCLUDE_LOOP: '1' },
+        stdio: 'ignore',
+        timeout: 120_000,
+      });
+      assert.ok(readFileSync(target.backingFile).equals(content), 'the pasted command restored the drive');
+    } finally {
+      target.dispose();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   test('an existing file is never overwritten, and --json ends in done with the result', () => {
     const out = path.join(dir, 'card.img.gz');
     const before = sha(readFileSync(out));

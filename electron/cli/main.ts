@@ -358,7 +358,8 @@ async function backupCommand(argv: string[]): Promise<number> {
         `\nSaved ${result.output}: ${formatBytes(result.imageSize)} from ${result.device}${ratio}.\n` +
           `SHA-256 of the image: ${result.sha256} (also in ${path.basename(result.output)}.sha256).\n` +
           (result.verified ? 'Checked: the file decompresses to exactly what was read from the drive.\n' : 'Not checked (--no-verify).\n') +
-          `Restore it with: blockwise flash ${result.output} --to DEVICE\n`,
+          // Quoted where a shell would split or expand it: the line is meant to be copied.
+          `Restore it with: blockwise flash ${/^[\w@%+=:,./-]+$/.test(result.output) ? result.output : `'${result.output.replace(/'/g, `'\\''`)}'`} --to DEVICE\n`,
       );
     }
     return EXIT.ok;
