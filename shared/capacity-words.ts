@@ -11,7 +11,19 @@ export interface CapacityWords {
   detail: string;
 }
 
-export function describeCapacityCheck(result: CapacityCheckResult): CapacityWords {
+/**
+ * A check's result with what the shared type does not carry yet (it belongs in CapacityCheckResult,
+ * shared/flash-types.ts): the engine sets it, and it travels with the result as JSON.
+ */
+export interface CapacityFindings extends CapacityCheckResult {
+  /**
+   * For 'loses': a test block past the first bad one that kept its data. The drive then has bad
+   * blocks (it is failing), rather than storing less than it claims.
+   */
+  laterKept?: number;
+}
+
+export function describeCapacityCheck(result: CapacityFindings): CapacityWords {
   const claimed = formatBytes(result.claimed);
   const putBack = result.restored
     ? 'Its own data was put back.'
@@ -47,6 +59,15 @@ export function describeCapacityCheck(result: CapacityCheckResult): CapacityWord
       ok: false,
       headline: `${result.path} did not keep a test block written at its very start: it is failing.`,
       detail: `At byte ${result.firstBad ?? 0}, ${how}. Do not use it. ${putBack}`,
+    };
+  }
+  if (result.laterKept !== undefined) {
+    return {
+      ok: false,
+      headline: `${result.path} lost the test block at byte ${result.firstBad}, though blocks past it kept theirs: it has bad blocks, so it is failing.`,
+      detail:
+        `There, ${how}. Its capacity is not fake, but what is stored on a failing drive is at risk: copy off what you need and replace it. ` +
+        `Images smaller than ${formatBytes(result.keeps)} stay clear of the bad block. ${putBack}`,
     };
   }
   return {

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
+import { describeCapacityCheck, type CapacityFindings } from '../../shared/capacity-words';
 import { BlockwiseError } from '../../shared/errors';
 import { createFaultyDrive, fuseSkipReason } from '../test-support/fuse-faults';
 import { createLoopDevice, fillGarbage, loopSkipReason } from '../test-support/loop-device';
@@ -154,6 +155,30 @@ async function letGo(release: string): Promise<void> {
   writeFileSync(release, '');
   await new Promise((resolve) => setTimeout(resolve, 1000));
 }
+
+describe('capacity check on a drive with a bad block', { skip: loopSkip ?? fuseSkip }, () => {
+  before(() => {
+    process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+  });
+
+  test('one block that fails, with blocks past it that keep their data: failing (bad blocks), not "keeps data only up to" it', async () => {
+    const drive = await createFaultyDrive({ size: 64 * MiB, eioWrite: [[10 * MiB, 10 * MiB + 4096]] });
+    try {
+      fillGarbage(drive.store, 64 * MiB);
+      const result = await checkCapacity(drive.path);
+      assert.equal(result.verdict, 'loses', 'nothing larger than what comes before it should be written to it');
+      assert.equal(result.firstBad, 10 * MiB);
+      assert.equal(result.failure, 'write-failed');
+      assert.equal((result as CapacityFindings).laterKept, 11 * MiB);
+      const words = describeCapacityCheck(result);
+      assert.equal(words.ok, false);
+      assert.equal(words.headline, `${drive.path} lost the test block at byte 10485760, though blocks past it kept theirs: it has bad blocks, so it is failing.`);
+      assert.match(words.detail, /^There, writes fail\. Its capacity is not fake, but what is stored on a failing drive is at risk: copy off what you need and replace it\. Images smaller than 9\.4 MB stay clear of the bad block\./);
+    } finally {
+      drive.dispose();
+    }
+  });
+});
 
 describe('capacity check on drives that go away or stop answering', { skip: loopSkip ?? fuseSkip }, () => {
   before(() => {

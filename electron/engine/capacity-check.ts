@@ -23,6 +23,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { BlockwiseError } from '../../shared/errors';
+import type { CapacityFindings } from '../../shared/capacity-words';
 import type { CapacityCheckResult, CapacityVerdict, SourceSpec } from '../../shared/flash-types';
 
 export type { CapacityCheckResult, CapacityVerdict };
@@ -192,7 +193,7 @@ async function probe(target: Target, watch: IoWatch, options: CapacityCheckOptio
   };
 
   const extra: Probe[] = [];
-  let found: { verdict: CapacityVerdict; keeps: number; bad?: Probe } | undefined;
+  let found: { verdict: CapacityVerdict; keeps: number; bad?: Probe; laterKept?: number } | undefined;
   let failure: unknown;
   try {
     found = await findLimit();
@@ -203,15 +204,16 @@ async function probe(target: Target, watch: IoWatch, options: CapacityCheckOptio
   const notBack = await putBack([...probes, ...extra]);
   const restored = notBack === 0;
   if (failure !== undefined || !found) throw stopped(failure, notBack);
-  const { verdict, keeps, bad } = found;
-  const r: CapacityCheckResult = { path: target.path, claimed, verdict, keeps, step, probes: probes.length + extra.length, restored, durationMs: 0 };
+  const { verdict, keeps, bad, laterKept } = found;
+  const r: CapacityFindings = { path: target.path, claimed, verdict, keeps, step, probes: probes.length + extra.length, restored, durationMs: 0 };
   if (bad) r.firstBad = bad.offset;
   if (bad?.holds !== undefined) r.wrapsTo = bad.holds;
   else if (bad?.outcome && bad.outcome !== 'own') r.failure = bad.outcome;
+  if (laterKept !== undefined) r.laterKept = laterKept;
   r.durationMs = Math.round(performance.now() - started);
   return r;
 
-  async function findLimit(): Promise<{ verdict: CapacityVerdict; keeps: number; bad?: Probe }> {
+  async function findLimit(): Promise<{ verdict: CapacityVerdict; keeps: number; bad?: Probe; laterKept?: number }> {
     for (const p of probes) {
       checkCancel();
       await keepOriginal(p);
@@ -232,7 +234,10 @@ async function probe(target: Target, watch: IoWatch, options: CapacityCheckOptio
     if (firstBadIndex < 0) return { verdict: 'genuine', keeps: claimed };
     const firstBad = probes[firstBadIndex]!;
     if (firstBad.holds !== undefined) return { verdict: 'wraps', keeps: firstBad.offset, bad: firstBad };
-    if (firstBadIndex === 0) return { verdict: 'loses', keeps: 0, bad: firstBad };
+    // A block past the bad one that kept its own data: bad blocks (a failing drive), not a limit.
+    // Still 'loses', from the first bad block on: nothing larger should be written to it.
+    const laterKept = probes.slice(firstBadIndex + 1).find((p) => p.outcome === 'own')?.offset;
+    if (firstBadIndex === 0) return { verdict: 'loses', keeps: 0, bad: firstBad, laterKept };
 
     // Dropped, damaged or refused from somewhere between the last good block and this one:
     // narrow it down with one test block at a time (no other test block is written meanwhile).
@@ -251,7 +256,7 @@ async function probe(target: Target, watch: IoWatch, options: CapacityCheckOptio
       if (mid.outcome === 'own') good = mid.offset;
       else bad = mid;
     }
-    return { verdict: 'loses', keeps: good + block, bad };
+    return { verdict: 'loses', keeps: good + block, bad, laterKept };
   }
 
   /**
