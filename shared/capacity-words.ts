@@ -33,8 +33,9 @@ export function describeCapacityCheck(result: CapacityFindings): CapacityWords {
       ok: true,
       headline: `${result.path} kept what was written across all of its ${claimed}: no sign of fake capacity.`,
       detail:
-        `${result.probes} test blocks, one every ${formatBytes(result.step)} and the last one, each read back from the drive. ${putBack} ` +
-        'A fake that caches recent writes could still pass; every flash reads the drive back, which catches it.',
+        `${result.probes} test blocks, ${result.step >= result.claimed ? 'at its start and at its end' : `one every ${formatBytes(result.step)} and the last one`}, each read back from the drive. ${putBack} ` +
+        // The check's limits (capacity-check.ts), said rather than implied away by the headline.
+        `A fake that caches recent writes, or one that wraps at a size that is not a multiple of ${formatBytes(result.step)}, could still pass; every flash reads the drive back, which catches it.`,
     };
   }
   const keeps = formatBytesExact(result.keeps);

@@ -135,6 +135,19 @@ describe('capacity check on counterfeit drives', { skip: loopSkip ?? fuseSkip },
     }
   });
 
+  test('a fake that wraps at a size that is no multiple of the step passes (the documented limit), and the words say it could', async () => {
+    const drive = await createFaultyDrive({ size: 512 * MiB, wrap: 98 * MiB + 12 * 4096 });
+    try {
+      const result = await checkCapacity(drive.path);
+      assert.equal(result.step, 4 * MiB);
+      assert.equal(result.verdict, 'genuine');
+      const words = describeCapacityCheck(result);
+      assert.match(words.detail, /A fake that caches recent writes, or one that wraps at a size that is not a multiple of 4\.2 MB, could still pass; every flash reads the drive back, which catches it\.$/);
+    } finally {
+      drive.dispose();
+    }
+  });
+
   test('a drive whose writes fail from 100 MiB on: caught to within 1 MiB', async () => {
     const limit = 100 * MiB + 40 * 4096;
     const drive = await createFaultyDrive({ size: 192 * MiB, eioWrite: [[limit, 192 * MiB]] });
