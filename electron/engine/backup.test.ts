@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -120,7 +120,38 @@ describe('backup engine on faulty drives', { skip: fuseSkip }, () => {
       clearTimeout(releaser);
       writeFileSync(release, '');
       await new Promise((resolve) => setTimeout(resolve, 1000)); // the abandoned read ends, its descriptor closes
+      drive.dispose(); // writes the release file again
       rmSync(release, { force: true });
+    }
+  });
+
+  test('a drive that is gone: said to have disappeared (was it unplugged?), not to be failing', async () => {
+    const drive = await createFaultyDrive({ size: 32 * MiB, yankAfter: 0 });
+    try {
+      const error = await failure(runBackup({ device: drive.path, output: path.join(dir, 'gone.img'), verify: true }, { signal: new AbortController().signal }));
+      assert.equal(error.code, 'TARGET_NOT_FOUND');
+      assert.equal(error.message, `${drive.path} disappeared at byte 0 of its ${32 * MiB} (was it unplugged?). Nothing was saved.`);
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      drive.dispose();
+    }
+  });
+
+  test('a partition is refused, naming its drive: its image would not restore the drive', async () => {
+    const drive = createLoopDevice(8 * MiB, { partscan: true });
+    try {
+      execFileSync('sfdisk', ['-q', drive.path], { input: 'label: dos\nstart=2048, type=83\n' });
+      execFileSync('partx', ['-u', drive.path], { stdio: 'ignore' });
+      const partition = `${drive.path}p1`;
+      for (let i = 0; i < 50 && !existsSync(partition); i++) execFileSync('sleep', ['0.1']);
+      const error = await failure(runBackup({ device: partition, output: path.join(dir, 'part.img'), verify: true }, { signal: new AbortController().signal }));
+      assert.equal(error.code, 'TARGET_NOT_ALLOWED');
+      assert.equal(
+        error.message,
+        `${partition} is a partition of ${drive.path}: a backup copies a whole drive, with its partition table, so that flashing it back restores the drive. Back up ${drive.path} instead.`,
+      );
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
       drive.dispose();
     }
   });

@@ -153,6 +153,16 @@ function checkDrive(device: string): { sysfs: string | undefined } {
   } catch {
     sysfs = undefined;
   }
+  // A partition's image holds no partition table: flashed back "to a drive" (the only way
+  // Blockwise restores), it would not be that drive again.
+  if (sysfs && existsSync(path.join(sysfs, 'partition'))) {
+    const drive = `/dev/${path.basename(path.dirname(sysfs))}`;
+    throw new BlockwiseError(
+      'TARGET_NOT_ALLOWED',
+      `${device} is a partition of ${drive}: a backup copies a whole drive, with its partition table, so that flashing it back restores the drive. Back up ${drive} instead.`,
+      { path: device, drive },
+    );
+  }
   return { sysfs };
 }
 
