@@ -113,6 +113,23 @@ describe('blockwise backup on loop devices', { skip: loopSkip }, () => {
     }
   });
 
+  test('a .sha256 left from an earlier backup of that name (its file removed) is replaced: the new backup restores', () => {
+    const out = path.join(dir, 'again.img.zst');
+    writeFileSync(`${out}.sha256`, `${'ab'.repeat(32)}  again.img\n`);
+    const target = createLoopDevice(24 * MiB);
+    try {
+      const r = cli(['backup', drive.path, '--to', out]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`SHA-256 of the image: ${sha(content)} \\(also in again\\.img\\.zst\\.sha256\\)\\.`));
+      assert.equal(readFileSync(`${out}.sha256`, 'utf8'), `${sha(content)}  again.img\n`);
+      const restore = cli(['flash', out, '--to', target.path, '--yes']);
+      assert.equal(restore.code, 0, restore.stderr);
+      assert.ok(readFileSync(target.backingFile).equals(content));
+    } finally {
+      target.dispose();
+    }
+  });
+
   test('an existing file is never overwritten, and --json ends in done with the result', () => {
     const out = path.join(dir, 'card.img.gz');
     const before = sha(readFileSync(out));

@@ -356,7 +356,7 @@ async function backupCommand(argv: string[]): Promise<number> {
       const ratio = result.compression === 'none' ? '' : ` (${formatBytes(result.storedSize)} compressed, ${((100 * result.storedSize) / Math.max(1, result.imageSize)).toFixed(0)}% of the drive)`;
       process.stderr.write(
         `\nSaved ${result.output}: ${formatBytes(result.imageSize)} from ${result.device}${ratio}.\n` +
-          `SHA-256 of the image: ${result.sha256} (also in ${path.basename(result.output)}.sha256).\n` +
+          `SHA-256 of the image: ${result.sha256}${(await fsp.readFile(`${result.output}.sha256`, 'utf8').catch(() => '')).startsWith(result.sha256) ? ` (also in ${path.basename(result.output)}.sha256)` : ''}.\n` +
           (result.verified ? 'Checked: the file decompresses to exactly what was read from the drive.\n' : 'Not checked (--no-verify).\n') +
           // Quoted where a shell would split or expand it: the line is meant to be copied.
           `Restore it with: blockwise flash ${/^[\w@%+=:,./-]+$/.test(result.output) ? result.output : `'${result.output.replace(/'/g, `'\\''`)}'`} --to DEVICE\n`,

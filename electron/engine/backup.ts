@@ -347,7 +347,10 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
     await fsp.rename(partial, output);
     kept = true;
     const checksumFile = `${output}.sha256`;
-    await fsp.writeFile(checksumFile, `${sha256}  ${imageNameOf(output, compression)}\n`, { flag: 'wx' }).catch(() => undefined);
+    // Replaces one left from an earlier backup of that name (whose file is gone: it was not
+    // overwritten): kept, its old hash made a flash of this backup fail as a corrupt download.
+    // One that cannot be written is removed rather than left half-written or stale.
+    await fsp.writeFile(checksumFile, `${sha256}  ${imageNameOf(output, compression)}\n`).catch(() => fsp.rm(checksumFile, { force: true }).catch(() => undefined));
     progress(verified ? 'verifying' : 'writing', size, true);
     return { device, output, compression, imageSize: size, storedSize, sha256, verified, durationMs: Math.round(performance.now() - started) };
   } catch (error) {
