@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -61,19 +62,27 @@ describe('backup engine on loop devices', { skip }, () => {
     assert.equal(drive.bytesWritten(), 0);
   });
 
-  test('a folder whose filesystem fills up: said so with the folder, and nothing left there', async () => {
-    const small = path.join(dir, 'small');
-    mkdirSync(small);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', small]);
-    try {
-      const error = await failure(runBackup({ device: drive.path, output: path.join(small, 'full.img'), verify: true }, { signal: new AbortController().signal }));
-      assert.equal(error.code, 'WRITE_IO_ERROR');
-      assert.match(error.message, new RegExp(`^Could not save the backup ${small}/full\\.img: the filesystem holding ${small} is full`));
-      assert.deepEqual(readdirSync(small), []);
-    } finally {
-      execFileSync('umount', [small]);
-    }
-  });
+  for (const name of ['full.img', 'full.img.xz']) {
+    // xz holds its output until its input ends: the disk fills only once the drive was read.
+    test(`a folder whose filesystem fills up (${name}): said so with the folder, and nothing left there`, async () => {
+      const small = path.join(dir, 'small');
+      mkdirSync(small);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', small]);
+      // Random bytes: no compressor makes them fit.
+      const random = createLoopDevice(16 * MiB);
+      try {
+        writeFileSync(random.backingFile, randomBytes(16 * MiB));
+        const error = await failure(runBackup({ device: random.path, output: path.join(small, name), verify: true }, { signal: new AbortController().signal }));
+        assert.equal(error.code, 'WRITE_IO_ERROR');
+        assert.match(error.message, new RegExp(`^Could not save the backup ${small}/${name.replace(/\./g, '\\.')}: the filesystem holding ${small} is full`));
+        assert.deepEqual(readdirSync(small), []);
+      } finally {
+        random.dispose();
+        execFileSync('umount', [small]);
+        rmSync(small, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 describe('backup engine on faulty drives', { skip: fuseSkip }, () => {

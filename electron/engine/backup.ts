@@ -315,7 +315,8 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
       progress('writing', position);
     }
     compressor.input.end();
-    await Promise.race([compressor.done, failed]);
+    // Said as the file's failure (a full disk, named by its folder), whichever reports it first.
+    await Promise.race([compressor.done.catch((error: unknown) => Promise.reject(outputError(error, output))), failed]);
     let storedSize: number;
     try {
       // fsync through a new descriptor flushes the file's data all the same: a write error the
