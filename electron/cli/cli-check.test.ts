@@ -100,6 +100,20 @@ describe('blockwise check on loop devices', { skip: loopSkip }, () => {
     }
   });
 
+  test('a read-only drive is refused as write-protected, without first saying test blocks are being written to it', () => {
+    const drive = createLoopDevice(8 * MiB, { fill: 'garbage', readOnly: true });
+    try {
+      const before = sha(readFileSync(drive.backingFile));
+      const r = cli(['check', drive.path]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^\\nError: ${drive.path} is read-only \\(write-protected\\)\\.`));
+      assert.doesNotMatch(r.stderr, /Checking|writing test blocks/);
+      assert.equal(sha(readFileSync(drive.backingFile)), before);
+    } finally {
+      drive.dispose();
+    }
+  });
+
   test('a counterfeit card that wraps: exit 1, named counterfeit with the size it really stores', { skip: fuseSkip }, async () => {
     const drive = await createFaultyDrive({ size: 512 * MiB, wrap: 128 * MiB });
     try {

@@ -294,7 +294,6 @@ async function checkCommand(argv: string[]): Promise<number> {
     const plan = await planEngine([target!.path], ['check', ...argv], { interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
     return { target: target!, plan };
   });
-  if (!json) process.stderr.write(`Checking ${target.path}: writing test blocks across it and reading them back. Its data is put back at the end: keep it plugged in until then.\n`);
   let shown = -1;
   try {
     const result = await runJob(
@@ -303,6 +302,9 @@ async function checkCommand(argv: string[]): Promise<number> {
       (client, onProgress) => client.check(target.path, onProgress),
       (progress) => {
         if (json) return emitJson({ type: 'progress', progress });
+        // Once the engine has the drive open and works on it: a drive it refuses (busy, read-only,
+        // too small) was never "being written with test blocks".
+        if (shown < 0) process.stderr.write(`Checking ${target.path}: writing test blocks across it and reading them back. Its data is put back at the end: keep it plugged in until then.\n`);
         const percent = Math.floor(progress.percent ?? 0);
         if (process.stderr.isTTY && percent !== shown) process.stderr.write(`\r${percent}%`);
         shown = percent;
