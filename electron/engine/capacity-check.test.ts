@@ -90,6 +90,26 @@ describe('capacity check on loop devices', { skip: loopSkip }, () => {
     }
   });
 
+  test('a cancel on a slow drive: every block is put back, one after the other, however long it takes', async () => {
+    // 8 KiB/s of writes: each 4 KiB block takes half a second, so putting 9 back takes longer
+    // than the 2 s a cancel waits for a drive that does not answer.
+    const drive = createLoopDevice(8 * MiB, { fill: 'garbage' });
+    const throttle = '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device';
+    try {
+      writeFileSync(throttle, `${drive.majMin} 8192`);
+      const before = sha(readFileSync(drive.backingFile));
+      const controller = new AbortController();
+      // 9 originals read, then the cancel while the 9th test block is being written.
+      const error = await failure(checkCapacity(drive.path, { signal: controller.signal, onProgress: (done) => done === 9 + 8 && controller.abort() }));
+      assert.equal(error.code, 'CANCELLED');
+      assert.equal(error.message, `The check of ${drive.path} was cancelled. Its own data was put back.`);
+      assert.equal(sha(readFileSync(drive.backingFile)), before);
+    } finally {
+      writeFileSync(throttle, `${drive.majMin} 0`);
+      drive.dispose();
+    }
+  });
+
   test('refuses a loop device without the opt-in, and a regular file', async () => {
     const drive = createLoopDevice(32 * MiB);
     const dir = mkdtempSync(path.join(tmpdir(), 'blockwise-capacity-'));

@@ -108,15 +108,16 @@ export async function checkCapacity(targetPath: string, options: CapacityCheckOp
   // A drive that stops answering must not hold a cancel: its I/O is given up on CANCEL_GRACE_MS
   // after it (io-watch.ts), and nothing more is sent to it.
   const watch = new IoWatch({ signal: options.signal });
-  const target = watchTarget(await openTarget(targetPath, {}, inspected), watch);
+  const unwatched = await openTarget(targetPath, {}, inspected);
+  const target = watchTarget(unwatched, watch);
   try {
-    return await probe(target, watch, options, started);
+    return await probe(target, unwatched, watch, options, started);
   } finally {
     await target.close();
   }
 }
 
-async function probe(target: Target, watch: IoWatch, options: CapacityCheckOptions, started: number): Promise<CapacityCheckResult> {
+async function probe(target: Target, unwatched: Target, watch: IoWatch, options: CapacityCheckOptions, started: number): Promise<CapacityCheckResult> {
   const claimed = target.capacity;
   const block = Math.max(4096, target.logicalBlockSize);
   if (claimed < 2 * block) {
@@ -262,7 +263,9 @@ async function probe(target: Target, watch: IoWatch, options: CapacityCheckOptio
   /**
    * Writes each tested block's original bytes back; how many blocks may still hold a test block
    * (0 when every one is back). A drive that stopped answering is sent nothing more: those writes
-   * would queue behind the stuck one, in no set order with it.
+   * would queue behind the stuck one, in no set order with it. Not through the watch: after a
+   * cancel it gives up on any write still going 2 s later, and the next write would reuse the
+   * buffer of one still in flight (another block's bytes, put back here); a slow card is waited for.
    */
   async function putBack(all: Probe[]): Promise<number> {
     const tested = all.filter((p) => p.tested);
@@ -276,14 +279,14 @@ async function probe(target: Target, watch: IoWatch, options: CapacityCheckOptio
       }
       try {
         p.original.copy(buffer);
-        await target.write(buffer, p.offset);
+        await unwatched.write(buffer, p.offset);
       } catch {
         notBack++;
       }
       tick();
     }
     try {
-      await target.flush();
+      await unwatched.flush();
     } catch {
       return tested.length;
     }
