@@ -21,6 +21,8 @@ export interface CapacityFindings extends CapacityCheckResult {
    * blocks (it is failing), rather than storing less than it claims.
    */
   laterKept?: number;
+  /** For 'read-failed': the block could not be read even before a test block was written there. */
+  unreadable?: boolean;
 }
 
 export function describeCapacityCheck(result: CapacityFindings): CapacityWords {
@@ -53,7 +55,9 @@ export function describeCapacityCheck(result: CapacityFindings): CapacityWords {
     result.failure === 'write-failed'
       ? 'writes fail'
       : result.failure === 'read-failed'
-        ? 'what was written cannot be read back'
+        ? result.unreadable
+          ? 'it cannot be read at all (nothing was written there)'
+          : 'what was written cannot be read back'
         : 'what is written is not kept (it reads back as other data)';
   if (result.keeps === 0) {
     return {
@@ -65,7 +69,7 @@ export function describeCapacityCheck(result: CapacityFindings): CapacityWords {
   if (result.laterKept !== undefined) {
     return {
       ok: false,
-      headline: `${result.path} lost the test block at byte ${result.firstBad}, though blocks past it kept theirs: it has bad blocks, so it is failing.`,
+      headline: `${result.path} failed at the test block at byte ${result.firstBad}, though blocks past it kept theirs: it has bad blocks, so it is failing.`,
       detail:
         `There, ${how}. Its capacity is not fake, but what is stored on a failing drive is at risk: copy off what you need and replace it. ` +
         `Images smaller than ${formatBytes(result.keeps)} stay clear of the bad block. ${putBack}`,

@@ -205,12 +205,31 @@ describe('capacity check on a drive with a bad block', { skip: loopSkip ?? fuseS
       assert.equal((result as CapacityFindings).laterKept, 11 * MiB);
       const words = describeCapacityCheck(result);
       assert.equal(words.ok, false);
-      assert.equal(words.headline, `${drive.path} lost the test block at byte 10485760, though blocks past it kept theirs: it has bad blocks, so it is failing.`);
+      assert.equal(words.headline, `${drive.path} failed at the test block at byte 10485760, though blocks past it kept theirs: it has bad blocks, so it is failing.`);
       assert.match(words.detail, /^There, writes fail\. Its capacity is not fake, but what is stored on a failing drive is at risk: copy off what you need and replace it\. Images smaller than 9\.4 MB stay clear of the bad block\./);
     } finally {
       drive.dispose();
     }
   });
+});
+
+test('a block that cannot be read even before the test: said so, not that what was written cannot be read back', { skip: loopSkip ?? fuseSkip }, async () => {
+  process.env.BLOCKWISE_INCLUDE_LOOP = '1';
+  const drive = await createFaultyDrive({ size: 64 * MiB, eioRead: [[10 * MiB, 10 * MiB + 4096]] });
+  try {
+    fillGarbage(drive.store, 64 * MiB);
+    const before = sha(readFileSync(drive.store));
+    const result = await checkCapacity(drive.path);
+    assert.equal(result.failure, 'read-failed');
+    assert.equal((result as CapacityFindings).unreadable, true);
+    assert.equal(result.restored, true);
+    const words = describeCapacityCheck(result);
+    assert.match(words.detail, /^There, it cannot be read at all \(nothing was written there\)\. /);
+    assert.match(words.detail, /Its own data was put back\.$/);
+    assert.equal(sha(readFileSync(drive.store)), before);
+  } finally {
+    drive.dispose();
+  }
 });
 
 describe('capacity check on drives that go away or stop answering', { skip: loopSkip ?? fuseSkip }, () => {

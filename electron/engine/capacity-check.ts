@@ -211,6 +211,7 @@ async function probe(target: Target, unwatched: Target, watch: IoWatch, options:
   if (bad?.holds !== undefined) r.wrapsTo = bad.holds;
   else if (bad?.outcome && bad.outcome !== 'own') r.failure = bad.outcome;
   if (laterKept !== undefined) r.laterKept = laterKept;
+  if (bad?.outcome === 'read-failed' && !bad.tested) r.unreadable = true;
   r.durationMs = Math.round(performance.now() - started);
   return r;
 
