@@ -68,6 +68,7 @@ describe('blockwise backup on loop devices', { skip: loopSkip }, () => {
       const out = path.join(dir, name);
       const r = cli(['backup', drive.path, '--to', out]);
       assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stderr.startsWith(`Copying ${drive.path} into ${out}: the drive is only read.\n`), r.stderr);
       assert.match(r.stderr, new RegExp(`Saved ${out.replace(/[.]/g, '\\.')}: 25\\.2 MB from ${drive.path}`));
       assert.match(r.stderr, /Checked: the file decompresses to exactly what was read from the drive\./);
       const ext = path.extname(name);

@@ -345,12 +345,19 @@ async function backupCommand(argv: string[]): Promise<number> {
     return planEngine([device], ['backup', ...argv], { forReading: true, interactive: false });
   });
   const printer = json ? undefined : new ProgressPrinter(process.stderr);
+  let started = false;
   try {
     const result = await runJob(
       engine.transportFor(plan),
       (error) => error,
       (client, onProgress) => client.backup({ device, output, verify: !values['no-verify'] }, onProgress),
-      (progress) => (json ? emitJson({ type: 'progress', progress }) : printer!.update(progress)),
+      (progress) => {
+        if (json) return emitJson({ type: 'progress', progress });
+        // The bar says "Writing" (the file): said first, once the engine has the drive, that the drive itself is only read.
+        if (!started) process.stderr.write(`Copying ${device} into ${output}: the drive is only read.\n`);
+        started = true;
+        printer!.update(progress);
+      },
     );
     printer?.finish(true);
     if (json) emitJson({ type: 'done', result });
