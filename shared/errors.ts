@@ -98,6 +98,8 @@ export function adviceFor(error: SerializedError): string {
   if (error.code === 'TARGET_BUSY' && (error.details?.busyWith === 'flash' || error.details?.busyWith === 'check')) {
     return 'Wait for it to finish, then try again.';
   }
+  // The message already says what to do with this very file (extract it with 7z, convert it with qemu-img…).
+  if (error.code === 'SOURCE_UNSUPPORTED' && error.details?.advised === true) return '';
   if (error.code === 'BMAP_INVALID' && error.details?.newer === true) {
     return 'Update Blockwise, or move the .bmap file away to write the image without it.';
   }

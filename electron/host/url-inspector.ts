@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { ImageInfo } from '../../shared/contract';
 import { BlockwiseError } from '../../shared/errors';
 import { findPublishedChecksumForUrl } from '../engine/checksum-files';
-import { detectFormat, unsupportedMessage } from '../engine/sources/detect';
+import { advised, detectFormat, unsupportedMessage } from '../engine/sources/detect';
 import { startDownload } from '../engine/sources/url-download';
 import { shownUrl } from '../engine/sources/url-messages';
 import { listZipAtUrl } from '../engine/sources/url-zip';
@@ -115,6 +115,7 @@ export async function inspectUrl(address: string, entry?: string): Promise<Image
     const instead = detected.advice ? '' : ' Use an .img, .iso, or one compressed with gzip, xz, zstd, bzip2, zip or tar.';
     throw new BlockwiseError('SOURCE_UNSUPPORTED', `${unsupportedMessage(shown, name, detected)}${instead}`, {
       path: shown,
+      ...advised(detected),
     });
   }
   const formats = head.length >= 512 ? [detected.format] : formatsByName(name);

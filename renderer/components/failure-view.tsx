@@ -43,6 +43,8 @@ export function FailureView({ kind, error, targets, results, phase, imageSize, i
   // unmount (the usual advice for a busy drive), and trying again at once fails the same way.
   const otherJob = typeof error?.details?.otherJob === 'string' && onFollow ? error.details.otherJob : undefined;
   const canRetry = !otherJob && (cancelled || (explained?.retryable ?? true));
+  // The message itself says what to do with this very file (extract it with 7z…): no second line.
+  const noFurtherAdvice = !unresponsive && !unverified && !cancelled && !otherJob && explained?.advice === '';
   // A flash to several drives speaks of them all.
   const several = targets.length > 1;
   const written = several ? 'The drives were' : 'The drive was';
@@ -80,7 +82,7 @@ export function FailureView({ kind, error, targets, results, phase, imageSize, i
             : 'The drive’s contents are now incomplete and it will not boot until it is flashed again.'}
         </p>
       )}
-      {error && (
+      {error && !noFurtherAdvice && (
         <p className="result-advice">
           <strong>What to do next: </strong>
           {unresponsive

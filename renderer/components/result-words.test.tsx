@@ -74,3 +74,15 @@ test('the result names the image chosen inside an archive, not only the archive'
   assert.equal(flashedName({ path: '/images/os.img.xz', name: 'os.img.xz', storedSize: 1, formats: ['xz'] }), 'os.img.xz');
   assert.equal(flashedName(null), 'The image');
 });
+
+test('a refusal whose message already says what to do with the file gets no empty "What to do next"', () => {
+  const render = (error: SerializedError) =>
+    renderToStaticMarkup(
+      <FailureView kind="failed" error={error} targets={TWO.slice(0, 1)} results={[]} phase={undefined} imageSize={4096} imageLocation="/images/os.7z" onRetry={() => undefined} onBack={() => undefined} />,
+    );
+  const advised = render({ code: 'SOURCE_UNSUPPORTED', message: 'os.7z is a 7-Zip archive, which Blockwise cannot write. Extract the image from it (7z x "os.7z"), then open that.', details: { advised: true } });
+  assert.match(advised, /7z x/);
+  assert.doesNotMatch(advised, /What to do next/);
+  const general = render({ code: 'SOURCE_UNSUPPORTED', message: 'tool.rpm is an RPM package, which Blockwise cannot write.' });
+  assert.match(general, /What to do next: <\/strong>Blockwise writes raw disk images/);
+});

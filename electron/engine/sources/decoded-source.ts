@@ -5,7 +5,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { BlockwiseError } from '../../../shared/errors';
-import { detectFormat, misnamedRawReason, unsupportedMessage } from './detect';
+import { advised, detectFormat, misnamedRawReason, unsupportedMessage } from './detect';
 import { notAnArchive } from './open-source';
 import type { SourceFormat, SourceInfo, SourceReader } from './source';
 
@@ -278,7 +278,7 @@ export function classifyHead(head: Buffer, meta: StreamMeta, inside?: string, ow
     case 'unsupported': {
       // Advice names the file the person will have: the entry, or the file minus its compression suffix.
       const fileName = inside === undefined ? meta.name : inside === DECOMPRESSED ? meta.name.replace(/\.[^./]+$/, '') : inside;
-      throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(what, fileName, detected), details);
+      throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(what, fileName, detected), { ...details, ...advised(detected) });
     }
     case 'supported': {
       // A download or an archive's entry named os.img.xz that holds neither xz nor a disk.

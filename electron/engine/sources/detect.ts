@@ -212,6 +212,11 @@ export function looksLikeText(head: Uint8Array): boolean {
  * "WHAT is a NAME, which Blockwise cannot write." and what to do instead, for a refused format.
  * `fileName` is the file's base name, used in the advice's commands.
  */
+/** Details for an error whose message already says what to do (the format's own advice): the general advice is then left out. */
+export function advised(detected: { advice?: unknown }): { advised?: true } {
+  return detected.advice ? { advised: true } : {};
+}
+
 export function unsupportedMessage(what: string, fileName: string, detected: { name: string; advice?: (fileName: string) => string; article?: 'a' | 'an' }): string {
   const article = detected.article ?? (/^[aeiou]/i.test(detected.name) ? 'an' : 'a');
   const advice = detected.advice ? ` ${detected.advice(fileName)}` : '';

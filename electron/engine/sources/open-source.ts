@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { BlockwiseError } from '../../../shared/errors';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { deviceGeometry } from '../targets/device-geometry';
-import { detectFormat, misnamedRawReason, unsupportedMessage } from './detect';
+import { advised, detectFormat, misnamedRawReason, unsupportedMessage } from './detect';
 import { looksLikeImageName } from './image-names';
 import { fdHandle, FileSource, type ReadHandle } from './file-source';
 import type { SourceFormat, SourceReader } from './source';
@@ -121,14 +121,14 @@ async function openFileSource(filePath: string, spec: SourceSpec, options: OpenS
         );
       }
       case 'unsupported':
-        throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(name, name, detected), { path: filePath });
+        throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(name, name, detected), { path: filePath, ...advised(detected) });
       case 'supported':
         break;
     }
     if (detected.format === 'raw') {
       // A fixed VHD or a .dmg looks raw from its start; its footer gives it away.
       const vmDisk = stat.isFile() && size >= 1024 ? vmDiskFromTrailer(await readAt(handle, size - 512, 512)) : undefined;
-      if (vmDisk) throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(name, name, vmDisk), { path: filePath, offset: size - 512 });
+      if (vmDisk) throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(name, name, vmDisk), { path: filePath, offset: size - 512, ...advised(vmDisk) });
       const misnamed = stat.isFile() ? misnamedRawReason(name, head) : undefined;
       if (misnamed) throw new BlockwiseError('SOURCE_CORRUPT', misnamed, { path: filePath, offset: 0 });
       if (spec.entry !== undefined) throw notAnArchive(name, spec.entry, filePath);

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { after, describe, test } from 'node:test';
-import { BlockwiseError } from '../../../shared/errors';
+import { BlockwiseError, describeError } from '../../../shared/errors';
 import { detectFormat } from './detect';
 import { openSource } from './open-source';
 import './register-decoders';
@@ -232,7 +232,14 @@ describe('sources that are not image files', () => {
       const error = await refusal(path.join(dir, name));
       assert.equal(error.code, 'SOURCE_UNSUPPORTED', `${name}: ${error.message}`);
       assert.match(error.message, message);
+      // A message that says what to do with this file gets no second, general advice after it;
+      // one that cannot (a script, a package) gets it.
+      const said = describeError(error.toJSON());
+      if (error.details.advised === true) assert.equal(said, error.message, `${name}: ${said}`);
+      else assert.match(said, /Blockwise writes raw disk images/, name);
     }
+    assert.equal((await refusal(path.join(dir, 'os.img.Z'))).details.advised, true);
+    assert.equal((await refusal(path.join(dir, 'tool.rpm'))).details.advised, undefined);
     // zlib (pigz -z): by its two bytes and data that inflates; the same two bytes before random data stay raw.
     writeFileSync(path.join(dir, 'os.img.zz'), deflateSync(image));
     assert.match((await refusal(path.join(dir, 'os.img.zz'))).message, /is a zlib stream \(\.zz\), .*pigz -d -z -k "os\.img\.zz"/);

@@ -8,7 +8,7 @@
 // compressed .vhd.xz was written, footer and all, and "verified").
 
 import { BlockwiseError } from '../../../shared/errors';
-import { unsupportedMessage } from './detect';
+import { advised, unsupportedMessage } from './detect';
 import type { SourceReader } from './source';
 import { BTRFS_SUPER, checkRawImageComplete, volumesOf } from './truncation-check';
 import { vmDiskFromTrailer } from './vm-disks';
@@ -64,7 +64,7 @@ export function watchForTruncation(reader: SourceReader, name: string, filePath:
     if (vmDisk) {
       // Advice names the file they will have: the entry, or this file minus its compression suffix.
       const fileName = reader.info.entry ?? name.replace(/[?#].*$/, '').replace(/^.*[\\/]/, '').replace(/\.[^./]+$/, '');
-      throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(what, fileName, vmDisk), { path: filePath, offset: position - 512 });
+      throw new BlockwiseError('SOURCE_UNSUPPORTED', unsupportedMessage(what, fileName, vmDisk), { path: filePath, offset: position - 512, ...advised(vmDisk) });
     }
     await checkRawImageComplete(readAt, position, what, filePath);
   }
