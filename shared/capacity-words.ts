@@ -11,21 +11,7 @@ export interface CapacityWords {
   detail: string;
 }
 
-/**
- * A check's result with what the shared type does not carry yet (it belongs in CapacityCheckResult,
- * shared/flash-types.ts): the engine sets it, and it travels with the result as JSON.
- */
-export interface CapacityFindings extends CapacityCheckResult {
-  /**
-   * For 'loses': a test block past the first bad one that kept its data. The drive then has bad
-   * blocks (it is failing), rather than storing less than it claims.
-   */
-  laterKept?: number;
-  /** For 'read-failed': the block could not be read even before a test block was written there. */
-  unreadable?: boolean;
-}
-
-export function describeCapacityCheck(result: CapacityFindings): CapacityWords {
+export function describeCapacityCheck(result: CapacityCheckResult): CapacityWords {
   const claimed = formatBytes(result.claimed);
   const putBack = result.restored
     ? 'Its own data was put back.'

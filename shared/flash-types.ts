@@ -180,6 +180,13 @@ export interface CapacityCheckResult {
   wrapsTo?: number;
   /** For 'loses': what the first bad block did ('dropped': read back other data; 'write-failed'; 'read-failed'). */
   failure?: 'dropped' | 'write-failed' | 'read-failed';
+  /**
+   * For 'loses': a test block past the first bad one that kept its data. The drive then has bad
+   * blocks (it is failing), rather than storing less than it claims.
+   */
+  laterKept?: number;
+  /** For 'read-failed': the block could not be read even before a test block was written there. */
+  unreadable?: boolean;
   /** Spacing of the test blocks: a wrap at a multiple of it is found. */
   step: number;
   probes: number;

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { describeCapacityCheck, type CapacityFindings } from '../../shared/capacity-words';
+import { describeCapacityCheck } from '../../shared/capacity-words';
 import { BlockwiseError } from '../../shared/errors';
 import { createFaultyDrive, fuseSkipReason } from '../test-support/fuse-faults';
 import { createLoopDevice, fillGarbage, loopSkipReason } from '../test-support/loop-device';
@@ -202,7 +202,7 @@ describe('capacity check on a drive with a bad block', { skip: loopSkip ?? fuseS
       assert.equal(result.verdict, 'loses', 'nothing larger than what comes before it should be written to it');
       assert.equal(result.firstBad, 10 * MiB);
       assert.equal(result.failure, 'write-failed');
-      assert.equal((result as CapacityFindings).laterKept, 11 * MiB);
+      assert.equal(result.laterKept, 11 * MiB);
       const words = describeCapacityCheck(result);
       assert.equal(words.ok, false);
       assert.equal(words.headline, `${drive.path} failed at the test block at byte 10485760, though blocks past it kept theirs: it has bad blocks, so it is failing.`);
@@ -221,7 +221,7 @@ test('a block that cannot be read even before the test: said so, not that what w
     const before = sha(readFileSync(drive.store));
     const result = await checkCapacity(drive.path);
     assert.equal(result.failure, 'read-failed');
-    assert.equal((result as CapacityFindings).unreadable, true);
+    assert.equal(result.unreadable, true);
     assert.equal(result.restored, true);
     const words = describeCapacityCheck(result);
     assert.match(words.detail, /^There, it cannot be read at all \(nothing was written there\)\. /);

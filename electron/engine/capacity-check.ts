@@ -23,7 +23,6 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { BlockwiseError } from '../../shared/errors';
-import type { CapacityFindings } from '../../shared/capacity-words';
 import type { CapacityCheckResult, CapacityVerdict, SourceSpec } from '../../shared/flash-types';
 
 export type { CapacityCheckResult, CapacityVerdict };
@@ -206,7 +205,7 @@ async function probe(target: Target, unwatched: Target, watch: IoWatch, options:
   const restored = notBack === 0;
   if (failure !== undefined || !found) throw stopped(failure, notBack);
   const { verdict, keeps, bad, laterKept } = found;
-  const r: CapacityFindings = { path: target.path, claimed, verdict, keeps, step, probes: probes.length + extra.length, restored, durationMs: 0 };
+  const r: CapacityCheckResult = { path: target.path, claimed, verdict, keeps, step, probes: probes.length + extra.length, restored, durationMs: 0 };
   if (bad) r.firstBad = bad.offset;
   if (bad?.holds !== undefined) r.wrapsTo = bad.holds;
   else if (bad?.outcome && bad.outcome !== 'own') r.failure = bad.outcome;
