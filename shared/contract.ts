@@ -141,6 +141,8 @@ export interface ContractRequests {
 /** event name → payload */
 export interface ContractEvents {
   'drives.changed': DriveInfo[];
+  /** A capacity check under way (drives.check): how far, in percent of its test-block I/Os. */
+  'drives.checkProgress': { driveId: string; percent: number };
   'flash.progress': { jobId: string; progress: FlashProgress };
   'flash.done': { jobId: string; result: FlashResult };
   'flash.error': { jobId: string; error: SerializedError };

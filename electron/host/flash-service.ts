@@ -24,7 +24,7 @@ const defaultDownloadsDir = () => path.join(defaultConfigDir(), 'downloads');
 export interface FlashEngine {
   flash(job: FlashJob, onProgress: (progress: FlashProgress) => void): RunningJob<FlashResult>;
   /** The capacity check (drives.check); an engine without one cannot check drives. */
-  check?(drivePath: string): RunningJob<CapacityCheckResult>;
+  check?(drivePath: string, onProgress: (progress: FlashProgress) => void): RunningJob<CapacityCheckResult>;
   close(): Promise<void>;
 }
 
@@ -140,7 +140,14 @@ export class FlashService {
       try {
         engine = await (this.deps.engine ?? defaultEngine)([drive!.path]);
         if (!engine.check) throw new BlockwiseError('INTERNAL', 'This host’s engine cannot check drives.');
-        return await engine.check(drive!.path).result;
+        // Every tab hears how far it is (at most every 1 %: the engine counts test-block I/Os).
+        let shown = -1;
+        return await engine.check(drive!.path, (progress) => {
+          const percent = Math.floor(progress.percent ?? 0);
+          if (percent === shown) return;
+          shown = percent;
+          this.deps.bus.emit('drives.checkProgress', { driveId: drive!.id, percent });
+        }).result;
       } finally {
         await engine?.close().catch(() => undefined);
       }

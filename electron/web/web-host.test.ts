@@ -227,6 +227,10 @@ describe('browser host', () => {
       const result = await checking;
       assert.equal(result.verdict, 'genuine');
       assert.equal(result.path, device.path);
+      // Every tab hears how far it got, as percentages that only grow.
+      const percents = client.events.filter((e) => e.name === 'drives.checkProgress').map((e) => e.payload as { driveId: string; percent: number });
+      assert.ok(percents.length > 1, `progress events: ${percents.length}`);
+      assert.ok(percents.every((p, i) => p.driveId === drive.id && (i === 0 || p.percent > percents[i - 1]!.percent)), JSON.stringify(percents));
       assert.equal(result.claimed, 48 * 1024 * 1024);
       assert.ok(device.bytesWritten() > 0, 'test blocks were written');
       assert.ok(readBacking(device, 0, device.size).equals(before), "the drive's data is back");

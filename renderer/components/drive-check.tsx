@@ -27,7 +27,7 @@ export function DriveCheckLine({ drive, check, onCheck }: DriveCheckProps) {
   return (
     <div className="drive-check" data-check-for={drive.path}>
       <button type="button" className="button button-quiet button-small" onClick={onCheck} disabled={running} aria-label={`Check ${drive.path} for fake capacity`}>
-        {running ? 'Checking…' : check ? 'Check again' : 'Check for fake capacity'}
+        {running ? `Checking… ${check.percent !== undefined ? `${check.percent}%` : ''}`.trim() : check ? 'Check again' : 'Check for fake capacity'}
       </button>
       <div className="drive-check-status" role="status" aria-live="polite" ref={status}>
         {running && <span className="drive-check-running">Writing test blocks across the drive and reading them back; its data is put back. Keep it plugged in.</span>}

@@ -13,7 +13,7 @@ import { toSerializedError } from '../request-failed';
 import { viewDrives, type DriveView } from './drive-suitability';
 
 /** A capacity check of one drive (drives.check): under way, its finding, or why it could not run. */
-export type DriveCheck = { status: 'running' } | { status: 'done'; result: CapacityCheckResult } | { status: 'failed'; error: SerializedError };
+export type DriveCheck = { status: 'running'; percent?: number } | { status: 'done'; result: CapacityCheckResult } | { status: 'failed'; error: SerializedError };
 
 /** A drive taken out of the selection by the app, not by the person. */
 export interface DroppedDrive {
@@ -41,6 +41,8 @@ export interface DrivesState {
   checks: Record<string, DriveCheck>;
   /** Checks a drive for fake capacity: its test blocks are written and read back, its data put back. */
   checkDrive(id: string): Promise<void>;
+  /** drives.checkProgress: how far a running check is. */
+  checkProgress(id: string, percent: number): void;
   openDialog(): void;
   closeDialog(): void;
   /** Drop selected ids that are gone or no longer selectable (new image, settings changed). */
@@ -82,6 +84,11 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
     dialogOpen: false,
     error: null,
     checks: {},
+
+    checkProgress(id, percent) {
+      if (get().checks[id]?.status !== 'running') return;
+      set({ checks: { ...get().checks, [id]: { status: 'running', percent } } });
+    },
 
     async checkDrive(id) {
       if (get().checks[id]?.status === 'running') return;

@@ -319,9 +319,13 @@ test('a capacity check runs once per drive at a time, keeps its finding or its e
   void drives.getState().checkDrive('loop1'); // a second click while it runs asks nothing more
   assert.deepEqual(drives.getState().checks.loop1, { status: 'running' });
   assert.equal(api.calls.filter((c) => c.name === 'drives.check').length, 1);
+  api.emit('drives.checkProgress', { driveId: 'loop1', percent: 40 });
+  assert.deepEqual(drives.getState().checks.loop1, { status: 'running', percent: 40 });
   const found = { path: '/dev/loop1', claimed: 64e6, verdict: 'wraps', keeps: 16_777_216, firstBad: 16_777_216, wrapsTo: 0, step: 1_048_576, probes: 62, restored: true, durationMs: 40 } as const;
   answer(found);
   await first;
+  assert.deepEqual(drives.getState().checks.loop1, { status: 'done', result: found });
+  api.emit('drives.checkProgress', { driveId: 'loop1', percent: 99 }); // late: the finding stays
   assert.deepEqual(drives.getState().checks.loop1, { status: 'done', result: found });
   await drives.getState().checkDrive('loop2');
   const failed = drives.getState().checks.loop2;
