@@ -8,25 +8,17 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BlockwiseError } from '../../shared/errors';
 import { createFaultyDrive, fuseSkipReason } from '../test-support/fuse-faults';
 import { createLoopDevice, loopSkipReason, type LoopDevice } from '../test-support/loop-device';
 import { backupCompression, runBackup } from './backup';
+import { blockwiseFailure } from '../test-support/blockwise-failure';
 
 const MiB = 1024 * 1024;
 const skip = loopSkipReason();
 if (skip) console.log(`# skipping backup engine tests: ${skip}`);
 const fuseSkip = skip ?? fuseSkipReason();
 
-async function failure(promise: Promise<unknown>): Promise<BlockwiseError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof BlockwiseError, String(error));
-    return error;
-  }
-  assert.fail('the backup should have failed');
-}
+const failure = (promise: Promise<unknown>) => blockwiseFailure(promise, 'the backup should have failed');
 
 test('the name decides the compression; anything else is refused with the names that work', () => {
   assert.equal(backupCompression('/b/card.img'), 'none');
@@ -60,6 +52,23 @@ describe('backup engine on loop devices', { skip }, () => {
     assert.equal(error.message, `The backup of ${drive.path} was cancelled: nothing was saved (the unfinished file was removed). The drive was only read.`);
     assert.deepEqual(readdirSync(dir), []);
     assert.equal(drive.bytesWritten(), 0);
+  });
+
+  test('a backup saved on the drive it copies is refused before anything is read', async () => {
+    const own = createLoopDevice(40 * MiB);
+    const mountpoint = path.join(dir, 'own');
+    mkdirSync(mountpoint);
+    execFileSync('mkfs.ext4', ['-q', '-F', own.path], { stdio: 'ignore' });
+    execFileSync('mount', [own.path, mountpoint]);
+    try {
+      const error = await failure(runBackup({ device: own.path, output: path.join(mountpoint, 'self.img'), verify: true }, { signal: new AbortController().signal }));
+      assert.equal(error.code, 'SOURCE_ON_TARGET');
+      assert.equal(error.message, `${mountpoint} is on ${own.path} itself: a backup cannot be saved on the drive it copies. Save it on another drive.`);
+      assert.deepEqual(readdirSync(mountpoint).filter((f) => f.startsWith('self')), []);
+    } finally {
+      execFileSync('umount', [mountpoint]);
+      own.dispose();
+    }
   });
 
   for (const name of ['full.img', 'full.img.xz']) {

@@ -22,10 +22,9 @@ import { BlockwiseError } from '../../shared/errors';
 import type { BackupCompression, BackupJob, BackupResult, FlashProgress } from '../../shared/flash-types';
 import { alignedBuffer } from './aligned-pool';
 import { ProgressMeter } from './progress-meter';
-import { loopDevicesAllowed } from './target-guards';
+import { fileIsOnDisk, loopDevicesAllowed } from './target-guards';
 import { CANCEL_GRACE_MS } from './targets/io-watch';
 import { deviceGeometry, splitDeviceNumber } from './targets/device-geometry';
-import { devicesBeneath } from './targets/mount-sources';
 
 export type { BackupCompression, BackupJob, BackupResult };
 
@@ -166,19 +165,6 @@ function checkDrive(device: string): { sysfs: string | undefined } {
   return { sysfs };
 }
 
-/** True when the folder `dir` lives on the drive (or a partition of it, or on something built on it). */
-function folderIsOnDrive(dir: string, driveSysfs: string): boolean {
-  const { major, minor } = splitDeviceNumber(statSync(dir).dev);
-  return devicesBeneath(`${major}:${minor}`).some((majMin) => {
-    try {
-      const holder = realpathSync(`/sys/dev/block/${majMin}`);
-      return holder === driveSysfs || holder.startsWith(driveSysfs + '/');
-    } catch {
-      return false;
-    }
-  });
-}
-
 function outputError(error: unknown, output: string, offset?: number): BlockwiseError {
   if (error instanceof BlockwiseError) return error;
   const code = (error as NodeJS.ErrnoException).code;
@@ -219,7 +205,7 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
   if (existsSync(output)) {
     throw new BlockwiseError('TARGET_NOT_ALLOWED', `${output} already exists; Blockwise does not overwrite it. Remove it, or give the backup another name.`, { path: output });
   }
-  if (drive.sysfs && folderIsOnDrive(folder, drive.sysfs)) {
+  if (drive.sysfs && fileIsOnDisk(folder, drive.sysfs)) {
     throw new BlockwiseError('SOURCE_ON_TARGET', `${folder} is on ${device} itself: a backup cannot be saved on the drive it copies. Save it on another drive.`, { path: output });
   }
   const geometry = await deviceGeometry(device);

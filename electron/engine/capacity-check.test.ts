@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { describeCapacityCheck } from '../../shared/capacity-words';
-import { BlockwiseError } from '../../shared/errors';
 import { createFaultyDrive, fuseSkipReason } from '../test-support/fuse-faults';
 import { createLoopDevice, fillGarbage, loopSkipReason } from '../test-support/loop-device';
 import { checkCapacity, probeStep } from './capacity-check';
+import { blockwiseFailure } from '../test-support/blockwise-failure';
 
 const MiB = 1024 * 1024;
 const loopSkip = loopSkipReason();
@@ -22,15 +22,7 @@ else if (fuseSkip) console.log(`# skipping capacity-check counterfeit tests: ${f
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-async function failure(promise: Promise<unknown>): Promise<BlockwiseError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof BlockwiseError, String(error));
-    return error;
-  }
-  assert.fail('the check should have been refused');
-}
+const failure = (promise: Promise<unknown>) => blockwiseFailure(promise, 'the check should have been refused');
 
 test('the grid step is a power of two of at least 1 MiB, with at most 128 steps', () => {
   assert.equal(probeStep(64 * MiB), MiB);

@@ -144,41 +144,37 @@ async function probe(target: Target, unwatched: Target, watch: IoWatch, options:
 
   // Each step's I/O error at a block is that block's outcome; anything else (the drive went away)
   // ends the check, after the original bytes are put back as far as the drive allows.
-  const keepOriginal = async (p: Probe) => {
+  const io = async (p: Probe, failed: 'read-failed' | 'write-failed', step: () => Promise<void>) => {
     try {
-      if ((await read(buffer, p.offset)) === block) p.original = Buffer.from(buffer);
-      else p.outcome = 'read-failed';
+      await step();
     } catch (error) {
       if (!isIoFailure(error)) throw error;
-      p.outcome = 'read-failed';
+      p.outcome = failed;
     }
     tick();
   };
+  const keepOriginal = (p: Probe) =>
+    io(p, 'read-failed', async () => {
+      if ((await read(buffer, p.offset)) === block) p.original = Buffer.from(buffer);
+      else p.outcome = 'read-failed';
+    });
   const writeTest = async (p: Probe) => {
     if (p.outcome) return;
-    try {
+    await io(p, 'write-failed', async () => {
       p.tested = true;
       await target.write(testBlock(buffer, session, p.offset), p.offset);
-    } catch (error) {
-      if (!isIoFailure(error)) throw error;
-      p.outcome = 'write-failed';
-    }
-    tick();
+    });
   };
   const readTest = async (p: Probe) => {
     if (p.outcome) return;
-    try {
+    await io(p, 'read-failed', async () => {
       if ((await read(buffer, p.offset)) !== block) p.outcome = 'read-failed';
       else {
         const owner = whoseBlock(buffer, session, scratch);
         p.outcome = owner === p.offset ? 'own' : 'dropped';
         if (owner !== undefined && owner !== p.offset) p.holds = owner;
       }
-    } catch (error) {
-      if (!isIoFailure(error)) throw error;
-      p.outcome = 'read-failed';
-    }
-    tick();
+    });
   };
   const flush = async () => {
     try {

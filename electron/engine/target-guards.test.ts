@@ -7,21 +7,32 @@ import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BlockwiseError } from '../../shared/errors';
+import type { TargetSpec } from '../../shared/flash-types';
 import { createLoopDevice, loopSkipReason, type LoopDevice } from '../test-support/loop-device';
 import { runFlash } from './flash';
 import { findExecutable } from './sources/decoder-choice';
 import './sources/register';
 
+/** Flashes the image (a file, or a drive being cloned) to `targets`, every byte, verified. */
+function flashTo(image: string, targets: TargetSpec[]): Promise<unknown> {
+  return runFlash({ source: { kind: 'file', path: image }, targets, options: { verify: true, full: true } }, { signal: new AbortController().signal, onProgress: () => {} });
+}
+
+/** `flash` is refused with `code`, its message matching `said` (or equal to it, given as a string). */
+async function refusedWith(flash: Promise<unknown>, code: string, said: RegExp | string): Promise<void> {
+  await assert.rejects(flash, (error: unknown) => {
+    assert.ok(error instanceof BlockwiseError, String(error));
+    assert.equal(error.code, code, error.message);
+    if (typeof said === 'string') assert.equal(error.message, said);
+    else assert.match(error.message, said);
+    return true;
+  });
+}
+
 /** Flashing `image` onto `dev` is refused as SOURCE_ON_TARGET, and nothing is written. */
 async function refusedAsStoredOn(image: string, dev: LoopDevice): Promise<void> {
   const before = dev.bytesWritten();
-  await assert.rejects(
-    runFlash(
-      { source: { kind: 'file', path: image }, targets: [{ path: dev.path }], options: { verify: true, full: true } },
-      { signal: new AbortController().signal, onProgress: () => {} },
-    ),
-    (error: unknown) => error instanceof BlockwiseError && error.code === 'SOURCE_ON_TARGET' && error.message.includes(`is stored on ${dev.path}`),
-  );
+  await refusedWith(flashTo(image, [{ path: dev.path }]), 'SOURCE_ON_TARGET', new RegExp(`is stored on ${dev.path}`));
   assert.equal(dev.bytesWritten(), before, 'nothing written');
 }
 
@@ -116,18 +127,7 @@ describe('target guards', { skip: loopSkipReason() }, () => {
   /** Flashing `image` to `target` is refused as SOURCE_ON_TARGET saying `said`; the image is left as it was. */
   async function refusedAsTheImage(image: string, target: string, said: RegExp): Promise<void> {
     const before = readFileSync(image);
-    await assert.rejects(
-      runFlash(
-        { source: { kind: 'file', path: image }, targets: [{ path: target, createFile: true }], options: { verify: true, full: true } },
-        { signal: new AbortController().signal, onProgress: () => {} },
-      ),
-      (error: unknown) => {
-        assert.ok(error instanceof BlockwiseError, String(error));
-        assert.equal(error.code, 'SOURCE_ON_TARGET', error.message);
-        assert.match(error.message, said);
-        return true;
-      },
-    );
+    await refusedWith(flashTo(image, [{ path: target, createFile: true }]), 'SOURCE_ON_TARGET', said);
     assert.ok(readFileSync(image).equals(before), 'the image is as it was');
   }
 
@@ -169,17 +169,10 @@ describe('target guards', { skip: loopSkipReason() }, () => {
       linkSync(dev.backingFile, link);
       const before = readFileSync(dev.backingFile);
       for (const target of [dev.backingFile, link]) {
-        await assert.rejects(
-          runFlash(
-            { source: { kind: 'file', path: image }, targets: [{ path: target, createFile: true }], options: { verify: true, full: true } },
-            { signal: new AbortController().signal, onProgress: () => {} },
-          ),
-          (error: unknown) => {
-            assert.ok(error instanceof BlockwiseError, String(error));
-            assert.equal(error.code, 'TARGET_BUSY', error.message);
-            assert.match(error.message, new RegExp(`backing file of the loop device ${dev.path}: detach it first \\(losetup -d ${dev.path}\\)`));
-            return true;
-          },
+        await refusedWith(
+          flashTo(image, [{ path: target, createFile: true }]),
+          'TARGET_BUSY',
+          new RegExp(`backing file of the loop device ${dev.path}: detach it first \\(losetup -d ${dev.path}\\)`),
         );
       }
       assert.ok(readFileSync(dev.backingFile).equals(before), 'the file is as it was');
@@ -199,14 +192,9 @@ describe('target guards', { skip: loopSkipReason() }, () => {
       writeFileSync(dev.backingFile, bytes); // now a new file at the old path
       const image = path.join(dir, 'for-deleted.img');
       writeFileSync(image, randomBytes(1 << 20));
-      const flash = (source: string, target: string) =>
-        runFlash(
-          { source: { kind: 'file', path: source }, targets: [{ path: target, createFile: true }], options: { verify: true, full: true } },
-          { signal: new AbortController().signal, onProgress: () => {} },
-        );
-      await flash(image, dev.backingFile);
+      await flashTo(image, [{ path: dev.backingFile, createFile: true }]);
       assert.ok(readFileSync(dev.backingFile).equals(readFileSync(image)));
-      await flash(dev.backingFile, dev.path);
+      await flashTo(dev.backingFile, [{ path: dev.path, createFile: true }]);
     } finally {
       dev.dispose();
     }
@@ -221,17 +209,10 @@ describe('target guards', { skip: loopSkipReason() }, () => {
     try {
       second = execFileSync('losetup', ['-f', '--show', dev.backingFile], { encoding: 'utf8' }).trim();
       const before = readFileSync(dev.backingFile);
-      await assert.rejects(
-        runFlash(
-          { source: { kind: 'file', path: dev.path }, targets: [{ path: second }], options: { verify: true, full: true } },
-          { signal: new AbortController().signal, onProgress: () => {} },
-        ),
-        (error: unknown) => {
-          assert.ok(error instanceof BlockwiseError, String(error));
-          assert.equal(error.code, 'SOURCE_ON_TARGET', error.message);
-          assert.match(error.message, new RegExp(`${second} and the image .* are loop devices over the same file, ${dev.backingFile}`));
-          return true;
-        },
+      await refusedWith(
+        flashTo(dev.path, [{ path: second }]),
+        'SOURCE_ON_TARGET',
+        new RegExp(`${second} and the image .* are loop devices over the same file, ${dev.backingFile}`),
       );
       assert.ok(readFileSync(dev.backingFile).equals(before), 'nothing written');
     } finally {
@@ -253,15 +234,10 @@ describe('target guards', { skip: loopSkipReason() }, () => {
       writeFileSync(image, randomBytes(1 << 20));
       const copy = path.join(mountDir, 'copy.img');
       const before = drive.bytesWritten();
-      await assert.rejects(
-        runFlash(
-          { source: { kind: 'file', path: image }, targets: [{ path: drive.path }, { path: copy, createFile: true }], options: { verify: true, full: true } },
-          { signal: new AbortController().signal, onProgress: () => {} },
-        ),
-        (error: unknown) =>
-          error instanceof BlockwiseError &&
-          error.code === 'TARGET_NOT_ALLOWED' &&
-          error.message === `${copy} is on ${drive.path}, which this flash erases: the file would be lost with the drive's old contents. Write the image file to another drive, or flash ${drive.path} on its own.`,
+      await refusedWith(
+        flashTo(image, [{ path: drive.path }, { path: copy, createFile: true }]),
+        'TARGET_NOT_ALLOWED',
+        `${copy} is on ${drive.path}, which this flash erases: the file would be lost with the drive's old contents. Write the image file to another drive, or flash ${drive.path} on its own.`,
       );
       assert.equal(drive.bytesWritten(), before, 'nothing written to the drive');
       assert.equal(existsSync(copy), false, 'no file made');
@@ -280,10 +256,7 @@ describe('target guards', { skip: loopSkipReason() }, () => {
     const chosen = { path: dev.path, identity: { size: dev.size } };
     dev.dispose(); // the node stays in /dev and reads as 0 bytes, like an emptied card reader
     try {
-      await runFlash(
-        { source: { kind: 'file', path: image }, targets: [chosen], options: { verify: true, full: true } },
-        { signal: new AbortController().signal, onProgress: () => {} },
-      );
+      await flashTo(image, [chosen]);
       assert.fail('the flash reported success on a detached device');
     } catch (error) {
       assert.ok(error instanceof BlockwiseError, String(error));

@@ -32,7 +32,7 @@ function sysfsOf(majMin: string | undefined): string | undefined {
 }
 
 /** True when `file` (a block device itself, or the filesystem holding it) lives on the disk at `diskSysfs` (or one of its partitions). */
-function fileIsOnDisk(file: string, diskSysfs: string): boolean {
+export function fileIsOnDisk(file: string, diskSysfs: string): boolean {
   let stat;
   try {
     stat = statSync(file);

@@ -8,13 +8,14 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { after, before, test } from 'node:test';
-import { BlockwiseError, describeError } from '../../shared/errors';
+import { describeError } from '../../shared/errors';
 import type { FlashJob, FlashProgress } from '../../shared/flash-types';
 import { EngineClient } from '../engine/engine-client';
 import type { EngineEvent } from '../engine/protocol';
 import { createLoopDevice, fillGarbage, loopSkipReason, readBacking } from '../test-support/loop-device';
 import type { HelperProgram } from './elevation';
 import { helperTransport } from './helper-transport';
+import { blockwiseFailure } from '../test-support/blockwise-failure';
 
 const skip = loopSkipReason();
 const MiB = 1 << 20;
@@ -39,15 +40,7 @@ const job = (source: string, target: string): FlashJob => ({
   options: { verify: true, full: true },
 });
 
-async function rejection(promise: Promise<unknown>): Promise<BlockwiseError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof BlockwiseError, String(error));
-    return error;
-  }
-  assert.fail('expected a refusal');
-}
+const rejection = (promise: Promise<unknown>) => blockwiseFailure(promise, 'expected a refusal');
 
 test('the helper flashes its loop device with progress and refuses any other device', { skip }, async () => {
   const loop = createLoopDevice(16 * MiB, { fill: 'garbage' });
