@@ -34,6 +34,32 @@ test('a genuine drive checks clean, and keeps its data', async ({ app, loops }) 
   await expect(page.getByTestId('target-summary')).toContainText(device.path);
 });
 
+test('a check can be cancelled: the drive keeps its data, and can be checked again', async ({ app, loops }) => {
+  const device = loops.create(96 * MiB, { fill: 'garbage' });
+  // ~16 test blocks a second: the check is still running when Cancel is pressed.
+  loops.throttle(device, 64 * 1024);
+  const before = sha(device.backingFile);
+  await app.openTargets();
+  await app.waitForDrive(device.path);
+  const row = app.driveRow(device.path);
+  const checkButton = row.getByRole('button', { name: `Check ${device.path} for fake capacity` });
+  const cancelButton = row.getByRole('button', { name: `Cancel the check of ${device.path}` });
+  await app.step('start a check, then cancel it', async () => {
+    await checkButton.click();
+    // A quarter of its I/Os reads the drive's own bytes; from 30 % on, test blocks are on it.
+    await expect(checkButton).toHaveText(/^Checking… (3\d|4\d)%$/, { timeout: 20_000 });
+    await cancelButton.click();
+  });
+  await app.step('the check says it was cancelled and that the data was put back', async () => {
+    const status = row.getByRole('status');
+    await expect(status).toContainText(`The check of ${device.path} was cancelled. Its own data was put back.`, { timeout: 30_000 });
+    await expect(status.locator('.drive-check-problem')).toHaveCount(0);
+    await expect(checkButton).toHaveText('Check again');
+    await expect(cancelButton).toHaveCount(0);
+  });
+  expect(sha(device.backingFile)).toBe(before);
+});
+
 test('a counterfeit card is named counterfeit, with the size it really stores, and then refuses an image larger than that', async ({ app, images }) => {
   const reason = fuseSkipReason();
   if (reason) console.log(`[e2e] skipping: ${reason}`);

@@ -44,6 +44,7 @@ export const requestSchemas = {
   'app.info': empty,
   'drives.list': empty,
   'drives.check': z.object({ driveId }).strict(),
+  'drives.checkCancel': z.object({ driveId }).strict(),
   'image.pick': empty,
   'image.inspect': z
     .object({ path: hostPath.optional(), url: webUrl.optional(), entry: entryName.optional() })
@@ -77,6 +78,7 @@ const schemasMatch: SchemasMatch = {
   'app.info': true,
   'drives.list': true,
   'drives.check': true,
+  'drives.checkCancel': true,
   'image.pick': true,
   'image.inspect': true,
   'image.browse': true,

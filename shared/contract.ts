@@ -114,6 +114,11 @@ export interface ContractRequests {
    * busy meanwhile, and a drive being flashed is refused.
    */
   'drives.check': { args: { driveId: string }; result: CapacityCheckResult };
+  /**
+   * Stops the capacity check of that drive, from any tab: its drives.check then fails with
+   * CANCELLED once the drive's own data is back. false: no check of that drive is running.
+   */
+  'drives.checkCancel': { args: { driveId: string }; result: { cancelled: boolean } };
   /** Opens the host's native file dialog (Electron); null when the user cancels. */
   'image.pick': { args: Record<string, never>; result: ImageInfo | null };
   /**

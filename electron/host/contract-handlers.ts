@@ -23,6 +23,7 @@ export function createContractHandlers(services: HostServices, specific: HostSpe
     'app.info': async () => appInfo(specific.host),
     'drives.list': () => services.drives.list(),
     'drives.check': (args) => services.flash.check(args.driveId),
+    'drives.checkCancel': async (args) => services.flash.cancelCheck(args.driveId),
     'image.pick': async () => {
       if (!specific.pickImage) {
         throw new BlockwiseError('INVALID_REQUEST', 'This host has no native file dialog; browse for the image with image.browse instead.');

@@ -75,7 +75,7 @@ export class FlashService {
   /** What capacity checks found drives to really store, by id, for those storing less than they claim. */
   private readonly realCapacity: Record<string, number> = {};
   /** Drives being checked for fake capacity (drives.check), by id, and when each check ends. */
-  private readonly checks = new Map<string, { drive: DriveInfo; done: Promise<unknown> }>();
+  private readonly checks = new Map<string, { drive: DriveInfo; done: Promise<unknown>; cancel(): void }>();
 
   constructor(private readonly deps: FlashServiceDeps) {}
 
@@ -135,25 +135,35 @@ export class FlashService {
       throw new BlockwiseError('SYSTEM_DRIVE', `${drive!.path} is a system drive: Blockwise does not write to it, not even to check it.`, { path: drive!.path });
     }
     if (drive!.readOnly) throw new BlockwiseError('TARGET_READ_ONLY', `${drive!.path} is read-only (write-protected), so it cannot be checked.`, { path: drive!.path });
+    // A cancel asked for while the engine is still starting (the elevated helper's password
+    // prompt, say) is passed on as soon as the check is running.
+    let cancelled = false;
+    let running: RunningJob<CapacityCheckResult> | undefined;
+    const cancel = () => {
+      cancelled = true;
+      running?.cancel();
+    };
     const run = async () => {
       let engine: FlashEngine | undefined;
       try {
         engine = await (this.deps.engine ?? defaultEngine)([drive!.path]);
         if (!engine.check) throw new BlockwiseError('INTERNAL', 'This host’s engine cannot check drives.');
+        if (cancelled) throw new BlockwiseError('CANCELLED', `The check of ${drive!.path} was cancelled before it began: nothing was written to it.`, { path: drive!.path, driveIncomplete: false });
         // Every tab hears how far it is (at most every 1 %: the engine counts test-block I/Os).
         let shown = -1;
-        return await engine.check(drive!.path, (progress) => {
+        running = engine.check(drive!.path, (progress) => {
           const percent = Math.floor(progress.percent ?? 0);
           if (percent === shown) return;
           shown = percent;
           this.deps.bus.emit('drives.checkProgress', { driveId: drive!.id, percent });
-        }).result;
+        });
+        return await running.result;
       } finally {
         await engine?.close().catch(() => undefined);
       }
     };
     const done = run();
-    this.checks.set(drive!.id, { drive: drive!, done: done.catch(() => undefined) });
+    this.checks.set(drive!.id, { drive: drive!, done: done.catch(() => undefined), cancel });
     try {
       const result = await done;
       // Remembered for this drive (a new attachment gets a new id): no flash may then write it an
@@ -164,6 +174,14 @@ export class FlashService {
     } finally {
       this.checks.delete(drive!.id);
     }
+  }
+
+  /** drives.checkCancel: the drive's data is put back before its drives.check rejects (CANCELLED). */
+  cancelCheck(driveId: string): { cancelled: boolean } {
+    const check = this.checks.get(driveId);
+    if (!check) return { cancelled: false };
+    check.cancel();
+    return { cancelled: true };
   }
 
   cancel(jobId: string): { cancelled: boolean } {

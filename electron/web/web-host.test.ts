@@ -242,6 +242,35 @@ describe('browser host', () => {
     }
   });
 
+  it('cancels a check through the socket: the drive is left as it was and free again; with no check running there is nothing to cancel', { skip: loopSkipReason() }, async () => {
+    const device = createLoopDevice(48 * 1024 * 1024, { fill: 'garbage' });
+    const client = await TestClient.connect(wsUrl);
+    try {
+      const before = readBacking(device, 0, device.size);
+      const drive = (await client.request('drives.list', {})).find((d) => d.path === device.path);
+      assert.ok(drive);
+      assert.deepEqual(await client.request('drives.checkCancel', { driveId: drive.id }), { cancelled: false });
+      const checking = client.request('drives.check', { driveId: drive.id });
+      checking.catch(() => undefined);
+      assert.deepEqual(await client.request('drives.checkCancel', { driveId: drive.id }), { cancelled: true });
+      // Whether the cancel came before the engine had started or during the check, the words say
+      // it was cancelled and what became of the drive's data.
+      await assert.rejects(checking, (error: { code?: string; message?: string; details?: Record<string, unknown> }) => {
+        assert.equal(error.code, 'CANCELLED');
+        assert.match(error.message ?? '', new RegExp(`^The check of ${device.path} was cancelled.* (nothing was written to it|Nothing had been written to it yet|Its own data was put back)\\.$`));
+        assert.equal(error.details?.driveIncomplete, false);
+        return true;
+      });
+      assert.ok(readBacking(device, 0, device.size).equals(before), "the drive's data is as it was");
+      // The drive is free again: a new check runs to its end.
+      assert.equal((await client.request('drives.check', { driveId: drive.id })).verdict, 'genuine');
+      await assert.rejects(client.request('drives.checkCancel', { driveId: drive.id, extra: 1 } as never), { code: 'INVALID_REQUEST' });
+    } finally {
+      client.close();
+      device.dispose();
+    }
+  });
+
   it('a drive its check found counterfeit takes no image larger than it really stores', { skip: loopSkipReason() ?? fuseSkipReason() }, async () => {
     const fake = await createFaultyDrive({ size: 128 * 1024 * 1024, wrap: 32 * 1024 * 1024 });
     const client = await TestClient.connect(wsUrl);

@@ -11,9 +11,10 @@ interface DriveCheckProps {
   drive: DriveInfo;
   check: DriveCheck | undefined;
   onCheck(): void;
+  onCancel(): void;
 }
 
-export function DriveCheckLine({ drive, check, onCheck }: DriveCheckProps) {
+export function DriveCheckLine({ drive, check, onCheck, onCancel }: DriveCheckProps) {
   const status = useRef<HTMLDivElement>(null);
   const state = check?.status;
   // The finding of a drive low in the list would land below the dialog's fold: brought into view.
@@ -23,20 +24,35 @@ export function DriveCheckLine({ drive, check, onCheck }: DriveCheckProps) {
   // The host refuses these (the check writes, if only for a moment): no button to fail.
   if (drive.system || drive.readOnly) return null;
   const running = check?.status === 'running';
+  const cancelling = running && check.cancelling === true;
   const words = check?.status === 'done' ? describeCapacityCheck(check.result) : undefined;
+  const cancelled = check?.status === 'failed' && check.error.code === 'CANCELLED';
   return (
     <div className="drive-check" data-check-for={drive.path}>
       <button type="button" className="button button-quiet button-small" onClick={onCheck} disabled={running} aria-label={`Check ${drive.path} for fake capacity`}>
         {running ? `Checking… ${check.percent !== undefined ? `${check.percent}%` : ''}`.trim() : check ? 'Check again' : 'Check for fake capacity'}
       </button>
+      {running && (
+        <button type="button" className="button button-quiet button-small" onClick={onCancel} disabled={cancelling} aria-label={`Cancel the check of ${drive.path}`}>
+          {cancelling ? 'Cancelling…' : 'Cancel'}
+        </button>
+      )}
       <div className="drive-check-status" role="status" aria-live="polite" ref={status}>
-        {running && <span className="drive-check-running">Writing test blocks across the drive and reading them back; its data is put back. Keep it plugged in.</span>}
+        {running && !cancelling && <span className="drive-check-running">Writing test blocks across the drive and reading them back; its data is put back. Keep it plugged in.</span>}
+        {cancelling && <span className="drive-check-running">Putting the drive’s own data back where the test blocks went. Keep it plugged in.</span>}
         {words && (
           <span className={words.ok ? 'drive-check-ok' : 'drive-check-problem'}>
             <strong>{words.headline}</strong> {words.detail}
           </span>
         )}
-        {check?.status === 'failed' && <span className="drive-check-problem">The check could not run: {describeError(check.error)}</span>}
+        {cancelled && <span className="drive-check-cancelled">{describeError(check.error)}</span>}
+        {check?.status === 'failed' && !cancelled && (
+          <span className="drive-check-problem">
+            {/* The engine's own words already say "The check of … could not finish". */}
+            {check.error.message.startsWith('The check of') ? '' : 'The check could not run: '}
+            {describeError(check.error)}
+          </span>
+        )}
       </div>
     </div>
   );

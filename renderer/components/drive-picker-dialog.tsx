@@ -18,6 +18,7 @@ export function DrivePickerDialog() {
   const toggle = useDrives((s) => s.toggleDrive);
   const close = useDrives((s) => s.closeDialog);
   const checkDrive = useDrives((s) => s.checkDrive);
+  const cancelCheck = useDrives((s) => s.cancelCheck);
   const checks = useDrives((s) => s.checks);
   const image = useImage((s) => s.image);
   const showAll = useSettings((s) => s.settings.showAllDrives);
@@ -65,6 +66,7 @@ export function DrivePickerDialog() {
             onToggle={() => toggle(view.drive.id)}
             check={checks[view.drive.id]}
             onCheck={() => void checkDrive(view.drive.id)}
+            onCancelCheck={() => void cancelCheck(view.drive.id)}
           />
         ))}
       </ul>

@@ -14,9 +14,10 @@ interface DriveRowProps {
   /** The drive's capacity check, if one ran or runs (drive-check.tsx). */
   check?: DriveCheck | undefined;
   onCheck?(): void;
+  onCancelCheck?(): void;
 }
 
-export function DriveRow({ view, checked, onToggle, check, onCheck }: DriveRowProps) {
+export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelCheck }: DriveRowProps) {
   const { drive, reasons } = view;
   const disabled = !view.selectable;
   const reasonId = `reason-${drive.id}`;
@@ -49,7 +50,7 @@ export function DriveRow({ view, checked, onToggle, check, onCheck }: DriveRowPr
           )}
         </span>
       </label>
-      {onCheck && <DriveCheckLine drive={drive} check={check} onCheck={onCheck} />}
+      {onCheck && <DriveCheckLine drive={drive} check={check} onCheck={onCheck} onCancel={onCancelCheck ?? (() => undefined)} />}
     </li>
   );
 }

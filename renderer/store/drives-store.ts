@@ -13,7 +13,7 @@ import { toSerializedError } from '../request-failed';
 import { viewDrives, type DriveView } from './drive-suitability';
 
 /** A capacity check of one drive (drives.check): under way, its finding, or why it could not run. */
-export type DriveCheck = { status: 'running'; percent?: number } | { status: 'done'; result: CapacityCheckResult } | { status: 'failed'; error: SerializedError };
+export type DriveCheck = { status: 'running'; percent?: number; cancelling?: boolean } | { status: 'done'; result: CapacityCheckResult } | { status: 'failed'; error: SerializedError };
 
 /** A drive taken out of the selection by the app, not by the person. */
 export interface DroppedDrive {
@@ -43,6 +43,8 @@ export interface DrivesState {
   checkDrive(id: string): Promise<void>;
   /** drives.checkProgress: how far a running check is. */
   checkProgress(id: string, percent: number): void;
+  /** Stops a running check (drives.checkCancel); its drives.check then ends CANCELLED, data put back. */
+  cancelCheck(id: string): Promise<void>;
   openDialog(): void;
   closeDialog(): void;
   /** Drop selected ids that are gone or no longer selectable (new image, settings changed). */
@@ -86,8 +88,22 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
     checks: {},
 
     checkProgress(id, percent) {
-      if (get().checks[id]?.status !== 'running') return;
-      set({ checks: { ...get().checks, [id]: { status: 'running', percent } } });
+      const check = get().checks[id];
+      if (check?.status !== 'running') return;
+      set({ checks: { ...get().checks, [id]: { ...check, percent } } });
+    },
+
+    async cancelCheck(id) {
+      const check = get().checks[id];
+      if (check?.status !== 'running' || check.cancelling) return;
+      set({ checks: { ...get().checks, [id]: { ...check, cancelling: true } } });
+      try {
+        await api.request('drives.checkCancel', { driveId: id });
+      } catch {
+        // The check goes on, and its end is shown as it comes: Cancel is offered again.
+        const now = get().checks[id];
+        if (now?.status === 'running') set({ checks: { ...get().checks, [id]: { ...now, cancelling: false } } });
+      }
     },
 
     async checkDrive(id) {
