@@ -4,7 +4,9 @@
 // size it really stores and what to do.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { createFaultyDrive, fuseSkipReason } from '../electron/test-support/fuse-faults';
 import { expect, test } from './fixtures';
 
@@ -84,5 +86,36 @@ test('a counterfeit card is named counterfeit, with the size it really stores, a
     });
   } finally {
     drive.dispose();
+  }
+});
+
+test('a drive that stops answering during a check is named, and Cancel still ends the check', async ({ app }) => {
+  const reason = fuseSkipReason();
+  if (reason) console.log(`[e2e] skipping: ${reason}`);
+  test.skip(reason !== undefined, reason);
+  test.setTimeout(90_000);
+  const dir = mkdtempSync(path.join(tmpdir(), 'blockwise-e2e-check-stall-'));
+  const release = path.join(dir, 'release');
+  // Its writes hang after ten test blocks until `release` exists.
+  const drive = await createFaultyDrive({ size: 64 * MiB, stallAfter: 10 * 4096, stallUntil: release });
+  try {
+    await app.openTargets();
+    await app.waitForDrive(drive.path);
+    const row = app.driveRow(drive.path);
+    await row.getByRole('button', { name: `Check ${drive.path} for fake capacity` }).click();
+    await app.step('after ~10 s of silence the drive is named, with what to do', async () => {
+      const notice = row.getByTestId('check-stall-notice');
+      await expect(notice).toContainText(new RegExp(`^${drive.path} has not responded for 1\\d s\\. Still waiting: some cards pause for a while\\. If it stays silent, cancel and try another port, reader or card\\.$`), { timeout: 20_000 });
+    });
+    await app.step('Cancel ends it within seconds, saying the drive is not responding', async () => {
+      await row.getByRole('button', { name: `Cancel the check of ${drive.path}` }).click();
+      await expect(row.getByRole('status')).toContainText(new RegExp(`The check of ${drive.path} was cancelled\\. ${drive.path} is not responding: unplug it\\. \\d+ test blocks of 4096 bytes may still be on it`), { timeout: 15_000 });
+      await expect(row.getByTestId('check-stall-notice')).toHaveCount(0);
+    });
+  } finally {
+    writeFileSync(release, '');
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the stuck write returns before the drive goes
+    drive.dispose();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

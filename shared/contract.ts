@@ -146,8 +146,11 @@ export interface ContractRequests {
 /** event name → payload */
 export interface ContractEvents {
   'drives.changed': DriveInfo[];
-  /** A capacity check under way (drives.check): how far, in percent of its test-block I/Os. */
-  'drives.checkProgress': { driveId: string; percent: number };
+  /**
+   * A capacity check under way (drives.check): how far, in percent of its test-block I/Os; and,
+   * once the drive has not answered for ~10 s, for how long (every second until it answers).
+   */
+  'drives.checkProgress': { driveId: string; percent: number; stalledSeconds?: number };
   'flash.progress': { jobId: string; progress: FlashProgress };
   'flash.done': { jobId: string; result: FlashResult };
   'flash.error': { jobId: string; error: SerializedError };

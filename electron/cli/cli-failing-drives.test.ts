@@ -96,6 +96,39 @@ describe('blockwise CLI on failing drives (FUSE)', { skip: fuseSkipReason() }, (
     assert.ok(await waitUntilFree(silent.path, 15_000), 'the engine process left behind let go of the drive once it answered');
   });
 
+  test('check: a drive that stops answering is named while the check waits, and Ctrl-C then ends it in seconds (exit 130)', async () => {
+    const release = path.join(dir, 'release-check');
+    // Its writes hang after ten test blocks until `release` exists.
+    const silent = await drive({ size: 64 * MiB, stallAfter: 10 * 4096, stallUntil: release });
+    let stuck: NodeJS.Timeout | undefined;
+    try {
+      const child = spawn(process.execPath, [BIN, 'check', silent.path], { env: LOOP_ENV });
+      let stderr = '';
+      let interruptedAt = 0;
+      child.stdout.on('data', () => undefined);
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!interruptedAt && stderr.includes(`${silent.path} has not responded for`)) {
+          interruptedAt = performance.now();
+          child.kill('SIGINT');
+        }
+      });
+      // Before, nothing was said: the check sat at its percentage. Let the drive answer after 25 s
+      // so that the test fails on time instead of waiting for ever.
+      stuck = setTimeout(() => writeFileSync(release, ''), 25_000);
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.ok(interruptedAt > 0, `the silent drive was never named: ${stderr}`);
+      assert.match(stderr, new RegExp(`${silent.path} has not responded for 1\\d s; still waiting \\(Ctrl-C stops the check and puts back what it can\\)\\.`));
+      assert.equal(code, 130, stderr);
+      assert.ok((performance.now() - interruptedAt) / 1000 < 10, 'ended within seconds of Ctrl-C');
+      assert.match(stderr, new RegExp(`The check of ${silent.path} was cancelled\\. ${silent.path} is not responding: unplug it\\. \\d+ test blocks of 4096 bytes may still be on it`));
+    } finally {
+      clearTimeout(stuck);
+      writeFileSync(release, '');
+    }
+    assert.ok(await waitUntilFree(silent.path, 15_000), 'the engine process left behind let go of the drive once it answered');
+  });
+
   test('one of two drives fails: no "Done", the summary ends in an Error line naming it, and --json ends in an error event (exit 1)', async () => {
     const bad = await drive({ size: 32 * MiB, eioWrite: [[4 * MiB, 4 * MiB + 65536]] });
     const good = healthy();

@@ -295,6 +295,7 @@ async function checkCommand(argv: string[]): Promise<number> {
     return { target: target!, plan };
   });
   let shown = -1;
+  let saidSilent = false;
   try {
     const result = await runJob(
       engine.transportFor(plan),
@@ -306,6 +307,12 @@ async function checkCommand(argv: string[]): Promise<number> {
         // too small) was never "being written with test blocks".
         if (shown < 0) process.stderr.write(`Checking ${target.path}: writing test blocks across it and reading them back. Its data is put back at the end: keep it plugged in until then.\n`);
         const percent = Math.floor(progress.percent ?? 0);
+        const silent = progress.targets[0]?.stalledSeconds;
+        if (silent !== undefined) {
+          // Once, and again should it fall silent again after answering.
+          if (!saidSilent) process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}${target.path} has not responded for ${silent} s; still waiting (Ctrl-C stops the check and puts back what it can).\n`);
+          saidSilent = true;
+        } else saidSilent = false;
         if (process.stderr.isTTY && percent !== shown) process.stderr.write(`\r${percent}%`);
         shown = percent;
       },

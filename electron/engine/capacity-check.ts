@@ -43,8 +43,12 @@ const RESOLUTION = MiB;
 
 export interface CapacityCheckOptions {
   signal?: AbortSignal;
-  /** Called as test blocks are written and read: `done` of about `total` I/Os. */
-  onProgress?: (done: number, total: number) => void;
+  /**
+   * Called as test blocks are written and read: `done` of about `total` I/Os; and once a second
+   * while the drive has not answered for ~10 s (`stalledSeconds`, io-watch.ts), then once more
+   * when it answers again (without it).
+   */
+  onProgress?: (done: number, total: number, stalledSeconds?: number) => void;
 }
 
 interface Probe {
@@ -138,6 +142,15 @@ async function probe(target: Target, unwatched: Target, watch: IoWatch, options:
   let done = 0;
   let total = probes.length * 4 + 2 * Math.ceil(Math.log2(step / RESOLUTION) + 1) * 4;
   const tick = () => options.onProgress?.(++done, Math.max(total, done));
+  // A drive that stopped answering holds the check where it is: said once a second, so the app and
+  // the CLI can name it while they wait (a cancel then ends within ~2 s).
+  let wasSilent = false;
+  const heartbeat = setInterval(() => {
+    const silent = watch.stalledSeconds();
+    if (silent !== undefined || wasSilent) options.onProgress?.(done, Math.max(total, done), silent);
+    wasSilent = silent !== undefined;
+  }, 1000);
+  heartbeat.unref();
   const checkCancel = () => {
     if (options.signal?.aborted) throw new BlockwiseError('CANCELLED', `The check of ${target.path} was cancelled.`, { path: target.path });
   };
@@ -197,7 +210,12 @@ async function probe(target: Target, unwatched: Target, watch: IoWatch, options:
     failure = error;
   }
   // Also after a cancel or a failure: the drive's own bytes go back first.
-  const notBack = await putBack([...probes, ...extra]);
+  let notBack: number;
+  try {
+    notBack = await putBack([...probes, ...extra]);
+  } finally {
+    clearInterval(heartbeat);
+  }
   const restored = notBack === 0;
   if (failure !== undefined || !found) throw stopped(failure, notBack);
   const { verdict, keeps, bad, laterKept } = found;

@@ -36,8 +36,17 @@ export function createEngineService(send: (event: EngineEvent) => void, options:
           send({ type: 'backup-done', id: request.id, result });
         } else if (request.type === 'check') {
           // Its progress counts test-block I/Os: position of total, as a percentage.
-          const onChecked = (done: number, total: number) =>
-            onProgress({ phase: 'verifying', position: done, total, percent: (100 * done) / total, speed: 0, effectiveSpeed: 0, targets: [] });
+          // A drive silent for ~10 s is named as a flash's is: its target's stalledSeconds.
+          const onChecked = (done: number, total: number, stalledSeconds?: number) =>
+            onProgress({
+              phase: 'verifying',
+              position: done,
+              total,
+              percent: (100 * done) / total,
+              speed: 0,
+              effectiveSpeed: 0,
+              targets: stalledSeconds === undefined ? [] : [{ path: request.path, phase: 'verifying', position: done, bytesWritten: 0, bytesVerified: 0, stalledSeconds }],
+            });
           const result = await checkCapacity(request.path, { signal: controller.signal, onProgress: onChecked });
           send({ type: 'check-done', id: request.id, result });
         } else {

@@ -150,12 +150,16 @@ export class FlashService {
         if (!engine.check) throw new BlockwiseError('INTERNAL', 'This host’s engine cannot check drives.');
         if (cancelled) throw new BlockwiseError('CANCELLED', `The check of ${drive!.path} was cancelled before it began: nothing was written to it.`, { path: drive!.path, driveIncomplete: false });
         // Every tab hears how far it is (at most every 1 %: the engine counts test-block I/Os).
+        // A silent drive's seconds go out as they grow, and once more when it answers again.
         let shown = -1;
+        let silentShown: number | undefined;
         running = engine.check(drive!.path, (progress) => {
           const percent = Math.floor(progress.percent ?? 0);
-          if (percent === shown) return;
+          const stalledSeconds = progress.targets[0]?.stalledSeconds;
+          if (percent === shown && stalledSeconds === silentShown) return;
           shown = percent;
-          this.deps.bus.emit('drives.checkProgress', { driveId: drive!.id, percent });
+          silentShown = stalledSeconds;
+          this.deps.bus.emit('drives.checkProgress', { driveId: drive!.id, percent, ...(stalledSeconds === undefined ? {} : { stalledSeconds }) });
         });
         return await running.result;
       } finally {

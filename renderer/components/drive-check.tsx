@@ -38,8 +38,18 @@ export function DriveCheckLine({ drive, check, onCheck, onCancel }: DriveCheckPr
         </button>
       )}
       <div className="drive-check-status" role="status" aria-live="polite" ref={status}>
-        {running && !cancelling && <span className="drive-check-running">Writing test blocks across the drive and reading them back; its data is put back. Keep it plugged in.</span>}
-        {cancelling && <span className="drive-check-running">Putting the drive’s own data back where the test blocks went. Keep it plugged in.</span>}
+        {running && !cancelling && check.stalledSeconds === undefined && (
+          <span className="drive-check-running">Writing test blocks across the drive and reading them back; its data is put back. Keep it plugged in.</span>
+        )}
+        {running && check.stalledSeconds !== undefined && (
+          <span className="drive-check-problem" data-testid="check-stall-notice">
+            {drive.path} has not responded for {check.stalledSeconds} s.{' '}
+            {cancelling
+              ? 'Cancelling: the check ends within seconds, and puts back what the drive lets it.'
+              : 'Still waiting: some cards pause for a while. If it stays silent, cancel and try another port, reader or card.'}
+          </span>
+        )}
+        {cancelling && check.stalledSeconds === undefined && <span className="drive-check-running">Putting the drive’s own data back where the test blocks went. Keep it plugged in.</span>}
         {words && (
           <span className={words.ok ? 'drive-check-ok' : 'drive-check-problem'}>
             <strong>{words.headline}</strong> {words.detail}

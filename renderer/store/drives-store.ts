@@ -13,7 +13,7 @@ import { toSerializedError } from '../request-failed';
 import { viewDrives, type DriveView } from './drive-suitability';
 
 /** A capacity check of one drive (drives.check): under way, its finding, or why it could not run. */
-export type DriveCheck = { status: 'running'; percent?: number; cancelling?: boolean } | { status: 'done'; result: CapacityCheckResult } | { status: 'failed'; error: SerializedError };
+export type DriveCheck = { status: 'running'; percent?: number; cancelling?: boolean; stalledSeconds?: number } | { status: 'done'; result: CapacityCheckResult } | { status: 'failed'; error: SerializedError };
 
 /** A drive taken out of the selection by the app, not by the person. */
 export interface DroppedDrive {
@@ -42,7 +42,7 @@ export interface DrivesState {
   /** Checks a drive for fake capacity: its test blocks are written and read back, its data put back. */
   checkDrive(id: string): Promise<void>;
   /** drives.checkProgress: how far a running check is. */
-  checkProgress(id: string, percent: number): void;
+  checkProgress(id: string, percent: number, stalledSeconds?: number): void;
   /** Stops a running check (drives.checkCancel); its drives.check then ends CANCELLED, data put back. */
   cancelCheck(id: string): Promise<void>;
   openDialog(): void;
@@ -87,10 +87,11 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
     error: null,
     checks: {},
 
-    checkProgress(id, percent) {
+    checkProgress(id, percent, stalledSeconds) {
       const check = get().checks[id];
       if (check?.status !== 'running') return;
-      set({ checks: { ...get().checks, [id]: { ...check, percent } } });
+      const { stalledSeconds: _was, ...rest } = check;
+      set({ checks: { ...get().checks, [id]: { ...rest, percent, ...(stalledSeconds === undefined ? {} : { stalledSeconds }) } } });
     },
 
     async cancelCheck(id) {
