@@ -36,6 +36,7 @@ const settingsPatch = z
     showAllDrives: z.boolean(),
     fullWrite: z.boolean(),
     keepDownloads: z.boolean(),
+    catalogUrl: webUrl,
   })
   .partial()
   .strict();
@@ -46,6 +47,7 @@ export const requestSchemas = {
   'drives.check': z.object({ driveId }).strict(),
   'drives.checkCancel': z.object({ driveId }).strict(),
   'image.pick': empty,
+  'catalog.list': z.object({ url: webUrl.optional() }).strict(),
   'image.inspect': z
     .object({ path: hostPath.optional(), url: webUrl.optional(), entry: entryName.optional() })
     .strict()
@@ -80,6 +82,7 @@ const schemasMatch: SchemasMatch = {
   'drives.check': true,
   'drives.checkCancel': true,
   'image.pick': true,
+  'catalog.list': true,
   'image.inspect': true,
   'image.browse': true,
   'flash.start': true,
@@ -98,6 +101,11 @@ export function isRequestName(value: unknown): value is RequestName {
 
 /** Full settings as stored on disk: every field present. */
 export const settingsSchema: z.ZodType<Settings> = settingsPatch.required();
+
+/** Whether one stored setting's value is good (a bad one falls back alone, the rest kept). */
+export function settingsFieldValid(key: keyof Settings, value: unknown): boolean {
+  return settingsPatch.shape[key].safeParse(value).success;
+}
 
 /**
  * Checks a request's name and arguments; throws INVALID_REQUEST naming the first problem.

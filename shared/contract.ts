@@ -3,6 +3,7 @@
 // Every host, the preload and the renderer derive their types from these two maps, so a renamed
 // field fails the typecheck everywhere. Runtime validation of requests lives in contract-schemas.ts.
 
+import { DEFAULT_CATALOG_URL, type Catalog } from './catalog';
 import type { DriveInfo } from './drive-types';
 import type { SerializedError } from './errors';
 import type { CapacityCheckResult, FlashProgress, FlashResult } from './flash-types';
@@ -38,9 +39,21 @@ export interface Settings {
   fullWrite: boolean;
   /** Keep each downloaded image in the host's cache folder, so the next flash of it reads the copy. */
   keepDownloads: boolean;
+  /** The catalog the app lists images from (catalog.list): the last one opened, else Raspberry Pi's. */
+  catalogUrl: string;
 }
 
-export const DEFAULT_SETTINGS: Settings = { verify: true, ejectWhenDone: false, showAllDrives: false, fullWrite: false, keepDownloads: false };
+export const DEFAULT_SETTINGS: Settings = {
+  verify: true,
+  ejectWhenDone: false,
+  showAllDrives: false,
+  fullWrite: false,
+  keepDownloads: false,
+  catalogUrl: DEFAULT_CATALOG_URL,
+};
+
+/** The settings that are switches (the settings panel's). */
+export type SwitchSetting = { [K in keyof Settings]: Settings[K] extends boolean ? K : never }[keyof Settings];
 
 export interface BrowseEntry {
   name: string;
@@ -121,6 +134,11 @@ export interface ContractRequests {
   'drives.checkCancel': { args: { driveId: string }; result: { cancelled: boolean } };
   /** Opens the host's native file dialog (Electron); null when the user cancels. */
   'image.pick': { args: Record<string, never>; result: ImageInfo | null };
+  /**
+   * Reads a catalog of images (Raspberry Pi Imager's JSON format) from its address, by default the
+   * one in settings.catalogUrl; a group whose entries are at another address is read the same way.
+   */
+  'catalog.list': { args: { url?: string }; result: Catalog };
   /**
    * Inspects an image on the host: format by content, sizes, .bmap and checksum beside it. A URL
    * is asked for its headers and first bytes only (size, name, format); nothing is downloaded.

@@ -21,6 +21,7 @@ import { emitJson, flashOutcomeJson, nameSilentDrives, printFlashSummary, report
 import { confirmTargets, resolveTargets, TargetRefusal } from './targets';
 import { formatBytes } from '../../shared/format-bytes';
 import { ProgressPrinter } from './terminal';
+import { catalogCommand } from './catalog-command';
 import { printDrives } from './list-command';
 import { UsageError } from './usage-error';
 
@@ -36,6 +37,8 @@ Usage:
   blockwise backup DEVICE --to FILE [--no-verify] [--json]
                                        copy a drive into FILE: .img, or compressed
                                        .img.gz / .img.zst / .img.xz (checked by decompressing)
+  blockwise catalog [URL] [--json]     the images a catalog lists, with the command to flash each
+                                       (default: Raspberry Pi's; Raspberry Pi Imager's JSON format)
 
 IMAGE is a file (.img .iso .raw .bin, or compressed .gz .xz .zst .bz2 .zip .tar .tar.xz …) or an http(s) URL.
 
@@ -400,6 +403,7 @@ const COMMAND_OPTIONS: Record<string, string[]> = {
   check: ['--json'],
   backup: ['--to', '--no-verify', '--json'],
   list: ['--json', '--all'],
+  catalog: ['--json'],
 };
 
 function editDistance(a: string, b: string): number {
@@ -440,6 +444,9 @@ export async function main(argv: string[]): Promise<number> {
         return await checkCommand(rest);
       case 'backup':
         return await backupCommand(rest);
+      case 'catalog':
+        await catalogCommand(rest);
+        return EXIT.ok;
       case undefined:
       case 'help':
       case '--help':

@@ -4,6 +4,7 @@
 import type { RequestArgs, RequestName, RequestResult } from '../../shared/contract';
 import { parseRequest } from '../../shared/contract-schemas';
 import { BlockwiseError } from '../../shared/errors';
+import { fetchCatalog } from './catalog';
 import { browseFolder } from './image-browser';
 import { inspectImage } from './image-inspector';
 import { inspectUrl } from './url-inspector';
@@ -30,6 +31,7 @@ export function createContractHandlers(services: HostServices, specific: HostSpe
       }
       return specific.pickImage();
     },
+    'catalog.list': async (args) => fetchCatalog(args.url ?? (await services.settings.get()).catalogUrl),
     // The schema let exactly one of path and url through.
     'image.inspect': (args) => (args.url !== undefined ? inspectUrl(args.url, args.entry) : inspectImage(args.path ?? '', args.entry)),
     'image.browse': (args) => browseFolder(args.dir, services.browseStart),

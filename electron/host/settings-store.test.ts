@@ -21,6 +21,13 @@ describe('settings store', () => {
       mkdirSync(path.join(dir, 'cfg2'));
       writeFileSync(path.join(dir, 'cfg2', 'settings.json'), JSON.stringify({ verify: false, fullWrite: 'yes', extra: 1 }));
       assert.deepEqual(await new SettingsStore(path.join(dir, 'cfg2')).get(), { ...DEFAULT_SETTINGS, verify: false }, 'one bad field does not reset the rest');
+
+      // A catalog address that is no web address (hand-edited, say) falls back alone too.
+      mkdirSync(path.join(dir, 'cfg3'));
+      writeFileSync(path.join(dir, 'cfg3', 'settings.json'), JSON.stringify({ verify: false, catalogUrl: 'file:///etc/passwd' }));
+      assert.deepEqual(await new SettingsStore(path.join(dir, 'cfg3')).get(), { ...DEFAULT_SETTINGS, verify: false });
+      writeFileSync(path.join(dir, 'cfg3', 'settings.json'), JSON.stringify({ catalogUrl: 'https://images.example.org/os_list.json' }));
+      assert.equal((await new SettingsStore(path.join(dir, 'cfg3')).get()).catalogUrl, 'https://images.example.org/os_list.json');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_SETTINGS, type Settings } from '../../shared/contract';
-import { settingsSchema } from '../../shared/contract-schemas';
+import { settingsFieldValid, settingsSchema } from '../../shared/contract-schemas';
 
 export { DEFAULT_SETTINGS };
 
@@ -53,7 +53,7 @@ export class SettingsStore {
       const raw = JSON.parse(text) as Record<string, unknown>;
       const merged: Record<string, unknown> = { ...DEFAULT_SETTINGS };
       for (const key of Object.keys(DEFAULT_SETTINGS) as Array<keyof Settings>) {
-        if (typeof raw[key] === typeof DEFAULT_SETTINGS[key]) merged[key] = raw[key];
+        if (typeof raw[key] === typeof DEFAULT_SETTINGS[key] && settingsFieldValid(key, raw[key])) merged[key] = raw[key];
       }
       return settingsSchema.parse(merged);
     } catch {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BRIDGE_KEY } from '../../shared/contract';
+import { BRIDGE_KEY, DEFAULT_SETTINGS } from '../../shared/contract';
 import { REQUEST_NAMES } from '../../shared/contract-schemas';
 import { PRELOAD_BRIDGE_KEY, PRELOAD_CHANNELS } from '../preload/index';
 import { FakeIpcMain, FakeWebContents } from './fake-electron';
@@ -22,10 +22,10 @@ describe('IPC router', () => {
 
   it('will not listen while a contract request has no handler', () => {
     const r = router();
-    r.handle('settings.get', async () => ({ verify: true, ejectWhenDone: false, showAllDrives: false, fullWrite: false, keepDownloads: false }));
+    r.handle('settings.get', async () => ({ ...DEFAULT_SETTINGS }));
     assert.equal(r.missingHandlers().length, REQUEST_NAMES.length - 1);
     assert.throws(() => r.listen(), /No IPC handler for: app\.info/);
-    assert.throws(() => r.handle('settings.get', async () => ({ verify: true, ejectWhenDone: false, showAllDrives: false, fullWrite: false, keepDownloads: false })), /already registered/);
+    assert.throws(() => r.handle('settings.get', async () => ({ ...DEFAULT_SETTINGS })), /already registered/);
   });
 
   it('checks the sender, then the schema, before any handler runs', async () => {

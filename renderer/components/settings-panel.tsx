@@ -1,12 +1,12 @@
 // Settings: one switch per setting, each saying what it does.
 
-import type { Settings } from '../../shared/contract';
+import type { SwitchSetting } from '../../shared/contract';
 import { describeError } from '../../shared/errors';
 import { isBusy } from '../store/flash-store';
 import { useFlash, useSettings } from '../store/use-stores';
 import { Modal } from './modal';
 
-const OPTIONS: { key: keyof Settings; label: string; help: string }[] = [
+const OPTIONS: { key: SwitchSetting; label: string; help: string }[] = [
   { key: 'verify', label: 'Verify after writing', help: 'Read the drive back and compare it with the image. Catches failing and fake cards.' },
   { key: 'ejectWhenDone', label: 'Eject when done', help: 'Safely remove the drive when flashing succeeds.' },
   { key: 'showAllDrives', label: 'Show all drives', help: 'Also list system drives. Be careful: writing one erases your operating system or files.' },
