@@ -7,6 +7,7 @@ import { CancelConfirmDialog } from './cancel-confirm-dialog';
 import { ConnectionBanner } from './connection-banner';
 import { DrivePickerDialog } from './drive-picker-dialog';
 import { DropOverlay } from './drop-overlay';
+import { CatalogDialog } from './catalog-dialog';
 import { FileBrowserDialog } from './file-browser-dialog';
 import { FlashStep } from './flash-step';
 import { ImageStep } from './image-step';
@@ -46,6 +47,7 @@ export function App() {
       </main>
       <FileBrowserDialog />
       <UrlDialog />
+      <CatalogDialog />
       <DrivePickerDialog />
       <CancelConfirmDialog />
       <SystemConfirmDialog />

@@ -5,7 +5,7 @@
 import { describeError } from '../../shared/errors';
 import { describeFormats, formatBytes } from '../format';
 import { isBusy } from '../store/flash-store';
-import { useFlash, useImage, useStores } from '../store/use-stores';
+import { useCatalog, useFlash, useImage, useStores } from '../store/use-stores';
 import { ChecksumField } from './checksum-field';
 import { EntryChooser } from './entry-chooser';
 import { openFileBrowser } from './file-browser-dialog';
@@ -22,12 +22,15 @@ export function ImageStep() {
   const pickImage = useImage((s) => s.pickImage);
   const stores = useStores();
   const openUrlDialog = useImage((s) => s.openUrlDialog);
+  const openCatalog = useCatalog((s) => s.openDialog);
+  const catalogChoice = useImage((s) => s.catalogChoice);
   const chooseEntry = useImage((s) => s.chooseEntry);
   const setChecksumText = useImage((s) => s.setChecksumText);
   const busy = useFlash((s) => isBusy(s.status));
   // Electron: a native dialog, and dropped files whose paths it knows. A browser has neither.
   const native = useImage((s) => s.nativeDialog);
   const host = image?.url ? new URL(image.url).host : undefined;
+  const fromCatalog = image?.url !== undefined && catalogChoice?.url === image.url ? catalogChoice.name : undefined;
 
   return (
     <StepCard number={1} title="Image" icon={<ImageIcon />} state={image ? 'done' : 'ready'}>
@@ -40,6 +43,11 @@ export function ImageStep() {
             {describeFormats(image.formats)} · {image.storedSize > 0 ? formatBytes(image.storedSize) : 'size unknown'}
             {image.imageSize !== undefined && image.imageSize !== image.storedSize && <> · {formatBytes(image.imageSize)} unpacked</>}
           </p>
+          {fromCatalog && (
+            <p className="chosen-source" data-testid="catalog-choice">
+              From the catalog: {fromCatalog}
+            </p>
+          )}
           {host && <p className="chosen-source">Downloads from {host} while writing</p>}
           {(image.hasBmap || image.checksum) && (
             <p className="chosen-extra">
@@ -57,7 +65,7 @@ export function ImageStep() {
           <ChecksumField key={image.url ?? image.path} text={checksumText} input={checksumInput} published={image.checksum} disabled={busy} onChange={setChecksumText} />
         </div>
       ) : (
-        <p className="step-hint">An .img, .iso, or a compressed image or archive (.gz, .xz, .zst, .bz2, .zip, .tar), on this computer or on the web.{native && ' You can also drop it here.'}</p>
+        <p className="step-hint">An .img, .iso, or a compressed image or archive (.gz, .xz, .zst, .bz2, .zip, .tar), on this computer, on the web, or from a catalog of operating systems.{native && ' You can also drop it here.'}</p>
       )}
       {error && (
         <p className="inline-error" role="alert">
@@ -75,6 +83,9 @@ export function ImageStep() {
         </button>
         <button type="button" className="button-link" onClick={openUrlDialog} disabled={busy || loading}>
           Use a URL
+        </button>
+        <button type="button" className="button-link" onClick={openCatalog} disabled={busy || loading}>
+          Choose from a catalog
         </button>
       </div>
     </StepCard>

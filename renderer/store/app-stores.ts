@@ -4,6 +4,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { Transport } from '../api';
 import type { ConnectionState } from '../ws-client';
+import { createCatalogStore, type CatalogState } from './catalog-store';
 import { viewDrives } from './drive-suitability';
 import { createDrivesStore, realCapacities, type DrivesState } from './drives-store';
 import { createFlashStore, type FlashState } from './flash-store';
@@ -15,6 +16,7 @@ export interface AppStores {
   drives: StoreApi<DrivesState>;
   flash: StoreApi<FlashState>;
   settings: StoreApi<SettingsState>;
+  catalog: StoreApi<CatalogState>;
   /** The browser host's socket; always 'open' under Electron. */
   connection: StoreApi<{ state: ConnectionState }>;
   pathForFile(file: File): string | undefined;
@@ -28,6 +30,11 @@ export function createAppStores(transport: Transport): AppStores {
   const { api } = transport;
   const image = createImageStore(api, transport.kind === 'electron');
   const settings = createSettingsStore(api);
+  const catalog = createCatalogStore(api, {
+    chooseImage: (entry) => image.getState().openCatalogImage(entry),
+    abandonImage: () => image.getState().abandonCatalogImage(),
+    remember: (url) => void settings.getState().update({ catalogUrl: url }),
+  });
   const drives = createDrivesStore(api, {
     image: () => image.getState().image,
     showAllDrives: () => settings.getState().settings.showAllDrives,
@@ -126,6 +133,7 @@ export function createAppStores(transport: Transport): AppStores {
     drives,
     flash,
     settings,
+    catalog,
     connection,
     pathForFile: (file) => transport.pathForFile?.(file),
     followJob: (jobId) => rejoin(jobId),

@@ -3,6 +3,7 @@
 // little file browser (a web page cannot open a native dialog that reveals paths).
 
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { CatalogEntry } from '../../shared/catalog';
 import type { BlockwiseApi, BrowseEntry, ImageInfo } from '../../shared/contract';
 import type { SerializedError } from '../../shared/errors';
 import { parseChecksumInput, type ChecksumInput } from '../../shared/checksum-input';
@@ -34,6 +35,15 @@ export interface ImageState {
   openUrlDialog(): void;
   closeUrlDialog(): void;
   openUrl(url: string): Promise<void>;
+  /**
+   * Chooses a catalog's image: inspected like an address typed in, its SHA-256 (from the catalog)
+   * put in the checksum field. Resolves with why it cannot be used, or null once it is chosen.
+   */
+  openCatalogImage(entry: CatalogEntry): Promise<SerializedError | null>;
+  /** The catalog dialog closed while its image was being checked: the late answer is dropped. */
+  abandonCatalogImage(): void;
+  /** The catalog entry the chosen image came from (while image.url is still this url). */
+  catalogChoice: { url: string; name: string } | null;
   /** Picks one of the images inside a zip (ImageInfo.entries). */
   chooseEntry(entry: string): Promise<void>;
   setChecksumText(text: string): void;
@@ -68,8 +78,8 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
   let generation = 0; // a slow inspect must not overwrite a newer choice
   // The dialog whose check is under way: closing it (Cancel, Escape) abandons the check, so a late
   // answer neither chooses the image the person turned down nor reopens the dialog with its error.
-  let checking: { dialog: 'url' | 'browser'; generation: number } | undefined;
-  const abandonCheck = (dialog: 'url' | 'browser', loading: boolean): Partial<ImageState> => {
+  let checking: { dialog: 'url' | 'browser' | 'catalog'; generation: number } | undefined;
+  const abandonCheck = (dialog: 'url' | 'browser' | 'catalog', loading: boolean): Partial<ImageState> => {
     if (!loading || checking?.dialog !== dialog || checking.generation !== generation) return {};
     checking = undefined;
     generation++;
@@ -86,6 +96,36 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
     urlDialog: null,
     checksumText: '',
     checksumInput: { kind: 'none' },
+    catalogChoice: null,
+
+    async openCatalogImage(entry) {
+      if (!entry.url) return null;
+      const mine = ++generation;
+      checking = { dialog: 'catalog', generation: mine };
+      set({ loading: true, error: null, notice: null });
+      try {
+        const image = await api.request('image.inspect', { url: entry.url });
+        if (mine !== generation) return null;
+        // The catalog's SHA-256 is checked as one pasted is (download or image, whichever it matches).
+        const checksumText = entry.sha256 ?? '';
+        set({
+          image,
+          loading: false,
+          catalogChoice: { url: image.url ?? entry.url, name: entry.name },
+          checksumText,
+          checksumInput: parseChecksumInput(checksumText, image.name),
+        });
+        return null;
+      } catch (error) {
+        if (mine !== generation) return null;
+        set({ loading: false });
+        return toSerializedError(error);
+      }
+    },
+
+    abandonCatalogImage() {
+      set(abandonCheck('catalog', get().loading));
+    },
 
     async pickImage() {
       if (!get().nativeDialog) {

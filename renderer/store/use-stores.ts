@@ -3,6 +3,7 @@
 import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import type { AppStores } from './app-stores';
+import type { CatalogState } from './catalog-store';
 import type { DrivesState } from './drives-store';
 import type { FlashState } from './flash-store';
 import type { ImageState } from './image-store';
@@ -21,3 +22,4 @@ export const useDrives = <T>(selector: (state: DrivesState) => T): T => useStore
 export const useFlash = <T>(selector: (state: FlashState) => T): T => useStore(useStores().flash, selector);
 export const useSettings = <T>(selector: (state: SettingsState) => T): T => useStore(useStores().settings, selector);
 export const useConnection = (): string => useStore(useStores().connection, (s) => s.state);
+export const useCatalog = <T>(selector: (state: CatalogState) => T): T => useStore(useStores().catalog, selector);

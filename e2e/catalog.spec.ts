@@ -1,0 +1,111 @@
+// Choosing an image from a catalog (Raspberry Pi Imager's JSON format) served on 127.0.0.1: the
+// list with dates and sizes, a group at another address, an entry whose image is gone (said in the
+// dialog, which stays open), then an image that is written with the catalog's SHA-256 checked. The
+// catalog's address is remembered across a reload.
+
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { readBacking } from '../electron/test-support/loop-device';
+import { expect, test } from './fixtures';
+import { serveFolder } from './support/image-server';
+
+const MiB = 1024 * 1024;
+
+test('an image chosen from a catalog is written, with the catalog’s SHA-256 checked', async ({ app, loops, images }) => {
+  const page = app.page;
+  const drive = loops.create(32 * MiB, { fill: 'garbage' });
+  const image = readFileSync(images.random('pi-os.img', 8 * MiB, 0x61));
+  const packed = gzipSync(image, { level: 1 });
+  writeFileSync(path.join(images.dir, 'pi-os.img.gz'), packed);
+  const sha = createHash('sha256').update(image).digest('hex');
+  writeFileSync(
+    path.join(images.dir, 'os_list.json'),
+    JSON.stringify({
+      os_list: [
+        {
+          name: 'Pi OS Lite',
+          description: 'A small system without a desktop',
+          url: 'pi-os.img.gz',
+          extract_sha256: sha,
+          extract_size: image.length,
+          image_download_size: packed.length,
+          release_date: '2025-01-02',
+        },
+        { name: 'Other systems', description: 'More images', subitems_url: 'more.json' },
+        { name: 'Erase', url: 'internal://format' },
+      ],
+    }),
+  );
+  writeFileSync(path.join(images.dir, 'more.json'), JSON.stringify({ os_list: [{ name: 'Withdrawn OS', url: 'withdrawn.img.xz' }] }));
+  writeFileSync(path.join(images.dir, 'index.html'), '<!doctype html><html><body>Downloads</body></html>');
+  const server = await serveFolder(images.dir);
+  const dialog = page.getByRole('dialog', { name: 'Choose from a catalog' });
+  const list = dialog.getByRole('list');
+  const openCatalog = async (address: string) => {
+    await dialog.getByRole('button', { name: 'Use another catalog' }).click();
+    await dialog.getByRole('textbox', { name: /Catalog address/ }).fill(address);
+    await dialog.getByRole('button', { name: 'Open catalog' }).click();
+  };
+  try {
+    await app.step('a web page given as the catalog is named for what it is', async () => {
+      await page.getByRole('button', { name: 'Choose from a catalog' }).click();
+      await expect(dialog).toBeVisible();
+      await openCatalog(server.url('index.html'));
+      await expect(dialog.getByRole('alert')).toContainText(`${server.url('index.html')} is not a catalog of images: it is a web page (HTML), not a catalog.`);
+      await expect(dialog.getByRole('alert')).toContainText('Raspberry Pi Imager’s JSON format');
+      // The address shown is the one that failed, with no list from another catalog beside it.
+      await expect(dialog.locator('.catalog-url')).toHaveText(server.url('index.html'));
+      await expect(dialog.getByRole('list')).toHaveCount(0);
+    });
+
+    await app.step('the catalog lists its images with dates and sizes, and says what it left out', async () => {
+      await openCatalog(server.url('os_list.json'));
+      const lite = list.getByRole('button', { name: /^Pi OS Lite/ });
+      await expect(lite).toContainText('A small system without a desktop');
+      await expect(lite).toContainText("Released 2025-01-02 · 8.4 MB download · 8.4 MB on the drive · SHA-256 checked");
+      await expect(list.getByRole('button', { name: /^Other systems/ })).toBeVisible();
+      await expect(list.getByRole('listitem')).toHaveCount(2);
+      await expect(dialog).toContainText('1 entry of this catalog cannot be written by Blockwise (no http:// or https:// image address) and is not shown.');
+      await app.screenshot('catalog');
+    });
+
+    await app.step('a group at another address opens; an image that is gone is said in the dialog, which stays open', async () => {
+      await list.getByRole('button', { name: /^Other systems/ }).click();
+      await expect(dialog.getByText('Other systems', { exact: true })).toBeVisible();
+      await list.getByRole('button', { name: /^Withdrawn OS/ }).click();
+      await expect(dialog.getByRole('alert')).toContainText('404');
+      await expect(dialog.getByRole('alert')).toContainText('withdrawn.img.xz');
+      await dialog.getByRole('button', { name: '‹ Back' }).click();
+      await expect(list.getByRole('button', { name: /^Pi OS Lite/ })).toBeVisible();
+    });
+
+    await app.step('choosing an image closes the dialog and fills in its SHA-256', async () => {
+      await list.getByRole('button', { name: /^Pi OS Lite/ }).click();
+      await expect(dialog).toBeHidden();
+      const summary = page.getByTestId('image-summary');
+      await expect(summary).toContainText('pi-os.img.gz');
+      await expect(page.getByTestId('catalog-choice')).toHaveText('From the catalog: Pi OS Lite');
+      await expect(page.getByRole('textbox', { name: 'Expected SHA-256' })).toHaveValue(sha);
+    });
+
+    await app.selectDrive(drive.path);
+    await app.flash();
+    await app.waitForSuccess();
+    await app.step('the checksum matched and the drive holds the image', async () => {
+      await expect(page.getByTestId('checksum-result')).toHaveText('Checksum matches');
+      expect(readBacking(drive, 0, image.length).equals(image)).toBe(true);
+    });
+
+    await app.step('reloaded, the app opens the same catalog again', async () => {
+      await page.getByRole('button', { name: 'Flash another' }).click();
+      await page.reload();
+      await page.getByRole('button', { name: 'Choose from a catalog' }).click();
+      await expect(dialog).toContainText(server.url('os_list.json'));
+      await expect(list.getByRole('button', { name: /^Pi OS Lite/ })).toBeVisible();
+    });
+  } finally {
+    await server.stop();
+  }
+});

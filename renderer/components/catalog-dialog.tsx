@@ -1,0 +1,149 @@
+// "Choose from a catalog": the images a catalog lists (Raspberry Pi's unless another address is
+// given), grouped as the catalog groups them, each with its date and sizes. Choosing one checks it
+// like a typed address and fills in the catalog's SHA-256, which the flash then checks.
+
+import { useState } from 'react';
+import type { CatalogEntry } from '../../shared/catalog';
+import { describeError } from '../../shared/errors';
+import { formatBytes } from '../format';
+import { useCatalog, useSettings } from '../store/use-stores';
+import { Modal } from './modal';
+import { urlProblem } from './url-dialog';
+
+function facts(entry: CatalogEntry): string {
+  const parts = [
+    entry.releaseDate ? `Released ${entry.releaseDate}` : undefined,
+    entry.downloadSize !== undefined ? `${formatBytes(entry.downloadSize)} download` : undefined,
+    entry.imageSize !== undefined ? `${formatBytes(entry.imageSize)} on the drive` : undefined,
+    entry.sha256 ? 'SHA-256 checked' : undefined,
+  ];
+  return parts.filter(Boolean).join(' · ');
+}
+
+export function CatalogDialog() {
+  const open = useCatalog((s) => s.open);
+  const url = useCatalog((s) => s.url);
+  const levels = useCatalog((s) => s.levels);
+  const loading = useCatalog((s) => s.loading);
+  const choosing = useCatalog((s) => s.choosing);
+  const error = useCatalog((s) => s.error);
+  const skipped = useCatalog((s) => s.skipped);
+  const close = useCatalog((s) => s.close);
+  const load = useCatalog((s) => s.load);
+  const openGroup = useCatalog((s) => s.openGroup);
+  const back = useCatalog((s) => s.back);
+  const choose = useCatalog((s) => s.choose);
+  const saved = useSettings((s) => s.settings.catalogUrl);
+  const [editing, setEditing] = useState(false);
+  const [typed, setTyped] = useState('');
+  if (!open) return null;
+  const level = levels.at(-1);
+  const shownUrl = url ?? saved;
+  const problem = urlProblem(typed);
+  const busy = loading || choosing !== null;
+
+  const footer = (
+    <button type="button" className="button button-quiet" onClick={close}>
+      Cancel
+    </button>
+  );
+
+  return (
+    <Modal title="Choose from a catalog" onClose={close} footer={footer}>
+      <div className="catalog-source">
+        {editing ? (
+          <form
+            className="path-form"
+            onSubmit={(event) => {
+              event.preventDefault();
+              if (problem) return;
+              setEditing(false);
+              void load(typed.trim());
+            }}
+          >
+            <label className="path-label">
+              <span className="field-label">Catalog address (Raspberry Pi Imager’s JSON format)</span>
+              <input className="text-input" type="url" value={typed} onChange={(e) => setTyped(e.target.value)} spellCheck={false} autoComplete="off" autoFocus />
+            </label>
+            <button type="button" className="button button-quiet" onClick={() => setEditing(false)}>
+              Keep this one
+            </button>
+            <button type="submit" className="button button-primary" disabled={problem !== undefined}>
+              Open catalog
+            </button>
+            {typed.trim() !== '' && problem && <p className="field-problem">{problem}</p>}
+          </form>
+        ) : (
+          <p className="catalog-address">
+            <span className="catalog-url" title={shownUrl}>
+              {shownUrl}
+            </span>
+            <button
+              type="button"
+              className="button-link"
+              onClick={() => {
+                setTyped(shownUrl);
+                setEditing(true);
+              }}
+              disabled={busy}
+            >
+              Use another catalog
+            </button>
+          </p>
+        )}
+      </div>
+      {levels.length > 1 && (
+        <div className="browser-bar">
+          <button type="button" className="button button-quiet button-small" onClick={back} disabled={choosing !== null}>
+            ‹ Back
+          </button>
+          <span className="catalog-path">{levels.slice(1).map((l) => l.title).join(' › ')}</span>
+        </div>
+      )}
+      {error && (
+        <p className="inline-error" role="alert">
+          {describeError(error)}
+        </p>
+      )}
+      {loading && (
+        <p className="step-hint" role="status">
+          Reading the catalog…
+        </p>
+      )}
+      {level && (
+        <ul className="file-list catalog-list" aria-label={levels.length > 1 ? level.title : 'Catalog'} aria-busy={busy}>
+          {level.entries.map((entry) => {
+            const group = entry.children !== undefined || entry.childrenUrl !== undefined;
+            const checking = choosing === entry.url;
+            const detail = group ? undefined : facts(entry);
+            return (
+              <li key={`${entry.name}\n${entry.url ?? entry.childrenUrl ?? ''}`}>
+                <button
+                  type="button"
+                  className="file-entry catalog-entry"
+                  disabled={busy && !checking}
+                  aria-busy={checking}
+                  onClick={() => void (group ? openGroup(entry) : choose(entry))}
+                >
+                  <span className="catalog-text">
+                    <span className="file-name catalog-name">{entry.name}</span>
+                    {entry.description && <span className="catalog-description">{entry.description}</span>}
+                    {detail && <span className="catalog-facts">{detail}</span>}
+                  </span>
+                  <span className="catalog-go" aria-hidden="true">
+                    {checking ? 'Checking…' : group ? '›' : ''}
+                  </span>
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {level && levels.length === 1 && skipped > 0 && (
+        <p className="field-help">
+          {skipped} entr{skipped === 1 ? 'y' : 'ies'} of this catalog cannot be written by Blockwise (no http:// or https:// image address) and {skipped === 1 ? 'is' : 'are'} not shown.
+        </p>
+      )}
+    </Modal>
+  );
+}
