@@ -131,7 +131,9 @@ export async function scanTarFile(filePath: string, storedSize: number, where: s
         }
         out.push(entry);
       }
-      offset += BLOCK + padded(header.size);
+      // A file's data is its pax size long: for 8 GiB and more, GNU tar and Python leave the ustar
+      // field 0 and record the size only in the pax header (the stream decoder skips the same way).
+      offset += BLOCK + padded(typeof entry === 'object' ? entry.size : header.size);
     }
   } catch (error) {
     if (error instanceof BlockwiseError) throw new BlockwiseError(error.code, `${where}: ${error.message}.`, { ...error.details, path: filePath });
