@@ -25,6 +25,17 @@ describe('blockwise CLI misuse', () => {
     assert.doesNotMatch(far.stderr, /positional argument/);
   });
 
+  test('run as node dist/electron/cli/main.js, the command runs (it did nothing and exited 0)', () => {
+    const script = path.join(__dirname, 'main.js');
+    const run = (args: string[]) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: LOOP_ENV, input: '', timeout: 60_000 });
+    const missing = run(['flash', '/nonexistent/os.img']);
+    assert.equal(missing.status, 2, missing.stderr);
+    assert.match(missing.stderr, /--to/);
+    const list = run(['list', '--json']);
+    assert.equal(list.status, 0, list.stderr);
+    assert.ok(Array.isArray(JSON.parse(list.stdout)));
+  });
+
   test('with --json a usage error is also a JSON error line on stdout (exit 2), and list --json is one line', () => {
     const r = cli(['flash', 'x.img', '--to', '/tmp/out.img', '--sha256', 'abc', '--json']);
     assert.equal(r.code, 2, r.stderr);

@@ -477,3 +477,15 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
 }
+
+// `node dist/electron/cli/main.js …` runs the command as bin/blockwise.js does: it used to load
+// this module, do nothing and exit 0, which reads as success to a script or a person.
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error && error.stack ? error.stack : String(error));
+      process.exit(70);
+    },
+  );
+}
