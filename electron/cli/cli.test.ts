@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -194,6 +194,22 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     const empty = spawnSync(process.execPath, [BIN, 'flash', image, '--to', '', '--yes'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...LOOP } });
     assert.equal(empty.status, 2, empty.stderr);
     assert.match(empty.stderr, /--to was given an empty path/);
+  });
+
+  test('--to a link to a drive that is not plugged in: refused naming where it points; no file made in /dev, no "written and verified"', () => {
+    const missing = `/dev/blockwise-test-unplugged-${process.pid}`;
+    const link = path.join(dir, 'my-sd-card');
+    symlinkSync(missing, link);
+    try {
+      const r = cli(['flash', image, '--to', link, '--yes'], LOOP);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`${link} is a link to ${missing}, which does not exist: no drive is connected under that name`));
+      assert.doesNotMatch(r.stderr, /written and verified/);
+      assert.equal(existsSync(missing), false, 'no file made in /dev');
+    } finally {
+      rmSync(missing, { force: true });
+      rmSync(link, { force: true });
+    }
   });
 
   test('without --yes and no terminal it refuses and writes nothing', () => {

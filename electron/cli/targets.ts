@@ -72,6 +72,17 @@ function isDevicePath(resolved: string): boolean {
   return resolved.startsWith('/dev/') && !resolved.startsWith('/dev/shm/');
 }
 
+/** Where a chain of symbolic links ends when that path does not exist; undefined for anything else. */
+async function danglingLinkTarget(given: string): Promise<string | undefined> {
+  let at = path.resolve(given);
+  for (let hops = 0; hops < 40; hops++) {
+    const link = await fsp.readlink(at).catch(() => undefined);
+    if (link === undefined) return hops === 0 ? undefined : at;
+    at = path.resolve(path.dirname(at), link);
+  }
+  return undefined;
+}
+
 export async function resolveTargets(paths: string[], _source: SourceSpec, options: ResolveOptions = {}): Promise<TargetSpec[]> {
   const includeLoop = process.env.BLOCKWISE_INCLUDE_LOOP === '1';
   let drives: Awaited<ReturnType<typeof listDrives>> | undefined;
@@ -81,6 +92,16 @@ export async function resolveTargets(paths: string[], _source: SourceSpec, optio
     const stat = await fsp.stat(given).catch(() => undefined);
     if (!stat) {
       const flag = options.forReading ? '--against' : '--to';
+      // A link to a drive that is not plugged in (~/sdcard → /dev/disk/by-id/usb-…): opening it to
+      // create a file would make a regular file in /dev and call writing it a success.
+      const pointsTo = await danglingLinkTarget(given);
+      if (pointsTo !== undefined && isDevicePath(pointsTo)) {
+        throw new TargetRefusal(
+          'TARGET_NOT_FOUND',
+          `${given} is a link to ${pointsTo}, which does not exist: no drive is connected under that name (is it plugged in?). Run "blockwise list" to see the drives, and give one of them as ${flag}.`,
+          { path: given },
+        );
+      }
       if (isDevicePath(path.resolve(given)) || given.startsWith('\\\\.\\')) {
         throw new TargetRefusal(
           'TARGET_NOT_FOUND',
