@@ -6,7 +6,7 @@
 import { DEFAULT_CATALOG_URL, type Catalog } from './catalog';
 import type { DriveInfo } from './drive-types';
 import type { SerializedError } from './errors';
-import type { CapacityCheckResult, FlashProgress, FlashResult } from './flash-types';
+import type { BackupResult, CapacityCheckResult, FlashProgress, FlashResult } from './flash-types';
 
 export interface ImageInfo {
   /** Path on the privileged side's machine (an image from a file). Exactly one of path and url. */
@@ -132,6 +132,16 @@ export interface ContractRequests {
    * CANCELLED once the drive's own data is back. false: no check of that drive is running.
    */
   'drives.checkCancel': { args: { driveId: string }; result: { cancelled: boolean } };
+  /** A file the drive could be backed up to (drives.backup), that does not exist yet: what the app suggests. */
+  'drives.backupName': { args: { driveId: string }; result: { file: string } };
+  /**
+   * Copies a drive into an image file on the host (NAME.img, .img.gz, .img.zst or .img.xz), read
+   * exclusively and checked by decompressing it again; resolves when saved. The drive is busy
+   * meanwhile. Refused where the host may not read the drive itself (never through the helper).
+   */
+  'drives.backup': { args: { driveId: string; file: string }; result: BackupResult };
+  /** Stops a backup: its drives.backup rejects with CANCELLED, nothing saved. false: none running. */
+  'drives.backupCancel': { args: { driveId: string }; result: { cancelled: boolean } };
   /** Opens the host's native file dialog (Electron); null when the user cancels. */
   'image.pick': { args: Record<string, never>; result: ImageInfo | null };
   /**
@@ -169,6 +179,8 @@ export interface ContractEvents {
    * once the drive has not answered for ~10 s, for how long (every second until it answers).
    */
   'drives.checkProgress': { driveId: string; percent: number; stalledSeconds?: number };
+  /** A backup under way (drives.backup): reading the drive, then checking the saved file, in percent. */
+  'drives.backupProgress': { driveId: string; phase: 'reading' | 'checking'; percent: number };
   'flash.progress': { jobId: string; progress: FlashProgress };
   'flash.done': { jobId: string; result: FlashResult };
   'flash.error': { jobId: string; error: SerializedError };

@@ -94,10 +94,10 @@ export const ERROR_ADVICE: Record<ErrorCode, string> = {
 
 /**
  * The advice for this error: the code's, except where its details know better — a drive busy with
- * another flash or a capacity check (details.busyWith) needs nothing closed or unmounted, only time.
+ * another flash, a capacity check or a backup (details.busyWith) needs nothing closed or unmounted, only time.
  */
 export function adviceFor(error: SerializedError): string {
-  if (error.code === 'TARGET_BUSY' && (error.details?.busyWith === 'flash' || error.details?.busyWith === 'check')) {
+  if (error.code === 'TARGET_BUSY' && (error.details?.busyWith === 'flash' || error.details?.busyWith === 'check' || error.details?.busyWith === 'backup')) {
     return 'Wait for it to finish, then try again.';
   }
   // The message already says what to do with this very file (extract it with 7z, convert it with qemu-img…).

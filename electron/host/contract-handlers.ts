@@ -25,6 +25,9 @@ export function createContractHandlers(services: HostServices, specific: HostSpe
     'drives.list': () => services.drives.list(),
     'drives.check': (args) => services.flash.check(args.driveId),
     'drives.checkCancel': async (args) => services.flash.cancelCheck(args.driveId),
+    'drives.backupName': async (args) => services.flash.backupName(args.driveId),
+    'drives.backup': (args) => services.flash.backup(args.driveId, args.file),
+    'drives.backupCancel': async (args) => services.flash.cancelBackup(args.driveId),
     'image.pick': async () => {
       if (!specific.pickImage) {
         throw new BlockwiseError('INVALID_REQUEST', 'This host has no native file dialog; browse for the image with image.browse instead.');

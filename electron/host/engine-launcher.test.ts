@@ -55,6 +55,7 @@ describe('engine launcher through the browser host', { skip: loopSkipReason() },
     writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><title>Blockwise</title>');
     services = createHostServices({
       configDir: path.join(dir, 'config'),
+      needsElevation: async () => elevate,
       engine: engineLauncher({
         needsElevation: async () => elevate,
         elevator: 'pkexec',
@@ -144,6 +145,30 @@ describe('engine launcher through the browser host', { skip: loopSkipReason() },
       assert.match(outcome.error.error.message, /waiting for administrator rights.*Nothing was written/);
       assert.equal(a.bytesWritten(), 0);
     } finally {
+      a.dispose();
+    }
+  });
+
+  it('a backup of a drive this process may not read is refused, saying how, and starts no helper (it would write the file as root)', async () => {
+    const a = createLoopDevice(4 * MiB, { fill: 'garbage' });
+    const before = pkexecCalls().length;
+    const client = await TestClient.connect(`ws://127.0.0.1:${host.port}/ws?token=${host.token}`);
+    try {
+      behaviour = 'run'; // a helper started would do the backup: it must not be
+      elevate = true;
+      const drive = (await client.request('drives.list', {})).find((d) => d.path === a.path);
+      assert.ok(drive);
+      const file = path.join(dir, 'as-root.img.gz');
+      await assert.rejects(client.request('drives.backup', { driveId: drive.id, file }), (error: { code?: string; message?: string }) => {
+        assert.equal(error.code, 'PERMISSION_DENIED');
+        assert.match(error.message ?? '', new RegExp(`^Blockwise may not read ${a.path} without administrator rights, and a backup is never made through its administrator helper`));
+        assert.match(error.message ?? '', new RegExp(`sudo blockwise backup ${a.path} --to FILE`));
+        return true;
+      });
+      assert.equal(pkexecCalls().length, before, 'no prompt, no helper');
+      assert.equal(existsSync(file), false);
+    } finally {
+      client.close();
       a.dispose();
     }
   });

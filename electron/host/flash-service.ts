@@ -4,13 +4,16 @@
 // and publishes flash.progress / flash.done / flash.error on the event bus.
 
 import { randomUUID } from 'node:crypto';
+import { constants, existsSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { JOB_MEMORY_MS, type ActiveJob, type FlashStartArgs, type Settings } from '../../shared/contract';
 import type { DriveInfo } from '../../shared/drive-types';
 import { BlockwiseError, serializeError } from '../../shared/errors';
-import type { CapacityCheckResult, FlashJob, FlashProgress, FlashResult } from '../../shared/flash-types';
+import type { BackupJob, BackupResult, CapacityCheckResult, FlashJob, FlashProgress, FlashResult } from '../../shared/flash-types';
 import { identityOf } from '../drives/identity';
 import { EngineClient, workerTransport, type RunningJob } from '../engine/engine-client';
+import { needsElevation } from '../helper/elevation';
 import { engineLauncher } from './engine-launcher';
 import type { DriveService } from './drive-service';
 import type { EventBus } from './event-bus';
@@ -25,6 +28,8 @@ export interface FlashEngine {
   flash(job: FlashJob, onProgress: (progress: FlashProgress) => void): RunningJob<FlashResult>;
   /** The capacity check (drives.check); an engine without one cannot check drives. */
   check?(drivePath: string, onProgress: (progress: FlashProgress) => void): RunningJob<CapacityCheckResult>;
+  /** A backup to a file (drives.backup). */
+  backup?(job: BackupJob, onProgress: (progress: FlashProgress) => void): RunningJob<BackupResult>;
   close(): Promise<void>;
 }
 
@@ -45,6 +50,10 @@ export interface FlashServiceDeps {
   /** Where "Keep downloads" puts them (default: downloads/ in the config folder). */
   downloadsDir?: string;
   engine?: EngineFactory;
+  /** Does this process lack the right to read `device`? (drives.backup; tests pass a fake.) */
+  needsElevation?: (device: string) => Promise<boolean>;
+  /** The engine a backup runs in: a worker thread here (tests may pass another; never the helper). */
+  backupEngine?: EngineFactory;
 }
 
 interface Job {
@@ -68,14 +77,21 @@ function imageNameOf(label: string, download: boolean): string {
   }
 }
 
+/** A drive id the latest scan does not hold. */
+function notInScan(id: string): BlockwiseError {
+  return new BlockwiseError('TARGET_NOT_FOUND', `The drive ${JSON.stringify(id.slice(0, 64))} is not in the latest drive scan; it may have been unplugged.`, {
+    driveId: id.slice(0, 64),
+  });
+}
+
 export class FlashService {
   private readonly jobs = new Map<string, Job>();
   /** Jobs that ended, newest last, with when they did. */
   private ended: { info: ActiveJob; at: number }[] = [];
   /** What capacity checks found drives to really store, by id, for those storing less than they claim. */
   private readonly realCapacity: Record<string, number> = {};
-  /** Drives being checked for fake capacity (drives.check), by id, and when each check ends. */
-  private readonly checks = new Map<string, { drive: DriveInfo; done: Promise<unknown>; cancel(): void }>();
+  /** Drives being checked for fake capacity (drives.check) or backed up (drives.backup), by id. */
+  private readonly driveTasks = new Map<string, { kind: 'check' | 'backup'; drive: DriveInfo; done: Promise<unknown>; cancel(): void }>();
 
   constructor(private readonly deps: FlashServiceDeps) {}
 
@@ -167,7 +183,7 @@ export class FlashService {
       }
     };
     const done = run();
-    this.checks.set(drive!.id, { drive: drive!, done: done.catch(() => undefined), cancel });
+    this.driveTasks.set(drive!.id, { kind: 'check', drive: drive!, done: done.catch(() => undefined), cancel });
     try {
       const result = await done;
       // Remembered for this drive (a new attachment gets a new id): no flash may then write it an
@@ -176,16 +192,99 @@ export class FlashService {
       else this.realCapacity[drive!.id] = result.keeps;
       return result;
     } finally {
-      this.checks.delete(drive!.id);
+      this.driveTasks.delete(drive!.id);
     }
   }
 
   /** drives.checkCancel: the drive's data is put back before its drives.check rejects (CANCELLED). */
   cancelCheck(driveId: string): { cancelled: boolean } {
-    const check = this.checks.get(driveId);
-    if (!check) return { cancelled: false };
-    check.cancel();
+    return this.cancelDriveTask(driveId, 'check');
+  }
+
+  /** drives.backupCancel: the unfinished file is removed before its drives.backup rejects (CANCELLED). */
+  cancelBackup(driveId: string): { cancelled: boolean } {
+    return this.cancelDriveTask(driveId, 'backup');
+  }
+
+  private cancelDriveTask(driveId: string, kind: 'check' | 'backup'): { cancelled: boolean } {
+    const task = this.driveTasks.get(driveId);
+    if (task?.kind !== kind) return { cancelled: false };
+    task.cancel();
     return { cancelled: true };
+  }
+
+  /**
+   * drives.backupName: a file the backup of this drive could go to, that does not exist yet:
+   * NAME-YYYY-MM-DD.img.zst in the Downloads folder (else the home folder), NAME its model.
+   */
+  backupName(driveId: string, now = new Date()): { file: string } {
+    const drive = this.deps.drives.get(driveId);
+    if (!drive) throw notInScan(driveId);
+    const home = os.homedir();
+    const downloads = path.join(home, 'Downloads');
+    const folder = existsSync(downloads) ? downloads : home;
+    const model = (drive.model || path.basename(drive.path)).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'drive';
+    const day = now.toISOString().slice(0, 10);
+    for (let n = 1; ; n++) {
+      const file = path.join(folder, `${model}-${day}${n > 1 ? `-${n}` : ''}.img.zst`);
+      if (!existsSync(file) && !existsSync(`${file}.partial`)) return { file };
+    }
+  }
+
+  /**
+   * drives.backup: copies a drive that no job is writing, checking or copying into `file` (the
+   * engine's backup.ts: read exclusively, saved as FILE.partial, renamed once decompressed again to
+   * the same SHA-256). Only in this process (a worker thread): through the elevated helper the file
+   * would be written as root, at a path the page chose. A drive this process may not read is
+   * refused, saying how to get that right.
+   */
+  async backup(driveId: string, file: string): Promise<BackupResult> {
+    const [drive] = this.resolveDrives([driveId]);
+    if (!path.isAbsolute(file)) {
+      throw new BlockwiseError('TARGET_NOT_ALLOWED', `${file}: give the whole path of the file to save the backup to, starting with ${path.sep}.`, { path: file });
+    }
+    const mayNotRead = this.deps.needsElevation ?? ((device: string) => needsElevation(device, constants.O_RDONLY));
+    if (await mayNotRead(drive!.path)) {
+      throw new BlockwiseError(
+        'PERMISSION_DENIED',
+        `Blockwise may not read ${drive!.path} without administrator rights, and a backup is never made through its administrator helper (the file would belong to the administrator). Run Blockwise as administrator (sudo), or add yourself to the disk group, to back it up; or use “sudo blockwise backup ${drive!.path} --to FILE”.`,
+        { path: drive!.path },
+      );
+    }
+    let cancelled = false;
+    let running: RunningJob<BackupResult> | undefined;
+    const cancel = () => {
+      cancelled = true;
+      running?.cancel();
+    };
+    const run = async () => {
+      let engine: FlashEngine | undefined;
+      try {
+        // Never deps.engine: that may be the launcher, which starts the elevated helper.
+        engine = await (this.deps.backupEngine ?? workerEngine)([drive!.path]);
+        if (!engine.backup) throw new BlockwiseError('INTERNAL', 'This host’s engine cannot back drives up.');
+        if (cancelled) throw new BlockwiseError('CANCELLED', `The backup of ${drive!.path} was cancelled before it began: nothing was saved.`, { path: drive!.path });
+        // Every tab hears how far it is: reading the drive, then checking the saved file.
+        let shown = '';
+        running = engine.backup({ device: drive!.path, output: file, verify: true }, (progress) => {
+          const phase = progress.phase === 'verifying' ? 'checking' : 'reading';
+          const percent = Math.floor(progress.percent ?? 0);
+          if (`${phase} ${percent}` === shown) return;
+          shown = `${phase} ${percent}`;
+          this.deps.bus.emit('drives.backupProgress', { driveId: drive!.id, phase, percent });
+        });
+        return await running.result;
+      } finally {
+        await engine?.close().catch(() => undefined);
+      }
+    };
+    const done = run();
+    this.driveTasks.set(drive!.id, { kind: 'backup', drive: drive!, done: done.catch(() => undefined), cancel });
+    try {
+      return await done;
+    } finally {
+      this.driveTasks.delete(drive!.id);
+    }
   }
 
   cancel(jobId: string): { cancelled: boolean } {
@@ -218,19 +317,17 @@ export class FlashService {
   async shutdown(): Promise<void> {
     const pending = [...this.jobs.values()].map((j) => j.running?.result.catch(() => undefined));
     for (const id of this.jobs.keys()) this.cancel(id);
-    // A check puts the drive's own data back as it ends: it is let finish (a second or two).
-    await Promise.all([...pending, ...[...this.checks.values()].map((c) => c.done)]);
+    // A check puts the drive's own data back as it ends: it is let finish (a second or two). A
+    // backup may take minutes: it is cancelled, and its unfinished file removed.
+    for (const task of this.driveTasks.values()) if (task.kind === 'backup') task.cancel();
+    await Promise.all([...pending, ...[...this.driveTasks.values()].map((c) => c.done)]);
   }
 
   private resolveDrives(ids: string[]): DriveInfo[] {
     if (new Set(ids).size !== ids.length) throw new BlockwiseError('INVALID_REQUEST', 'The same drive was selected twice.');
     const drives = ids.map((id) => {
       const drive = this.deps.drives.get(id);
-      if (!drive) {
-        throw new BlockwiseError('TARGET_NOT_FOUND', `The drive ${JSON.stringify(id.slice(0, 64))} is not in the latest drive scan; it may have been unplugged.`, {
-          driveId: id.slice(0, 64),
-        });
-      }
+      if (!drive) throw notInScan(id);
       return drive;
     });
     this.refuseBusy(drives);
@@ -238,10 +335,11 @@ export class FlashService {
   }
 
   private refuseBusy(drives: DriveInfo[]): void {
-    for (const check of this.checks.values()) {
+    for (const task of this.driveTasks.values()) {
       for (const drive of drives) {
-        if (check.drive.id === drive.id || check.drive.path === drive.path) {
-          throw new BlockwiseError('TARGET_BUSY', `${drive.path} is being checked for fake capacity.`, { path: drive.path, busyWith: 'check' });
+        if (task.drive.id === drive.id || task.drive.path === drive.path) {
+          const doing = task.kind === 'check' ? 'being checked for fake capacity' : 'being backed up to a file';
+          throw new BlockwiseError('TARGET_BUSY', `${drive.path} is ${doing}.`, { path: drive.path, busyWith: task.kind });
         }
       }
     }

@@ -14,6 +14,8 @@ export interface HostServicesOptions {
   scanner?: DriveSource;
   configDir?: string;
   engine?: EngineFactory;
+  /** Does this process lack the right to read a drive? (drives.backup; tests pass a fake.) */
+  needsElevation?: (device: string) => Promise<boolean>;
   /** Where image.browse starts (default: the home folder). */
   browseStart?: string;
 }
@@ -36,6 +38,7 @@ export function createHostServices(options: HostServicesOptions = {}): HostServi
     settings,
     bus,
     engine: options.engine,
+    ...(options.needsElevation ? { needsElevation: options.needsElevation } : {}),
     downloadsDir: path.join(settings.dir, 'downloads'),
     // Unknown size (or an image the inspector refuses) is left for the engine to report as a flash.error.
     imageSize: (imagePath, entry) => inspectImage(imagePath, entry).then((i) => i.imageSize, () => undefined),

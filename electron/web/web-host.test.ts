@@ -2,12 +2,13 @@
 // ids, and a real flash of a loop device through the WebSocket.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import WebSocket from 'ws';
 import { createHostServices, type HostServices } from '../host/host-services';
 import { createFaultyDrive, fuseSkipReason } from '../test-support/fuse-faults';
@@ -265,6 +266,45 @@ describe('browser host', () => {
       // The drive is free again: a new check runs to its end.
       assert.equal((await client.request('drives.check', { driveId: drive.id })).verdict, 'genuine');
       await assert.rejects(client.request('drives.checkCancel', { driveId: drive.id, extra: 1 } as never), { code: 'INVALID_REQUEST' });
+    } finally {
+      client.close();
+      device.dispose();
+    }
+  });
+
+  it('backs a loop drive up to a file through the socket: a name suggested, the drive busy meanwhile, the file checked and its SHA-256 beside it', { skip: loopSkipReason() }, async () => {
+    const device = createLoopDevice(24 * 1024 * 1024, { fill: 'garbage' });
+    const client = await TestClient.connect(wsUrl);
+    const image = path.join(dir, 'while-backing-up.img');
+    writeFileSync(image, randomBytes(64 * 1024));
+    try {
+      const drive = (await client.request('drives.list', {})).find((d) => d.path === device.path);
+      assert.ok(drive);
+      const suggested = (await client.request('drives.backupName', { driveId: drive.id })).file;
+      assert.ok(path.isAbsolute(suggested) && /-\d{4}-\d{2}-\d{2}(-\d+)?\.img\.zst$/.test(suggested), suggested);
+      assert.ok(!existsSync(suggested), 'the suggested file does not exist yet');
+      assert.deepEqual(await client.request('drives.backupCancel', { driveId: drive.id }), { cancelled: false });
+      await assert.rejects(client.request('drives.backup', { driveId: drive.id, file: 'relative.img.gz' }), { code: 'TARGET_NOT_ALLOWED', message: /give the whole path/ });
+
+      const file = path.join(dir, 'card.img.gz');
+      const backingUp = client.request('drives.backup', { driveId: drive.id, file });
+      await assert.rejects(client.request('flash.start', { imagePath: image, driveIds: [drive.id] }), (error: { code?: string; message?: string; details?: Record<string, unknown> }) => {
+        assert.equal(error.code, 'TARGET_BUSY');
+        assert.equal(error.message, `${device.path} is being backed up to a file.`);
+        assert.equal(error.details?.busyWith, 'backup');
+        return true;
+      });
+      const result = await backingUp;
+      assert.equal(result.output, file);
+      assert.equal(result.verified, true);
+      const content = readBacking(device, 0, device.size);
+      assert.ok(gunzipSync(readFileSync(file)).equals(content), 'the file holds the drive');
+      assert.equal(result.sha256, createHash('sha256').update(content).digest('hex'));
+      assert.match(readFileSync(`${file}.sha256`, 'utf8'), new RegExp(`^${result.sha256}  card\\.img\\n$`));
+      const phases = client.events.filter((e) => e.name === 'drives.backupProgress').map((e) => (e.payload as { phase: string }).phase);
+      assert.ok(phases.includes('reading') && phases.at(-1) === 'checking', JSON.stringify(phases));
+      // An existing file is never overwritten.
+      await assert.rejects(client.request('drives.backup', { driveId: drive.id, file }), { code: 'TARGET_NOT_ALLOWED', message: /already exists; Blockwise does not overwrite it/ });
     } finally {
       client.close();
       device.dispose();

@@ -4,7 +4,7 @@
 import { useMemo } from 'react';
 import { describeError } from '../../shared/errors';
 import { visibleDrives } from '../store/drives-store';
-import { useDrives, useImage, useSettings } from '../store/use-stores';
+import { useDrives, useImage, useSettings, useStores } from '../store/use-stores';
 import { DriveRow } from './drive-row';
 import { DroppedDrivesNotice } from './dropped-drives-notice';
 import { Modal } from './modal';
@@ -19,6 +19,8 @@ export function DrivePickerDialog() {
   const close = useDrives((s) => s.closeDialog);
   const checkDrive = useDrives((s) => s.checkDrive);
   const cancelCheck = useDrives((s) => s.cancelCheck);
+  const backups = useDrives((s) => s.backups);
+  const drivesStore = useStores().drives;
   const checks = useDrives((s) => s.checks);
   const image = useImage((s) => s.image);
   const showAll = useSettings((s) => s.settings.showAllDrives);
@@ -67,6 +69,14 @@ export function DrivePickerDialog() {
             check={checks[view.drive.id]}
             onCheck={() => void checkDrive(view.drive.id)}
             onCancelCheck={() => void cancelCheck(view.drive.id)}
+            backup={backups[view.drive.id]}
+            backupActions={{
+              open: () => void drivesStore.getState().openBackup(view.drive.id),
+              file: (file) => drivesStore.getState().setBackupFile(view.drive.id, file),
+              start: () => void drivesStore.getState().startBackup(view.drive.id),
+              cancel: () => void drivesStore.getState().cancelBackup(view.drive.id),
+              close: () => drivesStore.getState().closeBackup(view.drive.id),
+            }}
           />
         ))}
       </ul>

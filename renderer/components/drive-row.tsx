@@ -2,8 +2,9 @@
 // used or deserves a second look (shared/drive-rules.ts words it).
 
 import type { DriveView } from '../store/drive-suitability';
-import type { DriveCheck } from '../store/drives-store';
+import type { DriveBackup, DriveCheck } from '../store/drives-store';
 import { busName, driveTitle, formatBytes } from '../format';
+import { DriveBackupLine } from './drive-backup';
 import { DriveCheckLine } from './drive-check';
 import { DriveIcon } from './icons';
 
@@ -15,9 +16,20 @@ interface DriveRowProps {
   check?: DriveCheck | undefined;
   onCheck?(): void;
   onCancelCheck?(): void;
+  /** The drive's backup to a file (drive-backup.tsx), and what can be done with it. */
+  backup?: DriveBackup | undefined;
+  backupActions?: BackupActions;
 }
 
-export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelCheck }: DriveRowProps) {
+export interface BackupActions {
+  open(): void;
+  file(file: string): void;
+  start(): void;
+  cancel(): void;
+  close(): void;
+}
+
+export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelCheck, backup, backupActions }: DriveRowProps) {
   const { drive, reasons } = view;
   const disabled = !view.selectable;
   const reasonId = `reason-${drive.id}`;
@@ -51,6 +63,18 @@ export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelChec
         </span>
       </label>
       {onCheck && <DriveCheckLine drive={drive} check={check} onCheck={onCheck} onCancel={onCancelCheck ?? (() => undefined)} />}
+      {/* The system drive is in use (mounted), which a backup refuses: no button to fail. */}
+      {backupActions && !drive.system && (
+        <DriveBackupLine
+          drive={drive}
+          backup={backup}
+          onOpen={backupActions.open}
+          onFile={backupActions.file}
+          onStart={backupActions.start}
+          onCancel={backupActions.cancel}
+          onClose={backupActions.close}
+        />
+      )}
     </li>
   );
 }

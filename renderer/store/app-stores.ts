@@ -88,6 +88,7 @@ export function createAppStores(transport: Transport): AppStores {
   const offs = [
     api.on('drives.changed', (list) => drives.getState().receive(list)),
     api.on('drives.checkProgress', (event) => drives.getState().checkProgress(event.driveId, event.percent, event.stalledSeconds)),
+    api.on('drives.backupProgress', (event) => drives.getState().backupProgress(event.driveId, event.phase, event.percent)),
     api.on('flash.progress', (event) => flash.getState().onProgress(event)),
     api.on('flash.done', (event) => flash.getState().onDone(event)),
     api.on('flash.error', (event) => flash.getState().onError(event)),

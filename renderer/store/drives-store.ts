@@ -8,12 +8,22 @@ import type { BlockwiseApi, ImageInfo } from '../../shared/contract';
 import { usableModel } from '../../shared/drive-name';
 import type { DriveInfo } from '../../shared/drive-types';
 import type { SerializedError } from '../../shared/errors';
-import type { CapacityCheckResult } from '../../shared/flash-types';
+import type { BackupResult, CapacityCheckResult } from '../../shared/flash-types';
 import { toSerializedError } from '../request-failed';
 import { viewDrives, type DriveView } from './drive-suitability';
 
 /** A capacity check of one drive (drives.check): under way, its finding, or why it could not run. */
 export type DriveCheck = { status: 'running'; percent?: number; cancelling?: boolean; stalledSeconds?: number } | { status: 'done'; result: CapacityCheckResult } | { status: 'failed'; error: SerializedError };
+
+/**
+ * A backup of one drive into a file (drives.backup): the form with the file suggested, under way
+ * (reading the drive, then checking the saved file), saved, or why not (the form comes back).
+ */
+export type DriveBackup =
+  | { status: 'form'; file: string }
+  | { status: 'running'; file: string; phase: 'reading' | 'checking'; percent?: number; cancelling?: boolean }
+  | { status: 'done'; result: BackupResult }
+  | { status: 'failed'; file: string; error: SerializedError };
 
 /** A drive taken out of the selection by the app, not by the person. */
 export interface DroppedDrive {
@@ -45,6 +55,17 @@ export interface DrivesState {
   checkProgress(id: string, percent: number, stalledSeconds?: number): void;
   /** Stops a running check (drives.checkCancel); its drives.check then ends CANCELLED, data put back. */
   cancelCheck(id: string): Promise<void>;
+  /** Backups by drive id; a drive's entry goes when it leaves the list. */
+  backups: Record<string, DriveBackup>;
+  /** Shows the backup form, with a file the host suggests (drives.backupName). */
+  openBackup(id: string): Promise<void>;
+  setBackupFile(id: string, file: string): void;
+  /** Folds the form away (not a backup under way: that is cancelled with cancelBackup). */
+  closeBackup(id: string): void;
+  startBackup(id: string): Promise<void>;
+  cancelBackup(id: string): Promise<void>;
+  /** drives.backupProgress. */
+  backupProgress(id: string, phase: 'reading' | 'checking', percent: number): void;
   openDialog(): void;
   closeDialog(): void;
   /** Drop selected ids that are gone or no longer selectable (new image, settings changed). */
@@ -86,6 +107,7 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
     dialogOpen: false,
     error: null,
     checks: {},
+    backups: {},
 
     checkProgress(id, percent, stalledSeconds) {
       const check = get().checks[id];
@@ -120,6 +142,60 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
       }
     },
 
+    async openBackup(id) {
+      const now = get().backups[id];
+      if (now?.status === 'running' || now?.status === 'form') return;
+      const put = (backup: DriveBackup) => set({ backups: { ...get().backups, [id]: backup } });
+      try {
+        const { file } = await api.request('drives.backupName', { driveId: id });
+        if (get().backups[id]?.status !== 'running') put({ status: 'form', file });
+      } catch (error) {
+        put({ status: 'failed', file: '', error: toSerializedError(error) });
+      }
+    },
+
+    setBackupFile(id, file) {
+      const now = get().backups[id];
+      if (now?.status === 'form' || now?.status === 'failed') set({ backups: { ...get().backups, [id]: { status: 'form', file } } });
+    },
+
+    closeBackup(id) {
+      if (get().backups[id]?.status === 'running') return;
+      const { [id]: _closed, ...rest } = get().backups;
+      set({ backups: rest });
+    },
+
+    async startBackup(id) {
+      const now = get().backups[id];
+      if (now?.status !== 'form' && now?.status !== 'failed') return;
+      const file = now.file.trim();
+      const put = (backup: DriveBackup) => set({ backups: { ...get().backups, [id]: backup } });
+      put({ status: 'running', file, phase: 'reading' });
+      try {
+        put({ status: 'done', result: await api.request('drives.backup', { driveId: id, file }) });
+      } catch (error) {
+        put({ status: 'failed', file, error: toSerializedError(error) });
+      }
+    },
+
+    async cancelBackup(id) {
+      const now = get().backups[id];
+      if (now?.status !== 'running' || now.cancelling) return;
+      set({ backups: { ...get().backups, [id]: { ...now, cancelling: true } } });
+      try {
+        await api.request('drives.backupCancel', { driveId: id });
+      } catch {
+        const later = get().backups[id];
+        if (later?.status === 'running') set({ backups: { ...get().backups, [id]: { ...later, cancelling: false } } });
+      }
+    },
+
+    backupProgress(id, phase, percent) {
+      const now = get().backups[id];
+      if (now?.status !== 'running') return;
+      set({ backups: { ...get().backups, [id]: { ...now, phase, percent } } });
+    },
+
     async refresh() {
       try {
         get().receive(await api.request('drives.list', {}));
@@ -132,8 +208,10 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
     receive(drives) {
       previous = get().drives;
       // A check's finding belongs to the drive that was checked: one unplugged forgets it.
-      const checks = Object.fromEntries(Object.entries(get().checks).filter(([id]) => drives.some((d) => d.id === id)));
-      set({ drives, loaded: true, checks });
+      const listed = ([id]: [string, unknown]) => drives.some((d) => d.id === id);
+      const checks = Object.fromEntries(Object.entries(get().checks).filter(listed));
+      const backups = Object.fromEntries(Object.entries(get().backups).filter(listed));
+      set({ drives, loaded: true, checks, backups });
       get().prune(context.image());
     },
 

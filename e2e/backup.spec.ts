@@ -1,0 +1,68 @@
+// Backing a drive up to a file from the target list: the file the host suggests, replaced by one
+// the person types; the progress; then where it was saved, with its SHA-256. The saved file holds
+// the drive byte for byte. A name the host refuses is said in the row, and the form stays.
+
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { readBacking } from '../electron/test-support/loop-device';
+import { expect, test } from './fixtures';
+
+const MiB = 1024 * 1024;
+
+test('a drive is backed up to a file, checked, and its SHA-256 shown', async ({ app, loops, images }) => {
+  const device = loops.create(48 * MiB, { fill: 'garbage' });
+  // Slow enough (~3 s) to see it under way.
+  loops.throttleReads(device, 16 * MiB);
+  await app.openTargets();
+  await app.waitForDrive(device.path);
+  const row = app.driveRow(device.path);
+  const field = row.getByRole('textbox', { name: `Save ${device.path} as` });
+  await app.step('the backup form suggests a file', async () => {
+    await row.getByRole('button', { name: `Back up ${device.path} to a file` }).click();
+    await expect(field).toHaveValue(/\/[^/]+-\d{4}-\d{2}-\d{2}(-\d+)?\.img\.zst$/);
+  });
+  await app.step('a name the host refuses is said in the row, and the form stays', async () => {
+    await field.fill(path.join(images.dir, 'card.zip'));
+    await row.getByRole('button', { name: 'Back up', exact: true }).click();
+    await expect(row.getByRole('status')).toContainText('card.zip: Blockwise saves backups as NAME.img (as it is), NAME.img.gz, NAME.img.zst or NAME.img.xz (compressed), not as .zip.');
+    await expect(row.getByRole('status')).not.toContainText('Pick a removable drive');
+    await expect(field).toBeVisible();
+  });
+  const file = path.join(images.dir, 'card.img.gz');
+  await app.step('back it up, and see it under way', async () => {
+    await field.fill(file);
+    await row.getByRole('button', { name: 'Back up', exact: true }).click();
+    await expect(row.getByTestId('backup-progress')).toContainText(/Backing up… \d+%/);
+    await app.screenshot('backing-up');
+  });
+  await app.step('where it was saved, and its SHA-256', async () => {
+    const content = readBacking(device, 0, device.size);
+    const sha = createHash('sha256').update(content).digest('hex');
+    const done = row.getByTestId('backup-done');
+    await expect(done).toContainText(`Saved ${file}: the drive’s 50.3 MB`, { timeout: 60_000 });
+    await expect(done).toContainText(`checked by reading it back. SHA-256 ${sha}`);
+    expect(gunzipSync(readFileSync(file)).equals(content)).toBe(true);
+    expect(existsSync(`${file}.partial`)).toBe(false);
+  });
+});
+
+test('a backup can be cancelled: nothing is left behind', async ({ app, loops, images }) => {
+  const device = loops.create(48 * MiB, { fill: 'garbage' });
+  loops.throttleReads(device, 2 * MiB); // ~25 s: still reading when Cancel is pressed
+  await app.openTargets();
+  await app.waitForDrive(device.path);
+  const row = app.driveRow(device.path);
+  const file = path.join(images.dir, 'stopped.img.zst');
+  await row.getByRole('button', { name: `Back up ${device.path} to a file` }).click();
+  await row.getByRole('textbox', { name: `Save ${device.path} as` }).fill(file);
+  await row.getByRole('button', { name: 'Back up', exact: true }).click();
+  await expect(row.getByTestId('backup-progress')).toContainText(/Backing up… \d+%/);
+  await row.getByRole('button', { name: `Cancel the backup of ${device.path}` }).click();
+  await expect(row.getByRole('status')).toContainText(`The backup of ${device.path} was cancelled: nothing was saved (the unfinished file was removed). The drive was only read.`, { timeout: 15_000 });
+  expect(existsSync(file)).toBe(false);
+  expect(existsSync(`${file}.partial`)).toBe(false);
+  // The form is back, to try again.
+  await expect(row.getByRole('textbox', { name: `Save ${device.path} as` })).toHaveValue(file);
+});

@@ -1,0 +1,87 @@
+// "Back up to a file" under a drive in the picker: the file the host suggests (editable), then how
+// far the backup is, then where it was saved and its SHA-256, or why it was not.
+
+import { useEffect, useRef } from 'react';
+import type { DriveInfo } from '../../shared/drive-types';
+import { formatBytes } from '../format';
+import type { DriveBackup } from '../store/drives-store';
+
+interface DriveBackupProps {
+  drive: DriveInfo;
+  backup: DriveBackup | undefined;
+  onOpen(): void;
+  onFile(file: string): void;
+  onStart(): void;
+  onCancel(): void;
+  onClose(): void;
+}
+
+export function DriveBackupLine({ drive, backup, onOpen, onFile, onStart, onCancel, onClose }: DriveBackupProps) {
+  const status = useRef<HTMLDivElement>(null);
+  const state = backup?.status;
+  useEffect(() => {
+    if (state === 'done' || state === 'failed' || state === 'form') status.current?.scrollIntoView?.({ block: 'nearest' });
+  }, [state]);
+  const fieldId = `backup-file-${drive.id}`;
+  const editing = backup?.status === 'form' || backup?.status === 'failed';
+  return (
+    <div className="drive-check drive-backup" data-backup-for={drive.path} ref={status}>
+      {!backup && (
+        <button type="button" className="button button-quiet button-small" onClick={onOpen} aria-label={`Back up ${drive.path} to a file`}>
+          Back up to a file…
+        </button>
+      )}
+      {editing && (
+        <form
+          className="backup-form"
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (backup.file.trim()) onStart();
+          }}
+        >
+          <label className="field" htmlFor={fieldId}>
+            <span className="field-label">Save {drive.path} as</span>
+          </label>
+          <input id={fieldId} className="text-input" value={backup.file} onChange={(e) => onFile(e.target.value)} spellCheck={false} autoComplete="off" />
+          <p className="field-help">
+            Name it .img.zst (small and quick), .img.gz, .img.xz (smallest, slowest) or .img (as it is). The drive is only read; unmount it first.
+          </p>
+          <div className="backup-actions">
+            <button type="submit" className="button button-primary button-small" disabled={!backup.file.trim()}>
+              Back up
+            </button>
+            <button type="button" className="button button-quiet button-small" onClick={onClose}>
+              Close
+            </button>
+          </div>
+        </form>
+      )}
+      <div className="drive-check-status" role="status" aria-live="polite">
+        {backup?.status === 'running' && (
+          <>
+            <span className="drive-check-running" data-testid="backup-progress">
+              {backup.cancelling ? 'Cancelling the backup…' : `${backup.phase === 'reading' ? 'Backing up' : 'Checking the saved file'}… ${backup.percent ?? 0}%`}
+            </span>{' '}
+            <button type="button" className="button button-quiet button-small" onClick={onCancel} disabled={backup.cancelling === true} aria-label={`Cancel the backup of ${drive.path}`}>
+              Cancel
+            </button>
+          </>
+        )}
+        {backup?.status === 'done' && (
+          <span className="drive-check-ok" data-testid="backup-done">
+            <strong>Saved {backup.result.output}</strong>: the drive’s {formatBytes(backup.result.imageSize)}
+            {backup.result.compression === 'none' ? '' : `, in ${formatBytes(backup.result.storedSize)}`}
+            {backup.result.verified ? ', checked by reading it back' : ''}. SHA-256 {backup.result.sha256} (also saved beside it, so a flash of it checks it).
+          </span>
+        )}
+        {/* The backup's own words say what to do; a flash's advice for the same code ("pick a removable drive") does not fit. */}
+        {backup?.status === 'failed' && <span className="drive-check-problem">{backup.error.message}</span>}
+      </div>
+      {backup?.status === 'done' && (
+        <button type="button" className="button button-quiet button-small" onClick={onClose}>
+          Close
+        </button>
+      )}
+    </div>
+  );
+}
