@@ -212,6 +212,24 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     }
   });
 
+  test('--to or --against a regular file in /dev (what dd leaves for an unplugged drive): refused as no drive, the file untouched', () => {
+    const stray = `/dev/blockwise-test-stray-${process.pid}`;
+    const old = randomBytes(1000);
+    writeFileSync(stray, old);
+    try {
+      const r = cli(['flash', image, '--to', stray, '--yes'], LOOP);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`${stray} is a regular file, not a drive: no drive is connected under that name.*sudo rm ${stray}`));
+      assert.doesNotMatch(r.stderr, /written and verified/);
+      assert.ok(readFileSync(stray).equals(old), 'the file is untouched');
+      const v = cli(['verify', image, '--against', stray], LOOP);
+      assert.equal(v.code, 1, v.stderr);
+      assert.match(v.stderr, /is a regular file, not a drive.*--against/);
+    } finally {
+      rmSync(stray, { force: true });
+    }
+  });
+
   test('without --yes and no terminal it refuses and writes nothing', () => {
     const dev = device(16 * MiB);
     const r = cli(['flash', image, '--to', dev.path], LOOP);

@@ -135,6 +135,16 @@ export async function resolveTargets(paths: string[], _source: SourceSpec, optio
       continue;
     }
     if (stat.isFile()) {
+      // /dev holds drives; a regular file there is what `dd of=/dev/sdb` leaves when no drive was
+      // plugged in (in RAM, gone at reboot). Writing it was reported as the drive written and verified.
+      const real = await fsp.realpath(given);
+      if (isDevicePath(real)) {
+        throw new TargetRefusal(
+          'TARGET_NOT_FOUND',
+          `${given}${real === path.resolve(given) ? '' : ` (${real})`} is a regular file, not a drive: no drive is connected under that name, and a program wrote a file there instead (dd to a drive that was unplugged does this; it lives in memory). Delete it (sudo rm ${real}), plug the drive in, and give it as ${options.forReading ? '--against' : '--to'} as "blockwise list" shows it.`,
+          { path: given },
+        );
+      }
       labels.set(path.resolve(given), `file, ${formatBytes(stat.size)}`);
       imageFiles.add(path.resolve(given));
       out.push({ path: path.resolve(given) });
