@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -52,6 +52,27 @@ describe('backup engine on loop devices', { skip }, () => {
     assert.equal(error.message, `The backup of ${drive.path} was cancelled: nothing was saved (the unfinished file was removed). The drive was only read.`);
     assert.deepEqual(readdirSync(dir), []);
     assert.equal(drive.bytesWritten(), 0);
+  });
+
+  test('run through sudo, the backup and its .sha256 belong to who ran it, not to root', { skip: process.getuid?.() === 0 ? undefined : 'needs root' }, async () => {
+    const saved = { uid: process.env.SUDO_UID, gid: process.env.SUDO_GID };
+    process.env.SUDO_UID = '4321';
+    process.env.SUDO_GID = '4322';
+    try {
+      const out = path.join(dir, 'mine.img.gz');
+      await runBackup({ device: drive.path, output: out, verify: false }, { signal: new AbortController().signal });
+      for (const file of [out, `${out}.sha256`]) {
+        const owner = statSync(file);
+        assert.deepEqual([owner.uid, owner.gid], [4321, 4322], file);
+      }
+    } finally {
+      for (const [key, value] of [['SUDO_UID', saved.uid], ['SUDO_GID', saved.gid]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      rmSync(path.join(dir, 'mine.img.gz'), { force: true });
+      rmSync(path.join(dir, 'mine.img.gz.sha256'), { force: true });
+    }
   });
 
   test('a backup saved on the drive it copies is refused before anything is read', async () => {

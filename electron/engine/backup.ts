@@ -12,7 +12,7 @@
 // - gzip runs in this process (zlib, on libuv's threads); zstd and xz run as the `zstd -T0` and
 //   `xz -T0` commands, on every core, fed through a pipe with backpressure.
 
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { constants as fsc, createReadStream, createWriteStream, existsSync, promises as fsp, realpathSync, statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -338,6 +338,7 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
     // overwritten): kept, its old hash made a flash of this backup fail as a corrupt download.
     // One that cannot be written is removed rather than left half-written or stale.
     await fsp.writeFile(checksumFile, `${sha256}  ${imageNameOf(output, compression)}\n`).catch(() => fsp.rm(checksumFile, { force: true }).catch(() => undefined));
+    await giveToInvokingUser([output, checksumFile]);
     progress(verified ? 'verifying' : 'writing', size, true);
     return { device, output, compression, imageSize: size, storedSize, sha256, verified, durationMs: Math.round(performance.now() - started) };
   } catch (error) {
@@ -350,6 +351,26 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
     else await handle.close().catch(() => undefined);
     if (created && !kept) await fsp.rm(partial, { force: true }).catch(() => undefined);
   }
+}
+
+/**
+ * Run through sudo (or pkexec), the backup belongs to who ran it, as a file they saved themselves
+ * would: a root-owned image in their Downloads folder could not be deleted or renamed by them.
+ */
+async function giveToInvokingUser(files: string[]): Promise<void> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  const uid = Number(process.env.SUDO_UID ?? process.env.PKEXEC_UID);
+  if (!Number.isSafeInteger(uid) || uid <= 0) return;
+  let gid = Number(process.env.SUDO_GID);
+  if (!Number.isSafeInteger(gid) || gid < 0) {
+    try {
+      gid = Number(execFileSync('id', ['-g', String(uid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    } catch {
+      gid = NaN;
+    }
+  }
+  if (!Number.isSafeInteger(gid) || gid < 0) return;
+  for (const file of files) await fsp.chown(file, uid, gid).catch(() => undefined);
 }
 
 /** What the cancel's give-up rejects with: never a read's own error. */

@@ -3,6 +3,7 @@
 // or, when this process may not open the drives, in an elevated helper (engine-launcher.ts) —
 // and publishes flash.progress / flash.done / flash.error on the event bus.
 
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
 import * as os from 'node:os';
@@ -75,6 +76,20 @@ function imageNameOf(label: string, download: boolean): string {
   } catch {
     return label;
   }
+}
+
+/** The home folder of who started Blockwise: under sudo (or pkexec) theirs, not root's. */
+function invokingHome(): string {
+  const uid = process.getuid?.() === 0 ? (process.env.SUDO_UID ?? process.env.PKEXEC_UID) : undefined;
+  if (uid && /^[1-9]\d*$/.test(uid)) {
+    try {
+      const home = execFileSync('getent', ['passwd', uid], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(':')[5];
+      if (home && existsSync(home)) return home;
+    } catch {
+      // no passwd entry: root's own home
+    }
+  }
+  return os.homedir();
 }
 
 /** A drive id the latest scan does not hold. */
@@ -220,7 +235,7 @@ export class FlashService {
   backupName(driveId: string, now = new Date()): { file: string } {
     const drive = this.deps.drives.get(driveId);
     if (!drive) throw notInScan(driveId);
-    const home = os.homedir();
+    const home = invokingHome();
     const downloads = path.join(home, 'Downloads');
     const folder = existsSync(downloads) ? downloads : home;
     const model = (drive.model || path.basename(drive.path)).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'drive';
