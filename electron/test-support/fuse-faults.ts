@@ -34,6 +34,8 @@ export interface FaultyDrive {
   size: number;
   /** The sparse file holding what the drive stored (wrap bytes long when wrapping). */
   store: string;
+  /** The misbehaving FUSE file itself (under the loop device): an image file on a failing disk. */
+  file: string;
   dispose(): void;
 }
 
@@ -156,7 +158,7 @@ export async function createFaultyDrive(options: FaultOptions): Promise<FaultyDr
     restoreQueue = () => writeFileSync(maxSectors, previous);
     writeFileSync(maxSectors, '128');
     const majMin = readFileSync(`${sysfs}/dev`, 'utf8').trim();
-    return { path: loopPath, majMin, size: options.size, store, dispose };
+    return { path: loopPath, majMin, size: options.size, store, file: path.join(mountpoint, 'disk'), dispose };
   } catch (error) {
     dispose();
     throw error;

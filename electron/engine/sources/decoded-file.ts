@@ -3,8 +3,10 @@
 
 import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { BlockwiseError } from '../../../shared/errors';
 import type { SourceSpec } from '../../../shared/flash-types';
 import { openDecodedStream } from './decoded-source';
+import { firstUnreadableByte, imageReadError } from './read-failure';
 import type { SourceFormat, SourceReader } from './source';
 
 /** Reads of 1 MiB: large enough for decoders to work in bulk, small enough to stay flat. */
@@ -18,11 +20,43 @@ export async function* fileChunks(filePath: string, start = 0, end?: number): As
   const options: Parameters<typeof createReadStream>[1] = { start, highWaterMark: FILE_CHUNK };
   if (end !== undefined) options.end = end - 1;
   const stream = createReadStream(filePath, options);
+  const chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  let position = start;
   try {
-    yield* stream as AsyncIterable<Buffer>;
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch (error) {
+        throw await chunkReadError(filePath, position, error);
+      }
+      if (next.done) return;
+      position += next.value.length;
+      yield next.value;
+    }
   } finally {
     stream.destroy();
   }
+}
+
+/**
+ * A failed read of the file, said as one with the byte that fails (decoders would call it damaged
+ * data); `placed`, so the decoder's reading position is not added as where it happened.
+ */
+async function chunkReadError(filePath: string, position: number, error: unknown): Promise<BlockwiseError> {
+  let failed = position;
+  if ((error as NodeJS.ErrnoException).code === 'EIO') {
+    const handle = await fsp.open(filePath, 'r').catch(() => undefined);
+    if (handle) {
+      try {
+        failed = await firstUnreadableByte(async (into, length, at) => (await handle.read(into, 0, length, at)).bytesRead, position, FILE_CHUNK);
+      } finally {
+        await handle.close().catch(() => undefined);
+      }
+    }
+  }
+  const said = imageReadError(filePath, failed, error);
+  return new BlockwiseError(said.code, said.message, { ...said.details, placed: true });
 }
 
 /** Reads `length` bytes at `position` (fewer at the end of the file). */

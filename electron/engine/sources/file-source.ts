@@ -3,6 +3,7 @@
 import { close, read } from 'node:fs';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../../shared/errors';
+import { firstUnreadableByte, imageReadError, type ReadAt } from './read-failure';
 import type { SourceInfo, SourceReader } from './source';
 
 /** What the sources need of an open file: a FileHandle has it, and so has fdHandle's wrapper. */
@@ -46,6 +47,8 @@ export class FileSource implements SourceReader {
     return new FileSource(handle, filePath, size, regularFile);
   }
 
+  private readonly readInto: ReadAt = async (into, length, position) => (await this.handle.read(into, 0, length, position)).bytesRead;
+
   get storedPosition(): number {
     return this.position;
   }
@@ -63,10 +66,10 @@ export class FileSource implements SourceReader {
       try {
         ({ bytesRead } = await this.handle.read(into, filled, into.length - filled, position + filled));
       } catch (error) {
-        throw new BlockwiseError('SOURCE_UNREADABLE', `Could not read ${this.filePath} at byte ${position + filled}: ${(error as Error).message}`, {
-          path: this.filePath,
-          offset: position + filled,
-        });
+        const at = position + filled;
+        // EIO: name the block that fails, not the start of a 4 MiB read (a byte that reads fine).
+        const failed = (error as NodeJS.ErrnoException).code === 'EIO' ? await firstUnreadableByte(this.readInto, at, into.length - filled) : at;
+        throw imageReadError(this.filePath, failed, error);
       }
       if (bytesRead === 0) break;
       filled += bytesRead;

@@ -56,7 +56,7 @@ function toolError(tool: DecoderTool, exit: { code: number | null; signal: NodeJ
   const said = stderr.trim().split('\n').filter(Boolean).pop()?.replace(/^[\w.-]+: /, '') ?? '';
   if (RAN_OUT.test(stderr) || (inputEnded && tool.ranOutAtEnd?.test(stderr))) return new BlockwiseError('SOURCE_TRUNCATED', `the compressed data ends early (${tool.name}: ${said || 'unexpected end of input'})`);
   // Reading its stdin (the image file) failed: a disk error, a card reader pulled; not its data.
-  if (/read error/i.test(stderr)) return new BlockwiseError('SOURCE_UNREADABLE', `the image file could not be read (${tool.name}: ${said})`);
+  if (/read error|read\(\): input\/output error/i.test(stderr)) return new BlockwiseError('SOURCE_UNREADABLE', `the image file could not be read (${tool.name}: ${said})`);
   // Killed by a signal Blockwise did not send (it only ever sends SIGKILL, after which nothing is
   // reported): something else stopped it, which says nothing about the data.
   if (signal) return new BlockwiseError('SOURCE_UNREADABLE', `${tool.name}, which was decompressing the image, was stopped by ${signal} from outside Blockwise. Try again.`);
