@@ -51,7 +51,9 @@ export function parseCatalog(text: string, url: string): Catalog | { problem: st
     if (/^<(!doctype html|html)/i.test(trimmed)) return { problem: 'it is a web page (HTML), not a catalog' };
     return { problem: 'it is not JSON' };
   }
-  const list = isObject(data) ? data.os_list : Array.isArray(data) ? data : undefined;
+  // A catalog, a bare list, or one group on its own (`{"name": …, "subitems": [...]}`: what some
+  // vendors publish for a subitems_url).
+  const list = isObject(data) ? (Array.isArray(data.os_list) ? data.os_list : data.subitems) : Array.isArray(data) ? data : undefined;
   if (!Array.isArray(list)) return { problem: 'it is JSON, but has no "os_list" list of images' };
   const counter = { entries: 0, skipped: 0 };
   const entries = parseList(list, url, 0, counter);

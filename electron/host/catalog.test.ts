@@ -36,6 +36,12 @@ describe('parseCatalog', () => {
     );
   });
 
+  test('a group published on its own (a vendor’s file for a subitems_url) lists its images', () => {
+    const parsed = parseCatalog(JSON.stringify({ name: 'RaspAP', subitems: [{ name: 'RaspAP 64-bit', url: 'https://example.org/raspap.img.zip', extract_sha256: SHA, devices: ['pi5-64bit'] }] }), 'https://example.org/sub.json');
+    assert.ok(!('problem' in parsed));
+    assert.deepEqual(parsed.entries, [{ name: 'RaspAP 64-bit', url: 'https://example.org/raspap.img.zip', sha256: SHA }]);
+  });
+
   test('what is not a catalog says what it is instead', () => {
     const url = 'https://example.org/list.json';
     assert.deepEqual(parseCatalog('<!DOCTYPE html><html><body>Not found</body></html>', url), { problem: 'it is a web page (HTML), not a catalog' });
