@@ -40,6 +40,9 @@ export function cliAdvice(error: SerializedError): string | undefined {
       ? 'Update Blockwise, or flash without the block map: add --no-bmap.'
       : 'Delete it or download it again, or flash without it: add --no-bmap.';
   }
+  // The image's own disk failed a read: the message says what to do; "check that the image file
+  // exists and that you may read it" would send the person to look at the wrong thing.
+  if (error.code === 'SOURCE_UNREADABLE' && error.details?.syscode === 'EIO') return '';
   // A cancel a drive did not answer names it and says to unplug it, and what to do after.
   if (error.code === 'CANCELLED' && error.details?.unresponsive === true) return '';
   const file = error.details?.path;

@@ -38,7 +38,7 @@ export function imageReadError(filePath: string, offset: number, error: unknown)
   const cause = error as NodeJS.ErrnoException;
   const code = cause?.code;
   const why = code === 'EIO'
-    ? ': the disk, card or share that holds it failed to read there, so the image itself may be fine. Copy it to another disk (or download it again) and flash that copy'
+    ? ': the disk, card or share that holds it failed to read there (the image itself may be fine). Download it again, or copy it from where it came from, onto another disk, and flash that copy'
     : '';
   const details: ErrorDetails = { path: filePath, offset };
   if (code) details.syscode = code;
