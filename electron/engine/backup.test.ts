@@ -2,9 +2,9 @@
 // filesystem fills up (a 4 MiB tmpfs) — each a specific error, with no file that looks saved.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -52,6 +52,45 @@ describe('backup engine on loop devices', { skip }, () => {
     assert.equal(error.message, `The backup of ${drive.path} was cancelled: nothing was saved (the unfinished file was removed). The drive was only read.`);
     assert.deepEqual(readdirSync(dir), []);
     assert.equal(drive.bytesWritten(), 0);
+  });
+
+  test('a cancel while xz is still compressing what was read: CANCELLED within seconds, xz stopped, nothing left', async () => {
+    // Random bytes: xz takes many seconds over 24 MiB of them (1–2 MB/s of a core), long after the
+    // drive was read; the cancel used to wait for it to finish.
+    const random = createLoopDevice(24 * MiB);
+    try {
+      writeFileSync(random.backingFile, randomBytes(24 * MiB));
+      const controller = new AbortController();
+      let abortedAt = 0;
+      const out = path.join(dir, 'slow.img.xz');
+      // Cancelled once the kernel has served every sector of the drive (its own count, sysfs stat).
+      const stat = `/sys/block/${path.basename(random.path)}/stat`;
+      const sectorsRead = () => Number(readFileSync(stat, 'utf8').trim().split(/\s+/)[2]);
+      const before = sectorsRead();
+      const watch = setInterval(() => {
+        if (abortedAt === 0 && sectorsRead() - before >= (24 * MiB) / 512) {
+          abortedAt = performance.now();
+          controller.abort();
+        }
+      }, 20);
+      let error;
+      try {
+        error = await failure(runBackup({ device: random.path, output: out, verify: true }, { signal: controller.signal }));
+      } finally {
+        clearInterval(watch);
+      }
+      const waited = performance.now() - abortedAt;
+      assert.equal(error.code, 'CANCELLED', error.message);
+      assert.ok(abortedAt > 0, 'the whole drive was read before the cancel');
+      assert.ok(waited < 3000, `the cancel took ${Math.round(waited)} ms`);
+      assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('slow')), []);
+      // Killed, it is gone within moments (reaped), not when it would have finished.
+      const xzLeft = () => spawnSync('pgrep', ['-P', String(process.pid), '-x', 'xz'], { encoding: 'utf8' }).stdout.trim();
+      for (let i = 0; i < 50 && xzLeft() !== ''; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(xzLeft(), '', 'no xz left running');
+    } finally {
+      random.dispose();
+    }
   });
 
   test('run through sudo, the backup and its .sha256 belong to who ran it, not to root', { skip: process.getuid?.() === 0 ? undefined : 'needs root' }, async () => {

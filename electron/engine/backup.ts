@@ -254,6 +254,16 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
       (error: unknown) => Promise.reject(outputError(error, output)),
     );
     failed.catch(() => undefined);
+    // A cancel is heard while the compressor holds the copy back, not once it has caught up: xz
+    // compresses 1–2 MB/s of a core, and the copy waited for its drain (and, after the last chunk,
+    // for it to finish) — minutes on a card, with the CLI blaming the drive for not answering.
+    const aborted = new Promise<never>((_, reject) => {
+      const stop = () => reject(cancelled());
+      if (context.signal.aborted) stop();
+      else context.signal.addEventListener('abort', stop, { once: true });
+    });
+    const interrupted = Promise.race([failed, aborted]);
+    interrupted.catch(() => undefined);
     const hash = createHash('sha256');
     const buffer = alignedBuffer(CHUNK);
     // A drive that stopped answering holds its read in the kernel: a cancel waits for it at most
@@ -296,13 +306,13 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
       if (got === 0) throw new BlockwiseError('TARGET_NOT_FOUND', `${device} ended at byte ${position} of its ${size} (was it unplugged?). Nothing was saved.`, { path: device, offset: position });
       const data = Buffer.from(buffer.subarray(0, got)); // the stream keeps it until written; the buffer is reused
       hash.update(data);
-      await feed(compressor.input, data, failed);
+      await feed(compressor.input, data, interrupted);
       position += got;
       progress('writing', position);
     }
     compressor.input.end();
     // Said as the file's failure (a full disk, named by its folder), whichever reports it first.
-    await Promise.race([compressor.done.catch((error: unknown) => Promise.reject(outputError(error, output))), failed]);
+    await Promise.race([compressor.done.catch((error: unknown) => Promise.reject(outputError(error, output))), interrupted]);
     let storedSize: number;
     try {
       // fsync through a new descriptor flushes the file's data all the same: a write error the
