@@ -16,7 +16,7 @@ describe('published checksum files', () => {
   let root = '';
   let n = 0;
   /** A fresh folder holding `files`; returns the path of `image` inside it. */
-  const folder = (image: string, files: Record<string, string>): string => {
+  const folder = (image: string, files: Record<string, string | Buffer>): string => {
     const dir = path.join(root, String(n++));
     mkdirSync(dir);
     writeFileSync(path.join(dir, image), 'image bytes');
@@ -48,6 +48,17 @@ describe('published checksum files', () => {
     assert.deepEqual(compressed?.spec, { algorithm: 'sha256', hex: A, of: 'auto' });
     const named = await findPublishedChecksum(folder('x.img.xz', { 'x.img.xz.sha256sum': `${B}  x.img.xz\n` }));
     assert.deepEqual(named?.spec, { algorithm: 'sha256', hex: B, of: 'file' });
+  });
+
+  test('a checksum file saved as UTF-16 (Windows PowerShell: Get-FileHash … > x.sha256) is read, not "holds no SHA-256"', async () => {
+    const utf16 = (text: string, bigEndian = false): Buffer => {
+      const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+      return bigEndian ? Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(le.subarray(2)).swap16()]) : le;
+    };
+    const bare = await findPublishedChecksum(folder('x.img.xz', { 'x.img.xz.sha256': utf16(`${A.toUpperCase()}\r\n`) }));
+    assert.deepEqual(bare?.spec, { algorithm: 'sha256', hex: A.toLowerCase(), of: 'auto' });
+    const listed = await findPublishedChecksum(folder('x.img.xz', { SHA256SUMS: utf16(`${B}  x.img.xz\r\n`, true) }));
+    assert.deepEqual(listed?.spec, { algorithm: 'sha256', hex: B, of: 'file' });
   });
 
   test("release lists named as Fedora and FreeBSD name them, and Armbian's IMAGE.sha, are found; a SHA-1 in a .sha is no SHA-256 and no error", async () => {

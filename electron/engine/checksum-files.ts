@@ -95,10 +95,23 @@ function matchEntry(entries: Entry[], names: Array<{ name: string; of: ChecksumS
 /** Checksum lists are small; a huge file by that name is not one. */
 const MAX_CHECKSUM_FILE = 4 * 1024 * 1024;
 
+/**
+ * A checksum file's text. Windows PowerShell 5.1 saves `Get-FileHash … > x.sha256` as UTF-16 with
+ * a byte-order mark: read as UTF-8 it held "no SHA-256", and the flash was refused.
+ */
+export function checksumText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+    const even = Buffer.from(bytes.subarray(2, 2 + ((bytes.length - 2) & ~1)));
+    return even.swap16().toString('utf16le');
+  }
+  return bytes.toString('utf8');
+}
+
 async function readSmallText(file: string): Promise<string | undefined> {
   const stat = await fsp.stat(file).catch(() => undefined);
   if (!stat?.isFile() || stat.size > MAX_CHECKSUM_FILE) return undefined;
-  return fsp.readFile(file, 'utf8').catch(() => undefined);
+  return fsp.readFile(file).then(checksumText, () => undefined);
 }
 
 /** Where checksum files may sit: a folder on disk or a folder on a web server. */
@@ -181,7 +194,10 @@ export async function findPublishedChecksumForUrl(address: string): Promise<Publ
   const { imageName, sibling } = here;
   return findIn(
     {
-      read: async (name) => (await fetchSmallFile(sibling(name), MAX_CHECKSUM_FILE))?.toString('utf8'),
+      read: async (name) => {
+        const bytes = await fetchSmallFile(sibling(name), MAX_CHECKSUM_FILE);
+        return bytes && checksumText(bytes);
+      },
       where: (name) => shownUrl(sibling(name)),
       strict: false,
     },
