@@ -74,11 +74,13 @@ test('an image chosen from a catalog is written, with the catalog’s SHA-256 ch
     await app.step('a group at another address opens; an image that is gone is said in the dialog, which stays open', async () => {
       await list.getByRole('button', { name: /^Other systems/ }).click();
       await expect(dialog.getByText('Other systems', { exact: true })).toBeVisible();
+      // The keyboard focus follows into the group (the pressed button is gone).
+      await expect(list.getByRole('button', { name: /^Withdrawn OS/ })).toBeFocused();
       await list.getByRole('button', { name: /^Withdrawn OS/ }).click();
       await expect(dialog.getByRole('alert')).toContainText('404');
       await expect(dialog.getByRole('alert')).toContainText('withdrawn.img.xz');
       await dialog.getByRole('button', { name: '‹ Back' }).click();
-      await expect(list.getByRole('button', { name: /^Pi OS Lite/ })).toBeVisible();
+      await expect(list.getByRole('button', { name: /^Pi OS Lite/ })).toBeFocused();
     });
 
     await app.step('choosing an image closes the dialog and fills in its SHA-256', async () => {

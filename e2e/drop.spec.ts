@@ -11,7 +11,7 @@ test('dropping an image onto the window', async ({ app, images }, testInfo) => {
   const overlay = browser ? 'A browser keeps a dropped file’s location private' : 'Drop the image to select it';
   await app.step('the image step invites a drop only where one can work', async () => {
     const hint = page.getByRole('region', { name: 'Image' }).locator('.step-hint');
-    await expect(hint).toContainText('on this computer or on the web.');
+    await expect(hint).toContainText('on this computer, on the web, or from a catalog of operating systems.');
     if (browser) await expect(hint).not.toContainText('drop it here');
     else await expect(hint).toContainText('You can also drop it here.');
   });

@@ -2,7 +2,7 @@
 // given), grouped as the catalog groups them, each with its date and sizes. Choosing one checks it
 // like a typed address and fills in the catalog's SHA-256, which the flash then checks.
 
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { CatalogEntry } from '../../shared/catalog';
 import { describeError } from '../../shared/errors';
 import { formatBytes } from '../format';
@@ -36,6 +36,16 @@ export function CatalogDialog() {
   const saved = useSettings((s) => s.settings.catalogUrl);
   const [editing, setEditing] = useState(false);
   const [typed, setTyped] = useState('');
+  // A group opened (or left with Back) takes the pressed button away with the keyboard focus: it
+  // goes to the new list's first entry, so Tab and Enter carry on from there.
+  const list = useRef<HTMLUListElement>(null);
+  const depth = levels.length;
+  const moved = useRef(false);
+  useEffect(() => {
+    if (!moved.current) return;
+    moved.current = false;
+    list.current?.querySelector<HTMLButtonElement>('.catalog-entry')?.focus();
+  }, [depth, levels]);
   if (!open) return null;
   const level = levels.at(-1);
   const shownUrl = url ?? saved;
@@ -94,7 +104,15 @@ export function CatalogDialog() {
       </div>
       {levels.length > 1 && (
         <div className="browser-bar">
-          <button type="button" className="button button-quiet button-small" onClick={back} disabled={choosing !== null}>
+          <button
+            type="button"
+            className="button button-quiet button-small"
+            onClick={() => {
+              moved.current = true;
+              back();
+            }}
+            disabled={choosing !== null}
+          >
             ‹ Back
           </button>
           <span className="catalog-path">{levels.slice(1).map((l) => l.title).join(' › ')}</span>
@@ -111,7 +129,7 @@ export function CatalogDialog() {
         </p>
       )}
       {level && (
-        <ul className="file-list catalog-list" aria-label={levels.length > 1 ? level.title : 'Catalog'} aria-busy={busy}>
+        <ul ref={list} className="file-list catalog-list" aria-label={levels.length > 1 ? level.title : 'Catalog'} aria-busy={busy}>
           {level.entries.map((entry) => {
             const group = entry.children !== undefined || entry.childrenUrl !== undefined;
             const checking = choosing === entry.url;
@@ -123,7 +141,10 @@ export function CatalogDialog() {
                   className="file-entry catalog-entry"
                   disabled={busy && !checking}
                   aria-busy={checking}
-                  onClick={() => void (group ? openGroup(entry) : choose(entry))}
+                  onClick={() => {
+                    moved.current = group;
+                    void (group ? openGroup(entry) : choose(entry));
+                  }}
                 >
                   <span className="catalog-text">
                     <span className="file-name catalog-name">{entry.name}</span>
