@@ -253,10 +253,12 @@ export class FlashService {
    * would be written as root, at a path the page chose. A drive this process may not read is
    * refused, saying how to get that right.
    */
-  async backup(driveId: string, file: string): Promise<BackupResult> {
+  async backup(driveId: string, given: string): Promise<BackupResult> {
     const [drive] = this.resolveDrives([driveId]);
+    // ~/… as a shell would read it: the home of who started Blockwise.
+    const file = given === '~' || given.startsWith('~/') ? path.join(invokingHome(), given.slice(1)) : given;
     if (!path.isAbsolute(file)) {
-      throw new BlockwiseError('TARGET_NOT_ALLOWED', `${file}: give the whole path of the file to save the backup to, starting with ${path.sep}.`, { path: file });
+      throw new BlockwiseError('TARGET_NOT_ALLOWED', `${file}: give the whole path of the file to save the backup to, starting with ${path.sep} (or ~${path.sep} for your home folder).`, { path: file });
     }
     const mayNotRead = this.deps.needsElevation ?? ((device: string) => needsElevation(device, constants.O_RDONLY));
     if (await mayNotRead(drive!.path)) {

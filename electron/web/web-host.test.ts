@@ -305,6 +305,15 @@ describe('browser host', () => {
       assert.ok(phases.includes('reading') && phases.at(-1) === 'checking', JSON.stringify(phases));
       // An existing file is never overwritten.
       await assert.rejects(client.request('drives.backup', { driveId: drive.id, file }), { code: 'TARGET_NOT_ALLOWED', message: /already exists; Blockwise does not overwrite it/ });
+      // ~/ is the home folder, as in a shell.
+      const home = process.env.HOME;
+      process.env.HOME = dir;
+      try {
+        assert.equal((await client.request('drives.backup', { driveId: drive.id, file: '~/from-home.img' })).output, path.join(dir, 'from-home.img'));
+        assert.ok(readFileSync(path.join(dir, 'from-home.img')).equals(content));
+      } finally {
+        process.env.HOME = home;
+      }
     } finally {
       client.close();
       device.dispose();
