@@ -3,6 +3,7 @@
 // dialog, which stays open), then an image that is written with the catalog's SHA-256 checked. The
 // catalog's address is remembered across a reload.
 
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -106,6 +107,35 @@ test('an image chosen from a catalog is written, with the catalog’s SHA-256 ch
       await page.getByRole('button', { name: 'Choose from a catalog' }).click();
       await expect(dialog).toContainText(server.url('os_list.json'));
       await expect(list.getByRole('button', { name: /^Pi OS Lite/ })).toBeVisible();
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+test('where the download records no size (.bz2), the catalog’s own marks drives too small before anything is written', async ({ app, loops, images }) => {
+  const page = app.page;
+  const small = loops.create(16 * MiB, { fill: 'garbage' });
+  const image = Buffer.alloc(24 * MiB);
+  image.set(readFileSync(images.random('head.bin', MiB, 0x62)));
+  writeFileSync(path.join(images.dir, 'big-os.img'), image);
+  execFileSync('bzip2', ['-1', path.join(images.dir, 'big-os.img')]);
+  writeFileSync(path.join(images.dir, 'sized.json'), JSON.stringify({ os_list: [{ name: 'Big OS', url: 'big-os.img.bz2', extract_size: image.length }] }));
+  const server = await serveFolder(images.dir);
+  try {
+    const dialog = page.getByRole('dialog', { name: 'Choose from a catalog' });
+    await page.getByRole('button', { name: 'Choose from a catalog' }).click();
+    await dialog.getByRole('button', { name: 'Use another catalog' }).click();
+    await dialog.getByRole('textbox', { name: /Catalog address/ }).fill(server.url('sized.json'));
+    await dialog.getByRole('button', { name: 'Open catalog' }).click();
+    await dialog.getByRole('list').getByRole('button', { name: /^Big OS/ }).click();
+    await expect(dialog).toBeHidden();
+    await app.step('the image step gives the catalog’s size, and the small drive cannot be chosen', async () => {
+      await expect(page.getByTestId('image-summary')).toContainText('25.2 MB unpacked');
+      await app.openTargets();
+      await app.waitForDrive(small.path);
+      await expect(app.driveRow(small.path)).toContainText('too small: the image needs 25.2 MB, the drive holds 16.8 MB');
+      await expect(app.driveCheckbox(small.path)).toBeDisabled();
     });
   } finally {
     await server.stop();

@@ -104,10 +104,13 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
       checking = { dialog: 'catalog', generation: mine };
       set({ loading: true, error: null, notice: null });
       try {
-        const image = await api.request('image.inspect', { url: entry.url });
+        const inspected = await api.request('image.inspect', { url: entry.url });
         if (mine !== generation) return null;
         // The catalog's SHA-256 is checked as one pasted is (download or image, whichever it matches).
         const checksumText = entry.sha256 ?? '';
+        // Where the download's format records no size (.bz2, a stream), the catalog's own says which
+        // drives are too small before anything is written (the flash still stops at a full drive).
+        const image = inspected.imageSize === undefined && entry.imageSize !== undefined && !inspected.formats.every((f) => f === 'raw' || f === 'iso') ? { ...inspected, imageSize: entry.imageSize } : inspected;
         set({
           image,
           loading: false,
