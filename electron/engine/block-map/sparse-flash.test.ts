@@ -4,7 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FlashResult } from '../../../shared/flash-types';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../../test-support/loop-device';
@@ -99,6 +101,24 @@ describe('sparse flashing on loop devices', { skip }, () => {
   after(() => {
     for (const d of devices.splice(0)) d.dispose();
     rmSync(work, { recursive: true, force: true });
+  });
+
+  test('an image file as the target ends up the image byte for byte: free blocks holding a deleted file\'s bytes are written too', async () => {
+    const image = path.join(work, 'deleted.img');
+    const junk = path.join(work, 'junk.bin');
+    writeFileSync(image, '');
+    truncateSync(image, 16 * MiB);
+    execFileSync('mkfs.ext4', ['-q', '-F', image], { stdio: 'ignore' });
+    writeFileSync(junk, randomBytes(4 * MiB));
+    execFileSync('debugfs', ['-w', '-R', `write ${junk} junk`, image], { stdio: 'ignore' });
+    execFileSync('debugfs', ['-w', '-R', 'rm junk', image], { stdio: 'ignore' });
+    const copy = path.join(work, 'copy.img');
+    const result = await runFlash(
+      { source: { kind: 'file', path: image }, targets: [{ path: copy, createFile: true }], options: { verify: true, full: false, bmapPath: null } },
+      { signal: new AbortController().signal, onProgress: () => {} },
+    );
+    assert.equal(result.targets[0]?.ok, true, JSON.stringify(result.targets[0]?.error));
+    assert.ok(readFileSync(copy).equals(readFileSync(image)), 'the file is the image byte for byte');
   });
 
   test('GPT: FAT32 + ext4 (4 KiB, 64bit, flex_bg) + unknown type', async () => {
