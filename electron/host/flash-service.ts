@@ -166,25 +166,17 @@ export class FlashService {
       throw new BlockwiseError('SYSTEM_DRIVE', `${drive!.path} is a system drive: Blockwise does not write to it, not even to check it.`, { path: drive!.path });
     }
     if (drive!.readOnly) throw new BlockwiseError('TARGET_READ_ONLY', `${drive!.path} is read-only (write-protected), so it cannot be checked.`, { path: drive!.path });
-    // A cancel asked for while the engine is still starting (the elevated helper's password
-    // prompt, say) is passed on as soon as the check is running.
-    let cancelled = false;
-    let running: RunningJob<CapacityCheckResult> | undefined;
-    const cancel = () => {
-      cancelled = true;
-      running?.cancel();
-    };
-    const run = async () => {
-      let engine: FlashEngine | undefined;
-      try {
-        engine = await (this.deps.engine ?? defaultEngine)([drive!.path]);
+    const done = this.driveTask(
+      'check',
+      drive!,
+      this.deps.engine ?? defaultEngine,
+      (engine) => {
         if (!engine.check) throw new BlockwiseError('INTERNAL', 'This host’s engine cannot check drives.');
-        if (cancelled) throw new BlockwiseError('CANCELLED', `The check of ${drive!.path} was cancelled before it began: nothing was written to it.`, { path: drive!.path, driveIncomplete: false });
         // Every tab hears how far it is (at most every 1 %: the engine counts test-block I/Os).
         // A silent drive's seconds go out as they grow, and once more when it answers again.
         let shown = -1;
         let silentShown: number | undefined;
-        running = engine.check(drive!.path, (progress) => {
+        return engine.check(drive!.path, (progress) => {
           const percent = Math.floor(progress.percent ?? 0);
           const stalledSeconds = progress.targets[0]?.stalledSeconds;
           if (percent === shown && stalledSeconds === silentShown) return;
@@ -192,22 +184,52 @@ export class FlashService {
           silentShown = stalledSeconds;
           this.deps.bus.emit('drives.checkProgress', { driveId: drive!.id, percent, ...(stalledSeconds === undefined ? {} : { stalledSeconds }) });
         });
+      },
+      () => new BlockwiseError('CANCELLED', `The check of ${drive!.path} was cancelled before it began: nothing was written to it.`, { path: drive!.path, driveIncomplete: false }),
+    );
+    const result = await done;
+    // Remembered for this drive (a new attachment gets a new id): no flash may then write it an
+    // image larger than it really stores.
+    if (result.verdict === 'genuine') delete this.realCapacity[drive!.id];
+    else this.realCapacity[drive!.id] = result.keeps;
+    return result;
+  }
+
+  /**
+   * Runs a check or a backup of one drive in an engine of its own, the drive busy meanwhile. A
+   * cancel asked for while the engine is still starting (the elevated helper's password prompt,
+   * say) ends it with `notStarted` as soon as the engine is there.
+   */
+  private async driveTask<T>(
+    kind: 'check' | 'backup',
+    drive: DriveInfo,
+    factory: EngineFactory,
+    start: (engine: FlashEngine) => RunningJob<T>,
+    notStarted: () => BlockwiseError,
+  ): Promise<T> {
+    let cancelled = false;
+    let running: RunningJob<T> | undefined;
+    const run = async () => {
+      let engine: FlashEngine | undefined;
+      try {
+        engine = await factory([drive.path]);
+        if (cancelled) throw notStarted();
+        running = start(engine);
         return await running.result;
       } finally {
         await engine?.close().catch(() => undefined);
       }
     };
     const done = run();
-    this.driveTasks.set(drive!.id, { kind: 'check', drive: drive!, done: done.catch(() => undefined), cancel });
+    const cancel = () => {
+      cancelled = true;
+      running?.cancel();
+    };
+    this.driveTasks.set(drive.id, { kind, drive, done: done.catch(() => undefined), cancel });
     try {
-      const result = await done;
-      // Remembered for this drive (a new attachment gets a new id): no flash may then write it an
-      // image larger than it really stores.
-      if (result.verdict === 'genuine') delete this.realCapacity[drive!.id];
-      else this.realCapacity[drive!.id] = result.keeps;
-      return result;
+      return await done;
     } finally {
-      this.driveTasks.delete(drive!.id);
+      this.driveTasks.delete(drive.id);
     }
   }
 
@@ -268,40 +290,25 @@ export class FlashService {
         { path: drive!.path },
       );
     }
-    let cancelled = false;
-    let running: RunningJob<BackupResult> | undefined;
-    const cancel = () => {
-      cancelled = true;
-      running?.cancel();
-    };
-    const run = async () => {
-      let engine: FlashEngine | undefined;
-      try {
-        // Never deps.engine: that may be the launcher, which starts the elevated helper.
-        engine = await (this.deps.backupEngine ?? workerEngine)([drive!.path]);
+    // Never deps.engine: that may be the launcher, which starts the elevated helper.
+    return this.driveTask(
+      'backup',
+      drive!,
+      this.deps.backupEngine ?? workerEngine,
+      (engine) => {
         if (!engine.backup) throw new BlockwiseError('INTERNAL', 'This host’s engine cannot back drives up.');
-        if (cancelled) throw new BlockwiseError('CANCELLED', `The backup of ${drive!.path} was cancelled before it began: nothing was saved.`, { path: drive!.path });
         // Every tab hears how far it is: reading the drive, then checking the saved file.
         let shown = '';
-        running = engine.backup({ device: drive!.path, output: file, verify: true }, (progress) => {
+        return engine.backup({ device: drive!.path, output: file, verify: true }, (progress) => {
           const phase = progress.phase === 'verifying' ? 'checking' : 'reading';
           const percent = Math.floor(progress.percent ?? 0);
           if (`${phase} ${percent}` === shown) return;
           shown = `${phase} ${percent}`;
           this.deps.bus.emit('drives.backupProgress', { driveId: drive!.id, phase, percent });
         });
-        return await running.result;
-      } finally {
-        await engine?.close().catch(() => undefined);
-      }
-    };
-    const done = run();
-    this.driveTasks.set(drive!.id, { kind: 'backup', drive: drive!, done: done.catch(() => undefined), cancel });
-    try {
-      return await done;
-    } finally {
-      this.driveTasks.delete(drive!.id);
-    }
+      },
+      () => new BlockwiseError('CANCELLED', `The backup of ${drive!.path} was cancelled before it began: nothing was saved.`, { path: drive!.path }),
+    );
   }
 
   cancel(jobId: string): { cancelled: boolean } {
