@@ -36,6 +36,21 @@ describe('blockwise CLI misuse', () => {
     assert.ok(Array.isArray(JSON.parse(list.stdout)));
   });
 
+  test('the drive given without --to (flash os.img /dev/sdb), or a pattern matching several images: said so, with the command to type; exit 2, nothing written', () => {
+    const forgot = cli(['flash', '/tmp/os.img', '/dev/sdz', '--yes']);
+    assert.equal(forgot.code, 2, forgot.stderr);
+    assert.match(forgot.stderr, /flash takes one IMAGE, but was given 2: \/tmp\/os\.img, \/dev\/sdz\. To write to \/dev\/sdz, give it with --to: blockwise flash \/tmp\/os\.img --to \/dev\/sdz/);
+    const verify = cli(['verify', '/tmp/os.img', '/dev/sdz']);
+    assert.equal(verify.code, 2, verify.stderr);
+    assert.match(verify.stderr, /To compare with \/dev\/sdz, give it with --against: blockwise verify \/tmp\/os\.img --against \/dev\/sdz/);
+    const several = cli(['flash', 'a.img', 'b.img', 'c.img', '--to', '/tmp/out.img', '--yes']);
+    assert.equal(several.code, 2, several.stderr);
+    assert.match(several.stderr, /flash takes one IMAGE, but was given 3: a\.img, b\.img, c\.img\. Run it once for each image/);
+    const none = cli(['flash', '--to', '/tmp/out.img']);
+    assert.equal(none.code, 2, none.stderr);
+    assert.match(none.stderr, /flash needs an IMAGE: blockwise flash IMAGE --to DEVICE/);
+  });
+
   test('with --json a usage error is also a JSON error line on stdout (exit 2), and list --json is one line', () => {
     const r = cli(['flash', 'x.img', '--to', '/tmp/out.img', '--sha256', 'abc', '--json']);
     assert.equal(r.code, 2, r.stderr);

@@ -161,6 +161,24 @@ async function runJob<T>(
   }
 }
 
+/**
+ * The one IMAGE a flash or verify takes, or a usage error that says what was given instead. The
+ * usual slip, `blockwise flash os.img /dev/sdb` without --to, was only "takes exactly one IMAGE".
+ */
+function oneImage(command: 'flash' | 'verify', positionals: string[], drives: string[] | undefined): string {
+  const flag = command === 'flash' ? '--to' : '--against';
+  if (positionals.length === 0) throw new UsageError(`${command} needs an IMAGE: blockwise ${command} IMAGE ${flag} DEVICE`);
+  if (positionals.length === 1) return positionals[0]!;
+  const [image, ...rest] = positionals;
+  const shown = positionals.length > 4 ? `${positionals.slice(0, 4).join(', ')}, …` : positionals.join(', ');
+  const given = `${command} takes one IMAGE, but was given ${positionals.length}: ${shown}`;
+  if (!drives?.length && rest.length === 1) {
+    throw new UsageError(`${given}. To ${command === 'flash' ? 'write to' : 'compare with'} ${rest[0]}, give it with ${flag}: blockwise ${command} ${image} ${flag} ${rest[0]}`);
+  }
+  // Several images (a shell pattern like *.img expands to every match): one run writes one image.
+  throw new UsageError(`${given}. Run it once for each image`);
+}
+
 async function flashCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -176,11 +194,11 @@ async function flashCommand(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
     },
   });
-  if (positionals.length !== 1) throw new UsageError('flash takes exactly one IMAGE');
+  const image = oneImage('flash', positionals, values.to);
   if (!values.to?.length) throw new UsageError('flash needs a target: --to DEVICE');
   // The same forms the app's checksum field takes: a bare hash, "sha256:HEX", a SHA256SUMS line.
   // A whole SHA256SUMS given ("$(cat SHA256SUMS)") gives the line naming the image's file.
-  const imageName = path.basename(positionals[0]!.replace(/[?#].*$/, ''));
+  const imageName = path.basename(image.replace(/[?#].*$/, ''));
   const checksum = values.sha256 === undefined ? undefined : parseChecksumInput(values.sha256, imageName);
   if (checksum?.kind === 'invalid' || checksum?.kind === 'none') {
     const given = values.sha256!.includes('\n') ? `(${values.sha256!.trim().split(/\r?\n/).length} lines)` : `"${values.sha256}"`;
@@ -188,7 +206,7 @@ async function flashCommand(argv: string[]): Promise<number> {
   }
   const json = values.json ?? false;
   const verify = !values['no-verify'];
-  const source = imageSpec(positionals[0]!, values.entry);
+  const source = imageSpec(image, values.entry);
   const to = values.to;
   const engine = new EngineStart();
   const { targets, plan } = await prepared(engine, async () => {
@@ -242,10 +260,10 @@ async function verifyCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { against: { type: 'string' }, json: { type: 'boolean' }, full: { type: 'boolean' }, entry: { type: 'string' } },
   });
-  if (positionals.length !== 1) throw new UsageError('verify takes exactly one IMAGE');
+  const image = oneImage('verify', positionals, values.against === undefined ? undefined : [values.against]);
   if (!values.against) throw new UsageError('verify needs a drive: --against DEVICE');
   const json = values.json ?? false;
-  const source = imageSpec(positionals[0]!, values.entry);
+  const source = imageSpec(image, values.entry);
   const against = values.against;
   const engine = new EngineStart();
   const { target, plan } = await prepared(engine, async () => {
