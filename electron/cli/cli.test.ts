@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLoopDevice, loopSkipReason, readBacking, type LoopDevice } from '../test-support/loop-device';
 import { BIN } from '../test-support/cli-process';
+import { ptySkipReason, runOnTerminal } from '../test-support/pty-run';
 import { bmaptoolCreate, bmaptoolSkipReason, makeSparseImage } from '../engine/bmap/bmap-fixtures';
 
 const MiB = 1024 * 1024;
@@ -227,6 +228,17 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
       assert.match(v.stderr, /is a regular file, not a drive.*--against/);
     } finally {
       rmSync(stray, { force: true });
+    }
+  });
+
+  test('Ctrl-C or Ctrl-D at the confirmation question: cancelled, nothing written, exit 130, no stack trace', { skip: ptySkipReason() }, () => {
+    const dev = device(16 * MiB);
+    for (const key of ['\x03', '\x04']) {
+      const r = runOnTerminal(['flash', image, '--to', dev.path], 'Type "yes" to continue', Buffer.from(key), { ...process.env, ...LOOP });
+      assert.equal(r.code, 130, r.output);
+      assert.match(r.output, /Error: Not confirmed \(cancelled at the question\): nothing was written\./);
+      assert.doesNotMatch(r.output, /AbortError|\n {4}at /);
+      assert.equal(dev.bytesWritten(), 0);
     }
   });
 

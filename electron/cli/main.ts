@@ -490,7 +490,7 @@ export async function main(argv: string[]): Promise<number> {
       const json = argv.includes('--json');
       // A refusal of the arguments says what to do itself; the table's advice is for failures.
       reportError(error.toJSON(), json, error instanceof TargetRefusal ? { advice: '' } : {});
-      return EXIT.failed;
+      return error.code === 'CANCELLED' ? EXIT.cancelled : EXIT.failed;
     }
     throw error;
   }

@@ -194,8 +194,14 @@ export async function confirmTargets(targets: TargetSpec[]): Promise<void> {
   process.stderr.write(`All data on the following will be ERASED:\n${lines.join('\n')}\n`);
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = (await rl.question('Type "yes" to continue: ')).trim().toLowerCase();
-    if (answer !== 'yes' && answer !== 'y') throw new UsageError('not confirmed; nothing was written');
+    const answer = await rl.question('Type "yes" to continue: ').catch((error: NodeJS.ErrnoException) => {
+      // Ctrl-C or Ctrl-D at the prompt: readline rejects with an AbortError, which ended the
+      // command in a stack trace (exit 70). It is a cancel before anything was written.
+      if (error?.code !== 'ABORT_ERR') throw error;
+      process.stderr.write('\n');
+      throw new TargetRefusal('CANCELLED', 'Not confirmed (cancelled at the question): nothing was written.');
+    });
+    if (!['yes', 'y'].includes(answer.trim().toLowerCase())) throw new UsageError('not confirmed; nothing was written');
   } finally {
     rl.close();
   }
