@@ -49,6 +49,7 @@ export const requestSchemas = {
   'drives.backupName': z.object({ driveId }).strict(),
   'drives.backup': z.object({ driveId, file: hostPath }).strict(),
   'drives.backupCancel': z.object({ driveId }).strict(),
+  'drives.backupPick': z.object({ file: hostPath }).strict(),
   'image.pick': empty,
   'catalog.list': z.object({ url: webUrl.optional() }).strict(),
   'image.inspect': z
@@ -87,6 +88,7 @@ const schemasMatch: SchemasMatch = {
   'drives.backupName': true,
   'drives.backup': true,
   'drives.backupCancel': true,
+  'drives.backupPick': true,
   'image.pick': true,
   'catalog.list': true,
   'image.inspect': true,

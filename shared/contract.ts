@@ -140,6 +140,11 @@ export interface ContractRequests {
    * meanwhile. Refused where the host may not read the drive itself (never through the helper).
    */
   'drives.backup': { args: { driveId: string; file: string }; result: BackupResult };
+  /**
+   * Opens the host's native save dialog (Electron) at `file`, for where a backup goes; null when
+   * the person cancels. Hosts without one (the browser host) refuse it: the path is typed there.
+   */
+  'drives.backupPick': { args: { file: string }; result: { file: string } | null };
   /** Stops a backup: its drives.backup rejects with CANCELLED, nothing saved. false: none running. */
   'drives.backupCancel': { args: { driveId: string }; result: { cancelled: boolean } };
   /** Opens the host's native file dialog (Electron); null when the user cancels. */

@@ -17,6 +17,8 @@ export interface HostSpecific {
   host: 'electron' | 'web';
   /** The native open-image dialog; hosts without one leave it out. */
   pickImage?: () => Promise<RequestResult<'image.pick'>>;
+  /** The native save dialog for a backup, opened at `suggested`; the chosen path, or null. */
+  pickBackupFile?: (suggested: string) => Promise<string | null>;
 }
 
 export function createContractHandlers(services: HostServices, specific: HostSpecific): ContractHandlers {
@@ -28,6 +30,11 @@ export function createContractHandlers(services: HostServices, specific: HostSpe
     'drives.backupName': async (args) => services.flash.backupName(args.driveId),
     'drives.backup': (args) => services.flash.backup(args.driveId, args.file),
     'drives.backupCancel': async (args) => services.flash.cancelBackup(args.driveId),
+    'drives.backupPick': async (args) => {
+      if (!specific.pickBackupFile) throw new BlockwiseError('INVALID_REQUEST', 'This host has no native file dialog; type the path of the backup instead.');
+      const file = await specific.pickBackupFile(args.file);
+      return file ? { file } : null;
+    },
     'image.pick': async () => {
       if (!specific.pickImage) {
         throw new BlockwiseError('INVALID_REQUEST', 'This host has no native file dialog; browse for the image with image.browse instead.');

@@ -22,6 +22,8 @@ describe('Electron shell wiring', () => {
   let ipc: FakeIpcMain;
   let window: FakeWindow;
   let dialogAnswer: { canceled: boolean; filePaths: string[] };
+  const saveOptions: unknown[] = [];
+  let saveAnswer: { canceled: boolean; filePath?: string } = { canceled: true };
   let image: string;
   const notified: Array<{ title: string; body: string }> = [];
 
@@ -37,7 +39,14 @@ describe('Electron shell wiring', () => {
       services,
       ipc,
       createWindow: (options) => (window = new FakeWindow(options)),
-      dialog: { showOpenDialog: async (w, o) => new FakeDialog(dialogAnswer).showOpenDialog(w, o), showMessageBox: async () => ({ response: 0 }) },
+      dialog: {
+        showOpenDialog: async (w, o) => new FakeDialog(dialogAnswer).showOpenDialog(w, o),
+        showSaveDialog: async (w, o) => {
+          saveOptions.push(o);
+          return saveAnswer;
+        },
+        showMessageBox: async () => ({ response: 0 }),
+      },
       openExternal: () => undefined,
       notify: (n) => ({ show: () => notified.push(n) }),
       rendererIndex: path.join(dir, 'renderer', 'index.html'),
@@ -84,6 +93,17 @@ describe('Electron shell wiring', () => {
     assert.equal(picked?.storedSize, 128 * 1024);
     dialogAnswer = { canceled: true, filePaths: [] };
     assert.equal(await bridge.request('image.pick', {}), null);
+  });
+
+  it('picks where a backup goes through the native save dialog, opened at the suggested file; nothing when cancelled', async () => {
+    const { bridge } = bridgeFor();
+    saveAnswer = { canceled: false, filePath: '/home/me/card.img.gz' };
+    assert.deepEqual(await bridge.request('drives.backupPick', { file: '/home/me/Downloads/card-2026-12-05.img.zst' }), { file: '/home/me/card.img.gz' });
+    const options = saveOptions.at(-1) as { defaultPath: string; filters: Array<{ extensions: string[] }> };
+    assert.equal(options.defaultPath, '/home/me/Downloads/card-2026-12-05.img.zst');
+    assert.deepEqual(options.filters.map((f) => f.extensions[0]), ['zst', 'gz', 'xz', 'img']);
+    saveAnswer = { canceled: true };
+    assert.equal(await bridge.request('drives.backupPick', { file: '/home/me/x.img.zst' }), null);
   });
 
   it('rejects malformed payloads and unknown drive ids with an error, not a crash', async () => {

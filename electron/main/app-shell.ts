@@ -7,7 +7,7 @@ import { createContractHandlers } from '../host/contract-handlers';
 import type { HostServices } from '../host/host-services';
 import { guardClose, type MessageBoxLike } from './close-guard';
 import { notifyFlashEnd, type NotificationFactory } from './flash-notifier';
-import { pickImage, type DialogLike } from './image-dialog';
+import { pickBackupFile, pickImage, type DialogLike } from './image-dialog';
 import { IpcRouter, type IpcMainLike } from './ipc-router';
 import { guardNavigation, type GuardedContents } from './navigation-guard';
 import { RendererEvents, type EventTarget } from './renderer-events';
@@ -60,7 +60,13 @@ export async function startShell(deps: ShellDeps): Promise<Shell> {
     isTrustedSender: createTrustedSenderCheck(() => (alive ? window : undefined), appUrl),
     onReady: () => events.markReady(),
   });
-  router.handleAll(createContractHandlers(deps.services, { host: 'electron', pickImage: () => pickImage(deps.dialog, window) }));
+  router.handleAll(
+    createContractHandlers(deps.services, {
+      host: 'electron',
+      pickImage: () => pickImage(deps.dialog, window),
+      pickBackupFile: (suggested) => pickBackupFile(deps.dialog, window, suggested),
+    }),
+  );
   router.listen();
 
   const unsubscribe = deps.services.bus.subscribe((event) => events.send(event.name, event.payload));

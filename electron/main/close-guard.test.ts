@@ -40,6 +40,7 @@ describe('closing the window while a flash runs', { skip: loopSkipReason() }, ()
       createWindow: (options) => (window = new FakeWindow(options)),
       dialog: {
         showOpenDialog: async () => ({ canceled: true, filePaths: [] }),
+        showSaveDialog: async () => ({ canceled: true }),
         showMessageBox: async (_window, options) => {
           questions.push(options);
           return { response: answer };

@@ -86,11 +86,19 @@ export class FakeWindow extends EventEmitter {
 
 export class FakeDialog implements DialogLike {
   readonly calls: unknown[] = [];
-  constructor(private readonly answer: { canceled: boolean; filePaths: string[] }) {}
+  constructor(
+    private readonly answer: { canceled: boolean; filePaths: string[] },
+    private readonly saveAnswer: { canceled: boolean; filePath?: string } = { canceled: true },
+  ) {}
 
   async showOpenDialog(_window: unknown, options: unknown): Promise<{ canceled: boolean; filePaths: string[] }> {
     this.calls.push(options);
     return this.answer;
+  }
+
+  async showSaveDialog(_window: unknown, options: unknown): Promise<{ canceled: boolean; filePath?: string }> {
+    this.calls.push(options);
+    return this.saveAnswer;
   }
 }
 

@@ -11,12 +11,14 @@ interface DriveBackupProps {
   backup: DriveBackup | undefined;
   onOpen(): void;
   onFile(file: string): void;
+  /** The native save dialog (Electron); absent where the path is typed. */
+  onChoose?: (() => void) | undefined;
   onStart(): void;
   onCancel(): void;
   onClose(): void;
 }
 
-export function DriveBackupLine({ drive, backup, onOpen, onFile, onStart, onCancel, onClose }: DriveBackupProps) {
+export function DriveBackupLine({ drive, backup, onOpen, onFile, onChoose, onStart, onCancel, onClose }: DriveBackupProps) {
   const status = useRef<HTMLDivElement>(null);
   const state = backup?.status;
   useEffect(() => {
@@ -50,6 +52,11 @@ export function DriveBackupLine({ drive, backup, onOpen, onFile, onStart, onCanc
             <button type="submit" className="button button-primary button-small" disabled={!backup.file.trim()}>
               Back up
             </button>
+            {onChoose && (
+              <button type="button" className="button button-quiet button-small" onClick={onChoose}>
+                Choose…
+              </button>
+            )}
             <button type="button" className="button button-quiet button-small" onClick={onClose}>
               Close
             </button>

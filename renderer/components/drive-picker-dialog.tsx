@@ -21,6 +21,7 @@ export function DrivePickerDialog() {
   const cancelCheck = useDrives((s) => s.cancelCheck);
   const backups = useDrives((s) => s.backups);
   const drivesStore = useStores().drives;
+  const nativeDialog = useImage((s) => s.nativeDialog);
   const checks = useDrives((s) => s.checks);
   const image = useImage((s) => s.image);
   const showAll = useSettings((s) => s.settings.showAllDrives);
@@ -73,6 +74,7 @@ export function DrivePickerDialog() {
             backupActions={{
               open: () => void drivesStore.getState().openBackup(view.drive.id),
               file: (file) => drivesStore.getState().setBackupFile(view.drive.id, file),
+              ...(nativeDialog ? { choose: () => void drivesStore.getState().chooseBackupFile(view.drive.id) } : {}),
               start: () => void drivesStore.getState().startBackup(view.drive.id),
               cancel: () => void drivesStore.getState().cancelBackup(view.drive.id),
               close: () => drivesStore.getState().closeBackup(view.drive.id),

@@ -24,6 +24,8 @@ interface DriveRowProps {
 export interface BackupActions {
   open(): void;
   file(file: string): void;
+  /** The native save dialog, where the host has one (Electron). */
+  choose?(): void;
   start(): void;
   cancel(): void;
   close(): void;
@@ -70,6 +72,7 @@ export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelChec
           backup={backup}
           onOpen={backupActions.open}
           onFile={backupActions.file}
+          onChoose={backupActions.choose}
           onStart={backupActions.start}
           onCancel={backupActions.cancel}
           onClose={backupActions.close}

@@ -60,6 +60,8 @@ export interface DrivesState {
   /** Shows the backup form, with a file the host suggests (drives.backupName). */
   openBackup(id: string): Promise<void>;
   setBackupFile(id: string, file: string): void;
+  /** Electron: the native save dialog, opened at the file in the form (drives.backupPick). */
+  chooseBackupFile(id: string): Promise<void>;
   /** Folds the form away (not a backup under way: that is cancelled with cancelBackup). */
   closeBackup(id: string): void;
   startBackup(id: string): Promise<void>;
@@ -157,6 +159,18 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
     setBackupFile(id, file) {
       const now = get().backups[id];
       if (now?.status === 'form' || now?.status === 'failed') set({ backups: { ...get().backups, [id]: { status: 'form', file } } });
+    },
+
+    async chooseBackupFile(id) {
+      const now = get().backups[id];
+      if (now?.status !== 'form' && now?.status !== 'failed') return;
+      try {
+        const picked = await api.request('drives.backupPick', { file: now.file.trim() || '/' });
+        if (picked) get().setBackupFile(id, picked.file);
+      } catch (error) {
+        const later = get().backups[id];
+        if (later?.status === 'form' || later?.status === 'failed') set({ backups: { ...get().backups, [id]: { status: 'failed', file: later.file, error: toSerializedError(error) } } });
+      }
     },
 
     closeBackup(id) {
