@@ -1,7 +1,10 @@
 // A narrow window (480 px, a phone-sized browser or a tiled desktop window): the outcome of a flash
 // fits across, without a sideways scroll bar, for a success with long hashes and for a failure.
 
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { expect, test } from './fixtures';
+import { serveFolder } from './support/image-server';
 
 const MiB = 1024 * 1024;
 
@@ -87,4 +90,46 @@ test('at 320 px (a 1280 px window zoomed to 400%) the target list fits the windo
     const check = await app.driveRow(drive.path).getByRole('button', { name: /fake capacity/ }).boundingBox();
     expect(check!.x + check!.width).toBeLessThanOrEqual(row!.x + row!.width + 0.5);
   });
+  await app.step('the backup form fits too, its path field inside the row', async () => {
+    await app.driveRow(drive.path).getByRole('button', { name: `Back up ${drive.path} to a file` }).click();
+    const field = app.driveRow(drive.path).getByRole('textbox', { name: `Save ${drive.path} as` });
+    await expect(field).toBeVisible();
+    const body = app.targetDialog.locator('.modal-body');
+    const [scrollWidth, clientWidth] = await body.evaluate((el) => [el.scrollWidth, el.clientWidth] as const);
+    expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
+    const box = await field.boundingBox();
+    const row = await app.driveRow(drive.path).boundingBox();
+    expect(box!.x + box!.width).toBeLessThanOrEqual(row!.x + row!.width + 0.5);
+    await app.screenshot('backup-form-320');
+  });
+});
+
+test('at 320 px the catalog dialog fits the window, long names and addresses wrapped', async ({ app, images }) => {
+  writeFileSync(
+    path.join(images.dir, 'narrow-list.json'),
+    JSON.stringify({
+      os_list: [
+        { name: 'Raspberry Pi OS (64-bit) with desktop and recommended software', description: 'A port of Debian with the Raspberry Pi Desktop and everything else', url: 'https://example.org/a-very-long-image-name-2025-05-13-raspios-bookworm-arm64-full.img.xz', image_download_size: 3e9, extract_size: 12e9, release_date: '2025-05-13' },
+        { name: 'Other general-purpose operating systems', subitems_url: 'more.json' },
+      ],
+    }),
+  );
+  const server = await serveFolder(images.dir);
+  try {
+    await app.page.setViewportSize({ width: 320, height: 640 });
+    await app.page.getByRole('button', { name: 'Choose from a catalog' }).click();
+    const dialog = app.page.getByRole('dialog', { name: 'Choose from a catalog' });
+    await dialog.getByRole('button', { name: 'Use another catalog' }).click();
+    await dialog.getByRole('textbox', { name: /Catalog address/ }).fill(server.url('narrow-list.json'));
+    await dialog.getByRole('button', { name: 'Open catalog' }).click();
+    await expect(dialog.getByRole('list').getByRole('button', { name: /^Raspberry Pi OS \(64-bit\)/ })).toBeVisible();
+    const seen = await app.horizontalOverflow();
+    expect(seen.wide, JSON.stringify(seen)).toEqual([]);
+    const body = dialog.locator('.modal-body');
+    const [scrollWidth, clientWidth] = await body.evaluate((el) => [el.scrollWidth, el.clientWidth] as const);
+    expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
+    await app.screenshot('catalog-320');
+  } finally {
+    await server.stop();
+  }
 });
