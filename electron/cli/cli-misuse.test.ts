@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -226,6 +226,24 @@ describe('blockwise CLI misuse on loop devices', { skip: loopSkipReason() }, () 
       assert.doesNotMatch(r.stderr, /bug in Blockwise/);
     }
     assert.equal(dev.bytesWritten(), 0);
+  });
+
+  test('the same image file twice, through a symbolic or a hard link, is a usage error too; it is not written', () => {
+    const image = path.join(dir, 'one.img');
+    writeFileSync(image, randomBytes(MiB));
+    const out = path.join(dir, 'copy.img');
+    const before = randomBytes(1000);
+    writeFileSync(out, before);
+    const soft = path.join(dir, 'copy-link.img');
+    const hard = path.join(dir, 'copy-hard.img');
+    symlinkSync(out, soft);
+    linkSync(out, hard);
+    for (const second of [soft, hard]) {
+      const r = cli(['flash', image, '--to', out, '--to', second, '--yes']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`--to ${second} is the same file as --to ${out}; name each file once`));
+      assert.ok(readFileSync(out).equals(before), 'the file is untouched');
+    }
   });
 
   test('SIGTERM mid-write cancels like Ctrl-C: exit 130, drive reported incomplete, drive free again', async () => {

@@ -213,7 +213,12 @@ async function flashCommand(argv: string[]): Promise<number> {
     for (const given of to) await refuseCompressedName(given);
     const targets: TargetSpec[] = await resolveTargets(to, source);
     // Resolved paths, so a drive named twice (also via a /dev/disk/by-id link) is caught here.
-    const twice = targets.findIndex((t, i) => targets.findIndex((u) => u.path === t.path) !== i);
+    // An image file given twice under two names (a symbolic or hard link) is one file too.
+    const keys = await Promise.all(targets.map((t) => fsp.stat(t.path).then((s) => (s.isFile() ? `file ${s.dev}:${s.ino}` : t.path), () => t.path)));
+    const twice = keys.findIndex((k, i) => keys.indexOf(k) !== i);
+    if (twice >= 0 && keys[twice]!.startsWith('file ')) {
+      throw new UsageError(`--to ${to[twice]} is the same file as --to ${to[keys.indexOf(keys[twice]!)]}; name each file once`);
+    }
     if (twice >= 0) throw new UsageError(`--to ${to[twice]} names ${targets[twice]!.path}, which is already a target; name each drive once`);
     // Before the confirmation: a user who can't write the drive hears so first, with what to run.
     const plan = await planEngine(targets.map((t) => t.path), ['flash', ...argv], { interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY) });
