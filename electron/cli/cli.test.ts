@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -240,6 +240,16 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
       assert.doesNotMatch(r.output, /AbortError|\n {4}at /);
       assert.equal(dev.bytesWritten(), 0);
     }
+  });
+
+  test('--to an existing folder: said to be one, with the image file to give in it (the image\'s name, uncompressed)', () => {
+    const folder = mkdtempSync(path.join(dir, 'folder-'));
+    const xz = path.join(dir, 'named.img.xz');
+    writeFileSync(xz, execFileSync('xz', ['-c'], { input: randomBytes(64 * 1024) }));
+    const r = cli(['flash', xz, '--to', folder, '--yes'], LOOP);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`${folder} is a folder\\. To save the image as a file in it, give the file's name:\\n  --to ${folder}/named\\.img\\n`));
+    assert.deepEqual(readdirSync(folder), []);
   });
 
   test('without --yes and no terminal it refuses and writes nothing', () => {

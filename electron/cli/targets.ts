@@ -150,6 +150,11 @@ export async function resolveTargets(paths: string[], _source: SourceSpec, optio
       out.push({ path: path.resolve(given) });
       continue;
     }
+    if (stat.isDirectory() && !options.forReading) {
+      // A folder: the image file to create in it is what was meant ("neither a drive nor a regular file" said nothing of that).
+      const suggested = path.join(given, imageFileName(_source));
+      throw new TargetRefusal('TARGET_NOT_ALLOWED', `${given} is a folder. To save the image as a file in it, give the file's name:\n  --to ${suggested}`, { path: given });
+    }
     if (!stat.isBlockDevice()) {
       throw new BlockwiseError('TARGET_NOT_ALLOWED', `${given} is neither a drive nor a regular file.`, { path: given });
     }
@@ -183,6 +188,14 @@ export async function resolveTargets(paths: string[], _source: SourceSpec, optio
     out.push({ path: drive.path, identity });
   }
   return out;
+}
+
+/** A name for the image written as a file: the source's, without what compressed or packed it. */
+function imageFileName(source: SourceSpec): string {
+  const name = source.kind === 'file' ? path.basename(source.path) : path.basename(new URL(source.url).pathname);
+  const bare = name.replace(/(\.(gz|xz|zst|bz2|zip|tar|tgz))+$/i, '');
+  if (bare === '') return 'copy.img';
+  return /\.(img|iso|raw|bin)$/i.test(bare) ? bare : `${bare}.img`;
 }
 
 /** Shows what is about to be erased and waits for an explicit "yes". */
