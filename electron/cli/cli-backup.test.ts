@@ -4,7 +4,7 @@
 // to read are refused or fail naming what and where, and never leave a file that looks saved.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -147,6 +147,25 @@ describe('blockwise backup on loop devices', { skip: loopSkip }, () => {
     assert.equal(last.result.verified, true);
   });
 
+  test('a drive another program holds open: backup and check name it and its pid, not "mounted or opened by another program"', () => {
+    const held = createLoopDevice(8 * MiB);
+    // A partition editor, or another Blockwise run: it has the drive open exclusively.
+    const holder = spawn('/usr/bin/python3', ['-c', `import os, sys, time\nos.open(sys.argv[1], os.O_RDONLY | os.O_EXCL)\nprint('open', flush=True)\ntime.sleep(60)`, held.path], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      execFileSync('sh', ['-c', `for i in $(seq 100); do ls -l /proc/${holder.pid}/fd 2>/dev/null | grep -q ${held.path} && exit 0; sleep 0.05; done; exit 1`]);
+      const backup = cli(['backup', held.path, '--to', path.join(dir, 'held.img')]);
+      assert.equal(backup.code, 1, backup.stderr);
+      assert.match(backup.stderr, new RegExp(`${held.path} is in use: open in python3 \\(pid ${holder.pid}\\)\\. Unmount it or close that first`));
+      const check = cli(['check', held.path]);
+      assert.equal(check.code, 1, check.stderr);
+      assert.match(check.stderr, new RegExp(`${held.path} is in use: open in python3 \\(pid ${holder.pid}\\)`));
+      assert.equal(held.bytesWritten(), 0);
+    } finally {
+      holder.kill('SIGKILL');
+      held.dispose();
+    }
+  });
+
   test('a drive with a mounted partition is refused: the copy would not be consistent', () => {
     const mounted = createLoopDevice(40 * MiB);
     const mountpoint = path.join(dir, 'mnt');
@@ -156,7 +175,7 @@ describe('blockwise backup on loop devices', { skip: loopSkip }, () => {
       execFileSync('mount', [mounted.path, mountpoint]);
       const r = cli(['backup', mounted.path, '--to', path.join(dir, 'mounted.img.gz')]);
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, new RegExp(`${mounted.path} is in use \\(a partition of it is mounted, or a program holds it\\): unmount it first, so that the backup is a consistent copy\\.`));
+      assert.match(r.stderr, new RegExp(`${mounted.path} is in use: mounted at ${mountpoint} \\(${mounted.path}\\)\\. Unmount it or close that first, so that the backup is a consistent copy\\.`));
       assert.equal(existsSync(path.join(dir, 'mounted.img.gz')), false);
       assert.equal(existsSync(path.join(dir, 'mounted.img.gz.partial')), false);
     } finally {

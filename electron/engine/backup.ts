@@ -25,6 +25,7 @@ import { ProgressMeter } from './progress-meter';
 import { fileIsOnDisk, loopDevicesAllowed } from './target-guards';
 import { CANCEL_GRACE_MS } from './targets/io-watch';
 import { deviceGeometry, splitDeviceNumber } from './targets/device-geometry';
+import { describeDeviceUsers } from './targets/device-users';
 
 export type { BackupCompression, BackupJob, BackupResult };
 
@@ -218,7 +219,11 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EBUSY') {
-      throw new BlockwiseError('TARGET_BUSY', `${device} is in use (a partition of it is mounted, or a program holds it): unmount it first, so that the backup is a consistent copy.`, { path: device, syscode: code });
+      const users = describeDeviceUsers(device);
+      const said = users
+        ? `${device} is in use: ${users}. Unmount it or close that first, so that the backup is a consistent copy.`
+        : `${device} is in use (a partition of it is mounted, or a program holds it): unmount it first, so that the backup is a consistent copy.`;
+      throw new BlockwiseError('TARGET_BUSY', said, { path: device, syscode: code });
     }
     if (code === 'EACCES' || code === 'EPERM') {
       throw new BlockwiseError('PERMISSION_DENIED', `You may not read ${device}: run as root (or as a member of the disk group) to back it up.`, { path: device, syscode: code });

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { BlockwiseError } from '../../../shared/errors';
 import { ALIGNMENT, alignDown, alignedBuffer, alignUp } from '../aligned-pool';
 import { deviceGeometry } from './device-geometry';
+import { describeDeviceUsers } from './device-users';
 
 const O_DIRECT = fsc.O_DIRECT ?? 0;
 
@@ -82,8 +83,11 @@ function isDevice(targetPath: string): boolean {
 export function openError(error: unknown, targetPath: string): BlockwiseError {
   const code = (error as NodeJS.ErrnoException).code;
   switch (code) {
-    case 'EBUSY':
-      return new BlockwiseError('TARGET_BUSY', `${targetPath} is in use (mounted or opened by another program).`, { path: targetPath, syscode: code });
+    case 'EBUSY': {
+      const users = isDevice(targetPath) ? describeDeviceUsers(targetPath) : undefined;
+      const said = users ? `${targetPath} is in use: ${users}.` : `${targetPath} is in use (mounted or opened by another program).`;
+      return new BlockwiseError('TARGET_BUSY', said, { path: targetPath, syscode: code });
+    }
     case 'EROFS':
       // For an image file it is the filesystem holding it that is read-only, not a lock switch.
       return new BlockwiseError('TARGET_READ_ONLY', isDevice(targetPath) ? `${targetPath} is read-only (write-protected).` : `${targetPath} is on a read-only filesystem.`, {
