@@ -46,18 +46,25 @@ test('a check can be cancelled: the drive keeps its data, and can be checked aga
   const row = app.driveRow(device.path);
   const checkButton = row.getByRole('button', { name: `Check ${device.path} for fake capacity` });
   const cancelButton = row.getByRole('button', { name: `Cancel the check of ${device.path}` });
-  await app.step('start a check, then cancel it', async () => {
-    await checkButton.click();
+  await app.step('start a check, then cancel it, from the keyboard', async () => {
+    await app.tabTo(checkButton);
+    await app.page.keyboard.press('Enter');
+    // The pressed button is disabled meanwhile: the focus goes to Cancel, not to the page.
+    await expect(cancelButton).toBeFocused();
     // A quarter of its I/Os reads the drive's own bytes; from 30 % on, test blocks are on it.
     await expect(checkButton).toHaveText(/^Checking… (3\d|4\d)%$/, { timeout: 20_000 });
-    await cancelButton.click();
+    await app.page.keyboard.press('Enter');
   });
   await app.step('the check says it was cancelled and that the data was put back', async () => {
     const status = row.getByRole('status');
-    await expect(status).toContainText(`The check of ${device.path} was cancelled. Its own data was put back.`, { timeout: 30_000 });
+    await expect(status).toHaveText(`The check of ${device.path} was cancelled. Its own data was put back.`, { timeout: 30_000 });
+    // Not a flash's advice for a cancel, which contradicted it.
+    await expect(status).not.toContainText('Flash the drive again');
     await expect(status.locator('.drive-check-problem')).toHaveCount(0);
     await expect(checkButton).toHaveText('Check again');
     await expect(cancelButton).toHaveCount(0);
+    // Cancel is gone: the focus is back on the check's button, to check again.
+    await expect(checkButton).toBeFocused();
   });
   expect(sha(device.backingFile)).toBe(before);
 });

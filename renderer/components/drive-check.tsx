@@ -10,16 +10,29 @@ import type { DriveCheck } from '../store/drives-store';
 interface DriveCheckProps {
   drive: DriveInfo;
   check: DriveCheck | undefined;
+  /** The drive is being backed up (drive-backup.tsx): the host would refuse a check meanwhile. */
+  backingUp?: boolean;
   onCheck(): void;
   onCancel(): void;
 }
 
-export function DriveCheckLine({ drive, check, onCheck, onCancel }: DriveCheckProps) {
+export function DriveCheckLine({ drive, check, backingUp = false, onCheck, onCancel }: DriveCheckProps) {
   const status = useRef<HTMLDivElement>(null);
+  const checkButton = useRef<HTMLButtonElement>(null);
+  const cancelButton = useRef<HTMLButtonElement>(null);
+  // The button pressed turns disabled (Check) or goes away (Cancel): the keyboard focus is carried
+  // to the one that takes its place, not dropped on the page.
+  const pressed = useRef(false);
   const state = check?.status;
   // The finding of a drive low in the list would land below the dialog's fold: brought into view.
   useEffect(() => {
     if (state === 'done' || state === 'failed') status.current?.scrollIntoView?.({ block: 'nearest' });
+    if (!pressed.current) return;
+    if (state === 'running') cancelButton.current?.focus();
+    else {
+      pressed.current = false;
+      checkButton.current?.focus();
+    }
   }, [state]);
   // The host refuses these (the check writes, if only for a moment): no button to fail.
   if (drive.system || drive.readOnly) return null;
@@ -29,11 +42,33 @@ export function DriveCheckLine({ drive, check, onCheck, onCancel }: DriveCheckPr
   const cancelled = check?.status === 'failed' && check.error.code === 'CANCELLED';
   return (
     <div className="drive-check" data-check-for={drive.path}>
-      <button type="button" className="button button-quiet button-small" onClick={onCheck} disabled={running} aria-label={`Check ${drive.path} for fake capacity`}>
+      <button
+        ref={checkButton}
+        type="button"
+        className="button button-quiet button-small"
+        onClick={() => {
+          pressed.current = true;
+          onCheck();
+        }}
+        disabled={running || backingUp}
+        aria-label={`Check ${drive.path} for fake capacity`}
+      >
         {running ? `Checking… ${check.percent !== undefined ? `${check.percent}%` : ''}`.trim() : check ? 'Check again' : 'Check for fake capacity'}
       </button>
       {running && (
-        <button type="button" className="button button-quiet button-small" onClick={onCancel} disabled={cancelling} aria-label={`Cancel the check of ${drive.path}`}>
+        // aria-disabled, not disabled, while cancelling: a disabled button would drop the focus.
+        <button
+          ref={cancelButton}
+          type="button"
+          className="button button-quiet button-small"
+          onClick={() => {
+            if (cancelling) return;
+            pressed.current = true;
+            onCancel();
+          }}
+          aria-disabled={cancelling}
+          aria-label={`Cancel the check of ${drive.path}`}
+        >
           {cancelling ? 'Cancelling…' : 'Cancel'}
         </button>
       )}
@@ -55,7 +90,8 @@ export function DriveCheckLine({ drive, check, onCheck, onCancel }: DriveCheckPr
             <strong>{words.headline}</strong> {words.detail}
           </span>
         )}
-        {cancelled && <span className="drive-check-cancelled">{describeError(check.error)}</span>}
+        {/* Its own words only: a flash's advice for a cancel ("flash the drive again") is wrong for a drive whose data was put back. */}
+        {cancelled && <span className="drive-check-cancelled">{check.error.message}</span>}
         {check?.status === 'failed' && !cancelled && (
           <span className="drive-check-problem">
             {/* The engine's own words already say "The check of … could not finish". */}
