@@ -279,6 +279,21 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     assert.equal(dev.bytesWritten(), 0);
   });
 
+  test('verify against a drive another program has open (a flash still writing it): the mismatch names it, to compare again once it is done', () => {
+    const dev = device(16 * MiB);
+    const holder = spawn('/usr/bin/python3', ['-c', `import os, sys, time\nos.open(sys.argv[1], os.O_RDONLY)\ntime.sleep(60)`, dev.path], { stdio: 'ignore' });
+    try {
+      execFileSync('sh', ['-c', `for i in $(seq 100); do ls -l /proc/${holder.pid}/fd 2>/dev/null | grep -q ${dev.path} && exit 0; sleep 0.05; done; exit 1`]);
+      const r = cli(['verify', image, '--against', dev.path], LOOP);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`differs from the image at byte \\d+\\. It is open in python3 \\(pid ${holder.pid}\\): if that is writing it, compare again once it has finished\\.`));
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    const alone = cli(['verify', image, '--against', dev.path], LOOP);
+    assert.doesNotMatch(alone.stderr, /It is open in/);
+  });
+
   test('verify compares without writing, and reports the first differing byte', () => {
     const dev = device(16 * MiB);
     assert.equal(cli(['flash', image, '--to', dev.path, '--yes', '--no-verify'], LOOP).code, 0);

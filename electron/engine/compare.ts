@@ -14,6 +14,7 @@ import { alignRanges, rangesLength } from './write-planner';
 import { CHUNK_SIZE } from './flash';
 import { promises as fsp } from 'node:fs';
 import { formatBytesExact } from '../../shared/format-bytes';
+import { describeDeviceUsers } from './targets/device-users';
 
 export interface CompareContext {
   signal: AbortSignal;
@@ -99,7 +100,11 @@ export async function runCompare(job: VerifyJob, context: CompareContext): Promi
         if (!image.subarray(rel, rel + length).equals(device.subarray(rel, rel + length))) {
           let i = rel;
           while (image[i] === device[i]) i++;
-          throw new BlockwiseError('VERIFY_MISMATCH', `${job.target.path} differs from the image at byte ${start + i}.`, {
+          // A flash (of this or another program) still writing the drive reads as "holds another
+          // image": say who has it open, so that the comparison is run again once it has finished.
+          const users = (await fsp.stat(job.target.path).then((st) => st.isBlockDevice(), () => false)) ? describeDeviceUsers(job.target.path) : undefined;
+          const busy = users?.includes('open in') ? ` It is ${users.split('; ').filter((u) => u.startsWith('open in')).join(' and ')}: if that is writing it, compare again once it has finished.` : '';
+          throw new BlockwiseError('VERIFY_MISMATCH', `${job.target.path} differs from the image at byte ${start + i}.${busy}`, {
             path: job.target.path,
             offset: start + i,
           });
