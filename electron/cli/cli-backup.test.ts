@@ -44,6 +44,18 @@ test('backup refuses a name that says no image, a missing --to, and what is no d
   assert.equal(existsSync(path.join(dir, 'copy.img')), false);
 });
 
+test('backup --to an existing folder: said to be a folder, with a file in it to give', () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'blockwise-backup-folder-'));
+  try {
+    const r = cli(['backup', '/dev/sdz', '--to', folder]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`--to ${folder} is a folder: give the backup's file in it, e\\.g\\. --to ${folder}/sdz\\.img\\.zst`));
+    assert.deepEqual(readdirSync(folder), []);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
 test('flash --to a file named like a compressed file is refused, pointing to backup', () => {
   const image = path.join(dir, 'small.img');
   writeFileSync(image, Buffer.alloc(64 * 1024, 1));

@@ -364,7 +364,14 @@ async function backupCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('backup takes exactly one DEVICE, the drive to copy (see "blockwise list")');
   if (!values.to) throw new UsageError('backup needs a file to save to: --to FILE (NAME.img, or compressed NAME.img.gz, NAME.img.zst, NAME.img.xz)');
   const compression = backupCompression(values.to);
-  if (typeof compression !== 'string') throw new UsageError(compression.refused);
+  if (typeof compression !== 'string') {
+    // A folder given (--to ~/backups): the file to give in it, not only how backups are named.
+    if (await fsp.stat(values.to).then((s) => s.isDirectory(), () => false)) {
+      const name = positionals[0] ? `${path.basename(positionals[0])}.img.zst` : 'card.img.zst';
+      throw new UsageError(`--to ${values.to} is a folder: give the backup's file in it, e.g. --to ${path.join(values.to, name)} (NAME.img, .img.gz, .img.zst or .img.xz)`);
+    }
+    throw new UsageError(compression.refused);
+  }
   const json = values.json ?? false;
   const device = positionals[0]!;
   const output = path.resolve(values.to);
