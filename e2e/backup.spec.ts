@@ -47,24 +47,46 @@ test('a drive is backed up to a file, checked, and its SHA-256 shown', async ({ 
     await expect(done).toContainText(`checked by reading it back. SHA-256 ${sha}`);
     expect(gunzipSync(readFileSync(file)).equals(content)).toBe(true);
     expect(existsSync(`${file}.partial`)).toBe(false);
+    // Cancel is gone: the focus is on Close, beside what was said.
+    await expect(row.getByRole('button', { name: 'Close' })).toBeFocused();
   });
 });
 
-test('a backup can be cancelled: nothing is left behind', async ({ app, loops, images }) => {
+test('a backup can be cancelled from the keyboard: nothing is left behind, and the drive cannot be checked meanwhile', async ({ app, loops, images }) => {
+  const page = app.page;
   const device = loops.create(48 * MiB, { fill: 'garbage' });
   loops.throttleReads(device, 2 * MiB); // ~25 s: still reading when Cancel is pressed
   await app.openTargets();
   await app.waitForDrive(device.path);
   const row = app.driveRow(device.path);
   const file = path.join(images.dir, 'stopped.img.zst');
-  await row.getByRole('button', { name: `Back up ${device.path} to a file` }).click();
-  await row.getByRole('textbox', { name: `Save ${device.path} as` }).fill(file);
-  await row.getByRole('button', { name: 'Back up', exact: true }).click();
-  await expect(row.getByTestId('backup-progress')).toContainText(/Backing up… \d+%/);
-  await row.getByRole('button', { name: `Cancel the backup of ${device.path}` }).click();
-  await expect(row.getByRole('status')).toContainText(`The backup of ${device.path} was cancelled: nothing was saved (the unfinished file was removed). The drive was only read.`, { timeout: 15_000 });
+  const field = row.getByRole('textbox', { name: `Save ${device.path} as` });
+  const cancel = row.getByRole('button', { name: `Cancel the backup of ${device.path}` });
+  await app.step('open the form and start the backup with Tab and Enter', async () => {
+    await app.tabTo(row.getByRole('button', { name: `Back up ${device.path} to a file` }));
+    await page.keyboard.press('Enter');
+    // The pressed button is gone: the focus is in the file's field, ready to type.
+    await expect(field).toBeFocused();
+    await field.fill(file);
+    await page.keyboard.press('Enter');
+    await expect(row.getByTestId('backup-progress')).toContainText(/Backing up… \d+%/);
+    await expect(cancel).toBeFocused();
+  });
+  await app.step('the drive cannot be checked while it is backed up (the host would refuse)', async () => {
+    await expect(row.getByRole('button', { name: `Check ${device.path} for fake capacity` })).toBeDisabled();
+  });
+  await app.step('cancel it', async () => {
+    await page.keyboard.press('Enter');
+    await expect(row.getByRole('status')).toContainText(`The backup of ${device.path} was cancelled: nothing was saved (the unfinished file was removed). The drive was only read.`, { timeout: 15_000 });
+  });
   expect(existsSync(file)).toBe(false);
   expect(existsSync(`${file}.partial`)).toBe(false);
-  // The form is back, to try again.
-  await expect(row.getByRole('textbox', { name: `Save ${device.path} as` })).toHaveValue(file);
+  // The form is back, with the focus in it, to try again.
+  await expect(field).toHaveValue(file);
+  await expect(field).toBeFocused();
+  await expect(row.getByRole('button', { name: `Check ${device.path} for fake capacity` })).toBeEnabled();
+  await app.step('Close folds the form away and gives the focus back to its button', async () => {
+    await row.getByRole('button', { name: 'Close' }).press('Enter');
+    await expect(row.getByRole('button', { name: `Back up ${device.path} to a file` })).toBeFocused();
+  });
 });

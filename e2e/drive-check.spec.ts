@@ -51,6 +51,8 @@ test('a check can be cancelled: the drive keeps its data, and can be checked aga
     await app.page.keyboard.press('Enter');
     // The pressed button is disabled meanwhile: the focus goes to Cancel, not to the page.
     await expect(cancelButton).toBeFocused();
+    // Nor can it be backed up meanwhile (the host would refuse).
+    await expect(row.getByRole('button', { name: `Back up ${device.path} to a file` })).toBeDisabled();
     // A quarter of its I/Os reads the drive's own bytes; from 30 % on, test blocks are on it.
     await expect(checkButton).toHaveText(/^Checking… (3\d|4\d)%$/, { timeout: 20_000 });
     await app.page.keyboard.press('Enter');

@@ -9,6 +9,8 @@ import type { DriveBackup } from '../store/drives-store';
 interface DriveBackupProps {
   drive: DriveInfo;
   backup: DriveBackup | undefined;
+  /** The drive's capacity check runs (drive-check.tsx): the host would refuse a backup meanwhile. */
+  checking?: boolean;
   onOpen(): void;
   onFile(file: string): void;
   /** The native save dialog (Electron); absent where the path is typed. */
@@ -18,18 +20,43 @@ interface DriveBackupProps {
   onClose(): void;
 }
 
-export function DriveBackupLine({ drive, backup, onOpen, onFile, onChoose, onStart, onCancel, onClose }: DriveBackupProps) {
+export function DriveBackupLine({ drive, backup, checking = false, onOpen, onFile, onChoose, onStart, onCancel, onClose }: DriveBackupProps) {
   const status = useRef<HTMLDivElement>(null);
+  const openButton = useRef<HTMLButtonElement>(null);
+  const field = useRef<HTMLInputElement>(null);
+  const cancelButton = useRef<HTMLButtonElement>(null);
+  const closeButton = useRef<HTMLButtonElement>(null);
+  // Each step takes away the button pressed (Back up to a file…, Back up, Cancel, Close): the
+  // keyboard focus goes where the next step is, not to the page. Only after a press here, so a
+  // list reopened with a backup under way does not pull the focus to it.
+  const pressed = useRef(false);
   const state = backup?.status;
   useEffect(() => {
     if (state === 'done' || state === 'failed' || state === 'form') status.current?.scrollIntoView?.({ block: 'nearest' });
+    if (!pressed.current) return;
+    if (state === 'form' || state === 'failed') field.current?.focus();
+    else if (state === 'running') cancelButton.current?.focus();
+    else if (state === 'done') closeButton.current?.focus();
+    else openButton.current?.focus();
+    if (state !== 'running' && state !== 'form') pressed.current = state === 'failed';
   }, [state]);
+  const press = (action: () => void) => () => {
+    pressed.current = true;
+    action();
+  };
   const fieldId = `backup-file-${drive.id}`;
   const editing = backup?.status === 'form' || backup?.status === 'failed';
   return (
     <div className="drive-check drive-backup" data-backup-for={drive.path} ref={status}>
       {!backup && (
-        <button type="button" className="button button-quiet button-small" onClick={onOpen} aria-label={`Back up ${drive.path} to a file`}>
+        <button
+          ref={openButton}
+          type="button"
+          className="button button-quiet button-small"
+          onClick={press(onOpen)}
+          disabled={checking}
+          aria-label={`Back up ${drive.path} to a file`}
+        >
           Back up to a file…
         </button>
       )}
@@ -38,13 +65,15 @@ export function DriveBackupLine({ drive, backup, onOpen, onFile, onChoose, onSta
           className="backup-form"
           onSubmit={(event) => {
             event.preventDefault();
-            if (backup.file.trim()) onStart();
+            if (!backup.file.trim()) return;
+            pressed.current = true;
+            onStart();
           }}
         >
           <label className="field" htmlFor={fieldId}>
             <span className="field-label">Save {drive.path} as</span>
           </label>
-          <input id={fieldId} className="text-input" value={backup.file} onChange={(e) => onFile(e.target.value)} spellCheck={false} autoComplete="off" />
+          <input ref={field} id={fieldId} className="text-input" value={backup.file} onChange={(e) => onFile(e.target.value)} spellCheck={false} autoComplete="off" />
           <p className="field-help">
             Name it .img.zst (small and quick), .img.gz, .img.xz (smallest, slowest) or .img (as it is). The drive is only read; unmount it first.
           </p>
@@ -57,7 +86,7 @@ export function DriveBackupLine({ drive, backup, onOpen, onFile, onChoose, onSta
                 Choose…
               </button>
             )}
-            <button type="button" className="button button-quiet button-small" onClick={onClose}>
+            <button type="button" className="button button-quiet button-small" onClick={press(onClose)}>
               Close
             </button>
           </div>
@@ -69,7 +98,19 @@ export function DriveBackupLine({ drive, backup, onOpen, onFile, onChoose, onSta
             <span className="drive-check-running" data-testid="backup-progress">
               {backup.cancelling ? 'Cancelling the backup…' : `${backup.phase === 'reading' ? 'Backing up' : 'Checking the saved file'}… ${backup.percent ?? 0}%`}
             </span>{' '}
-            <button type="button" className="button button-quiet button-small" onClick={onCancel} disabled={backup.cancelling === true} aria-label={`Cancel the backup of ${drive.path}`}>
+            {/* aria-disabled, not disabled, while cancelling: a disabled button would drop the focus. */}
+            <button
+              ref={cancelButton}
+              type="button"
+              className="button button-quiet button-small"
+              onClick={() => {
+                if (backup.cancelling) return;
+                pressed.current = true;
+                onCancel();
+              }}
+              aria-disabled={backup.cancelling === true}
+              aria-label={`Cancel the backup of ${drive.path}`}
+            >
               Cancel
             </button>
           </>
@@ -85,7 +126,7 @@ export function DriveBackupLine({ drive, backup, onOpen, onFile, onChoose, onSta
         {backup?.status === 'failed' && <span className="drive-check-problem">{backup.error.message}</span>}
       </div>
       {backup?.status === 'done' && (
-        <button type="button" className="button button-quiet button-small" onClick={onClose}>
+        <button ref={closeButton} type="button" className="button button-quiet button-small" onClick={press(onClose)}>
           Close
         </button>
       )}

@@ -64,12 +64,13 @@ export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelChec
           )}
         </span>
       </label>
-      {onCheck && <DriveCheckLine drive={drive} check={check} onCheck={onCheck} onCancel={onCancelCheck ?? (() => undefined)} />}
+      {onCheck && <DriveCheckLine drive={drive} check={check} backingUp={backup?.status === 'running'} onCheck={onCheck} onCancel={onCancelCheck ?? (() => undefined)} />}
       {/* The system drive is in use (mounted), which a backup refuses: no button to fail. */}
       {backupActions && !drive.system && (
         <DriveBackupLine
           drive={drive}
           backup={backup}
+          checking={check?.status === 'running'}
           onOpen={backupActions.open}
           onFile={backupActions.file}
           onChoose={backupActions.choose}
