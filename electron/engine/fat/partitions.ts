@@ -1,6 +1,7 @@
 // Finds the partition a FAT filesystem lives in (a Raspberry Pi OS card's boot partition) from the
 // disk's MBR, or from its GPT when the MBR is only the protective 0xEE one. Read-only.
 
+import { parseBootSector } from './boot-sector';
 import { FatError } from './fat-error';
 import type { SectorIO } from './sector-io';
 
@@ -41,15 +42,15 @@ export async function findFatPartition(io: SectorIO, options: PartitionOptions =
     const at = 446 + i * 16;
     return { number: i + 1, status: mbr[at] ?? 0, type: mbr[at + 4] ?? 0, first: mbr.readUInt32LE(at + 8), count: mbr.readUInt32LE(at + 12) };
   });
+  const used = entries.filter((e) => e.type !== 0);
+  // A FAT filesystem written to the whole disk (a "superfloppy") also ends its first sector in
+  // 0x55AA; where the table would be it has boot code, text, or zeros.
+  if (used.length === 0 && isFatBootSector(mbr)) throw new FatError('The disk has no partition table: it starts with a FAT boot sector (it is not partitioned)');
   if (entries.some((e) => e.status !== 0 && e.status !== 0x80)) {
-    // Boot code or text where the table should be: most often a FAT filesystem written to the
-    // whole disk (a "superfloppy"), whose first sector also ends in 0x55AA.
-    const superfloppy = mbr[0] === 0xeb || mbr[0] === 0xe9 ? ' (the disk starts with a filesystem boot sector: it is not partitioned)' : '';
+    const superfloppy = isFatBootSector(mbr) ? ': it starts with a FAT boot sector (it is not partitioned)' : ' (its first sector holds no valid MBR)';
     throw new FatError(`The disk has no partition table${superfloppy}`);
   }
   if (entries.some((e) => e.type === PROTECTIVE_MBR)) return findInGpt(io, sectorSize, options.diskSize);
-
-  const used = entries.filter((e) => e.type !== 0);
   if (used.length === 0) throw new FatError('The partition table (MBR) lists no partitions');
   for (const entry of used) {
     if (!FAT_MBR_TYPES.has(entry.type)) continue;
@@ -105,6 +106,16 @@ async function findInGpt(io: SectorIO, sectorSize: number, diskSize: number | un
   throw new FatError(
     listed === 0 ? 'The GPT lists no partitions' : `No FAT partition in the GPT (none of its ${listed} partitions is Microsoft basic data or EFI system)`,
   );
+}
+
+function isFatBootSector(sector: Buffer): boolean {
+  if (sector[0] !== 0xeb && sector[0] !== 0xe9) return false;
+  try {
+    parseBootSector(sector);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function checkInside(what: string, start: number, size: number, diskSize: number | undefined): void {
