@@ -1,6 +1,6 @@
 // Turns a SourceSpec into a reader of the decompressed image, deciding the format by content.
 
-import { constants, fstatSync, openSync, promises as fsp, readSync, statSync, type Stats } from 'node:fs';
+import { constants, fstatSync, openSync, promises as fsp, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { BlockwiseError } from '../../../shared/errors';
 import type { SourceSpec } from '../../../shared/flash-types';
@@ -79,6 +79,29 @@ async function folderRefusal(folder: string): Promise<BlockwiseError> {
   return new BlockwiseError('SOURCE_NOT_IMAGE', `${folder} is a folder, not an image file${inside}.`, { path: folder, isFolder: true });
 }
 
+/**
+ * Files beside a missing image that are likely what was meant: the name with or without a
+ * compression suffix (os.img typed, os.img.xz downloaded), or in another case (OS.IMG).
+ */
+const SIDECAR = /\.(sha256|sha256sum|sha|sha1|md5|bmap|asc|sig|gpg|torrent|json|partial|crdownload|part)$/;
+
+function nearMisses(filePath: string): string[] {
+  const folder = path.dirname(filePath);
+  const name = path.basename(filePath).toLowerCase();
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const near = names.filter((n) => {
+    const lower = n.toLowerCase();
+    if (SIDECAR.test(lower)) return false;
+    return lower === name || lower.startsWith(`${name}.`) || name.startsWith(`${lower}.`);
+  });
+  return near.slice(0, 3).map((n) => path.join(folder, n));
+}
+
 async function openFileSource(filePath: string, spec: SourceSpec, options: OpenSourceOptions): Promise<SourceReader> {
   const regularFile = await refuseSpecialFile(filePath);
   let handle: ReadHandle;
@@ -97,7 +120,9 @@ async function openFileSource(filePath: string, spec: SourceSpec, options: OpenS
       ENOTDIR: 'a part of its path is a file, not a folder',
     };
     const why = said[code ?? ''] ?? (error as Error).message;
-    throw new BlockwiseError('SOURCE_UNREADABLE', `Cannot open image ${filePath}: ${why}.`, { path: filePath, syscode: code });
+    const near = code === 'ENOENT' ? nearMisses(filePath) : [];
+    const hint = near.length > 0 ? ` (beside it: ${near.join(', ')}; did you mean ${near.length === 1 ? 'that' : 'one of these'}?)` : '';
+    throw new BlockwiseError('SOURCE_UNREADABLE', `Cannot open image ${filePath}: ${why}${hint}.`, { path: filePath, syscode: code });
   }
   try {
     // The file's size and first bytes, read without waiting in line on libuv's pool: a flash's

@@ -40,6 +40,20 @@ describe('sources that are not image files', () => {
     assert.equal(error.details.path, fifo);
   });
 
+  test('a missing image names the file beside it that was likely meant (os.img typed, os.img.xz there; another case), not a checksum or map', async () => {
+    const folder = path.join(dir, 'downloads');
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'raspios.img.xz'), 'x');
+    writeFileSync(path.join(folder, 'raspios.img.sha256'), 'x');
+    writeFileSync(path.join(folder, 'raspios.img.bmap'), 'x');
+    const typed = await refusal(path.join(folder, 'raspios.img'));
+    assert.equal(typed.code, 'SOURCE_UNREADABLE');
+    assert.equal(typed.message, `Cannot open image ${folder}/raspios.img: it does not exist (beside it: ${folder}/raspios.img.xz; did you mean that?).`);
+    writeFileSync(path.join(folder, 'Other.IMG'), 'x');
+    assert.match((await refusal(path.join(folder, 'other.img'))).message, new RegExp(`\\(beside it: ${folder}/Other\\.IMG; did you mean that\\?\\)\\.$`));
+    assert.equal((await refusal(path.join(folder, 'nothing.img'))).message, `Cannot open image ${folder}/nothing.img: it does not exist.`);
+  });
+
   test('a folder is refused as not an image, naming the images inside it', async () => {
     const folder = path.join(dir, 'raspios-extracted');
     mkdirSync(folder);
