@@ -90,3 +90,30 @@ test('a backup can be cancelled from the keyboard: nothing is left behind, and t
     await expect(row.getByRole('button', { name: `Back up ${device.path} to a file` })).toBeFocused();
   });
 });
+
+test('Flash! waits while the chosen drive is being backed up, and says so', async ({ app, loops, images }) => {
+  const page = app.page;
+  const device = loops.create(48 * MiB, { fill: 'garbage' });
+  loops.throttleReads(device, 2 * MiB); // ~25 s: still reading while the flash step is looked at
+  await app.selectImage(images.random('small.img', 4 * MiB, 5));
+  await app.openTargets();
+  await app.waitForDrive(device.path);
+  const row = app.driveRow(device.path);
+  await row.getByRole('button', { name: `Back up ${device.path} to a file` }).click();
+  await row.getByRole('textbox', { name: `Save ${device.path} as` }).fill(path.join(images.dir, 'before.img.zst'));
+  await row.getByRole('button', { name: 'Back up', exact: true }).click();
+  await expect(row.getByTestId('backup-progress')).toContainText(/Backing up… \d+%/);
+  await app.driveCheckbox(device.path).check();
+  await app.closeTargets();
+  await app.step('the flash step says why Flash! waits (it was offered, and the flash failed: the drive is busy)', async () => {
+    await expect(page.getByText(`${device.path} is being backed up to a file. Flash! waits until the backup is done; it can be cancelled in Select target.`)).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Flash!' })).toBeDisabled();
+  });
+  await app.step('cancelled, the backup no longer holds the flash back', async () => {
+    await app.openTargets();
+    await row.getByRole('button', { name: `Cancel the backup of ${device.path}` }).click();
+    await expect(row.getByRole('status')).toContainText('was cancelled', { timeout: 15_000 });
+    await app.closeTargets();
+    await expect(page.getByRole('button', { name: 'Flash!' })).toBeEnabled();
+  });
+});

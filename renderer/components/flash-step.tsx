@@ -1,6 +1,7 @@
 // Step 3: the Flash! button, which becomes the progress view while writing.
 
 import { useDrives, useFlash, useImage, useSettings } from '../store/use-stores';
+import { selectedDriveBusy } from '../store/drives-store';
 import { isBusy } from '../store/flash-store';
 import { imageBlockReason } from '../store/image-store';
 import { FlashProgressView } from './flash-progress-view';
@@ -11,12 +12,13 @@ export function FlashStep() {
   const image = useImage((s) => s.image);
   const blockReason = useImage(imageBlockReason);
   const selectedCount = useDrives((s) => s.selected.length);
+  const driveBusy = useDrives(selectedDriveBusy);
   const status = useFlash((s) => s.status);
   const startFlash = useFlash((s) => s.startFlash);
   const verify = useSettings((s) => s.settings.verify);
   const fullWrite = useSettings((s) => s.settings.fullWrite);
   const busy = isBusy(status);
-  const ready = Boolean(image) && selectedCount > 0 && !blockReason;
+  const ready = Boolean(image) && selectedCount > 0 && !blockReason && !driveBusy;
 
   return (
     <StepCard number={3} title="Flash" icon={<FlashIcon />} state={busy ? 'active' : ready ? 'ready' : 'waiting'}>
@@ -27,7 +29,7 @@ export function FlashStep() {
           <p className="step-hint">
             {!image
               ? 'Select an image first.'
-              : (blockReason ?? (selectedCount === 0 ? 'Then select a target.' : plan(fullWrite, verify)))}
+              : (blockReason ?? (selectedCount === 0 ? 'Then select a target.' : (driveBusy ?? plan(fullWrite, verify))))}
           </p>
           <button type="button" className="button button-primary button-flash" onClick={() => void startFlash()} disabled={!ready}>
             Flash!

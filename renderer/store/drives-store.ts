@@ -86,6 +86,20 @@ export function realCapacities(checks: Record<string, DriveCheck>): Record<strin
   return out;
 }
 
+/**
+ * Why Flash! must wait: a selected drive this window is backing up or checking (the host would
+ * refuse the flash, TARGET_BUSY, and the whole flash would fail). Undefined when none is.
+ */
+export function selectedDriveBusy(state: Pick<DrivesState, 'drives' | 'selected' | 'checks' | 'backups'>): string | undefined {
+  for (const id of state.selected) {
+    const drive = state.drives.find((d) => d.id === id);
+    if (!drive) continue;
+    if (state.backups[id]?.status === 'running') return `${drive.path} is being backed up to a file. Flash! waits until the backup is done; it can be cancelled in Select target.`;
+    if (state.checks[id]?.status === 'running') return `${drive.path} is being checked for fake capacity. Flash! waits until the check is done; it can be cancelled in Select target.`;
+  }
+  return undefined;
+}
+
 export interface DriveContext {
   image(): ImageInfo | null;
   showAllDrives(): boolean;
