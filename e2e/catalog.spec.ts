@@ -59,11 +59,18 @@ test('an image chosen from a catalog is written, with the catalog’s SHA-256 ch
       // The address shown is the one that failed, with no list from another catalog beside it.
       await expect(dialog.locator('.catalog-url')).toHaveText(server.url('index.html'));
       await expect(dialog.getByRole('list')).toHaveCount(0);
+      // The address's form is gone with the focus in it: the focus is back on the way to another.
+      await expect(dialog.getByRole('button', { name: 'Use another catalog' })).toBeFocused();
     });
 
     await app.step('the catalog lists its images with dates and sizes, and says what it left out', async () => {
       await openCatalog(server.url('os_list.json'));
       const lite = list.getByRole('button', { name: /^Pi OS Lite/ });
+      // Read, the catalog's first entry has the keyboard focus (not the page).
+      await expect(lite).toBeFocused();
+      await dialog.getByRole('button', { name: 'Use another catalog' }).click();
+      await dialog.getByRole('button', { name: 'Keep this one' }).click();
+      await expect(dialog.getByRole('button', { name: 'Use another catalog' })).toBeFocused();
       await expect(lite).toContainText('A small system without a desktop');
       await expect(lite).toContainText("Released 2025-01-02 · 8.4 MB download · 8.4 MB on the drive · SHA-256 checked");
       await expect(list.getByRole('button', { name: /^Other systems/ })).toBeVisible();
@@ -107,6 +114,8 @@ test('an image chosen from a catalog is written, with the catalog’s SHA-256 ch
       await page.getByRole('button', { name: 'Choose from a catalog' }).click();
       await expect(dialog).toContainText(server.url('os_list.json'));
       await expect(list.getByRole('button', { name: /^Pi OS Lite/ })).toBeVisible();
+      // Read while the dialog opened (Cancel had the focus meanwhile), its first entry has it now.
+      await expect(list.getByRole('button', { name: /^Pi OS Lite/ })).toBeFocused();
     });
   } finally {
     await server.stop();

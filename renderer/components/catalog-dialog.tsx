@@ -46,6 +46,26 @@ export function CatalogDialog() {
     moved.current = false;
     list.current?.querySelector<HTMLButtonElement>('.catalog-entry')?.focus();
   }, [depth, levels]);
+  // Likewise once a catalog is read: on opening (the dialog's first button, Cancel, had it while
+  // the list was read) and after another address (its form, focus and all, is gone): the first
+  // entry, or "Use another catalog" when there is no list (the address failed).
+  const another = useRef<HTMLButtonElement>(null);
+  const arriving = useRef(false);
+  // "Keep this one" folds the form away: the focus goes back to the link that opened it.
+  const keeping = useRef(false);
+  useEffect(() => {
+    if (editing || !keeping.current) return;
+    keeping.current = false;
+    another.current?.focus();
+  }, [editing]);
+  useEffect(() => {
+    if (open) arriving.current = true;
+  }, [open]);
+  useEffect(() => {
+    if (!open || !arriving.current || loading || editing) return;
+    arriving.current = false;
+    (list.current?.querySelector<HTMLButtonElement>('.catalog-entry') ?? another.current)?.focus();
+  }, [open, loading, editing, levels]);
   if (!open) return null;
   const level = levels.at(-1);
   const shownUrl = url ?? saved;
@@ -67,6 +87,7 @@ export function CatalogDialog() {
             onSubmit={(event) => {
               event.preventDefault();
               if (problem) return;
+              arriving.current = true;
               setEditing(false);
               void load(typed.trim());
             }}
@@ -75,7 +96,14 @@ export function CatalogDialog() {
               <span className="field-label">Catalog address (Raspberry Pi Imager’s JSON format)</span>
               <input className="text-input" type="url" value={typed} onChange={(e) => setTyped(e.target.value)} spellCheck={false} autoComplete="off" autoFocus />
             </label>
-            <button type="button" className="button button-quiet" onClick={() => setEditing(false)}>
+            <button
+              type="button"
+              className="button button-quiet"
+              onClick={() => {
+                keeping.current = true;
+                setEditing(false);
+              }}
+            >
               Keep this one
             </button>
             <button type="submit" className="button button-primary" disabled={problem !== undefined}>
@@ -89,6 +117,7 @@ export function CatalogDialog() {
               {shownUrl}
             </span>
             <button
+              ref={another}
               type="button"
               className="button-link"
               onClick={() => {
