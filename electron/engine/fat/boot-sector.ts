@@ -58,6 +58,7 @@ export function parseBootSector(sector: Buffer): FatLayout {
   if (metaSectors >= totalSectors) throw new FatError(`Not a usable FAT filesystem: its FATs and root directory (${metaSectors} sectors) fill all ${totalSectors} sectors`);
   const clusterCount = Math.floor((totalSectors - metaSectors) / sectorsPerCluster);
   const type: FatType = clusterCount < 4085 ? 12 : clusterCount < 65525 ? 16 : 32;
+  if (clusterCount > 0x0ffffff5) throw new FatError(`Not a usable FAT filesystem: ${clusterCount} clusters are more than FAT32 can number`);
 
   const fatBits = type === 12 ? 1.5 : type === 16 ? 2 : 4;
   if (Math.ceil((clusterCount + 2) * fatBits) > fatSectors * bytesPerSector) {

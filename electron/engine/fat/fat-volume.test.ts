@@ -21,14 +21,18 @@ function assertClean(image: string): void {
 
 // Sizes that give each FAT type (FAT32 needs 65,525 clusters: 1 sector per cluster keeps it small,
 // and makes a root directory cluster hold only 16 entries, so growing it is tested too).
+// 4 KiB logical sectors (as on some drives) change every offset and the I/O sizes.
 const VARIANTS = [
   { bits: 12, kib: 2048, extra: [] as string[] },
   { bits: 16, kib: 20480, extra: [] as string[] },
   { bits: 32, kib: 40960, extra: ['-s', '1'] },
+  { bits: 16, kib: 40960, extra: ['-S', '4096', '-s', '1'] },
+  { bits: 32, kib: 300_000, extra: ['-S', '4096', '-s', '1'] },
 ] as const;
 
 for (const { bits, kib, extra } of VARIANTS) {
-  describe(`FAT${bits} image`, { skip }, () => {
+  const sectorSize = (extra as readonly string[]).includes('-S') ? 4096 : 512;
+  describe(`FAT${bits} image, ${sectorSize}-byte sectors`, { skip }, () => {
     let scratch: ReturnType<typeof scratchDir>;
     before(() => (scratch = scratchDir()));
     after(() => scratch.dispose());
@@ -42,6 +46,7 @@ for (const { bits, kib, extra } of VARIANTS) {
       mcopyIn(image, 'Mixed Case Long Name.dat', 'long\n');
       await withVolume(image, async (volume) => {
         assert.equal(volume.type, bits);
+        assert.equal(volume.layout.bytesPerSector, sectorSize);
         assert.deepEqual(
           (await volume.list()).map((e) => [e.name, e.size]),
           [
@@ -109,6 +114,18 @@ for (const { bits, kib, extra } of VARIANTS) {
       assert.equal(mtype(image, 'other.txt').toString(), 'upper\n');
     });
 
+    test('writing to a file by its short name keeps its long name', async () => {
+      const image = fresh('short.img');
+      mcopyIn(image, 'network-config', 'old\n');
+      await withVolume(image, async (volume) => {
+        assert.equal((await volume.list())[0]?.shortName, 'NETWOR~1');
+        await volume.writeFile('NETWOR~1', Buffer.from('new\n'));
+      });
+      assertClean(image);
+      assert.deepEqual(mdirNames(image), ['network-config']);
+      assert.equal(mtype(image, 'network-config').toString(), 'new\n');
+    });
+
     test('replacing with larger then smaller content, and deleting, leave no lost clusters', async () => {
       const image = fresh('replace.img');
       mcopyIn(image, 'firstrun.sh', randomBytes(3000));
@@ -134,7 +151,7 @@ for (const { bits, kib, extra } of VARIANTS) {
 
     test('a FAT chain that loops is refused, not followed forever', async () => {
       const image = fresh('loop.img');
-      mcopyIn(image, 'looped.bin', randomBytes(5000));
+      mcopyIn(image, 'looped.bin', randomBytes(20_000)); // at least 3 clusters of up to 4 KiB
       await withVolume(image, async (volume) => {
         const entry = (await volume.list())[0];
         assert.ok(entry);

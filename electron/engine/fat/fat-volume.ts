@@ -121,7 +121,9 @@ export class FatVolume {
       // The directory first: a full FAT12/16 root must fail before anything is written.
       let entry: Buffer;
       let shortSlot: number;
-      if (existing && (existing.longName ?? existing.shortDisplay) === name) {
+      // A new spelling of the same name renames the file; a match on its short name does not.
+      const current = existing && (existing.longName ?? existing.shortDisplay);
+      if (existing && (current === name || current?.toUpperCase() !== name.toUpperCase())) {
         shortSlot = existing.shortSlot;
         entry = Buffer.from(root.slot(shortSlot));
       } else {
@@ -166,6 +168,7 @@ export class FatVolume {
       entry.writeUInt32LE(content.length, 28);
       root.setSlot(shortSlot, entry);
 
+      await root.writeGrowth();
       await fat.flush();
       await root.flush();
       if (!oldFreed && oldChain.length) {
@@ -221,17 +224,18 @@ export class FatVolume {
       const position = this.offset + clusterOffset(this.layout, chain[i] as number);
       const from = i * size;
       const bytes = Math.min(run * size, data.length - from);
-      // Whole sectors only: the last partial sector goes through a zero-padded copy.
-      const padded = Math.ceil(bytes / this.layout.bytesPerSector) * this.layout.bytesPerSector;
-      if (direction === 'write') {
-        const buffer = padded === bytes ? data.subarray(from, from + bytes) : Buffer.concat([data.subarray(from, from + bytes), Buffer.alloc(padded - bytes)]);
-        await this.io.write(buffer, position);
-      } else if (padded === bytes) {
-        await this.io.read(data.subarray(from, from + bytes), position);
-      } else {
-        const buffer = Buffer.alloc(padded);
-        await this.io.read(buffer, position);
-        buffer.copy(data, from, 0, bytes);
+      // Whole sectors only: a last partial sector goes through its own zero-padded buffer.
+      const whole = bytes - (bytes % this.layout.bytesPerSector);
+      if (whole > 0) await this.io[direction](data.subarray(from, from + whole), position);
+      if (whole < bytes) {
+        const tail = Buffer.alloc(this.layout.bytesPerSector);
+        if (direction === 'write') {
+          data.copy(tail, 0, from + whole, from + bytes);
+          await this.io.write(tail, position + whole);
+        } else {
+          await this.io.read(tail, position + whole);
+          tail.copy(data, from + whole, 0, bytes - whole);
+        }
       }
       i += run;
     }

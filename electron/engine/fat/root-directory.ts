@@ -158,15 +158,23 @@ export class RootDirectory {
     this.data = Buffer.concat([this.data, Buffer.alloc(added * this.layout.bytesPerCluster)]);
   }
 
-  /** Writes new clusters whole (zeroed, so no stale entries show) and the changed sectors. */
-  async flush(): Promise<void> {
-    const { bytesPerSector, bytesPerCluster } = this.layout;
-    const writtenWhole = new Set<number>();
-    for (const [i, cluster] of this.clusters.entries()) {
+  /**
+   * Writes the clusters grow() added, zeroed, so that once the FAT links them in they read as
+   * empty slots rather than whatever the disk held. Call before the FAT is flushed.
+   */
+  async writeGrowth(): Promise<void> {
+    const { bytesPerCluster } = this.layout;
+    for (const cluster of this.clusters) {
       if (!this.newClusters.has(cluster)) continue;
-      await this.io.write(this.data.subarray(i * bytesPerCluster, (i + 1) * bytesPerCluster), this.volumeOffset + clusterOffset(this.layout, cluster));
-      writtenWhole.add(i);
+      await this.io.write(Buffer.alloc(bytesPerCluster), this.volumeOffset + clusterOffset(this.layout, cluster));
     }
+    this.newClusters.clear();
+  }
+
+  /** Writes the sectors whose entries changed. */
+  async flush(): Promise<void> {
+    if (this.newClusters.size) throw new FatError('Internal: the root directory grew but its new clusters were not written first');
+    const { bytesPerSector, bytesPerCluster } = this.layout;
     for (const sector of [...this.dirtySectors].sort((a, b) => a - b)) {
       const byte = sector * bytesPerSector;
       const content = Buffer.alloc(bytesPerSector);
@@ -182,11 +190,9 @@ export class RootDirectory {
         continue;
       }
       const index = Math.floor(byte / bytesPerCluster);
-      if (writtenWhole.has(index)) continue;
       await this.io.write(content, this.volumeOffset + clusterOffset(this.layout, this.clusters[index] as number) + (byte % bytesPerCluster));
     }
     this.dirtySectors.clear();
-    this.newClusters.clear();
   }
 }
 

@@ -50,10 +50,12 @@ export function makeShortName(longName: string, taken: ReadonlySet<string>): Buf
     if (!taken.has(raw.toString('latin1'))) return raw;
   }
   let lossy = false;
+  // Character by character: an upper case that is longer ('ß' → 'SS') would change the length.
   const convert = (text: string) =>
-    [...text.toUpperCase()]
+    [...text]
       .map((c) => {
-        if (isShortChar(c)) return c;
+        const upper = c.toUpperCase();
+        if (upper.length === 1 && isShortChar(upper)) return upper;
         lossy = true;
         return '_';
       })
@@ -64,8 +66,8 @@ export function makeShortName(longName: string, taken: ReadonlySet<string>): Buf
   const firstDot = stripped.indexOf('.');
   const basePart = firstDot < 0 ? stripped : stripped.slice(0, firstDot);
   const extPart = lastDot < 0 ? '' : stripped.slice(lastDot + 1);
-  const base = convert(basePart.slice(0, 8)) || '_';
-  const ext = convert(extPart.slice(0, 3));
+  const base = convert(basePart).slice(0, 8) || '_';
+  const ext = convert(extPart).slice(0, 3);
   const fits = !lossy && isPlainShortName(longName.toUpperCase());
   if (fits && !taken.has(rawShortName(base, ext).toString('latin1'))) return rawShortName(base, ext);
 
