@@ -352,6 +352,25 @@ describe('blockwise CLI on loop devices', { skip: loopSkipReason() }, () => {
     }
   });
 
+  test('a second Ctrl-C ends at once (exit 130) saying what it leaves: the drive incomplete, the cancel finishing behind it', async () => {
+    const dev = device(64 * MiB);
+    const big = path.join(dir, 'big2.img');
+    writeFileSync(big, randomBytes(48 * MiB));
+    const throttle = '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device';
+    writeFileSync(throttle, `${dev.majMin} ${8 * MiB}`);
+    try {
+      const { code, stderr, sent } = await interruptWhileWriting([BIN, 'flash', big, '--to', dev.path, '--yes', '--json'], { ...process.env, ...LOOP }, (child) => {
+        child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGINT'), 100);
+      });
+      assert.ok(sent, 'saw write progress');
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, new RegExp(`Stopped without waiting for the cancel to end: ${dev.path} is incomplete and will not boot \\(the cancel finishes in the background\\)\\. Flash it again before using it\\.\\n$`));
+    } finally {
+      writeFileSync(throttle, `${dev.majMin} 0`);
+    }
+  });
+
   test('Ctrl-C cancels: exit 130 and the drive is reported incomplete', async () => {
     const dev = device(64 * MiB);
     const big = path.join(dir, 'big.img');

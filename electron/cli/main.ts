@@ -124,6 +124,8 @@ async function runJob<T>(
   explain: (error: SerializedError, silent: SilentDrive[]) => SerializedError,
   start: (client: EngineClient, onProgress: (progress: FlashProgress) => void) => RunningJob<T>,
   show: (progress: FlashProgress) => void,
+  /** What a second Ctrl-C leaves behind, said as the command ends without waiting for the cancel. */
+  forced: string,
 ): Promise<T> {
   const client = new EngineClient(transport);
   let silent: SilentDrive[] = [];
@@ -138,6 +140,9 @@ async function runJob<T>(
       process.stderr.write('\nCancelling… (press Ctrl-C again to force)\n');
       job.cancel();
     } else {
+      // It used to end in silence after "Cancelling…": a check still putting a card's data back
+      // looked finished, and the card was pulled out.
+      process.stderr.write(`\n${forced}\n`);
       process.exit(EXIT.cancelled);
     }
   };
@@ -234,8 +239,12 @@ async function flashCommand(argv: string[]): Promise<number> {
   const paths = targets.map((t) => t.path);
   try {
     const explain = (error: SerializedError, silent: SilentDrive[]) => nameSilentDrives(error, silent, paths);
-    const result = await runJob(engine.transportFor(plan), explain, (client, onProgress) => client.flash(job, onProgress), (progress) =>
-      json ? emitJson({ type: 'progress', progress }) : printer!.update(progress),
+    const result = await runJob(
+      engine.transportFor(plan),
+      explain,
+      (client, onProgress) => client.flash(job, onProgress),
+      (progress) => (json ? emitJson({ type: 'progress', progress }) : printer!.update(progress)),
+      `Stopped without waiting for the cancel to end: ${paths.length > 1 ? 'the drives are' : `${paths[0]} is`} incomplete and will not boot (the cancel finishes in the background). Flash ${paths.length > 1 ? 'them' : 'it'} again before using ${paths.length > 1 ? 'them' : 'it'}.`,
     );
     const ok = result.targets.every((t) => t.ok);
     printer?.finish(ok);
@@ -283,6 +292,7 @@ async function verifyCommand(argv: string[]): Promise<number> {
       (error) => error,
       (client, onProgress) => client.verify({ source, target: target! }, onProgress, values.full ?? false),
       (progress) => (json ? emitJson({ type: 'progress', progress }) : printer!.update(progress)),
+      `Stopped without waiting for the comparison to end. Nothing was written to ${target!.path}.`,
     );
     printer?.finish(true);
     if (json) emitJson({ type: 'done', result });
@@ -342,6 +352,7 @@ async function checkCommand(argv: string[]): Promise<number> {
         if (process.stderr.isTTY && percent !== shown) process.stderr.write(`\r${percent}%`);
         shown = percent;
       },
+      `Stopped without waiting: the check is still putting ${target.path}'s own data back in the background. Keep it plugged in for a few more seconds.`,
     );
     const words = describeCapacityCheck(result);
     if (json) emitJson({ type: 'done', result, ok: words.ok, message: words.headline });
@@ -398,6 +409,7 @@ async function backupCommand(argv: string[]): Promise<number> {
         started = true;
         printer!.update(progress);
       },
+      `Stopped without waiting for the cancel to end: nothing is saved (the unfinished ${path.basename(output)}.partial is removed once the copy stops). ${device} was only read.`,
     );
     printer?.finish(true);
     if (json) emitJson({ type: 'done', result });
