@@ -9,6 +9,7 @@ import type { FlashJob, FlashProgress, FlashResult, SourceSpec, TargetResult, Ta
 import { formatBytesExact } from '../../shared/format-bytes';
 import { AlignedPool } from './aligned-pool';
 import { checkChecksum, checkGivenChecksum, resolveChecksum, type ResolvedChecksum } from './checksum';
+import { findPublishedChecksumForUrl } from './checksum-files';
 import { loadChunkDigest } from './chunk-digest';
 import { newTargetState, runPipeline, startClearingHead, startReadingHead, targetProgress, type TargetState } from './pipeline';
 import type { BmapPlanner } from './bmap/bmap-planner';
@@ -220,6 +221,15 @@ async function writeAndVerify(job: FlashJob, context: FlashContext): Promise<Fla
     const beforeDecoding = (format: string) => (format === 'xz' ? drivesLookedAt(preflights) : undefined);
     const opening = untilCancelled(openSource(job.source, { beforeDecoding }), context.signal, (late) => late.close());
     [checksum, source] = await checksumAndSource(untilCancelled(resolveChecksum(job), context.signal), opening);
+    // A link that redirects (a "latest" link, a mirror) has its checksum published beside the
+    // file it leads to: looked for only beside the address given, it was "none published".
+    if (!checksum && job.source.kind === 'url' && source.finalUrl !== undefined && source.finalUrl !== job.source.url) {
+      const beside = await untilCancelled(findPublishedChecksumForUrl(source.finalUrl), context.signal).catch(async (error: unknown) => {
+        await source.close().catch(() => undefined);
+        throw error;
+      });
+      if (beside) checksum = { spec: beside.spec, origin: beside.file };
+    }
   } catch (error) {
     // Drives opened early are closed again; a drive that stopped answering mid-read does not hold
     // the image's error back for long (it is closed whenever its read returns).

@@ -61,6 +61,8 @@ export interface SourceReader {
   abort?(): void;
   /** A download whose connection broke and is being resumed: where, and which attempt. */
   reconnecting?(): Reconnecting | undefined;
+  /** A download's address after its redirects (a "latest" link, a mirror), where it differs from the one given. */
+  readonly finalUrl?: string;
   /** Where the image's bytes lie unchanged in a local file (raw images), for re-reading elsewhere. */
   readonly backingFile?: { path: string; offset: number };
   /** Random access into the image, only when `info.randomAccess`. */

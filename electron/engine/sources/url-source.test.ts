@@ -134,6 +134,11 @@ describe('URL sources on loop devices', { skip }, () => {
         case '/start':
           res.writeHead(302, { location: '/hop' });
           return res.end();
+        case '/latest':
+        case '/latest-bad':
+          // A "latest" link: the file it leads to has its checksum beside it, the link has none.
+          res.writeHead(302, { location: url === '/latest' ? '/pub/disk.img.gz' : '/bad/disk.img' });
+          return res.end();
         case '/hop':
           res.writeHead(301, { location: `${base}/disk.img.gz` });
           return res.end();
@@ -459,6 +464,10 @@ describe('URL sources on loop devices', { skip }, () => {
     const error = await expectError(job(`${base}/bad/disk.img`, dev), 'CHECKSUM_MISMATCH', /published in http:\/\/127\.0\.0\.1:\d+\/bad\/SHA256SUMS/);
     assert.equal(error.details.driveIncomplete, true);
     assert.ok(readBacking(dev, 0, 8192).equals(Buffer.alloc(8192)), 'no partition table');
+    // Through a link that redirects: the checksum beside the file it leads to counts.
+    const latest = await flash(job(`${base}/latest`, device()));
+    assert.equal(latest.checksumVerified, true, 'disk.img.gz.sha256 beside the file /latest leads to');
+    await expectError(job(`${base}/latest-bad`, device()), 'CHECKSUM_MISMATCH', /published in http:\/\/127\.0\.0\.1:\d+\/bad\/SHA256SUMS/);
     // A server answering every unknown path with a 200 web page has no checksum: the flash just works.
     const soft = await flash(job(`${base}/soft/disk.img`, device()));
     assert.equal(soft.checksumVerified, undefined);

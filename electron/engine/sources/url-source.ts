@@ -32,6 +32,10 @@ class UrlSource implements SourceReader {
     return this.inner.info;
   }
 
+  get finalUrl(): string {
+    return this.download.url;
+  }
+
   get storedPosition(): number {
     return this.inner.storedPosition;
   }
