@@ -26,6 +26,8 @@ export interface FatLayout {
   rootCluster: number;
   /** FAT32: the FSInfo sector's byte offset, or undefined when there is none. */
   fsInfoAt: number | undefined;
+  /** The size the boot sector gives the volume. */
+  volumeBytes: number;
 }
 
 const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
@@ -99,5 +101,6 @@ export function parseBootSector(sector: Buffer): FatLayout {
     clusterCount,
     rootCluster,
     fsInfoAt,
+    volumeBytes: totalSectors * bytesPerSector,
   };
 }

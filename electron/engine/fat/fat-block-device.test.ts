@@ -33,7 +33,7 @@ describe('editing a FAT partition on a block device', { skip: loopSkipReason() ?
         const partition = await findFatPartition(io, { diskSize: dev.size });
         start = partition.start;
         assert.equal(start, 4 * MiB);
-        const volume = await FatVolume.open(io, start);
+        const volume = await FatVolume.open(io, start, { size: partition.size });
         await volume.writeFile('ssh', Buffer.alloc(0));
         await volume.writeFile('userconf.txt', Buffer.from('pi:$6$salt$hash\n'));
         await volume.writeFile('firstrun.sh', firstrun);

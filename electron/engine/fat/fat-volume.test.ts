@@ -217,6 +217,20 @@ describe('full volumes and directories', { skip }, () => {
     assert.equal(mtype(image, 'F7.TXT').toString(), 'seven\n');
   });
 
+  test('a volume with a single FAT, and names that differ only by a letter whose capital is two (ß, SS)', async () => {
+    const image = makeFatImage(scratch.dir, 'onefat.img', 16, 20480, ['-f', '1']);
+    await withVolume(image, async (volume) => {
+      assert.equal(volume.layout.fatCount, 1);
+      await volume.writeFile('straße.txt', Buffer.from('eszett\n'));
+      await volume.writeFile('STRASSE.TXT', Buffer.from('double s\n'));
+      await volume.writeFile('Straße.txt', Buffer.from('capital\n'));
+      assert.deepEqual((await volume.list()).map((e) => e.name).sort(), ['STRASSE.TXT', 'Straße.txt']);
+    });
+    assertClean(image);
+    assert.equal(mtype(image, 'STRASSE.TXT').toString(), 'double s\n');
+    assert.equal(mtype(image, 'Straße.txt').toString(), 'capital\n');
+  });
+
   test('a FAT32 root directory grows by clusters when its slots run out', async () => {
     const image = makeFatImage(scratch.dir, 'root32.img', 32, 40960, ['-s', '1']);
     const names = Array.from({ length: 40 }, (_, i) => `configuration file number ${i}.txt`);

@@ -32,6 +32,11 @@ export interface FatEntry {
 export interface FatVolumeOptions {
   /** The clock for timestamps (tests pass a fixed one). */
   now?: () => Date;
+  /**
+   * Bytes the volume may occupy (its partition's size): a boot sector claiming more is refused,
+   * so a damaged one cannot send writes into the next partition.
+   */
+  size?: number;
 }
 
 export class FatVolume {
@@ -50,6 +55,9 @@ export class FatVolume {
     const sector = Buffer.alloc(IO_SECTOR);
     await io.read(sector, offset);
     const layout = parseBootSector(sector);
+    if (options.size !== undefined && layout.volumeBytes > options.size) {
+      throw new FatError(`The FAT filesystem claims ${layout.volumeBytes} bytes but its partition has ${options.size}`);
+    }
     const volume = new FatVolume(io, offset, layout, options.now ?? (() => new Date()));
     if (layout.fsInfoAt !== undefined) await volume.readFsInfo(); // refuse a damaged FSInfo now, not after a write
     return volume;
@@ -121,9 +129,10 @@ export class FatVolume {
       // The directory first: a full FAT12/16 root must fail before anything is written.
       let entry: Buffer;
       let shortSlot: number;
+      let newSlots: number[] = [];
       // A new spelling of the same name renames the file; a match on its short name does not.
       const current = existing && (existing.longName ?? existing.shortDisplay);
-      if (existing && (current === name || current?.toUpperCase() !== name.toUpperCase())) {
+      if (existing && current !== undefined && (current === name || foldCase(current) !== foldCase(name))) {
         shortSlot = existing.shortSlot;
         entry = Buffer.from(root.slot(shortSlot));
       } else {
@@ -144,6 +153,7 @@ export class FatVolume {
         short.copy(entry, 0);
         const set = isPlainShortName(name) ? [] : longNameEntries(name, shortNameChecksum(short));
         shortSlot = await this.placeEntries(root, fat, [...set, entry]);
+        newSlots = Array.from({ length: set.length + 1 }, (_, i) => shortSlot - set.length + i);
       }
 
       const needed = Math.ceil(content.length / this.layout.bytesPerCluster);
@@ -170,7 +180,7 @@ export class FatVolume {
 
       await root.writeGrowth();
       await fat.flush();
-      await root.flush();
+      await root.flush(newSlots);
       if (!oldFreed && oldChain.length) {
         await fat.release(oldChain);
         await fat.flush();
@@ -269,13 +279,21 @@ function displayName(record: DirectoryRecord): string {
 
 /** The entry named `name` (long or short name, any case); refuses directories and labels. */
 function findFile(root: RootDirectory, name: string, verb: string): DirectoryRecord | undefined {
-  const wanted = name.toUpperCase();
+  const wanted = foldCase(name);
   const record = root
     .records()
     .filter((r) => !(r.attributes & ATTR_VOLUME_LABEL))
-    .find((r) => r.longName?.toUpperCase() === wanted || r.shortName === wanted);
+    .find((r) => (r.longName !== undefined && foldCase(r.longName) === wanted) || r.shortName === wanted);
   if (record && record.attributes & ATTR_DIRECTORY) throw new FatError(`Cannot ${verb} "${displayName(record)}": it is a directory`);
   return record;
+}
+
+/**
+ * Upper case letter by letter, as FAT compares names: 'ß' stays 'ß' (not 'SS'), so "straße" and
+ * "strasse" remain two files, as they are on Windows.
+ */
+function foldCase(name: string): string {
+  return [...name].map((c) => (c.toUpperCase().length === 1 ? c.toUpperCase() : c)).join('');
 }
 
 /** Index of the first never-used slot (0x00), or the slot count when there is none. */

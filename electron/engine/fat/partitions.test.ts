@@ -59,7 +59,9 @@ describe('finding the FAT partition', { skip: fatToolsSkipReason() }, () => {
       assert.equal(volume.type, 32);
       await volume.writeFile('ssh', Buffer.alloc(0));
       await volume.writeFile('userconf.txt', Buffer.from('pi:hash\n'));
-    }, partition.start);
+    }, partition.start, { size: partition.size });
+    // A filesystem claiming more than its partition could write into the next one.
+    await assert.rejects(withVolume(image, async () => undefined, partition.start, { size: 20 * MiB }), /claims 41943040 bytes but its partition has 20971520/);
 
     assert.deepEqual(mdirNames(image, partition.start), ['ssh', 'userconf.txt']);
     assert.equal(mtype(image, 'userconf.txt', partition.start).toString(), 'pi:hash\n');

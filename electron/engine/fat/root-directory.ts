@@ -171,11 +171,17 @@ export class RootDirectory {
     this.newClusters.clear();
   }
 
-  /** Writes the sectors whose entries changed. */
-  async flush(): Promise<void> {
+  /**
+   * Writes the sectors whose entries changed, those holding `firstSlots` first: a renamed file's
+   * new entries go down before its old ones are marked deleted, so a stop between leaves a
+   * duplicate for fsck to settle rather than no entry at all.
+   */
+  async flush(firstSlots: readonly number[] = []): Promise<void> {
     if (this.newClusters.size) throw new FatError('Internal: the root directory grew but its new clusters were not written first');
     const { bytesPerSector, bytesPerCluster } = this.layout;
-    for (const sector of [...this.dirtySectors].sort((a, b) => a - b)) {
+    const first = firstSlots.map((slot) => Math.floor((slot * SLOT) / bytesPerSector)).filter((sector) => this.dirtySectors.has(sector));
+    const order = [...new Set([...first, ...[...this.dirtySectors].sort((a, b) => a - b)])];
+    for (const sector of order) {
       const byte = sector * bytesPerSector;
       const content = Buffer.alloc(bytesPerSector);
       this.data.copy(content, 0, byte, byte + bytesPerSector);
