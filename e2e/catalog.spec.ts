@@ -150,3 +150,53 @@ test('where the download records no size (.bz2), the catalog’s own marks drive
     await server.stop();
   }
 });
+
+test('a group is opened from the keyboard: the focus stays on it while it is read, Escape still closes, and a group that fails says which', async ({ app, images }) => {
+  const page = app.page;
+  const many = Array.from({ length: 300 }, (_, i) => ({ name: `System ${i}`, description: 'One of hundreds', url: `system-${i}.img.xz` }));
+  writeFileSync(path.join(images.dir, 'hundreds.json'), JSON.stringify({ os_list: many }));
+  const server = await serveFolder(images.dir);
+  // The group's list answers after 5 s: still being read while the dialog is looked at.
+  const slow = await serveFolder(images.dir, { holdFrom: 1, holdMs: 5000 });
+  writeFileSync(
+    path.join(images.dir, 'groups.json'),
+    JSON.stringify({
+      os_list: [
+        { name: 'Hundreds of systems', description: 'A long list, read slowly', subitems_url: slow.url('hundreds.json') },
+        { name: 'Withdrawn systems', description: 'A list that is gone', subitems_url: 'withdrawn.json' },
+      ],
+    }),
+  );
+  const dialog = page.getByRole('dialog', { name: 'Choose from a catalog' });
+  const list = dialog.getByRole('list');
+  const hundreds = list.getByRole('button', { name: /^Hundreds of systems/ });
+  try {
+    await page.getByRole('button', { name: 'Choose from a catalog' }).click();
+    await dialog.getByRole('button', { name: 'Use another catalog' }).click();
+    await dialog.getByRole('textbox', { name: /Catalog address/ }).fill(server.url('groups.json'));
+    await page.keyboard.press('Enter');
+    await expect(hundreds).toBeFocused();
+    await app.step('a group being read keeps the focus, and says it is opening', async () => {
+      await page.keyboard.press('Enter');
+      await expect(dialog.getByRole('status')).toHaveText('Reading this group of the catalog…');
+      await expect(hundreds).toContainText('Opening…');
+      // Disabled, it dropped the focus on the page.
+      await expect(hundreds).toBeFocused();
+    });
+    await app.step('Escape closes the dialog mid-read', async () => {
+      await page.keyboard.press('Escape');
+      await expect(dialog).toBeHidden();
+    });
+    await app.step('a group that fails says which one, and keeps the focus', async () => {
+      await page.getByRole('button', { name: 'Choose from a catalog' }).click();
+      const withdrawn = list.getByRole('button', { name: /^Withdrawn systems/ });
+      await app.tabTo(withdrawn);
+      await page.keyboard.press('Enter');
+      await expect(dialog.getByRole('alert')).toContainText(`“Withdrawn systems” could not be opened. The server answered 404 Not Found for ${server.url('withdrawn.json')}`);
+      await expect(withdrawn).toBeFocused();
+    });
+  } finally {
+    await server.stop();
+    await slow.stop();
+  }
+});

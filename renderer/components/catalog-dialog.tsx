@@ -25,6 +25,7 @@ export function CatalogDialog() {
   const url = useCatalog((s) => s.url);
   const levels = useCatalog((s) => s.levels);
   const loading = useCatalog((s) => s.loading);
+  const opening = useCatalog((s) => s.opening);
   const choosing = useCatalog((s) => s.choosing);
   const error = useCatalog((s) => s.error);
   const skipped = useCatalog((s) => s.skipped);
@@ -154,14 +155,16 @@ export function CatalogDialog() {
       )}
       {loading && (
         <p className="step-hint" role="status">
-          Reading the catalog…
+          {opening ? 'Reading this group of the catalog…' : 'Reading the catalog…'}
         </p>
       )}
       {level && (
         <ul ref={list} className="file-list catalog-list" aria-label={levels.length > 1 ? level.title : 'Catalog'} aria-busy={busy}>
           {level.entries.map((entry) => {
             const group = entry.children !== undefined || entry.childrenUrl !== undefined;
-            const checking = choosing === entry.url;
+            // The entry pressed stays enabled while it is read or checked: disabled, it would drop
+            // the keyboard focus on the page (and Escape with it).
+            const checking = choosing === entry.url || (opening !== null && opening === entry.childrenUrl);
             const detail = group ? undefined : facts(entry);
             return (
               <li key={`${entry.name}\n${entry.url ?? entry.childrenUrl ?? ''}`}>
@@ -171,6 +174,7 @@ export function CatalogDialog() {
                   disabled={busy && !checking}
                   aria-busy={checking}
                   onClick={() => {
+                    if (busy) return;
                     moved.current = group;
                     void (group ? openGroup(entry) : choose(entry));
                   }}
@@ -181,7 +185,7 @@ export function CatalogDialog() {
                     {detail && <span className="catalog-facts">{detail}</span>}
                   </span>
                   <span className="catalog-go" aria-hidden="true">
-                    {checking ? 'Checking…' : group ? '›' : ''}
+                    {checking ? (group ? 'Opening…' : 'Checking…') : group ? '›' : ''}
                   </span>
                 </button>
               </li>

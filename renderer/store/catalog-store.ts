@@ -23,6 +23,8 @@ export interface CatalogState {
   levels: CatalogLevel[];
   /** Reading a catalog or a group at another address. */
   loading: boolean;
+  /** The group being read (its subitems_url), while it is. */
+  opening: string | null;
   /** The image chosen, while the host checks it. */
   choosing: string | null;
   error: SerializedError | null;
@@ -51,6 +53,7 @@ export function createCatalogStore(api: BlockwiseApi, deps: CatalogDeps): StoreA
     skipped: 0,
     levels: [],
     loading: false,
+    opening: null,
     choosing: null,
     error: null,
 
@@ -63,7 +66,7 @@ export function createCatalogStore(api: BlockwiseApi, deps: CatalogDeps): StoreA
     close() {
       generation++;
       if (get().choosing) deps.abandonImage();
-      set({ open: false, loading: false, choosing: null, error: null, levels: get().levels.slice(0, 1) });
+      set({ open: false, loading: false, opening: null, choosing: null, error: null, levels: get().levels.slice(0, 1) });
     },
 
     async load(url) {
@@ -88,19 +91,22 @@ export function createCatalogStore(api: BlockwiseApi, deps: CatalogDeps): StoreA
       }
       if (!entry.childrenUrl) return;
       const mine = ++generation;
-      set({ loading: true, error: null });
+      set({ loading: true, opening: entry.childrenUrl, error: null });
       try {
         const group = await api.request('catalog.list', { url: entry.childrenUrl });
         if (mine !== generation) return;
-        set({ levels: [...get().levels, { title: entry.name, entries: group.entries }], loading: false });
+        set({ levels: [...get().levels, { title: entry.name, entries: group.entries }], loading: false, opening: null });
       } catch (error) {
-        if (mine === generation) set({ loading: false, error: toSerializedError(error) });
+        if (mine !== generation) return;
+        // The address is the catalog's, not one the person typed: say which entry it belongs to.
+        const cause = toSerializedError(error);
+        set({ loading: false, opening: null, error: { ...cause, message: `“${entry.name}” could not be opened. ${cause.message}` } });
       }
     },
 
     back() {
       generation++;
-      if (get().levels.length > 1) set({ levels: get().levels.slice(0, -1), loading: false, error: null });
+      if (get().levels.length > 1) set({ levels: get().levels.slice(0, -1), loading: false, opening: null, error: null });
     },
 
     async choose(entry) {
