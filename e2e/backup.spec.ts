@@ -31,6 +31,10 @@ test('a drive is backed up to a file, checked, and its SHA-256 shown', async ({ 
     await expect(row.getByRole('status')).toContainText('card.zip: Blockwise saves backups as NAME.img (as it is), NAME.img.gz, NAME.img.zst or NAME.img.xz (compressed), not as .zip.');
     await expect(row.getByRole('status')).not.toContainText('Pick a removable drive');
     await expect(field).toBeVisible();
+    // A name too long for the filesystem once '.partial' is added: said as that, not in Node's words (ENAMETOOLONG).
+    await field.fill(path.join(images.dir, `${'a'.repeat(245)}.img.zst`));
+    await row.getByRole('button', { name: 'Back up', exact: true }).click();
+    await expect(row.getByRole('status')).toHaveText('The backup’s file name is too long: 253 bytes, and a name may hold 255 (Blockwise also needs room for “.partial” while it saves). Give it a shorter name.');
   });
   const file = path.join(images.dir, 'card.img.gz');
   await app.step('back it up, and see it under way', async () => {

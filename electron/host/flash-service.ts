@@ -282,6 +282,16 @@ export class FlashService {
     if (!path.isAbsolute(file)) {
       throw new BlockwiseError('TARGET_NOT_ALLOWED', `${file}: give the whole path of the file to save the backup to, starting with ${path.sep} (or ~${path.sep} for your home folder).`, { path: file });
     }
+    // The engine saves FILE.partial first: a name the filesystem takes may be too long with that
+    // (ENAMETOOLONG, said in Node's words). Linux's filesystems allow 255 bytes in a name.
+    const nameBytes = Buffer.byteLength(path.basename(file)) + '.partial'.length;
+    if (nameBytes > 255) {
+      throw new BlockwiseError(
+        'TARGET_NOT_ALLOWED',
+        `The backup’s file name is too long: ${Buffer.byteLength(path.basename(file))} bytes, and a name may hold 255 (Blockwise also needs room for “.partial” while it saves). Give it a shorter name.`,
+        { path: file },
+      );
+    }
     const mayNotRead = this.deps.needsElevation ?? ((device: string) => needsElevation(device, constants.O_RDONLY));
     if (await mayNotRead(drive!.path)) {
       throw new BlockwiseError(
