@@ -9,7 +9,7 @@ import { FatTable } from './fat-table';
 import type { FatVolume } from './fat-volume';
 import { RootDirectory } from './root-directory';
 import { fileDescriptorIO } from './sector-io';
-import { fatToolsSkipReason, fsck, makeFatImage, mcopyIn, mdirNames, mtype, scratchDir, withVolume } from './fat-test-images';
+import { fatToolsSkipReason, fsck, makeFatImage, mcopyIn, mdirNames, mtype, run, scratchDir, withVolume } from './fat-test-images';
 
 const skip = fatToolsSkipReason();
 
@@ -229,6 +229,24 @@ describe('full volumes and directories', { skip }, () => {
     assertClean(image);
     assert.equal(mtype(image, 'STRASSE.TXT').toString(), 'double s\n');
     assert.equal(mtype(image, 'Straße.txt').toString(), 'capital\n');
+  });
+
+  test('directories are listed but not read, written or deleted; the volume label is no file', async () => {
+    const image = makeFatImage(scratch.dir, 'dirs.img', 32, 40960, ['-s', '1', '-n', 'BOOTFS']);
+    run('mmd', ['-i', image, '::overlays']);
+    await withVolume(image, async (volume) => {
+      assert.deepEqual((await volume.list()).map((e) => [e.name, e.isDirectory]), [['overlays', true]]);
+      await assert.rejects(volume.readFile('overlays'), /Cannot read "overlays": it is a directory/);
+      await assert.rejects(volume.writeFile('OVERLAYS', Buffer.from('x')), /Cannot write "overlays": it is a directory/);
+      await assert.rejects(volume.deleteFile('overlays'), /Cannot delete "overlays": it is a directory/);
+      // Named like the label: a file of its own, whose short name steps aside from the label's.
+      await volume.writeFile('BOOTFS', Buffer.from('not the label\n'));
+      assert.deepEqual((await volume.list()).map((e) => [e.name, e.shortName]), [['overlays', 'OVERLAYS'], ['BOOTFS', 'BOOTFS~1']]);
+    });
+    assertClean(image);
+    assert.deepEqual(mdirNames(image), ['overlays/', 'BOOTFS']);
+    assert.equal(mtype(image, 'BOOTFS').toString(), 'not the label\n');
+    assert.match(run('mlabel', ['-s', '-i', image, '::']), /BOOTFS/);
   });
 
   test('a FAT32 root directory grows by clusters when its slots run out', async () => {

@@ -13,7 +13,7 @@ import { FatTable } from './fat-table';
 import { fatStamp, fromFatStamp } from './fat-time';
 import { ATTR_DIRECTORY, ATTR_VOLUME_LABEL, clusterOffset, RootDirectory, SLOT, type DirectoryRecord } from './root-directory';
 import { IO_SECTOR, type SectorIO } from './sector-io';
-import { checkLongName, isPlainShortName, longNameEntries, makeShortName, shortNameChecksum } from './short-names';
+import { checkLongName, isPlainShortName, longNameEntries, makeShortName, shortNameChecksum, shortNameText } from './short-names';
 
 const ATTR_ARCHIVE = 0x20;
 const MAX_FILE_SIZE = 0xffffffff;
@@ -151,7 +151,8 @@ export class FatVolume {
         const taken = new Set(root.records().map((r) => root.slot(r.shortSlot).toString('latin1', 0, 11)));
         const short = makeShortName(name, taken);
         short.copy(entry, 0);
-        const set = isPlainShortName(name) ? [] : longNameEntries(name, shortNameChecksum(short));
+        // Only a plain 8.3 name that got itself as short name (not a ~N one) can do without a long name.
+        const set = isPlainShortName(name) && shortNameText(short) === name ? [] : longNameEntries(name, shortNameChecksum(short));
         shortSlot = await this.placeEntries(root, fat, [...set, entry]);
         newSlots = Array.from({ length: set.length + 1 }, (_, i) => shortSlot - set.length + i);
       }
