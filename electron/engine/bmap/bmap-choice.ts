@@ -66,7 +66,9 @@ export async function bmapPlannerFor(job: FlashJob, source: SourceReader): Promi
     if (beside === undefined) return undefined;
     bmap = await readBmap(beside);
   } else {
-    const found = await fetchBmapBeside(job.source.url);
+    // Through a link that redirects (a "latest" link, a mirror), the map sits beside the file it leads to.
+    const redirected = source.finalUrl !== undefined && source.finalUrl !== job.source.url ? source.finalUrl : undefined;
+    const found = (await fetchBmapBeside(job.source.url)) ?? (redirected === undefined ? undefined : await fetchBmapBeside(redirected));
     if (found === undefined) return undefined;
     bmap = parseBmap(found.bytes, found.url);
   }

@@ -136,8 +136,9 @@ describe('URL sources on loop devices', { skip }, () => {
           return res.end();
         case '/latest':
         case '/latest-bad':
-          // A "latest" link: the file it leads to has its checksum beside it, the link has none.
-          res.writeHead(302, { location: url === '/latest' ? '/pub/disk.img.gz' : '/bad/disk.img' });
+        case '/latest-sparse':
+          // A "latest" link: the file it leads to has its checksum (or map) beside it, the link has none.
+          res.writeHead(302, { location: { '/latest': '/pub/disk.img.gz', '/latest-bad': '/bad/disk.img', '/latest-sparse': '/pub/sparse.img' }[url] });
           return res.end();
         case '/hop':
           res.writeHead(301, { location: `${base}/disk.img.gz` });
@@ -492,6 +493,12 @@ describe('URL sources on loop devices', { skip }, () => {
       assert.equal(mapped.blockMap, `${base}/pub/sparse.img.bmap`, 'the result names the map that chose what was written');
       assert.equal(softText.blockMap, undefined);
       assert.ok(readBacking(sparseDev, 2 * MiB, 300_000).equals(sparse.subarray(2 * MiB, 2 * MiB + 300_000)));
+      const latestDev = device();
+      const latest = job(`${base}/latest-sparse`, latestDev);
+      latest.options.full = false;
+      const redirected = await flash(latest);
+      assert.equal(redirected.blockMap, `${base}/pub/sparse.img.bmap`, 'the map beside the file the link leads to');
+      assert.ok(readBacking(latestDev, 2 * MiB, 300_000).equals(sparse.subarray(2 * MiB, 2 * MiB + 300_000)));
     }
   });
 });
