@@ -67,10 +67,17 @@ export function parseBootSector(sector: Buffer): FatLayout {
     throw new FatError(`Not a usable FAT filesystem: a FAT of ${fatSectors} sectors cannot map its ${clusterCount} clusters (FAT${type})`);
   }
 
+  // Linux goes by the layout (a FAT32 BPB has no 16-bit FAT size), Windows and the specification
+  // by the cluster count: when they disagree, the two systems would read different filesystems.
+  if ((fatSize16 === 0) !== (type === 32)) {
+    const layout = fatSize16 === 0 ? 'FAT32' : 'FAT12/16';
+    throw new FatError(`Ambiguous FAT filesystem: its boot sector is laid out as ${layout}, but its ${clusterCount} clusters make it FAT${type} by the FAT specification`);
+  }
+
   let rootCluster = 0;
   let fsInfoAt: number | undefined;
   if (type === 32) {
-    if (fatSize16 !== 0 || rootEntries !== 0) throw new FatError('Not a usable FAT32 filesystem: it has a FAT12/16 FAT size or root directory size');
+    if (rootEntries !== 0) throw new FatError('Not a usable FAT32 filesystem: it has a FAT12/16 root directory size');
     const extFlags = sector.readUInt16LE(40);
     // With mirroring off, only one FAT is live and the others may be stale: refuse rather than guess.
     if (extFlags & 0x80) throw new FatError('Unsupported FAT32 filesystem: FAT mirroring is disabled (ExtFlags bit 7)');

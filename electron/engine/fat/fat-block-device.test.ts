@@ -58,4 +58,28 @@ describe('editing a FAT partition on a block device', { skip: loopSkipReason() ?
       dev.dispose();
     }
   });
+
+  test('a drive with 4 KiB logical sectors: LBAs count in 4 KiB, as the caller says', async () => {
+    const dev = createLoopDevice(64 * MiB, { sectorSize: 4096 });
+    try {
+      // sfdisk reads the device's sector size: start=1024 is 4 MiB here.
+      run('sfdisk', ['-q', '--no-reread', '--no-tell-kernel', dev.path], 'label: dos\nstart=1024, size=10240, type=e\n');
+      run('mkfs.vfat', ['-I', '-S', '4096', '-F', '16', '-s', '1', '--offset', '1024', dev.path, '40960']);
+      const fd = openSync(dev.path, 'r+');
+      try {
+        const io = fileDescriptorIO(fd);
+        const partition = await findFatPartition(io, { sectorSize: 4096, diskSize: dev.size });
+        assert.deepEqual([partition.start, partition.size], [4 * MiB, 40 * MiB]);
+        const volume = await FatVolume.open(io, partition.start, { size: partition.size });
+        assert.equal(volume.layout.bytesPerSector, 4096);
+        await volume.writeFile('user-data', Buffer.from('#cloud-config\n'));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      assert.equal(mtype(dev.path, 'user-data', 4 * MiB).toString(), '#cloud-config\n');
+    } finally {
+      dev.dispose();
+    }
+  });
 });

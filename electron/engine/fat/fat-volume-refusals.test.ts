@@ -46,6 +46,12 @@ describe('what is not a usable FAT volume', { skip }, () => {
     await assert.rejects(withVolume(image, async () => undefined, 100), /multiple of 512/);
   });
 
+  test('a boot sector laid out as FAT32 whose cluster count says FAT16 is refused as ambiguous', async () => {
+    // 40 MiB of 4 KiB clusters is 10,000-odd clusters: FAT16 by count, though mkfs was asked for FAT32.
+    const image = makeFatImage(scratch.dir, 'ambiguous.img', 32, 40960, ['-S', '4096', '-s', '1']);
+    await assert.rejects(withVolume(image, async () => undefined), /Ambiguous FAT filesystem: its boot sector is laid out as FAT32, but its \d+ clusters make it FAT16/);
+  });
+
   test('short chains, links past the end and long names whose checksum does not match are caught', async () => {
     const image = makeFatImage(scratch.dir, 'damaged.img', 16, 20480, ['-s', '1']);
     mcopyIn(image, 'short.bin', Buffer.alloc(5000, 1));
