@@ -112,6 +112,8 @@ test('Flash! waits while the chosen drive is being backed up, and says so', asyn
   await app.step('the flash step says why Flash! waits (it was offered, and the flash failed: the drive is busy)', async () => {
     await expect(page.getByText(`${device.path} is being backed up to a file. Flash! waits until the backup is done; it can be cancelled in Select target.`)).toBeVisible();
     await expect(page.getByRole('button', { name: 'Flash!' })).toBeDisabled();
+    // The target step says it goes on, with the list closed.
+    await expect(page.getByTestId('drive-tasks')).toHaveText(new RegExp(`^Backing up ${device.path} to a file… \\d+% Open Select target to see it or cancel it\\.$`));
   });
   await app.step('cancelled, the backup no longer holds the flash back', async () => {
     await app.openTargets();
@@ -119,5 +121,6 @@ test('Flash! waits while the chosen drive is being backed up, and says so', asyn
     await expect(row.getByRole('status')).toContainText('was cancelled', { timeout: 15_000 });
     await app.closeTargets();
     await expect(page.getByRole('button', { name: 'Flash!' })).toBeEnabled();
+    await expect(page.getByTestId('drive-tasks')).toHaveCount(0);
   });
 });

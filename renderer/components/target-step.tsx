@@ -13,6 +13,17 @@ export function TargetStep() {
   const openDialog = useDrives((s) => s.openDialog);
   const busy = useFlash((s) => isBusy(s.status));
   const chosen = drives.filter((d) => selected.includes(d.id));
+  // A backup or check started in the list goes on once it is closed (Done, Escape): said here, so
+  // that it is not out of sight and mind while it takes minutes.
+  const backups = useDrives((s) => s.backups);
+  const checks = useDrives((s) => s.checks);
+  const underWay = drives.flatMap((drive) => {
+    const backup = backups[drive.id];
+    const check = checks[drive.id];
+    if (backup?.status === 'running') return [`Backing up ${drive.path} to a file… ${backup.percent ?? 0}%`];
+    if (check?.status === 'running') return [`Checking ${drive.path} for fake capacity… ${check.percent ?? 0}%`];
+    return [];
+  });
 
   return (
     <StepCard number={2} title="Target" icon={<DriveIcon />} state={chosen.length ? 'done' : 'ready'}>
@@ -34,6 +45,11 @@ export function TargetStep() {
         </div>
       )}
       <DroppedDrivesNotice />
+      {underWay.length > 0 && (
+        <p className="step-hint" data-testid="drive-tasks">
+          {underWay.join(' ')} Open Select target to see it or cancel it.
+        </p>
+      )}
       <button type="button" className={chosen.length ? 'button button-quiet' : 'button button-primary'} onClick={openDialog} disabled={busy}>
         Select target
       </button>
