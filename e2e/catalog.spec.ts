@@ -155,6 +155,7 @@ test('a group is opened from the keyboard: the focus stays on it while it is rea
   const page = app.page;
   const many = Array.from({ length: 300 }, (_, i) => ({ name: `System ${i}`, description: 'One of hundreds', url: `system-${i}.img.xz` }));
   writeFileSync(path.join(images.dir, 'hundreds.json'), JSON.stringify({ os_list: many }));
+  images.random('slow.img', MiB, 0x63);
   const server = await serveFolder(images.dir);
   // The group's list answers after 5 s: still being read while the dialog is looked at.
   const slow = await serveFolder(images.dir, { holdFrom: 1, holdMs: 5000 });
@@ -164,6 +165,7 @@ test('a group is opened from the keyboard: the focus stays on it while it is rea
       os_list: [
         { name: 'Hundreds of systems', description: 'A long list, read slowly', subitems_url: slow.url('hundreds.json') },
         { name: 'Withdrawn systems', description: 'A list that is gone', subitems_url: 'withdrawn.json' },
+        { name: 'Slow image', description: 'Answers after 5 s', url: slow.url('slow.img') },
       ],
     }),
   );
@@ -194,6 +196,15 @@ test('a group is opened from the keyboard: the focus stays on it while it is rea
       await page.keyboard.press('Enter');
       await expect(dialog.getByRole('alert')).toContainText(`“Withdrawn systems” could not be opened. The server answered 404 Not Found for ${server.url('withdrawn.json')}`);
       await expect(withdrawn).toBeFocused();
+    });
+    await app.step('an image being checked is said to screen readers too, and keeps the focus', async () => {
+      const image = list.getByRole('button', { name: /^Slow image/ });
+      await app.tabTo(image);
+      await page.keyboard.press('Enter');
+      await expect(dialog.getByRole('status')).toHaveText('Checking Slow image…');
+      await expect(image).toBeFocused();
+      await page.keyboard.press('Escape');
+      await expect(dialog).toBeHidden();
     });
   } finally {
     await server.stop();

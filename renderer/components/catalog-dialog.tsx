@@ -158,6 +158,12 @@ export function CatalogDialog() {
           {opening ? 'Reading this group of the catalog…' : 'Reading the catalog…'}
         </p>
       )}
+      {/* The entry's own "Checking…" is hidden from screen readers (it would join its name): said here. */}
+      {choosing !== null && (
+        <p className="step-hint" role="status">
+          Checking {level?.entries.find((e) => e.url === choosing)?.name ?? 'the image'}…
+        </p>
+      )}
       {level && (
         <ul ref={list} className="file-list catalog-list" aria-label={levels.length > 1 ? level.title : 'Catalog'} aria-busy={busy}>
           {level.entries.map((entry) => {
