@@ -40,7 +40,8 @@ test('a drive is backed up to a file, checked, and its SHA-256 shown', async ({ 
   await app.step('back it up, and see it under way', async () => {
     await field.fill(file);
     await row.getByRole('button', { name: 'Back up', exact: true }).click();
-    await expect(row.getByTestId('backup-progress')).toContainText(/Backing up… \d+%/);
+    // The form is gone: where it goes is said with how far it is.
+    await expect(row.getByTestId('backup-progress')).toHaveText(new RegExp(`^Backing up to ${file}… \\d+%$`));
     await app.screenshot('backing-up');
   });
   await app.step('where it was saved, and its SHA-256', async () => {
@@ -73,7 +74,7 @@ test('a backup can be cancelled from the keyboard: nothing is left behind, and t
     await expect(field).toBeFocused();
     await field.fill(file);
     await page.keyboard.press('Enter');
-    await expect(row.getByTestId('backup-progress')).toContainText(/Backing up… \d+%/);
+    await expect(row.getByTestId('backup-progress')).toContainText(/Backing up to .+… \d+%/);
     await expect(cancel).toBeFocused();
   });
   await app.step('the drive cannot be checked while it is backed up (the host would refuse)', async () => {
@@ -106,7 +107,7 @@ test('Flash! waits while the chosen drive is being backed up, and says so', asyn
   await row.getByRole('button', { name: `Back up ${device.path} to a file` }).click();
   await row.getByRole('textbox', { name: `Save ${device.path} as` }).fill(path.join(images.dir, 'before.img.zst'));
   await row.getByRole('button', { name: 'Back up', exact: true }).click();
-  await expect(row.getByTestId('backup-progress')).toContainText(/Backing up… \d+%/);
+  await expect(row.getByTestId('backup-progress')).toContainText(/Backing up to .+… \d+%/);
   await app.driveCheckbox(device.path).check();
   await app.closeTargets();
   await app.step('the flash step says why Flash! waits (it was offered, and the flash failed: the drive is busy)', async () => {

@@ -96,7 +96,10 @@ export function DriveBackupLine({ drive, backup, checking = false, onOpen, onFil
         {backup?.status === 'running' && (
           <>
             <span className="drive-check-running" data-testid="backup-progress">
-              {backup.cancelling ? 'Cancelling the backup…' : `${backup.phase === 'reading' ? 'Backing up' : 'Checking the saved file'}… ${backup.percent ?? 0}%`}
+              {/* The form, and the path in it, is gone meanwhile: the file is named here. */}
+              {backup.cancelling
+                ? 'Cancelling the backup…'
+                : `${backup.phase === 'reading' ? `Backing up to ${backup.file}` : `Checking ${backup.file} by reading it back`}… ${backup.percent ?? 0}%`}
             </span>{' '}
             {/* aria-disabled, not disabled, while cancelling: a disabled button would drop the focus. */}
             <button
