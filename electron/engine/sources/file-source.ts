@@ -69,7 +69,7 @@ export class FileSource implements SourceReader {
         const at = position + filled;
         // EIO: name the block that fails, not the start of a 4 MiB read (a byte that reads fine).
         const failed = (error as NodeJS.ErrnoException).code === 'EIO' ? await firstUnreadableByte(this.readInto, at, into.length - filled) : at;
-        throw imageReadError(this.filePath, failed, error);
+        throw imageReadError(this.filePath, failed, error, this.backingFile === undefined);
       }
       if (bytesRead === 0) break;
       filled += bytesRead;

@@ -69,4 +69,17 @@ describe('an image file whose disk fails a read', { skip: fuseSkipReason() }, ()
     assert.equal(error.code, 'SOURCE_UNREADABLE', error.message);
     assert.doesNotMatch(error.message, /not valid|damaged/);
   });
+
+  test('a drive being cloned that fails a read: said to be the drive failing, near the byte that fails, not a file to download again', async () => {
+    const drive = await createFaultyDrive({ size: 8 * MiB, eioRead: [[BAD, BAD + 1]] });
+    drives.push(drive);
+    const error = await readAll(drive.path);
+    assert.equal(error.code, 'SOURCE_UNREADABLE', error.message);
+    const offset = error.details.offset as number;
+    // Read through the page cache, the kernel fails the whole request holding the bad byte (128
+    // KiB on this FUSE drive): the byte named is that request's first, not the start of the 4 MiB read.
+    assert.ok(offset <= BAD && offset > BAD - 128 * 1024, `named byte ${offset}, not near ${BAD}`);
+    assert.match(error.message, new RegExp(`Could not read ${drive.path} at byte ${offset} \\(EIO.*\\): the drive failed to read there, and may be failing\\. Copy it with a tool that goes on past unreadable blocks \\(ddrescue\\)`));
+    assert.doesNotMatch(error.message, /download it again/i);
+  });
 });

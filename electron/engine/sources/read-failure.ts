@@ -34,12 +34,15 @@ export async function firstUnreadableByte(readAt: ReadAt, position: number, leng
 }
 
 /** The error for a read of the image file at `offset` that failed with `error` (a Node error). */
-export function imageReadError(filePath: string, offset: number, error: unknown): BlockwiseError {
+export function imageReadError(filePath: string, offset: number, error: unknown, drive = false): BlockwiseError {
   const cause = error as NodeJS.ErrnoException;
   const code = cause?.code;
-  const why = code === 'EIO'
-    ? ': the disk, card or share that holds it failed to read there (the image itself may be fine). Download it again, or copy it from where it came from, onto another disk, and flash that copy'
-    : '';
+  // A drive being cloned is itself what failed; an image file is only as good as what holds it.
+  const why = code !== 'EIO'
+    ? ''
+    : drive
+      ? ': the drive failed to read there, and may be failing. Copy it with a tool that goes on past unreadable blocks (ddrescue), and flash that copy'
+      : ': the disk, card or share that holds it failed to read there (the image itself may be fine). Download it again, or copy it from where it came from, onto another disk, and flash that copy';
   const details: ErrorDetails = { path: filePath, offset };
   if (code) details.syscode = code;
   return new BlockwiseError('SOURCE_UNREADABLE', `Could not read ${filePath} at byte ${offset} (${cause?.message ?? String(error)})${why}`, details);
