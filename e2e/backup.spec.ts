@@ -2,8 +2,10 @@
 // the person types; the progress; then where it was saved, with its SHA-256. The saved file holds
 // the drive byte for byte. A name the host refuses is said in the row, and the form stays.
 
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readBacking } from '../electron/test-support/loop-device';
@@ -124,4 +126,28 @@ test('Flash! waits while the chosen drive is being backed up, and says so', asyn
     await expect(page.getByRole('button', { name: 'Flash!' })).toBeEnabled();
     await expect(page.getByTestId('drive-tasks')).toHaveCount(0);
   });
+});
+
+test('the backup form asks to unmount only a drive that is mounted, and names where', async ({ app, loops }) => {
+  const device = loops.create(32 * MiB, { fill: 'zero' });
+  const other = loops.create(16 * MiB, { fill: 'zero' });
+  execFileSync('mkfs.ext4', ['-q', device.path]);
+  const dir = mkdtempSync(path.join(tmpdir(), 'blockwise-e2e-mounted-'));
+  execFileSync('mount', [device.path, dir]);
+  try {
+    await app.openTargets();
+    await app.waitForDrive(device.path);
+    await app.waitForDrive(other.path);
+    const mounted = app.driveRow(device.path);
+    await expect(mounted).toContainText(`mounted at ${dir}`);
+    await mounted.getByRole('button', { name: `Back up ${device.path} to a file` }).click();
+    await expect(mounted.locator('.field-help')).toContainText(`The drive is only read, but it is mounted at ${dir}: unmount it first, so that the copy is consistent.`);
+    // A drive that is not mounted is not told to be unmounted.
+    const plain = app.driveRow(other.path);
+    await plain.getByRole('button', { name: `Back up ${other.path} to a file` }).click();
+    await expect(plain.locator('.field-help')).toHaveText(/The drive is only read\.$/);
+  } finally {
+    execFileSync('umount', [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

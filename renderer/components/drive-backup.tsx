@@ -75,7 +75,9 @@ export function DriveBackupLine({ drive, backup, checking = false, onOpen, onFil
           </label>
           <input ref={field} id={fieldId} className="text-input" value={backup.file} onChange={(e) => onFile(e.target.value)} spellCheck={false} autoComplete="off" />
           <p className="field-help">
-            Name it .img.zst (small and quick), .img.gz, .img.xz (smallest, slowest) or .img (as it is). The drive is only read; unmount it first.
+            Name it .img.zst (small and quick), .img.gz, .img.xz (smallest, slowest) or .img (as it is). The drive is only read
+            {/* Said only when it applies: the host refuses a mounted drive (the copy would not be consistent). */}
+            {drive.mountpoints.length > 0 ? `, but it is mounted at ${drive.mountpoints.join(', ')}: unmount it first, so that the copy is consistent.` : '.'}
           </p>
           <div className="backup-actions">
             <button type="submit" className="button button-primary button-small" disabled={!backup.file.trim()}>
