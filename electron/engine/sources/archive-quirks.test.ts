@@ -196,6 +196,22 @@ for (const family of ['builtin', 'system'] as const) {
       await flashedExactly('xz-method.zip');
     });
 
+    test('a zip entry whose deflate data, all of it there, decodes short is damaged (SOURCE_CORRUPT), not "the download was probably incomplete"', async () => {
+      sh('zip -q short.zip os.img');
+      // Its local header and directory entry claim 4096 bytes more than its deflate data holds.
+      const zip = readFileSync(file('short.zip'));
+      const central = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+      zip.writeUInt32LE(zip.readUInt32LE(22) + 4096, 22);
+      zip.writeUInt32LE(zip.readUInt32LE(central + 24) + 4096, central + 24);
+      writeFileSync(file('short.zip'), zip);
+      await assert.rejects(flash(job('short.zip')), (error: unknown) => {
+        assert.ok(error instanceof BlockwiseError);
+        assert.equal(error.code, 'SOURCE_CORRUPT', error.message);
+        assert.match(error.message, new RegExp(`the entry os\\.img is damaged: its compressed data, all of it there, decodes to ${image.length} bytes, not its ${image.length + 4096}`));
+        return true;
+      });
+    });
+
     test('a zip entry compressed with LZMA is refused before writing, naming the method and what to do', async () => {
       const before = readBacking(dev, 0, 65536);
       await assert.rejects(flash(job('lzma-method.zip')), (error: unknown) => {

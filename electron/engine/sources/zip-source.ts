@@ -46,10 +46,30 @@ function checkCrc(name: string, tally: Tally, expected: number): void {
   if ('crc32' in zlib && tally.crc !== expected) throw new BlockwiseError('SOURCE_CORRUPT', `the entry ${name} fails its CRC32 check`);
 }
 
-async function* checked(data: AsyncIterable<Buffer>, entry: { name: string; crc32: number; size?: number }): AsyncIterable<Buffer> {
+/** Counts the bytes handed on, into `seen.bytes`. */
+async function* measured(data: AsyncIterable<Buffer>, seen: { bytes: number }): AsyncIterable<Buffer> {
+  for await (const chunk of data) {
+    seen.bytes += chunk.length;
+    yield chunk;
+  }
+}
+
+/**
+ * An entry's decoded bytes, checked against its size and CRC-32. `raw`: its compressed bytes as
+ * read, and how many it has. Fewer decoded bytes once all of them were read is damage, not a
+ * file cut short: a bit flipped in deflate data was "The download was probably incomplete".
+ */
+async function* checked(
+  data: AsyncIterable<Buffer>,
+  entry: { name: string; crc32: number; size?: number },
+  raw?: { seen: { bytes: number }; expected: number },
+): AsyncIterable<Buffer> {
   const tally: Tally = { crc: 0, size: 0 };
   yield* counted(data, tally);
   if (entry.size !== undefined && tally.size !== entry.size) {
+    if (raw && raw.seen.bytes >= raw.expected) {
+      throw new BlockwiseError('SOURCE_CORRUPT', `the entry ${entry.name} is damaged: its compressed data, all of it there, decodes to ${tally.size} bytes, not its ${entry.size}`);
+    }
     throw new BlockwiseError('SOURCE_TRUNCATED', `the entry ${entry.name} ends after ${tally.size} of its ${entry.size} bytes`);
   }
   checkCrc(entry.name, tally, entry.crc32);
@@ -192,7 +212,9 @@ export const zipStream: StreamDecoder = async function* (input, meta, facts) {
       } else {
         const check: { name: string; crc32: number; size?: number } = { name, crc32: entry?.crc32 ?? crc32 };
         if (size !== undefined) check.size = size;
-        yield* checked(decoder(queue.stream(compressedSize), meta), check);
+        const seen = { bytes: 0 };
+        const raw = compressedSize === undefined ? undefined : { seen, expected: compressedSize };
+        yield* checked(decoder(measured(queue.stream(compressedSize), seen), meta), check, raw);
       }
       // The entry picked from the directory is the answer: no need to read on. One named for a
       // stream may yet have a newer version after it.
