@@ -151,3 +151,44 @@ test('the backup form asks to unmount only a drive that is mounted, and names wh
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a backup started in another tab shows the drive busy here too, and Flash! waits for it', async ({ app, loops, images }) => {
+  const page = app.page;
+  const device = loops.create(48 * MiB, { fill: 'garbage' });
+  loops.throttleReads(device, 2 * MiB); // ~25 s: still reading while this tab looks
+  await app.selectImage(images.random('small.img', 4 * MiB, 6));
+  const other = await page.context().newPage();
+  try {
+    await app.step('the other tab starts a backup of the drive', async () => {
+      await other.goto(page.url());
+      await other.getByRole('button', { name: 'Select target', exact: true }).click();
+      const row = other.locator(`li[data-drive-path="${device.path}"]`);
+      await row.getByRole('button', { name: `Back up ${device.path} to a file` }).click();
+      await row.getByRole('textbox', { name: `Save ${device.path} as` }).fill(path.join(images.dir, 'other-tab.img.zst'));
+      await row.getByRole('button', { name: 'Back up', exact: true }).click();
+      await expect(row.getByTestId('backup-progress')).toBeVisible();
+    });
+    await app.openTargets();
+    const row = app.driveRow(device.path);
+    await app.step('this tab shows it busy, and offers no check or backup of it', async () => {
+      await expect(row.getByTestId('drive-task-elsewhere')).toContainText(/^Being backed up to a file in another window or tab… \d+% It can be seen and cancelled there\.$/);
+      await expect(row.getByRole('button', { name: `Check ${device.path} for fake capacity` })).toBeDisabled();
+      await expect(row.getByRole('button', { name: `Back up ${device.path} to a file` })).toBeDisabled();
+    });
+    await app.step('chosen, Flash! waits and says why', async () => {
+      await app.driveCheckbox(device.path).check();
+      await app.closeTargets();
+      await expect(page.getByText(`${device.path} is being backed up to a file in another window or tab. Flash! waits until that is done.`)).toBeVisible();
+      await expect(page.getByRole('button', { name: 'Flash!' })).toBeDisabled();
+    });
+    await app.step('cancelled there, the drive is free here', async () => {
+      await other.locator(`li[data-drive-path="${device.path}"]`).getByRole('button', { name: `Cancel the backup of ${device.path}` }).click();
+      await expect(page.getByRole('button', { name: 'Flash!' })).toBeEnabled({ timeout: 15_000 });
+      await app.openTargets();
+      await expect(row.getByTestId('drive-task-elsewhere')).toHaveCount(0);
+      await expect(row.getByRole('button', { name: `Back up ${device.path} to a file` })).toBeEnabled();
+    });
+  } finally {
+    await other.close();
+  }
+});

@@ -186,6 +186,12 @@ export interface ContractEvents {
   'drives.checkProgress': { driveId: string; percent: number; stalledSeconds?: number };
   /** A backup under way (drives.backup): reading the drive, then checking the saved file, in percent. */
   'drives.backupProgress': { driveId: string; phase: 'reading' | 'checking'; percent: number };
+  /**
+   * The capacity checks and backups running, whichever window or tab started them: sent when one
+   * starts or ends, so that every tab shows those drives busy (a tab opened meanwhile learns of
+   * one from its progress events).
+   */
+  'drives.tasks': { running: Array<{ driveId: string; kind: 'check' | 'backup' }> };
   'flash.progress': { jobId: string; progress: FlashProgress };
   'flash.done': { jobId: string; result: FlashResult };
   'flash.error': { jobId: string; error: SerializedError };

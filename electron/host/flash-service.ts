@@ -226,11 +226,18 @@ export class FlashService {
       running?.cancel();
     };
     this.driveTasks.set(drive.id, { kind, drive, done: done.catch(() => undefined), cancel });
+    this.emitDriveTasks();
     try {
       return await done;
     } finally {
       this.driveTasks.delete(drive.id);
+      this.emitDriveTasks();
     }
+  }
+
+  /** drives.tasks: every tab shows the drives busy, not only the one that started the task. */
+  private emitDriveTasks(): void {
+    this.deps.bus.emit('drives.tasks', { running: [...this.driveTasks].map(([driveId, task]) => ({ driveId, kind: task.kind })) });
   }
 
   /** drives.checkCancel: the drive's data is put back before its drives.check rejects (CANCELLED). */

@@ -23,6 +23,7 @@ export function DrivePickerDialog() {
   const drivesStore = useStores().drives;
   const nativeDialog = useImage((s) => s.nativeDialog);
   const checks = useDrives((s) => s.checks);
+  const elsewhere = useDrives((s) => s.elsewhere);
   const image = useImage((s) => s.image);
   const showAll = useSettings((s) => s.settings.showAllDrives);
   const views = useMemo(() => visibleDrives(drives, image, showAll, checks), [drives, image, showAll, checks]);
@@ -71,6 +72,7 @@ export function DrivePickerDialog() {
             onCheck={() => void checkDrive(view.drive.id)}
             onCancelCheck={() => void cancelCheck(view.drive.id)}
             backup={backups[view.drive.id]}
+            elsewhere={elsewhere[view.drive.id]}
             backupActions={{
               open: () => void drivesStore.getState().openBackup(view.drive.id),
               file: (file) => drivesStore.getState().setBackupFile(view.drive.id, file),

@@ -2,7 +2,7 @@
 // used or deserves a second look (shared/drive-rules.ts words it).
 
 import type { DriveView } from '../store/drive-suitability';
-import type { DriveBackup, DriveCheck } from '../store/drives-store';
+import type { DriveBackup, DriveCheck, DriveTaskElsewhere } from '../store/drives-store';
 import { busName, driveTitle, formatBytes } from '../format';
 import { DriveBackupLine } from './drive-backup';
 import { DriveCheckLine } from './drive-check';
@@ -19,6 +19,8 @@ interface DriveRowProps {
   /** The drive's backup to a file (drive-backup.tsx), and what can be done with it. */
   backup?: DriveBackup | undefined;
   backupActions?: BackupActions;
+  /** A check or backup of this drive that another window or tab runs. */
+  elsewhere?: DriveTaskElsewhere | undefined;
 }
 
 export interface BackupActions {
@@ -31,7 +33,7 @@ export interface BackupActions {
   close(): void;
 }
 
-export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelCheck, backup, backupActions }: DriveRowProps) {
+export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelCheck, backup, backupActions, elsewhere }: DriveRowProps) {
   const { drive, reasons } = view;
   const disabled = !view.selectable;
   const reasonId = `reason-${drive.id}`;
@@ -64,13 +66,23 @@ export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelChec
           )}
         </span>
       </label>
-      {onCheck && <DriveCheckLine drive={drive} check={check} backingUp={backup?.status === 'running'} onCheck={onCheck} onCancel={onCancelCheck ?? (() => undefined)} />}
+      {onCheck && <DriveCheckLine drive={drive} check={check} backingUp={backup?.status === 'running' || elsewhere !== undefined} onCheck={onCheck} onCancel={onCancelCheck ?? (() => undefined)} />}
+      {elsewhere && (
+        <div className="drive-check" data-testid="drive-task-elsewhere">
+          <div className="drive-check-status" role="status">
+            <span className="drive-check-running">
+              {elsewhere.kind === 'backup' ? 'Being backed up to a file' : 'Being checked for fake capacity'} in another window or tab
+              {elsewhere.percent !== undefined ? `… ${elsewhere.percent}%` : '…'} It can be seen and cancelled there.
+            </span>
+          </div>
+        </div>
+      )}
       {/* The system drive is in use (mounted), which a backup refuses: no button to fail. */}
       {backupActions && !drive.system && (
         <DriveBackupLine
           drive={drive}
           backup={backup}
-          checking={check?.status === 'running'}
+          checking={check?.status === 'running' || elsewhere !== undefined}
           onOpen={backupActions.open}
           onFile={backupActions.file}
           onChoose={backupActions.choose}

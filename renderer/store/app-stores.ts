@@ -89,6 +89,7 @@ export function createAppStores(transport: Transport): AppStores {
     api.on('drives.changed', (list) => drives.getState().receive(list)),
     api.on('drives.checkProgress', (event) => drives.getState().checkProgress(event.driveId, event.percent, event.stalledSeconds)),
     api.on('drives.backupProgress', (event) => drives.getState().backupProgress(event.driveId, event.phase, event.percent)),
+    api.on('drives.tasks', (event) => drives.getState().receiveTasks(event.running)),
     api.on('flash.progress', (event) => flash.getState().onProgress(event)),
     api.on('flash.done', (event) => flash.getState().onDone(event)),
     api.on('flash.error', (event) => flash.getState().onError(event)),

@@ -25,6 +25,12 @@ export type DriveBackup =
   | { status: 'done'; result: BackupResult }
   | { status: 'failed'; file: string; error: SerializedError };
 
+/** A check or backup of a drive that another window or tab started. */
+export interface DriveTaskElsewhere {
+  kind: 'check' | 'backup';
+  percent?: number;
+}
+
 /** A drive taken out of the selection by the app, not by the person. */
 export interface DroppedDrive {
   drive: DriveInfo;
@@ -57,6 +63,13 @@ export interface DrivesState {
   cancelCheck(id: string): Promise<void>;
   /** Backups by drive id; a drive's entry goes when it leaves the list. */
   backups: Record<string, DriveBackup>;
+  /**
+   * Checks and backups another window or tab runs (drives.tasks and their progress events), by
+   * drive id: those drives are shown busy here too, and the host would refuse them meanwhile.
+   */
+  elsewhere: Record<string, DriveTaskElsewhere>;
+  /** drives.tasks: the host's running checks and backups. */
+  receiveTasks(running: Array<{ driveId: string; kind: 'check' | 'backup' }>): void;
   /** Shows the backup form, with a file the host suggests (drives.backupName). */
   openBackup(id: string): Promise<void>;
   setBackupFile(id: string, file: string): void;
@@ -90,10 +103,12 @@ export function realCapacities(checks: Record<string, DriveCheck>): Record<strin
  * Why Flash! must wait: a selected drive this window is backing up or checking (the host would
  * refuse the flash, TARGET_BUSY, and the whole flash would fail). Undefined when none is.
  */
-export function selectedDriveBusy(state: Pick<DrivesState, 'drives' | 'selected' | 'checks' | 'backups'>): string | undefined {
+export function selectedDriveBusy(state: Pick<DrivesState, 'drives' | 'selected' | 'checks' | 'backups' | 'elsewhere'>): string | undefined {
   for (const id of state.selected) {
     const drive = state.drives.find((d) => d.id === id);
     if (!drive) continue;
+    const other = state.elsewhere[id];
+    if (other) return `${drive.path} is being ${other.kind === 'backup' ? 'backed up to a file' : 'checked for fake capacity'} in another window or tab. Flash! waits until that is done.`;
     if (state.backups[id]?.status === 'running') return `${drive.path} is being backed up to a file. Flash! waits until the backup is done; it can be cancelled in Select target.`;
     if (state.checks[id]?.status === 'running') return `${drive.path} is being checked for fake capacity. Flash! waits until the check is done; it can be cancelled in Select target.`;
   }
@@ -124,9 +139,11 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
     error: null,
     checks: {},
     backups: {},
+    elsewhere: {},
 
     checkProgress(id, percent, stalledSeconds) {
       const check = get().checks[id];
+      if (check === undefined || get().elsewhere[id]) noteElsewhere(id, 'check', percent);
       if (check?.status !== 'running') return;
       const { stalledSeconds: _was, ...rest } = check;
       set({ checks: { ...get().checks, [id]: { ...rest, percent, ...(stalledSeconds === undefined ? {} : { stalledSeconds }) } } });
@@ -220,6 +237,7 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
 
     backupProgress(id, phase, percent) {
       const now = get().backups[id];
+      if (now === undefined || get().elsewhere[id]) noteElsewhere(id, 'backup', percent);
       if (now?.status !== 'running') return;
       set({ backups: { ...get().backups, [id]: { ...now, phase, percent } } });
     },
@@ -233,13 +251,25 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
       }
     },
 
+    receiveTasks(running) {
+      const mine = (id: string, kind: 'check' | 'backup') => (kind === 'check' ? get().checks[id]?.status === 'running' : get().backups[id]?.status === 'running');
+      const elsewhere: Record<string, DriveTaskElsewhere> = {};
+      for (const { driveId, kind } of running) {
+        if (mine(driveId, kind)) continue;
+        const known = get().elsewhere[driveId];
+        elsewhere[driveId] = known?.kind === kind ? known : { kind };
+      }
+      set({ elsewhere });
+    },
+
     receive(drives) {
       previous = get().drives;
       // A check's finding belongs to the drive that was checked: one unplugged forgets it.
       const listed = ([id]: [string, unknown]) => drives.some((d) => d.id === id);
       const checks = Object.fromEntries(Object.entries(get().checks).filter(listed));
       const backups = Object.fromEntries(Object.entries(get().backups).filter(listed));
-      set({ drives, loaded: true, checks, backups });
+      const elsewhere = Object.fromEntries(Object.entries(get().elsewhere).filter(listed));
+      set({ drives, loaded: true, checks, backups, elsewhere });
       get().prune(context.image());
     },
 
@@ -283,6 +313,13 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
   }));
   checksNow = () => store.getState().checks;
   return store;
+
+  // A progress event for a drive this tab is not checking or backing up: another tab's task (this
+  // tab may have opened after its drives.tasks).
+  function noteElsewhere(id: string, kind: 'check' | 'backup', percent: number): void {
+    const elsewhere = store.getState().elsewhere;
+    store.setState({ elsewhere: { ...elsewhere, [id]: { kind, percent } } });
+  }
 }
 
 function droppedDrive(view: DriveView | undefined, gone: DriveInfo | undefined): DroppedDrive | undefined {
