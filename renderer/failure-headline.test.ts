@@ -61,3 +61,12 @@ test('a drive busy with another flash or a capacity check is advised to wait, no
   assert.equal(explainFailure(busy(), undefined, undefined).advice, ERROR_ADVICE.TARGET_BUSY, 'held by another program: close it and unmount');
   assert.equal(describeError(busy('check')), '/dev/sdx is being checked for fake capacity. Wait for it to finish, then try again.');
 });
+
+test('an image its own disk could not read (EIO) gets no "check that the image file exists" in the app: its message says what to do', () => {
+  const message = 'Could not read /media/usb/os.img at byte 2999808 (EIO: i/o error, read): the disk, card or share that holds it failed to read there';
+  const eio: SerializedError = { code: 'SOURCE_UNREADABLE', message, details: { path: '/media/usb/os.img', offset: 2999808, syscode: 'EIO' } };
+  assert.equal(explainFailure(eio, stick, undefined).advice, '');
+  assert.equal(describeError(eio), `${message}.`);
+  // Another reason to be unreadable keeps the table's advice.
+  assert.equal(explainFailure({ code: 'SOURCE_UNREADABLE', message: 'Cannot open image /x.img: permission denied.', details: { syscode: 'EACCES' } }, stick, undefined).advice, ERROR_ADVICE.SOURCE_UNREADABLE);
+});

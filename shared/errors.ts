@@ -102,6 +102,9 @@ export function adviceFor(error: SerializedError): string {
   }
   // The message already says what to do with this very file (extract it with 7z, convert it with qemu-img…).
   if (error.code === 'SOURCE_UNSUPPORTED' && error.details?.advised === true) return '';
+  // The image's own disk failed a read: the message says what to do; "check that the image file
+  // exists and that you may read it" would send the person to look at the wrong thing.
+  if (error.code === 'SOURCE_UNREADABLE' && error.details?.syscode === 'EIO') return '';
   if (error.code === 'BMAP_INVALID' && error.details?.newer === true) {
     return 'Update Blockwise, or move the .bmap file away to write the image without it.';
   }
