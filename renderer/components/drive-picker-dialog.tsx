@@ -73,6 +73,7 @@ export function DrivePickerDialog() {
             onCancelCheck={() => void cancelCheck(view.drive.id)}
             backup={backups[view.drive.id]}
             elsewhere={elsewhere[view.drive.id]}
+            onCancelElsewhere={() => void drivesStore.getState().cancelElsewhere(view.drive.id)}
             backupActions={{
               open: () => void drivesStore.getState().openBackup(view.drive.id),
               file: (file) => drivesStore.getState().setBackupFile(view.drive.id, file),

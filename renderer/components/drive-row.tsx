@@ -21,6 +21,7 @@ interface DriveRowProps {
   backupActions?: BackupActions;
   /** A check or backup of this drive that another window or tab runs. */
   elsewhere?: DriveTaskElsewhere | undefined;
+  onCancelElsewhere?: () => void;
 }
 
 export interface BackupActions {
@@ -33,7 +34,7 @@ export interface BackupActions {
   close(): void;
 }
 
-export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelCheck, backup, backupActions, elsewhere }: DriveRowProps) {
+export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelCheck, backup, backupActions, elsewhere, onCancelElsewhere }: DriveRowProps) {
   const { drive, reasons } = view;
   const disabled = !view.selectable;
   const reasonId = `reason-${drive.id}`;
@@ -72,8 +73,19 @@ export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelChec
           <div className="drive-check-status" role="status">
             <span className="drive-check-running">
               {elsewhere.kind === 'backup' ? 'Being backed up to a file' : 'Being checked for fake capacity'} in another window or tab
-              {elsewhere.percent !== undefined ? `… ${elsewhere.percent}%` : '…'} It can be seen and cancelled there.
-            </span>
+              {elsewhere.percent !== undefined ? `… ${elsewhere.percent}%` : '…'}
+            </span>{' '}
+            {/* That tab may be gone (closed, reloaded): the host cancels by drive, from any tab. */}
+            {onCancelElsewhere && (
+              <button
+                type="button"
+                className="button button-quiet button-small"
+                onClick={onCancelElsewhere}
+                aria-label={`Cancel the ${elsewhere.kind === 'backup' ? 'backup' : 'check'} of ${drive.path}`}
+              >
+                Cancel
+              </button>
+            )}
           </div>
         </div>
       )}

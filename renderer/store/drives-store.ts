@@ -70,6 +70,8 @@ export interface DrivesState {
   elsewhere: Record<string, DriveTaskElsewhere>;
   /** drives.tasks: the host's running checks and backups. */
   receiveTasks(running: Array<{ driveId: string; kind: 'check' | 'backup' }>): void;
+  /** Cancels another tab's check or backup (that tab may be gone: closed, reloaded). */
+  cancelElsewhere(id: string): Promise<void>;
   /** Shows the backup form, with a file the host suggests (drives.backupName). */
   openBackup(id: string): Promise<void>;
   setBackupFile(id: string, file: string): void;
@@ -108,7 +110,7 @@ export function selectedDriveBusy(state: Pick<DrivesState, 'drives' | 'selected'
     const drive = state.drives.find((d) => d.id === id);
     if (!drive) continue;
     const other = state.elsewhere[id];
-    if (other) return `${drive.path} is being ${other.kind === 'backup' ? 'backed up to a file' : 'checked for fake capacity'} in another window or tab. Flash! waits until that is done.`;
+    if (other) return `${drive.path} is being ${other.kind === 'backup' ? 'backed up to a file' : 'checked for fake capacity'} in another window or tab. Flash! waits until that is done; it can be cancelled in Select target.`;
     if (state.backups[id]?.status === 'running') return `${drive.path} is being backed up to a file. Flash! waits until the backup is done; it can be cancelled in Select target.`;
     if (state.checks[id]?.status === 'running') return `${drive.path} is being checked for fake capacity. Flash! waits until the check is done; it can be cancelled in Select target.`;
   }
@@ -260,6 +262,16 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
         elsewhere[driveId] = known?.kind === kind ? known : { kind };
       }
       set({ elsewhere });
+    },
+
+    async cancelElsewhere(id) {
+      const task = get().elsewhere[id];
+      if (!task) return;
+      try {
+        await api.request(task.kind === 'backup' ? 'drives.backupCancel' : 'drives.checkCancel', { driveId: id });
+      } catch {
+        // Ended meanwhile: drives.tasks says so.
+      }
     },
 
     receive(drives) {
