@@ -56,6 +56,7 @@ const server = http.createServer((req, res) => {
   if (url === '/os.img.gz') return send(GZ);
   if (url === '/os.img.gz.sha256') return send(Buffer.from(`${createHash('sha256').update(GZ).digest('hex')}  os.img.gz\n`));
   if (url === '/os.img') return send(RAW);
+  if (url === '/latest') return void res.writeHead(302, { location: '/os.img.gz' }).end();
   if (url === '/two.zip') return sendWithRanges(req, res, TWO);
   if (url === '/no-ranges/two.zip') return send(TWO);
   if (url === '/get?id=7') return send(GZ, { 'content-disposition': 'attachment; filename="armbian.img.gz"' });
@@ -86,6 +87,14 @@ describe('inspectUrl', () => {
     assert.equal(info.storedSize, GZ.length);
     assert.deepEqual(info.formats, ['gzip']);
     assert.equal(info.imageSize, undefined);
+    assert.equal(info.checksum, createHash('sha256').update(GZ).digest('hex'));
+    assert.equal(info.checksumFile, 'os.img.gz.sha256');
+  });
+
+  it('a link that redirects (a "latest" link): the checksum published beside the file it leads to is found', async () => {
+    const info = await inspectUrl(`${base}/latest`);
+    assert.equal(info.url, `${base}/latest`);
+    assert.equal(info.name, 'os.img.gz');
     assert.equal(info.checksum, createHash('sha256').update(GZ).digest('hex'));
     assert.equal(info.checksumFile, 'os.img.gz.sha256');
   });

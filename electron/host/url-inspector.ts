@@ -122,7 +122,9 @@ export async function inspectUrl(address: string, entry?: string): Promise<Image
   const info: ImageInfo = { url: address, name, storedSize: download.contentLength ?? 0, formats };
   if (download.contentLength !== undefined && detected.format === 'raw') info.imageSize = download.contentLength;
   if (download.contentLength !== undefined && detected.format === 'zip') await describeZip(info, download.url, download.contentLength, entry);
-  const checksum = await published;
+  // A link that redirects (a "latest" link, a mirror) has its checksum beside the file it leads
+  // to, as the flash finds it.
+  const checksum = (await published) ?? (download.url !== address ? await findPublishedChecksumForUrl(download.url).catch(() => undefined) : undefined);
   if (checksum) {
     info.checksum = checksum.spec.hex;
     info.checksumFile = path.posix.basename(new URL(checksum.file).pathname);
