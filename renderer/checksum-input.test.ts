@@ -20,6 +20,11 @@ test('malformed hashes are refused with the reason', () => {
   assert.match(short.kind === 'invalid' ? short.reason : '', /64 hexadecimal digits; this has 63/);
   const sha512 = parseChecksumInput(HEX + HEX);
   assert.match(sha512.kind === 'invalid' ? sha512.reason : '', /SHA-512/);
+  // MD5 and SHA-1, which download pages still show beside the SHA-256, are named too.
+  for (const [digits, name] of [[32, 'an MD5'], [40, 'a SHA-1']] as const) {
+    const other = parseChecksumInput('a'.repeat(digits));
+    assert.equal(other.kind === 'invalid' ? other.reason : '', `That looks like ${name}; paste the SHA-256 (64 digits).`);
+  }
   assert.equal(parseChecksumInput('not a hash at all').kind, 'invalid');
   assert.equal(parseChecksumInput(`${HEX}g`).kind, 'invalid');
   assert.match(JSON.stringify(parseChecksumInput(`${HEX}  a.img\n${'b'.repeat(64)}  b.img`)), /several/);

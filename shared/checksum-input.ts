@@ -30,6 +30,9 @@ function lineFor(text: string, imageName: string): string | undefined {
   return hits.length === 1 ? hits[0] : undefined;
 }
 
+/** Other hashes by their length in hex digits: what a download page may show beside the SHA-256. */
+const OTHER_HASHES: Record<number, string> = { 32: 'an MD5', 40: 'a SHA-1', 96: 'a SHA-384', 128: 'a SHA-512' };
+
 /** `imageName`: the chosen file's name, to pick its line out of a whole SHA256SUMS pasted. */
 export function parseChecksumInput(text: string, imageName?: string): ChecksumInput {
   const trimmed = text.trim();
@@ -41,7 +44,7 @@ export function parseChecksumInput(text: string, imageName?: string): ChecksumIn
   if (bare) {
     return {
       kind: 'invalid',
-      reason: trimmed.length === 128 ? 'That looks like a SHA-512; paste the SHA-256 (64 digits).' : `A SHA-256 has 64 hexadecimal digits; this has ${trimmed.length}.`,
+      reason: OTHER_HASHES[trimmed.length] ? `That looks like ${OTHER_HASHES[trimmed.length]}; paste the SHA-256 (64 digits).` : `A SHA-256 has 64 hexadecimal digits; this has ${trimmed.length}.`,
     };
   }
   if (whole.length > 1) {
