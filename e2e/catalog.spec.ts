@@ -71,6 +71,13 @@ test('an image chosen from a catalog is written, with the catalog’s SHA-256 ch
       await dialog.getByRole('button', { name: 'Use another catalog' }).click();
       await dialog.getByRole('button', { name: 'Keep this one' }).click();
       await expect(dialog.getByRole('button', { name: 'Use another catalog' })).toBeFocused();
+      // Escape in the address does the same, and leaves the dialog open.
+      await page.keyboard.press('Enter');
+      await expect(dialog.getByRole('textbox', { name: /Catalog address/ })).toBeFocused();
+      await page.keyboard.press('Escape');
+      await expect(dialog).toBeVisible();
+      await expect(dialog.getByRole('textbox', { name: /Catalog address/ })).toHaveCount(0);
+      await expect(dialog.getByRole('button', { name: 'Use another catalog' })).toBeFocused();
       await expect(lite).toContainText('A small system without a desktop');
       await expect(lite).toContainText("Released 2025-01-02 · 8.4 MB download · 8.4 MB on the drive · SHA-256 checked");
       await expect(list.getByRole('button', { name: /^Other systems/ })).toBeVisible();

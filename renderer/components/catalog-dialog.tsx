@@ -85,6 +85,15 @@ export function CatalogDialog() {
         {editing ? (
           <form
             className="path-form"
+            // Escape in the address goes back to the catalog shown, as "Keep this one" does; it
+            // closed the whole dialog.
+            onKeyDown={(event) => {
+              if (event.key !== 'Escape') return;
+              event.preventDefault();
+              event.stopPropagation();
+              keeping.current = true;
+              setEditing(false);
+            }}
             onSubmit={(event) => {
               event.preventDefault();
               if (problem) return;
