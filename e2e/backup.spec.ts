@@ -95,6 +95,13 @@ test('a backup can be cancelled from the keyboard: nothing is left behind, and t
   await app.step('Close folds the form away and gives the focus back to its button', async () => {
     await row.getByRole('button', { name: 'Close' }).press('Enter');
     await expect(row.getByRole('button', { name: `Back up ${device.path} to a file` })).toBeFocused();
+    // Escape in the form does the same, and leaves the list open.
+    await page.keyboard.press('Enter');
+    await expect(field).toBeFocused();
+    await page.keyboard.press('Escape');
+    await expect(app.targetDialog).toBeVisible();
+    await expect(field).toHaveCount(0);
+    await expect(row.getByRole('button', { name: `Back up ${device.path} to a file` })).toBeFocused();
   });
 });
 

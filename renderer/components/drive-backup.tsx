@@ -63,6 +63,14 @@ export function DriveBackupLine({ drive, backup, checking = false, onOpen, onFil
       {editing && (
         <form
           className="backup-form"
+          // Escape in the form folds it away, as Close does; it closed the whole list of drives.
+          onKeyDown={(event) => {
+            if (event.key !== 'Escape') return;
+            event.preventDefault();
+            event.stopPropagation();
+            pressed.current = true;
+            onClose();
+          }}
           onSubmit={(event) => {
             event.preventDefault();
             if (!backup.file.trim()) return;
