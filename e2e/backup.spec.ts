@@ -33,6 +33,10 @@ test('a drive is backed up to a file, checked, and its SHA-256 shown', async ({ 
     await expect(row.getByRole('status')).toContainText('card.zip: Blockwise saves backups as NAME.img (as it is), NAME.img.gz, NAME.img.zst or NAME.img.xz (compressed), not as .zip.');
     await expect(row.getByRole('status')).not.toContainText('Pick a removable drive');
     await expect(field).toBeVisible();
+    // A folder: said as that, with a name to add (its last part was refused as a name without .img).
+    await field.fill(images.dir);
+    await row.getByRole('button', { name: 'Back up', exact: true }).click();
+    await expect(row.getByRole('status')).toHaveText(new RegExp(`^${images.dir} is a folder: give the backup file’s name in it too, e\\.g\\. ${images.dir}/[^/]+-\\d{4}-\\d{2}-\\d{2}(-\\d+)?\\.img\\.zst\\.$`));
     // A name too long for the filesystem once '.partial' is added: said as that, not in Node's words (ENAMETOOLONG).
     await field.fill(path.join(images.dir, `${'a'.repeat(245)}.img.zst`));
     await row.getByRole('button', { name: 'Back up', exact: true }).click();

@@ -5,7 +5,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { constants, existsSync } from 'node:fs';
+import { constants, existsSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { JOB_MEMORY_MS, type ActiveJob, type FlashStartArgs, type Settings } from '../../shared/contract';
@@ -289,6 +289,12 @@ export class FlashService {
     if (!path.isAbsolute(file)) {
       throw new BlockwiseError('TARGET_NOT_ALLOWED', `${file}: give the whole path of the file to save the backup to, starting with ${path.sep} (or ~${path.sep} for your home folder).`, { path: file });
     }
+    // A folder given (~, /media/usb/): its last part was taken for the file's name and refused as
+    // no .img, which read as nonsense ("root: name the backup NAME.img…").
+    if (given.endsWith(path.sep) || given === '~' || isFolder(file)) {
+      const example = path.join(file, `${this.backupName(driveId).file.split(path.sep).pop()}`);
+      throw new BlockwiseError('TARGET_NOT_ALLOWED', `${file} is a folder: give the backup file’s name in it too, e.g. ${example}.`, { path: file });
+    }
     // The engine saves FILE.partial first: a name the filesystem takes may be too long with that
     // (ENAMETOOLONG, said in Node's words). Linux's filesystems allow 255 bytes in a name.
     const nameBytes = Buffer.byteLength(path.basename(file)) + '.partial'.length;
@@ -417,5 +423,13 @@ export class FlashService {
       this.jobs.delete(jobId);
       await engine?.close().catch(() => undefined);
     }
+  }
+}
+
+function isFolder(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
   }
 }
