@@ -48,6 +48,8 @@ test('a drive is backed up to a file, checked, and its SHA-256 shown', async ({ 
     await row.getByRole('button', { name: 'Back up', exact: true }).click();
     // The form is gone: where it goes is said with how far it is.
     await expect(row.getByTestId('backup-progress')).toHaveText(new RegExp(`^Backing up to ${file}… \\d+%$`));
+    // Not in a live region, which would read out every percent.
+    await expect(row.locator('[role="status"], [aria-live]').getByTestId('backup-progress')).toHaveCount(0);
     await app.screenshot('backing-up');
   });
   await app.step('where it was saved, and its SHA-256', async () => {
@@ -183,6 +185,7 @@ test('a backup started in another tab shows the drive busy here too, and Flash! 
     const row = app.driveRow(device.path);
     await app.step('this tab shows it busy, and offers no check or backup of it', async () => {
       await expect(row.getByTestId('drive-task-elsewhere')).toContainText(/^Being backed up to a file in another window or tab… \d+%/);
+      await expect(row.getByTestId('drive-task-elsewhere').locator('[role="status"], [aria-live]')).toHaveCount(0);
       await expect(row.getByRole('button', { name: `Check ${device.path} for fake capacity` })).toBeDisabled();
       await expect(row.getByRole('button', { name: `Back up ${device.path} to a file` })).toBeDisabled();
     });

@@ -102,32 +102,34 @@ export function DriveBackupLine({ drive, backup, checking = false, onOpen, onFil
           </div>
         </form>
       )}
+      {/* Not a live region: each percent would be read out. The focus is on Cancel meanwhile,
+          which names the backup; how it ended is said in the status below. */}
+      {backup?.status === 'running' && (
+        <div className="drive-check-status">
+          <span className="drive-check-running" data-testid="backup-progress">
+            {/* The form, and the path in it, is gone meanwhile: the file is named here. */}
+            {backup.cancelling
+              ? 'Cancelling the backup…'
+              : `${backup.phase === 'reading' ? `Backing up to ${backup.file}` : `Checking ${backup.file} by reading it back`}… ${backup.percent ?? 0}%`}
+          </span>{' '}
+          {/* aria-disabled, not disabled, while cancelling: a disabled button would drop the focus. */}
+          <button
+            ref={cancelButton}
+            type="button"
+            className="button button-quiet button-small"
+            onClick={() => {
+              if (backup.cancelling) return;
+              pressed.current = true;
+              onCancel();
+            }}
+            aria-disabled={backup.cancelling === true}
+            aria-label={`Cancel the backup of ${drive.path}`}
+          >
+            Cancel
+          </button>
+        </div>
+      )}
       <div className="drive-check-status" role="status" aria-live="polite">
-        {backup?.status === 'running' && (
-          <>
-            <span className="drive-check-running" data-testid="backup-progress">
-              {/* The form, and the path in it, is gone meanwhile: the file is named here. */}
-              {backup.cancelling
-                ? 'Cancelling the backup…'
-                : `${backup.phase === 'reading' ? `Backing up to ${backup.file}` : `Checking ${backup.file} by reading it back`}… ${backup.percent ?? 0}%`}
-            </span>{' '}
-            {/* aria-disabled, not disabled, while cancelling: a disabled button would drop the focus. */}
-            <button
-              ref={cancelButton}
-              type="button"
-              className="button button-quiet button-small"
-              onClick={() => {
-                if (backup.cancelling) return;
-                pressed.current = true;
-                onCancel();
-              }}
-              aria-disabled={backup.cancelling === true}
-              aria-label={`Cancel the backup of ${drive.path}`}
-            >
-              Cancel
-            </button>
-          </>
-        )}
         {backup?.status === 'done' && (
           <span className="drive-check-ok" data-testid="backup-done">
             <strong>Saved {backup.result.output}</strong>: the drive’s {formatBytes(backup.result.imageSize)}

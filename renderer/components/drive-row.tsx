@@ -70,7 +70,8 @@ export function DriveRow({ view, checked, onToggle, check, onCheck, onCancelChec
       {onCheck && <DriveCheckLine drive={drive} check={check} backingUp={backup?.status === 'running' || elsewhere !== undefined} onCheck={onCheck} onCancel={onCancelCheck ?? (() => undefined)} />}
       {elsewhere && (
         <div className="drive-check" data-testid="drive-task-elsewhere">
-          <div className="drive-check-status" role="status">
+          {/* Not a live region: each percent would be read out. */}
+          <div className="drive-check-status">
             <span className="drive-check-running">
               {elsewhere.kind === 'backup' ? 'Being backed up to a file' : 'Being checked for fake capacity'} in another window or tab
               {elsewhere.percent !== undefined ? `… ${elsewhere.percent}%` : '…'}
