@@ -72,16 +72,25 @@ export function DriveCheckLine({ drive, check, backingUp = false, onCheck, onCan
           {cancelling ? 'Cancelling…' : 'Cancel'}
         </button>
       )}
-      <div className="drive-check-status" role="status" aria-live="polite" ref={status}>
-        {running && !cancelling && check.stalledSeconds === undefined && (
-          <span className="drive-check-running">Writing test blocks across the drive and reading them back; its data is put back. Keep it plugged in.</span>
-        )}
-        {running && check.stalledSeconds !== undefined && (
+      {/* Outside the live region: its seconds change every second. */}
+      {running && check.stalledSeconds !== undefined && (
+        <div className="drive-check-status">
           <span className="drive-check-problem" data-testid="check-stall-notice">
             {drive.path} has not responded for {check.stalledSeconds} s.{' '}
             {cancelling
               ? 'Cancelling: the check ends within seconds, and puts back what the drive lets it.'
               : 'Still waiting: some cards pause for a while. If it stays silent, cancel and try another port, reader or card.'}
+          </span>
+        </div>
+      )}
+      <div className="drive-check-status" role="status" aria-live="polite" ref={status}>
+        {running && !cancelling && check.stalledSeconds === undefined && (
+          <span className="drive-check-running">Writing test blocks across the drive and reading them back; its data is put back. Keep it plugged in.</span>
+        )}
+        {/* Said once to a screen reader; the notice's seconds above, counted every second, are not read out. */}
+        {running && check.stalledSeconds !== undefined && (
+          <span className="visually-hidden">
+            {drive.path} is not responding. {cancelling ? 'Cancelling.' : 'Still waiting: if it stays silent, cancel and try another port, reader or card.'}
           </span>
         )}
         {cancelling && check.stalledSeconds === undefined && <span className="drive-check-running">Putting the drive’s own data back where the test blocks went. Keep it plugged in.</span>}
