@@ -158,6 +158,17 @@ export class App {
     return this.targetDialog.locator(`li[data-drive-path="${devicePath}"]`);
   }
 
+  /** A drive's capacity-check button, whatever it says ("Check for fake capacity", "Checking… 40%", "Check again"). */
+  checkButton(devicePath: string): Locator {
+    const escaped = devicePath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return this.driveRow(devicePath).getByRole('button', { name: new RegExp(`^(Check for fake capacity|Check again|Checking…[^(]*) \\(${escaped}\\)$`) });
+  }
+
+  /** A drive's "Back up to a file…" button. */
+  backupButton(devicePath: string): Locator {
+    return this.driveRow(devicePath).getByRole('button', { name: `Back up to a file… (${devicePath})`, exact: true });
+  }
+
   async openTargets(): Promise<void> {
     await this.step('open the target list', async () => {
       await this.page.getByRole('button', { name: 'Select target', exact: true }).click();

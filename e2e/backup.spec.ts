@@ -22,7 +22,7 @@ test('a drive is backed up to a file, checked, and its SHA-256 shown', async ({ 
   const row = app.driveRow(device.path);
   const field = row.getByRole('textbox', { name: `Save ${device.path} as` });
   await app.step('the backup form suggests a file', async () => {
-    await row.getByRole('button', { name: `Back up ${device.path} to a file` }).click();
+    await app.backupButton(device.path).click();
     await expect(field).toHaveValue(/\/[^/]+-\d{4}-\d{2}-\d{2}(-\d+)?\.img\.zst$/);
     // Electron opens its native save dialog from here; a browser cannot, and the path is typed.
     await expect(row.getByRole('button', { name: 'Choose…' })).toHaveCount(testInfo.project.name === 'browser' ? 0 : 1);
@@ -76,7 +76,7 @@ test('a backup can be cancelled from the keyboard: nothing is left behind, and t
   const field = row.getByRole('textbox', { name: `Save ${device.path} as` });
   const cancel = row.getByRole('button', { name: `Cancel the backup of ${device.path}` });
   await app.step('open the form and start the backup with Tab and Enter', async () => {
-    await app.tabTo(row.getByRole('button', { name: `Back up ${device.path} to a file` }));
+    await app.tabTo(app.backupButton(device.path));
     await page.keyboard.press('Enter');
     // The pressed button is gone: the focus is in the file's field, ready to type.
     await expect(field).toBeFocused();
@@ -86,7 +86,7 @@ test('a backup can be cancelled from the keyboard: nothing is left behind, and t
     await expect(cancel).toBeFocused();
   });
   await app.step('the drive cannot be checked while it is backed up (the host would refuse)', async () => {
-    await expect(row.getByRole('button', { name: `Check ${device.path} for fake capacity` })).toBeDisabled();
+    await expect(app.checkButton(device.path)).toBeDisabled();
   });
   await app.step('cancel it', async () => {
     await page.keyboard.press('Enter');
@@ -97,17 +97,17 @@ test('a backup can be cancelled from the keyboard: nothing is left behind, and t
   // The form is back, with the focus in it, to try again.
   await expect(field).toHaveValue(file);
   await expect(field).toBeFocused();
-  await expect(row.getByRole('button', { name: `Check ${device.path} for fake capacity` })).toBeEnabled();
+  await expect(app.checkButton(device.path)).toBeEnabled();
   await app.step('Close folds the form away and gives the focus back to its button', async () => {
     await row.getByRole('button', { name: 'Close' }).press('Enter');
-    await expect(row.getByRole('button', { name: `Back up ${device.path} to a file` })).toBeFocused();
+    await expect(app.backupButton(device.path)).toBeFocused();
     // Escape in the form does the same, and leaves the list open.
     await page.keyboard.press('Enter');
     await expect(field).toBeFocused();
     await page.keyboard.press('Escape');
     await expect(app.targetDialog).toBeVisible();
     await expect(field).toHaveCount(0);
-    await expect(row.getByRole('button', { name: `Back up ${device.path} to a file` })).toBeFocused();
+    await expect(app.backupButton(device.path)).toBeFocused();
   });
 });
 
@@ -119,7 +119,7 @@ test('Flash! waits while the chosen drive is being backed up, and says so', asyn
   await app.openTargets();
   await app.waitForDrive(device.path);
   const row = app.driveRow(device.path);
-  await row.getByRole('button', { name: `Back up ${device.path} to a file` }).click();
+  await app.backupButton(device.path).click();
   await row.getByRole('textbox', { name: `Save ${device.path} as` }).fill(path.join(images.dir, 'before.img.zst'));
   await row.getByRole('button', { name: 'Back up', exact: true }).click();
   await expect(row.getByTestId('backup-progress')).toContainText(/Backing up to .+… \d+%/);
@@ -153,11 +153,11 @@ test('the backup form asks to unmount only a drive that is mounted, and names wh
     await app.waitForDrive(other.path);
     const mounted = app.driveRow(device.path);
     await expect(mounted).toContainText(`mounted at ${dir}`);
-    await mounted.getByRole('button', { name: `Back up ${device.path} to a file` }).click();
+    await app.backupButton(device.path).click();
     await expect(mounted.locator('.field-help')).toContainText(`The drive is only read, but it is mounted at ${dir}: unmount it first, so that the copy is consistent.`);
     // A drive that is not mounted is not told to be unmounted.
     const plain = app.driveRow(other.path);
-    await plain.getByRole('button', { name: `Back up ${other.path} to a file` }).click();
+    await app.backupButton(other.path).click();
     await expect(plain.locator('.field-help')).toHaveText(/The drive is only read\.$/);
   } finally {
     execFileSync('umount', [dir]);
@@ -176,7 +176,7 @@ test('a backup started in another tab shows the drive busy here too, and Flash! 
       await other.goto(page.url());
       await other.getByRole('button', { name: 'Select target', exact: true }).click();
       const row = other.locator(`li[data-drive-path="${device.path}"]`);
-      await row.getByRole('button', { name: `Back up ${device.path} to a file` }).click();
+      await row.getByRole('button', { name: `Back up to a file… (${device.path})`, exact: true }).click();
       await row.getByRole('textbox', { name: `Save ${device.path} as` }).fill(path.join(images.dir, 'other-tab.img.zst'));
       await row.getByRole('button', { name: 'Back up', exact: true }).click();
       await expect(row.getByTestId('backup-progress')).toBeVisible();
@@ -186,8 +186,8 @@ test('a backup started in another tab shows the drive busy here too, and Flash! 
     await app.step('this tab shows it busy, and offers no check or backup of it', async () => {
       await expect(row.getByTestId('drive-task-elsewhere')).toContainText(/^Being backed up to a file in another window or tab… \d+%/);
       await expect(row.getByTestId('drive-task-elsewhere').locator('[role="status"], [aria-live]')).toHaveCount(0);
-      await expect(row.getByRole('button', { name: `Check ${device.path} for fake capacity` })).toBeDisabled();
-      await expect(row.getByRole('button', { name: `Back up ${device.path} to a file` })).toBeDisabled();
+      await expect(app.checkButton(device.path)).toBeDisabled();
+      await expect(app.backupButton(device.path)).toBeDisabled();
     });
     await app.step('chosen, Flash! waits and says why', async () => {
       await app.driveCheckbox(device.path).check();
@@ -200,7 +200,7 @@ test('a backup started in another tab shows the drive busy here too, and Flash! 
       await row.getByRole('button', { name: `Cancel the backup of ${device.path}` }).click();
       await expect(other.locator(`li[data-drive-path="${device.path}"]`).getByRole('status')).toContainText(`The backup of ${device.path} was cancelled`, { timeout: 15_000 });
       await expect(row.getByTestId('drive-task-elsewhere')).toHaveCount(0);
-      await expect(row.getByRole('button', { name: `Back up ${device.path} to a file` })).toBeEnabled();
+      await expect(app.backupButton(device.path)).toBeEnabled();
       await app.closeTargets();
       await expect(page.getByRole('button', { name: 'Flash!' })).toBeEnabled();
     });

@@ -91,7 +91,7 @@ test('at 320 px (a 1280 px window zoomed to 400%) the target list fits the windo
     expect(check!.x + check!.width).toBeLessThanOrEqual(row!.x + row!.width + 0.5);
   });
   await app.step('the backup form fits too, its path field inside the row', async () => {
-    await app.driveRow(drive.path).getByRole('button', { name: `Back up ${drive.path} to a file` }).click();
+    await app.backupButton(drive.path).click();
     const field = app.driveRow(drive.path).getByRole('textbox', { name: `Save ${drive.path} as` });
     await expect(field).toBeVisible();
     const body = app.targetDialog.locator('.modal-body');
