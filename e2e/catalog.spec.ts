@@ -218,3 +218,34 @@ test('a group is opened from the keyboard: the focus stays on it while it is rea
     await slow.stop();
   }
 });
+
+test('a catalog of hundreds is walked with Up, Down, Home and End, not Tabbed through', async ({ app, images }) => {
+  const page = app.page;
+  const many = Array.from({ length: 300 }, (_, i) => ({ name: `System ${i}`, description: 'One of hundreds', url: `system-${i}.img.xz` }));
+  writeFileSync(path.join(images.dir, 'hundreds.json'), JSON.stringify({ os_list: many }));
+  const server = await serveFolder(images.dir);
+  const dialog = page.getByRole('dialog', { name: 'Choose from a catalog' });
+  const list = dialog.getByRole('list');
+  try {
+    await page.getByRole('button', { name: 'Choose from a catalog' }).click();
+    await dialog.getByRole('button', { name: 'Use another catalog' }).click();
+    await dialog.getByRole('textbox', { name: /Catalog address/ }).fill(server.url('hundreds.json'));
+    await page.keyboard.press('Enter');
+    await expect(list.getByRole('button', { name: /^System 0\b/ })).toBeFocused();
+    await app.step('End, Up, Down and Home move the focus along the list', async () => {
+      await page.keyboard.press('End');
+      await expect(list.getByRole('button', { name: /^System 299\b/ })).toBeFocused();
+      await page.keyboard.press('ArrowUp');
+      await expect(list.getByRole('button', { name: /^System 298\b/ })).toBeFocused();
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown'); // past the end: stays on the last
+      await expect(list.getByRole('button', { name: /^System 299\b/ })).toBeFocused();
+      await page.keyboard.press('Home');
+      await expect(list.getByRole('button', { name: /^System 0\b/ })).toBeFocused();
+      await page.keyboard.press('ArrowDown');
+      await expect(list.getByRole('button', { name: /^System 1\b/ })).toBeFocused();
+    });
+  } finally {
+    await server.stop();
+  }
+});

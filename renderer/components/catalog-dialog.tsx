@@ -174,7 +174,21 @@ export function CatalogDialog() {
         </p>
       )}
       {level && (
-        <ul ref={list} className="file-list catalog-list" aria-label={levels.length > 1 ? level.title : 'Catalog'} aria-busy={busy}>
+        <ul
+          ref={list}
+          className="file-list catalog-list"
+          aria-label={levels.length > 1 ? level.title : 'Catalog'}
+          aria-busy={busy}
+          // Up, Down, Home and End move between entries: a catalog of hundreds is not Tabbed through.
+          onKeyDown={(event) => {
+            const entries = [...(list.current?.querySelectorAll<HTMLButtonElement>('.catalog-entry') ?? [])];
+            const at = entries.indexOf(document.activeElement as HTMLButtonElement);
+            const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: entries.length - 1 }[event.key];
+            if (to === undefined || at < 0) return;
+            event.preventDefault();
+            entries[Math.max(0, Math.min(entries.length - 1, to))]?.focus();
+          }}
+        >
           {level.entries.map((entry) => {
             const group = entry.children !== undefined || entry.childrenUrl !== undefined;
             // The entry pressed stays enabled while it is read or checked: disabled, it would drop
