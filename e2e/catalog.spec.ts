@@ -249,3 +249,36 @@ test('a catalog of hundreds is walked with Up, Down, Home and End, not Tabbed th
     await server.stop();
   }
 });
+
+test('a catalog image whose zip holds two images does not check either against the catalog’s one SHA-256, and says so', async ({ app, images }) => {
+  const page = app.page;
+  const one = images.random('one.img', MiB, 1);
+  const two = images.random('two.img', MiB, 2);
+  execFileSync('zip', ['-qj', path.join(images.dir, 'both.zip'), one, two]);
+  const sha = createHash('sha256').update(readFileSync(one)).digest('hex');
+  writeFileSync(path.join(images.dir, 'zip.json'), JSON.stringify({ os_list: [{ name: 'Zip OS', url: 'both.zip', extract_sha256: sha }] }));
+  const server = await serveFolder(images.dir);
+  const dialog = page.getByRole('dialog', { name: 'Choose from a catalog' });
+  try {
+    await page.getByRole('button', { name: 'Choose from a catalog' }).click();
+    await dialog.getByRole('button', { name: 'Use another catalog' }).click();
+    await dialog.getByRole('textbox', { name: /Catalog address/ }).fill(server.url('zip.json'));
+    await dialog.getByRole('button', { name: 'Open catalog' }).click();
+    await dialog.getByRole('list').getByRole('button', { name: /^Zip OS/ }).click();
+    await expect(dialog).toBeHidden();
+    await app.chooseArchiveEntry('two.img');
+    await app.step('the SHA-256 is not filled in (checked against two.img it failed the flash as a damaged download), and the step says why', async () => {
+      await expect(page.getByText(`The catalog gives one SHA-256 for Zip OS, but its archive holds 2 images: it is not checked.`)).toBeVisible();
+      await expect(page.getByText(sha)).toBeVisible();
+      // Within its step card: the SHA-256, one long word, pushed the notice past both its edges.
+      const notice = await page.getByText(sha).boundingBox();
+      const card = await page.locator('section.step').first().boundingBox();
+      expect(notice!.x).toBeGreaterThanOrEqual(card!.x);
+      expect(notice!.x + notice!.width).toBeLessThanOrEqual(card!.x + card!.width);
+      await expect(page.getByRole('button', { name: 'Flash!' })).toBeVisible();
+      await expect(page.getByRole('textbox', { name: 'Expected SHA-256' })).toHaveCount(0);
+    });
+  } finally {
+    await server.stop();
+  }
+});

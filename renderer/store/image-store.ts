@@ -107,7 +107,10 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
         const inspected = await api.request('image.inspect', { url: entry.url });
         if (mine !== generation) return null;
         // The catalog's SHA-256 is checked as one pasted is (download or image, whichever it matches).
-        const checksumText = entry.sha256 ?? '';
+        // An archive of several images: the one SHA-256 fits one of them at most, and checked
+        // against another it failed the flash as a damaged download. Left out, saying so.
+        const several = (inspected.entries?.length ?? 0) > 1;
+        const checksumText = several ? '' : (entry.sha256 ?? '');
         // Where the download's format records no size (.bz2, a stream), the catalog's own says which
         // drives are too small before anything is written (the flash still stops at a full drive).
         const image = inspected.imageSize === undefined && entry.imageSize !== undefined && !inspected.formats.every((f) => f === 'raw' || f === 'iso') ? { ...inspected, imageSize: entry.imageSize } : inspected;
@@ -115,6 +118,10 @@ export function createImageStore(api: BlockwiseApi, nativeDialog: boolean): Stor
           image,
           loading: false,
           catalogChoice: { url: image.url ?? entry.url, name: entry.name },
+          notice:
+            several && entry.sha256
+              ? `The catalog gives one SHA-256 for ${entry.name}, but its archive holds ${inspected.entries!.length} images: it is not checked. If you know which image it belongs to, choose that one and paste it under “Check against a SHA-256”: ${entry.sha256}`
+              : null,
           checksumText,
           checksumInput: parseChecksumInput(checksumText, image.name),
         });
