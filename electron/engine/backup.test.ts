@@ -114,6 +114,19 @@ describe('backup engine on loop devices', { skip }, () => {
     }
   });
 
+  test('a backup into /dev (devices: a file there lives in memory) or /proc is refused before anything is read', async () => {
+    for (const [out, why] of [
+      ['/dev/blockwise-backup-test.img', '/dev holds devices, not files: a backup saved there would live in memory and be gone at the next start'],
+      ['/proc/blockwise-backup-test.img.gz', "/proc is the kernel's view of the system, not a folder for files"],
+    ] as const) {
+      const error = await failure(runBackup({ device: drive.path, output: out, verify: false }, { signal: new AbortController().signal }));
+      assert.equal(error.code, 'TARGET_NOT_ALLOWED');
+      assert.equal(error.message, `Cannot save ${out}: ${why}. Save the backup on a disk, such as your Downloads folder or a USB drive.`);
+      assert.equal(existsSync(out), false);
+      assert.equal(existsSync(`${out}.partial`), false);
+    }
+  });
+
   test('a backup saved on the drive it copies is refused before anything is read', async () => {
     const own = createLoopDevice(40 * MiB);
     const mountpoint = path.join(dir, 'own');

@@ -166,6 +166,18 @@ function checkDrive(device: string): { sysfs: string | undefined } {
   return { sysfs };
 }
 
+/**
+ * Why a folder is no place for a backup, or undefined: /dev holds devices (a file there lives in
+ * memory, gone at the next start; /dev/shm is memory meant for files, and allowed), /proc and /sys
+ * are the kernel's views.
+ */
+function virtualFolder(real: string): string | undefined {
+  const within = (root: string) => real === root || real.startsWith(`${root}/`);
+  if (within('/dev') && !within('/dev/shm')) return `${real} holds devices, not files: a backup saved there would live in memory and be gone at the next start`;
+  if (within('/proc') || within('/sys')) return `${real} is the kernel's view of the system, not a folder for files`;
+  return undefined;
+}
+
 function outputError(error: unknown, output: string, offset?: number): BlockwiseError {
   if (error instanceof BlockwiseError) return error;
   const code = (error as NodeJS.ErrnoException).code;
@@ -199,6 +211,8 @@ export async function runBackup(job: BackupJob, context: BackupContext): Promise
   if (!existsSync(folder)) {
     throw new BlockwiseError('TARGET_NOT_FOUND', `Cannot save ${output}: the folder ${folder} does not exist. Create it, or save the backup somewhere else.`, { path: output });
   }
+  const notForFiles = virtualFolder(realpathSync(folder));
+  if (notForFiles) throw new BlockwiseError('TARGET_NOT_ALLOWED', `Cannot save ${output}: ${notForFiles}. Save the backup on a disk, such as your Downloads folder or a USB drive.`, { path: output });
   if (existsSync(output) && statSync(output).isDirectory()) {
     const example = path.join(output, `backup${compression === 'none' ? '.img' : `.img${path.extname(output)}`}`);
     throw new BlockwiseError('TARGET_NOT_ALLOWED', `${output} is a folder: give the backup a file name, in it (${example}) or beside it.`, { path: output });
