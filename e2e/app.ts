@@ -124,6 +124,19 @@ export class App {
     return this.page.getByRole('dialog', { name: 'Use an image from the web' });
   }
 
+  get catalogDialog(): Locator {
+    return this.page.getByRole('dialog', { name: 'Choose from a catalog' });
+  }
+
+  /** "Choose from a catalog" (opened unless it is), then "Use another catalog": the catalog at `address` is read. */
+  async openCatalog(address: string): Promise<void> {
+    const dialog = this.catalogDialog;
+    if (!(await dialog.isVisible())) await this.page.getByRole('button', { name: 'Choose from a catalog' }).click();
+    await dialog.getByRole('button', { name: 'Use another catalog' }).click();
+    await dialog.getByRole('textbox', { name: /Catalog address/ }).fill(address);
+    await dialog.getByRole('button', { name: 'Open catalog' }).click();
+  }
+
   /** Picks one image of a zip that holds several. */
   async chooseArchiveEntry(entry: string): Promise<void> {
     await this.step(`choose ${entry} in the archive`, async () => {

@@ -42,18 +42,13 @@ test('an image chosen from a catalog is written, with the catalog’s SHA-256 ch
   writeFileSync(path.join(images.dir, 'more.json'), JSON.stringify({ os_list: [{ name: 'Withdrawn OS', url: 'withdrawn.img.xz' }] }));
   writeFileSync(path.join(images.dir, 'index.html'), '<!doctype html><html><body>Downloads</body></html>');
   const server = await serveFolder(images.dir);
-  const dialog = page.getByRole('dialog', { name: 'Choose from a catalog' });
+  const dialog = app.catalogDialog;
   const list = dialog.getByRole('list');
-  const openCatalog = async (address: string) => {
-    await dialog.getByRole('button', { name: 'Use another catalog' }).click();
-    await dialog.getByRole('textbox', { name: /Catalog address/ }).fill(address);
-    await dialog.getByRole('button', { name: 'Open catalog' }).click();
-  };
   try {
     await app.step('a web page given as the catalog is named for what it is', async () => {
       await page.getByRole('button', { name: 'Choose from a catalog' }).click();
       await expect(dialog).toBeVisible();
-      await openCatalog(server.url('index.html'));
+      await app.openCatalog(server.url('index.html'));
       await expect(dialog.getByRole('alert')).toContainText(`${server.url('index.html')} is not a catalog of images: it is a web page (HTML), not a catalog.`);
       await expect(dialog.getByRole('alert')).toContainText('Raspberry Pi Imager’s JSON format');
       // The address shown is the one that failed, with no list from another catalog beside it.
@@ -64,7 +59,7 @@ test('an image chosen from a catalog is written, with the catalog’s SHA-256 ch
     });
 
     await app.step('the catalog lists its images with dates and sizes, and says what it left out', async () => {
-      await openCatalog(server.url('os_list.json'));
+      await app.openCatalog(server.url('os_list.json'));
       const lite = list.getByRole('button', { name: /^Pi OS Lite/ });
       // Read, the catalog's first entry has the keyboard focus (not the page).
       await expect(lite).toBeFocused();
@@ -139,11 +134,8 @@ test('where the download records no size (.bz2), the catalog’s own marks drive
   writeFileSync(path.join(images.dir, 'sized.json'), JSON.stringify({ os_list: [{ name: 'Big OS', url: 'big-os.img.bz2', extract_size: image.length }] }));
   const server = await serveFolder(images.dir);
   try {
-    const dialog = page.getByRole('dialog', { name: 'Choose from a catalog' });
-    await page.getByRole('button', { name: 'Choose from a catalog' }).click();
-    await dialog.getByRole('button', { name: 'Use another catalog' }).click();
-    await dialog.getByRole('textbox', { name: /Catalog address/ }).fill(server.url('sized.json'));
-    await dialog.getByRole('button', { name: 'Open catalog' }).click();
+    const dialog = app.catalogDialog;
+    await app.openCatalog(server.url('sized.json'));
     await dialog.getByRole('list').getByRole('button', { name: /^Big OS/ }).click();
     await expect(dialog).toBeHidden();
     await app.step('the image step gives the catalog’s size, and the small drive cannot be chosen', async () => {
@@ -176,7 +168,7 @@ test('a group is opened from the keyboard: the focus stays on it while it is rea
       ],
     }),
   );
-  const dialog = page.getByRole('dialog', { name: 'Choose from a catalog' });
+  const dialog = app.catalogDialog;
   const list = dialog.getByRole('list');
   const hundreds = list.getByRole('button', { name: /^Hundreds of systems/ });
   try {
@@ -224,7 +216,7 @@ test('a catalog of hundreds is walked with Up, Down, Home and End, not Tabbed th
   const many = Array.from({ length: 300 }, (_, i) => ({ name: `System ${i}`, description: 'One of hundreds', url: `system-${i}.img.xz` }));
   writeFileSync(path.join(images.dir, 'hundreds.json'), JSON.stringify({ os_list: many }));
   const server = await serveFolder(images.dir);
-  const dialog = page.getByRole('dialog', { name: 'Choose from a catalog' });
+  const dialog = app.catalogDialog;
   const list = dialog.getByRole('list');
   try {
     await page.getByRole('button', { name: 'Choose from a catalog' }).click();
@@ -258,12 +250,9 @@ test('a catalog image whose zip holds two images does not check either against t
   const sha = createHash('sha256').update(readFileSync(one)).digest('hex');
   writeFileSync(path.join(images.dir, 'zip.json'), JSON.stringify({ os_list: [{ name: 'Zip OS', url: 'both.zip', extract_sha256: sha }] }));
   const server = await serveFolder(images.dir);
-  const dialog = page.getByRole('dialog', { name: 'Choose from a catalog' });
+  const dialog = app.catalogDialog;
   try {
-    await page.getByRole('button', { name: 'Choose from a catalog' }).click();
-    await dialog.getByRole('button', { name: 'Use another catalog' }).click();
-    await dialog.getByRole('textbox', { name: /Catalog address/ }).fill(server.url('zip.json'));
-    await dialog.getByRole('button', { name: 'Open catalog' }).click();
+    await app.openCatalog(server.url('zip.json'));
     await dialog.getByRole('list').getByRole('button', { name: /^Zip OS/ }).click();
     await expect(dialog).toBeHidden();
     await app.chooseArchiveEntry('two.img');

@@ -117,11 +117,8 @@ test('at 320 px the catalog dialog fits the window, long names and addresses wra
   const server = await serveFolder(images.dir);
   try {
     await app.page.setViewportSize({ width: 320, height: 640 });
-    await app.page.getByRole('button', { name: 'Choose from a catalog' }).click();
-    const dialog = app.page.getByRole('dialog', { name: 'Choose from a catalog' });
-    await dialog.getByRole('button', { name: 'Use another catalog' }).click();
-    await dialog.getByRole('textbox', { name: /Catalog address/ }).fill(server.url('narrow-list.json'));
-    await dialog.getByRole('button', { name: 'Open catalog' }).click();
+    const dialog = app.catalogDialog;
+    await app.openCatalog(server.url('narrow-list.json'));
     await expect(dialog.getByRole('list').getByRole('button', { name: /^Raspberry Pi OS \(64-bit\)/ })).toBeVisible();
     const seen = await app.horizontalOverflow();
     expect(seen.wide, JSON.stringify(seen)).toEqual([]);

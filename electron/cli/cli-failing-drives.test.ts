@@ -28,6 +28,28 @@ async function waitUntilFree(device: string, ms: number): Promise<boolean> {
   }
 }
 
+/**
+ * Runs the command, and presses Ctrl-C (SIGINT) once it says `silentPath` has not responded
+ * (`onInterrupt` then runs). Ends with its exit code, what it printed on stderr, and when Ctrl-C
+ * was sent (0: never).
+ */
+async function ctrlCWhenSilent(args: string[], silentPath: string, onInterrupt: () => void = () => undefined): Promise<{ code: number | null; stderr: string; interruptedAt: number }> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: LOOP_ENV });
+  let stderr = '';
+  let interruptedAt = 0;
+  child.stdout.on('data', () => undefined);
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (!interruptedAt && stderr.includes(`${silentPath} has not responded for`)) {
+      interruptedAt = performance.now();
+      child.kill('SIGINT');
+      onInterrupt();
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stderr, interruptedAt };
+}
+
 describe('blockwise CLI on failing drives (FUSE)', { skip: fuseSkipReason() }, () => {
   let dir = '';
   const faulty: FaultyDrive[] = [];
@@ -67,21 +89,11 @@ describe('blockwise CLI on failing drives (FUSE)', { skip: fuseSkipReason() }, (
     let stuck: NodeJS.Timeout | undefined;
     try {
       // The healthy drive first: the engine's own error is then its plain "cancelled".
-      const child = spawn(process.execPath, [BIN, 'flash', file, '--to', good.path, '--to', silent.path, '--yes'], { env: LOOP_ENV });
-      let stderr = '';
-      let interruptedAt = 0;
-      child.stdout.on('data', () => undefined);
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (!interruptedAt && stderr.includes(`${silent.path} has not responded for`)) {
-          interruptedAt = performance.now();
-          child.kill('SIGINT');
-          // Old behaviour: the command never ends while the write is stuck. Let the drive answer
-          // after 20 s, so the test fails on time instead of hanging for two minutes.
-          stuck = setTimeout(() => writeFileSync(release, ''), 20_000);
-        }
+      const { code, stderr, interruptedAt } = await ctrlCWhenSilent(['flash', file, '--to', good.path, '--to', silent.path, '--yes'], silent.path, () => {
+        // Old behaviour: the command never ends while the write is stuck. Let the drive answer
+        // after 20 s, so the test fails on time instead of hanging for two minutes.
+        stuck = setTimeout(() => writeFileSync(release, ''), 20_000);
       });
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
       const took = (performance.now() - interruptedAt) / 1000;
       assert.ok(interruptedAt > 0, `the silent drive was never reported: ${stderr}`);
       assert.equal(code, 130, stderr);
@@ -102,21 +114,10 @@ describe('blockwise CLI on failing drives (FUSE)', { skip: fuseSkipReason() }, (
     const silent = await drive({ size: 64 * MiB, stallAfter: 10 * 4096, stallUntil: release });
     let stuck: NodeJS.Timeout | undefined;
     try {
-      const child = spawn(process.execPath, [BIN, 'check', silent.path], { env: LOOP_ENV });
-      let stderr = '';
-      let interruptedAt = 0;
-      child.stdout.on('data', () => undefined);
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (!interruptedAt && stderr.includes(`${silent.path} has not responded for`)) {
-          interruptedAt = performance.now();
-          child.kill('SIGINT');
-        }
-      });
       // Before, nothing was said: the check sat at its percentage. Let the drive answer after 25 s
       // so that the test fails on time instead of waiting for ever.
       stuck = setTimeout(() => writeFileSync(release, ''), 25_000);
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      const { code, stderr, interruptedAt } = await ctrlCWhenSilent(['check', silent.path], silent.path);
       assert.ok(interruptedAt > 0, `the silent drive was never named: ${stderr}`);
       assert.match(stderr, new RegExp(`${silent.path} has not responded for 1\\d s; still waiting \\(Ctrl-C stops the check and puts back what it can\\)\\.`));
       assert.equal(code, 130, stderr);

@@ -122,6 +122,30 @@ export interface DriveContext {
   showAllDrives(): boolean;
 }
 
+/**
+ * A running check's or backup's Cancel: marked as cancelling while the host is asked. Where it
+ * could not be asked, the task goes on (its end is shown as it comes) and Cancel is offered again.
+ */
+async function cancelTask(
+  store: { get(): DrivesState; set(partial: Partial<DrivesState>): void },
+  key: 'checks' | 'backups',
+  id: string,
+  request: () => Promise<unknown>,
+): Promise<void> {
+  const mark = (cancelling: boolean) => {
+    const now = store.get()[key][id];
+    if (now?.status === 'running') store.set({ [key]: { ...store.get()[key], [id]: { ...now, cancelling } } });
+  };
+  const task = store.get()[key][id];
+  if (task?.status !== 'running' || task.cancelling) return;
+  mark(true);
+  try {
+    await request();
+  } catch {
+    mark(false);
+  }
+}
+
 export function createDrivesStore(api: BlockwiseApi, context: DriveContext): StoreApi<DrivesState> {
   // The store's own checks, once it exists (its verbs run later).
   let checksNow: () => Record<string, DriveCheck> = () => ({});
@@ -151,17 +175,8 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
       set({ checks: { ...get().checks, [id]: { ...rest, percent, ...(stalledSeconds === undefined ? {} : { stalledSeconds }) } } });
     },
 
-    async cancelCheck(id) {
-      const check = get().checks[id];
-      if (check?.status !== 'running' || check.cancelling) return;
-      set({ checks: { ...get().checks, [id]: { ...check, cancelling: true } } });
-      try {
-        await api.request('drives.checkCancel', { driveId: id });
-      } catch {
-        // The check goes on, and its end is shown as it comes: Cancel is offered again.
-        const now = get().checks[id];
-        if (now?.status === 'running') set({ checks: { ...get().checks, [id]: { ...now, cancelling: false } } });
-      }
+    cancelCheck(id) {
+      return cancelTask({ get, set }, 'checks', id, () => api.request('drives.checkCancel', { driveId: id }));
     },
 
     async checkDrive(id) {
@@ -225,16 +240,8 @@ export function createDrivesStore(api: BlockwiseApi, context: DriveContext): Sto
       }
     },
 
-    async cancelBackup(id) {
-      const now = get().backups[id];
-      if (now?.status !== 'running' || now.cancelling) return;
-      set({ backups: { ...get().backups, [id]: { ...now, cancelling: true } } });
-      try {
-        await api.request('drives.backupCancel', { driveId: id });
-      } catch {
-        const later = get().backups[id];
-        if (later?.status === 'running') set({ backups: { ...get().backups, [id]: { ...later, cancelling: false } } });
-      }
+    cancelBackup(id) {
+      return cancelTask({ get, set }, 'backups', id, () => api.request('drives.backupCancel', { driveId: id }));
     },
 
     backupProgress(id, phase, percent) {
